@@ -1,0 +1,31 @@
+# Every dependency is a Debian 12 package (scripts/install-deps.sh installs them).
+find_package(Threads REQUIRED)
+find_package(TBB REQUIRED)
+find_package(xsimd 8.1 REQUIRED)
+# xsimd is header-only; its package config also names xtl, which its headers do not need.
+add_library(mamba2_xsimd INTERFACE)
+get_target_property(XSIMD_INCLUDE_DIRS xsimd INTERFACE_INCLUDE_DIRECTORIES)
+target_include_directories(mamba2_xsimd INTERFACE ${XSIMD_INCLUDE_DIRS})
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(CLI11 REQUIRED)
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
+# libzip by pkg-config: its CMake package needs the separate zipcmp/zipmerge/ziptool tools.
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+
+# Debian ships the pthread OpenBLAS as the default cblas; we only need the C interface.
+find_path(CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas-pthread openblas REQUIRED)
+find_library(OPENBLAS_LIBRARY NAMES openblas REQUIRED)
+add_library(mamba2_openblas INTERFACE)
+target_include_directories(mamba2_openblas INTERFACE ${CBLAS_INCLUDE_DIR})
+target_link_libraries(mamba2_openblas INTERFACE ${OPENBLAS_LIBRARY})
+
+if(MAMBA2_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(MAMBA2_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,28 @@
+# SIMD kernels: every source in a kernel list is compiled once per x86 instruction set, each
+# with its own flags and MAMBA2_SIMD_ARCH naming the xsimd architecture to instantiate. The
+# baseline code picks one at run time with xsimd::dispatch (kernels/simd.h), so the binary
+# runs on any x86-64 CPU and still uses AVX-512 where the CPU has it.
+set(MAMBA2_SIMD_ARCHS sse2 avx2 avx512)
+set(MAMBA2_SIMD_FLAGS_sse2 "-msse2")
+set(MAMBA2_SIMD_FLAGS_avx2 "-mavx2;-mfma;-mf16c")
+set(MAMBA2_SIMD_FLAGS_avx512 "-mavx512f;-mavx512cd;-mavx512dq;-mavx512bw;-mavx512vl;-mfma;-mf16c")
+set(MAMBA2_SIMD_XSIMD_sse2 "xsimd::sse2")
+set(MAMBA2_SIMD_XSIMD_avx2 "xsimd::fma3<xsimd::avx2>")
+set(MAMBA2_SIMD_XSIMD_avx512 "xsimd::avx512bw")
+
+# mamba2_add_simd_sources(target source...): compiles the sources once per architecture into
+# object libraries linked into target.
+function(mamba2_add_simd_sources target)
+  foreach(arch IN LISTS MAMBA2_SIMD_ARCHS)
+    set(objects ${target}_simd_${arch})
+    add_library(${objects} OBJECT ${ARGN})
+    target_compile_options(${objects} PRIVATE ${MAMBA2_SIMD_FLAGS_${arch}})
+    target_compile_definitions(${objects} PRIVATE "MAMBA2_SIMD_ARCH=${MAMBA2_SIMD_XSIMD_${arch}}")
+    target_include_directories(${objects} PRIVATE ${PROJECT_SOURCE_DIR}
+                                                  ${PROJECT_SOURCE_DIR}/include)
+    target_link_libraries(${objects} PRIVATE mamba2_xsimd)
+    set_target_properties(${objects} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    mamba2_set_warnings(${objects})
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${objects}>)
+  endforeach()
+endfunction()

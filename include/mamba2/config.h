@@ -1,0 +1,51 @@
+// Hyper-parameters of a Mamba-2 language model (the official `MambaConfig` + `Mamba2` arguments),
+// and the sizes derived from them. Every loader fills the declared fields and calls resolve().
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace mamba2 {
+
+struct ModelConfig {
+  // Declared by the checkpoint; defaults are those of MambaConfig and the Mamba2 constructor.
+  int64_t d_model = 0;
+  int64_t n_layer = 0;
+  int64_t vocab_size = 0;
+  int64_t pad_vocab_size_multiple = 8;
+  bool tie_embeddings = true;
+  int64_t d_state = 128;
+  int64_t d_conv = 4;
+  int64_t expand = 2;
+  int64_t headdim = 64;
+  int64_t ngroups = 1;
+  int64_t chunk_size = 256;
+  int64_t d_ssm = 0;  // 0: equal to d_inner
+  bool rmsnorm = true;  // gated RMSNorm before out_proj
+  bool norm_before_gate = false;
+  bool D_has_hdim = false;
+  bool proj_bias = false;  // in_proj / out_proj biases (`bias`)
+  bool conv_bias = true;
+  float dt_min_limit = 0.0f;  // dt_limit = (min, max); the default (0, inf) clamps nothing
+  float dt_max_limit = std::numeric_limits<float>::infinity();
+  float norm_eps = 1e-5f;  // block norms, norm_f and the gated norm
+
+  // Derived by resolve().
+  int64_t vocab_padded = 0;  // embedding / lm_head rows and logits width
+  int64_t d_inner = 0;       // expand * d_model
+  int64_t nheads = 0;        // d_ssm / headdim
+  int64_t conv_dim = 0;      // d_ssm + 2 * ngroups * d_state
+  int64_t d_in_proj = 0;     // 2 * d_inner + 2 * ngroups * d_state + nheads
+  int64_t d_mlp = 0;         // d_inner - d_ssm
+
+  bool has_dt_limit() const {
+    return dt_min_limit > 0.0f || dt_max_limit < std::numeric_limits<float>::infinity();
+  }
+
+  // Checks every field and derives the sizes above. Throws Error("<where>: <field> ...") for a
+  // value that is out of range, inconsistent, or large enough to overflow a tensor size.
+  void resolve(const std::string& where);
+};
+
+}  // namespace mamba2

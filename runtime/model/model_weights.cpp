@@ -1,0 +1,80 @@
+#include "mamba2/model_weights.h"
+
+#include "mamba2/error.h"
+
+namespace mamba2 {
+
+TensorView ModelWeights::own(DType dtype, TensorShape shape, std::vector<std::byte> bytes) {
+  auto buffer = std::make_shared<std::vector<std::byte>>(std::move(bytes));
+  TensorView view{dtype, shape, buffer->data(), buffer->size()};
+  storage.push_back(std::move(buffer));
+  return view;
+}
+
+void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&)>& visit) {
+  const ModelConfig& c = weights.config;
+  auto emit = [&](std::string name, TensorShape shape, TensorRole role, bool present,
+                  TensorView* view) {
+    TensorSlot slot{std::move(name), shape, role, present, view};
+    visit(slot);
+  };
+
+  emit("token_embd.weight", {c.vocab_padded, c.d_model}, TensorRole::kEmbedding, true,
+       &weights.embedding);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    LayerWeights& layer = weights.layers.at(static_cast<size_t>(l));
+    const std::string blk = "blk." + std::to_string(l) + ".";
+    const TensorShape d_shape =
+        c.D_has_hdim ? TensorShape{c.nheads, c.headdim} : TensorShape{c.nheads, 1};
+    emit(blk + "attn_norm.weight", {c.d_model}, TensorRole::kSmall, true, &layer.norm);
+    emit(blk + "ssm_in.weight", {c.d_in_proj, c.d_model}, TensorRole::kProjection, true,
+         &layer.in_proj);
+    emit(blk + "ssm_in.bias", {c.d_in_proj}, TensorRole::kSmall, c.proj_bias,
+         &layer.in_proj_bias);
+    emit(blk + "ssm_conv1d.weight", {c.conv_dim, c.d_conv}, TensorRole::kSmall, true,
+         &layer.conv1d);
+    emit(blk + "ssm_conv1d.bias", {c.conv_dim}, TensorRole::kSmall, c.conv_bias,
+         &layer.conv1d_bias);
+    emit(blk + "ssm_dt.bias", {c.nheads}, TensorRole::kSmall, true, &layer.dt_bias);
+    emit(blk + "ssm_a", {c.nheads, 1}, TensorRole::kSmall, true, &layer.A);
+    emit(blk + "ssm_d", d_shape, TensorRole::kSmall, true, &layer.D);
+    emit(blk + "ssm_norm.weight", {c.ngroups, c.d_ssm / c.ngroups}, TensorRole::kSmall, c.rmsnorm,
+         &layer.gated_norm);
+    emit(blk + "ssm_out.weight", {c.d_model, c.d_inner}, TensorRole::kProjection, true,
+         &layer.out_proj);
+    emit(blk + "ssm_out.bias", {c.d_model}, TensorRole::kSmall, c.proj_bias,
+         &layer.out_proj_bias);
+  }
+  emit("output_norm.weight", {c.d_model}, TensorRole::kSmall, true, &weights.norm_f);
+  emit("output.weight", {c.vocab_padded, c.d_model}, TensorRole::kOutput, !c.tie_embeddings,
+       &weights.lm_head);
+}
+
+void check_model_weights(ModelWeights& weights, const std::string& where) {
+  if (weights.layers.size() != static_cast<size_t>(weights.config.n_layer)) {
+    throw Error(where, "model has " + std::to_string(weights.layers.size()) +
+                           " layers, config says " + std::to_string(weights.config.n_layer));
+  }
+  const bool tied = weights.config.tie_embeddings;
+  if (tied && weights.lm_head.data == weights.embedding.data) weights.lm_head = TensorView{};
+  for_each_tensor(weights, [&](TensorSlot& slot) {
+    const TensorView& view = *slot.view;
+    if (!slot.present) {
+      if (!view.empty()) throw Error(where, "tensor '" + slot.name + "' is not used by this config");
+      return;
+    }
+    if (view.empty()) throw Error(where, "tensor '" + slot.name + "' is missing");
+    if (!(view.shape == slot.shape)) {
+      throw Error(where, "tensor '" + slot.name + "' has shape " + view.shape.str() +
+                             ", the config predicts " + slot.shape.str());
+    }
+    const auto bytes = dtype_bytes(view.dtype, view.numel());
+    if (!bytes || *bytes != view.nbytes) {
+      throw Error(where, "tensor '" + slot.name + "' has " + std::to_string(view.nbytes) +
+                             " bytes, which does not match its type and shape");
+    }
+  });
+  if (tied) weights.lm_head = weights.embedding;
+}
+
+}  // namespace mamba2
