@@ -1,0 +1,113 @@
+#include "quant/float16.h"
+
+#include <bit>
+#include <cstring>
+#include <string>
+
+#include "mamba2/error.h"
+#include "quant/q8_0.h"
+
+namespace mamba2 {
+namespace {
+
+float float_from_bits(uint32_t bits) { return std::bit_cast<float>(bits); }
+uint32_t bits_from_float(float value) { return std::bit_cast<uint32_t>(value); }
+
+uint16_t load_u16(const std::byte* src) {
+  uint16_t value;
+  std::memcpy(&value, src, sizeof value);
+  return value;
+}
+
+void store_u16(std::byte* dst, uint16_t value) { std::memcpy(dst, &value, sizeof value); }
+
+}  // namespace
+
+// The branch-free conversions of the FP16 library (Maratyszcza), which ggml uses when the CPU has
+// no conversion instruction. Both rely on float arithmetic rounding to nearest even, the default.
+float f16_to_f32(uint16_t bits) {
+  const uint32_t w = static_cast<uint32_t>(bits) << 16;
+  const uint32_t sign = w & 0x80000000u;
+  const uint32_t two_w = w + w;
+
+  // Normal halves: shift exponent and mantissa into place, then rebias by scaling with 2^-112.
+  const uint32_t exp_offset = 0xE0u << 23;
+  const float exp_scale = 0x1.0p-112f;
+  const float normalized = float_from_bits((two_w >> 4) + exp_offset) * exp_scale;
+
+  // Subnormal halves: place the mantissa under an exponent of 2^-1 and subtract that 0.5.
+  const uint32_t magic_mask = 126u << 23;
+  const float denormalized = float_from_bits((two_w >> 17) | magic_mask) - 0.5f;
+
+  const uint32_t denormalized_cutoff = 1u << 27;
+  const uint32_t result = sign | (two_w < denormalized_cutoff ? bits_from_float(denormalized)
+                                                              : bits_from_float(normalized));
+  return float_from_bits(result);
+}
+
+uint16_t f32_to_f16(float value) {
+  // Scaling up then down by powers of two makes the hardware do the rounding of the mantissa.
+  const float scale_to_inf = 0x1.0p+112f;
+  const float scale_to_zero = 0x1.0p-110f;
+  float base = (__builtin_fabsf(value) * scale_to_inf) * scale_to_zero;
+
+  const uint32_t w = bits_from_float(value);
+  const uint32_t shl1_w = w + w;
+  const uint32_t sign = w & 0x80000000u;
+  uint32_t bias = shl1_w & 0xFF000000u;
+  if (bias < 0x71000000u) bias = 0x71000000u;
+
+  base = float_from_bits((bias >> 1) + 0x07800000u) + base;
+  const uint32_t bits = bits_from_float(base);
+  const uint32_t exp_bits = (bits >> 13) & 0x00007C00u;
+  const uint32_t mantissa_bits = bits & 0x00000FFFu;
+  const uint32_t nonsign = exp_bits + mantissa_bits;
+  return static_cast<uint16_t>((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
+}
+
+uint16_t f32_to_bf16(float value) {
+  const uint32_t bits = bits_from_float(value);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) {
+    return static_cast<uint16_t>((bits >> 16) | 64);  // NaN: keep it one, force the quiet bit
+  }
+  return static_cast<uint16_t>((bits + (0x7fffu + ((bits >> 16) & 1u))) >> 16);
+}
+
+void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n) {
+  switch (type) {
+    case DType::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(load_u16(src + 2 * i));
+      return;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
+      return;
+    case DType::kQ8_0:
+      dequantize_row_q8_0(src, dst, n);
+      return;
+  }
+  throw Error("convert_row_to_f32", "unknown type " + std::to_string(static_cast<uint32_t>(type)));
+}
+
+void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t n) {
+  switch (type) {
+    case DType::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_f16(src[i]));
+      return;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_bf16(src[i]));
+      return;
+    case DType::kQ8_0:
+      quantize_row_q8_0(src, dst, n);
+      return;
+  }
+  throw Error("convert_row_from_f32",
+              "unknown type " + std::to_string(static_cast<uint32_t>(type)));
+}
+
+}  // namespace mamba2

@@ -1,0 +1,118 @@
+#include "quant/float16.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace mamba2 {
+namespace {
+
+float from_bits(uint32_t bits) { return std::bit_cast<float>(bits); }
+
+TEST(Float16, ToF32HandComputed) {
+  EXPECT_EQ(f16_to_f32(0x3C00), 1.0f);
+  EXPECT_EQ(f16_to_f32(0xC000), -2.0f);
+  EXPECT_EQ(f16_to_f32(0x7BFF), 65504.0f);                  // largest finite half
+  EXPECT_EQ(f16_to_f32(0x3555), 0.333251953125f);           // 1/3 rounded to 10 mantissa bits
+  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
+  EXPECT_EQ(f16_to_f32(0x03FF), std::ldexp(1023.0f, -24));  // largest subnormal
+  EXPECT_EQ(f16_to_f32(0x0400), std::ldexp(1.0f, -14));     // smallest normal
+  EXPECT_EQ(f16_to_f32(0x7C00), std::numeric_limits<float>::infinity());
+  EXPECT_EQ(f16_to_f32(0xFC00), -std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(f16_to_f32(0x7E00)));
+  EXPECT_EQ(std::bit_cast<uint32_t>(f16_to_f32(0x8000)), 0x80000000u);  // -0 keeps its sign
+}
+
+TEST(Float16, FromF32HandComputed) {
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3C00);
+  EXPECT_EQ(f32_to_f16(-2.0f), 0xC000);
+  EXPECT_EQ(f32_to_f16(0.1f), 0x2E66);  // 0.0999755859375
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7BFF);
+  EXPECT_EQ(f32_to_f16(65519.0f), 0x7BFF);  // below the halfway point to 65536
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7C00);  // halfway: ties to even, which is infinity
+  EXPECT_EQ(f32_to_f16(1e10f), 0x7C00);
+  EXPECT_EQ(f32_to_f16(-std::numeric_limits<float>::infinity()), 0xFC00);
+  EXPECT_EQ(f32_to_f16(std::numeric_limits<float>::quiet_NaN()), 0x7E00);
+  EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);  // halfway to 2^-24: ties to even (0)
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -26)), 0x0001);  // 1.5 * 2^-25: rounds up
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);  // 1.5 * 2^-24: ties to even (2)
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -30)), 0x0000);
+}
+
+TEST(Float16, FromF32RoundsHalfwayToEven) {
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3C00);  // between 0x3C00 and 0x3C01
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(3.0f, -11)), 0x3C02);  // between 0x3C01 and 0x3C02
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20)), 0x3C01);  // above
+}
+
+TEST(Float16, EveryHalfRoundTrips) {
+  for (uint32_t bits = 0; bits <= 0xFFFF; ++bits) {
+    const auto half = static_cast<uint16_t>(bits);
+    const float value = f16_to_f32(half);
+    if (std::isnan(value)) {
+      EXPECT_EQ(f32_to_f16(value) & 0x7C00, 0x7C00) << bits;
+      EXPECT_NE(f32_to_f16(value) & 0x03FF, 0) << bits;
+      continue;
+    }
+    ASSERT_EQ(f32_to_f16(value), half) << bits;
+  }
+}
+
+TEST(BFloat16, HandComputed) {
+  EXPECT_EQ(f32_to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(bf16_to_f32(0x3F80), 1.0f);
+  EXPECT_EQ(bf16_to_f32(0xC040), -3.0f);
+  EXPECT_EQ(f32_to_bf16(from_bits(0x3F808000)), 0x3F80);  // halfway, even below
+  EXPECT_EQ(f32_to_bf16(from_bits(0x3F818000)), 0x3F82);  // halfway, even above
+  EXPECT_EQ(f32_to_bf16(from_bits(0x3F808001)), 0x3F81);  // above halfway
+  EXPECT_EQ(f32_to_bf16(from_bits(0x7F7FFFFF)), 0x7F80);  // largest float rounds to infinity
+  EXPECT_EQ(f32_to_bf16(from_bits(0x7FA00000)), 0x7FE0);  // signalling NaN becomes quiet
+  EXPECT_EQ(f32_to_bf16(from_bits(0xFF800001)), 0xFFC0);  // NaN with low payload stays NaN
+  EXPECT_EQ(f32_to_bf16(std::numeric_limits<float>::infinity()), 0x7F80);
+}
+
+TEST(ConvertRow, EveryTypeToF32) {
+  const uint16_t halves[3] = {0x3C00, 0xC000, 0x3800};  // 1, -2, 0.5
+  std::vector<float> out(3);
+  convert_row_to_f32(DType::kF16, reinterpret_cast<const std::byte*>(halves), out.data(), 3);
+  EXPECT_EQ(out, (std::vector<float>{1.0f, -2.0f, 0.5f}));
+
+  const uint16_t brains[3] = {0x3F80, 0xC040, 0x4120};  // 1, -3, 10
+  convert_row_to_f32(DType::kBF16, reinterpret_cast<const std::byte*>(brains), out.data(), 3);
+  EXPECT_EQ(out, (std::vector<float>{1.0f, -3.0f, 10.0f}));
+
+  const float floats[3] = {1.5f, -0.25f, 7.0f};
+  convert_row_to_f32(DType::kF32, reinterpret_cast<const std::byte*>(floats), out.data(), 3);
+  EXPECT_EQ(out, (std::vector<float>{1.5f, -0.25f, 7.0f}));
+}
+
+TEST(ConvertRow, FromF32AndBackIsExactForRepresentableValues) {
+  const std::vector<float> values = {1.0f, -2.0f, 0.5f, 0.0f, 3.0f, -0.125f};
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
+    std::vector<std::byte> bytes(*dtype_bytes(type, 6));
+    convert_row_from_f32(type, values.data(), bytes.data(), 6);
+    std::vector<float> back(6);
+    convert_row_to_f32(type, bytes.data(), back.data(), 6);
+    EXPECT_EQ(back, values) << dtype_name(type);
+  }
+}
+
+TEST(ConvertRow, UnalignedSourceIsFine) {
+  std::vector<std::byte> buffer(7);
+  const uint16_t one = 0x3C00;
+  std::memcpy(buffer.data() + 1, &one, 2);
+  std::memcpy(buffer.data() + 3, &one, 2);
+  float out[2];
+  convert_row_to_f32(DType::kF16, buffer.data() + 1, out, 2);
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_EQ(out[1], 1.0f);
+}
+
+}  // namespace
+}  // namespace mamba2
