@@ -23,6 +23,8 @@ function(mamba2_add_simd_sources target)
     target_link_libraries(${objects} PRIVATE mamba2_xsimd)
     set_target_properties(${objects} PROPERTIES POSITION_INDEPENDENT_CODE ON)
     mamba2_set_warnings(${objects})
+    # GCC 12 reports its own AVX-512 intrinsics (_mm512_undefined_*) as maybe-uninitialized.
+    target_compile_options(${objects} PRIVATE -Wno-maybe-uninitialized)
     target_sources(${target} PRIVATE $<TARGET_OBJECTS:${objects}>)
   endforeach()
 endfunction()
