@@ -1,0 +1,32 @@
+// A loaded model ready for inference: the weights as the file holds them, plus the few tensors the
+// engine wants in another layout, prepared once. Immutable and shared by any number of Sessions,
+// which may run on different threads.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "mamba2/config.h"
+#include "mamba2/model_weights.h"
+
+namespace mamba2 {
+
+struct PreparedWeights;  // runtime/engine/prepared_weights.h
+
+class Model {
+ public:
+  explicit Model(ModelWeights weights);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelConfig& config() const { return weights_.config; }
+  const ModelWeights& weights() const { return weights_; }
+  const PreparedWeights& prepared() const { return *prepared_; }
+
+ private:
+  ModelWeights weights_;
+  std::unique_ptr<const PreparedWeights> prepared_;
+};
+
+}  // namespace mamba2

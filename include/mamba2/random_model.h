@@ -1,0 +1,21 @@
+// Models with random weights of a given shape, made in memory: for benchmarks at the real model
+// sizes (mamba2-130m ... 2.7b) and for tests, where no checkpoint can be downloaded.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "mamba2/model_weights.h"
+
+namespace mamba2 {
+
+// The config of a released state-spaces/mamba2 model: "130m", "370m", "780m", "1.3b", "2.7b".
+// Throws Error for another name.
+ModelConfig released_model_config(std::string_view size);
+
+// f32 weights drawn as Mamba2 initialises them (A_log = log U(1, 16), dt log-uniform in
+// [0.001, 0.1] through softplus^-1, projections scaled by 1/sqrt(fan_in)), with norms and D
+// randomised. `config` must be resolved. The same seed gives the same weights.
+ModelWeights make_random_weights(const ModelConfig& config, uint64_t seed);
+
+}  // namespace mamba2

@@ -1,0 +1,86 @@
+// A Session runs tokens through a Model and owns the recurrent state of one sequence: a conv state
+// and an SSM state per layer, whose size does not grow with the sequence. Prefill takes any
+// number of tokens in constant working memory; decode takes one token in constant time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "mamba2/model.h"
+
+namespace mamba2 {
+
+// How prefill computes the scan. All three give the same results up to float rounding.
+enum class ScanMode {
+  kAuto,         // chunked for short prompts, associative for long ones
+  kChunked,      // chunked SSD; a layer x chunk wavefront passes the state chunk to chunk
+  kAssociative,  // chunk states combined by a parallel prefix over chunks, layer by layer
+  kRecurrent,    // token by token, the plain recurrence (the reference)
+};
+
+std::string_view scan_mode_name(ScanMode mode);
+// Parses "auto", "chunked", "associative" or "recurrent"; throws Error otherwise.
+ScanMode parse_scan_mode(std::string_view name);
+
+struct SessionOptions {
+  int threads = 0;  // 0: every core the process may use
+  ScanMode scan = ScanMode::kAuto;
+  int64_t chunk_size = 0;     // tokens per SSD chunk; 0: the model's chunk_size
+  int64_t window_chunks = 0;  // chunks in flight during prefill; 0: chosen from the scan mode
+};
+
+// The recurrent state of a sequence; copy it to snapshot, assign it back to restore.
+struct SessionState {
+  // Per layer [d_conv, conv_dim]: the last d_conv raw xBC inputs, oldest row first.
+  std::vector<float> conv;
+  // Per layer [nheads, headdim, d_state].
+  std::vector<float> ssm;
+  int64_t position = 0;  // tokens consumed so far
+
+  bool operator==(const SessionState&) const = default;
+};
+
+// Receives the logits row of each prompt position, in order, from a worker thread.
+using LogitsCallback = std::function<void(int64_t position, std::span<const float> logits)>;
+
+class Session {
+ public:
+  explicit Session(std::shared_ptr<const Model> model, SessionOptions options = {});
+  ~Session();
+  // A copy continues independently from the same state.
+  Session(const Session& other);
+  Session& operator=(const Session&) = delete;
+
+  // Runs the tokens and returns the logits of the last one ([vocab_padded]; empty for no tokens).
+  // With on_logits, every position's logits are computed and handed over as well.
+  std::span<const float> prefill(std::span<const int32_t> tokens,
+                                 const LogitsCallback& on_logits = {});
+  // Runs one token and returns its logits [vocab_padded].
+  std::span<const float> decode(int32_t token);
+
+  const SessionState& state() const;
+  // Replaces the state (a snapshot of a session on the same model). Throws Error on a size
+  // mismatch.
+  void set_state(const SessionState& state);
+  void reset();  // back to the zero state
+
+  const Model& model() const { return *model_; }
+  const SessionOptions& options() const { return options_; }
+
+ private:
+  struct Impl;
+  std::shared_ptr<const Model> model_;
+  SessionOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The state in the reference fixtures' layouts, for files and comparisons:
+// conv [n_layer, conv_dim, d_conv] (column d_conv-1 the newest) and ssm [n_layer, nheads, headdim,
+// d_state].
+std::vector<float> conv_state_channels_first(const ModelConfig& config, const SessionState& state);
+
+}  // namespace mamba2

@@ -1,0 +1,34 @@
+// Working memory for one block of up to `capacity` consecutive tokens passing through the layers.
+// Sized by the chunk, never by the prompt: prefill reuses a few blocks for any prompt length.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/ssd.h"
+#include "mamba2/config.h"
+
+namespace mamba2 {
+
+struct Block {
+  Block(const ModelConfig& config, int64_t capacity, int64_t ssd_head_tile);
+
+  int64_t capacity;
+  int64_t tokens = 0;    // rows in use
+  int64_t position = 0;  // sequence position of row 0
+
+  std::vector<float> residual;       // [capacity, d_model] the residual stream
+  std::vector<float> hidden;         // [capacity, d_model] embedding or the last mixer's output
+  std::vector<float> normed;         // [capacity, d_model] RMSNorm output, the projections' input
+  std::vector<float> zxbcdt;         // [capacity, d_in_proj] in_proj output
+  std::vector<float> xbc;            // [capacity, conv_dim] conv + SiLU output: x | B | C
+  std::vector<float> dt;             // [capacity, nheads] softplus'd, clamped
+  std::vector<float> y;              // [capacity, d_inner] gated SSM output, the out_proj input
+  std::vector<float> ssd_workspace;  // one slice per SSD head tile
+  int64_t ssd_workspace_stride;
+  std::vector<float> state_local;  // [nheads, headdim, d_state] this chunk's state from zero
+  std::vector<float> state_in;     // [nheads, headdim, d_state] the state entering this chunk
+  std::vector<float> decay;        // [nheads] exp(sum dt * A) over the chunk
+};
+
+}  // namespace mamba2

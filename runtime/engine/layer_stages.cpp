@@ -1,0 +1,191 @@
+#include "runtime/engine/layer_stages.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/conv1d.h"
+#include "kernels/elementwise.h"
+#include "kernels/matmul.h"
+#include "kernels/rmsnorm.h"
+
+namespace mamba2 {
+namespace {
+
+// Tile sizes: coarse enough that scheduling costs little, fine enough to load-balance two or
+// more threads on the released model sizes.
+constexpr int64_t kTokenTile = 16;
+constexpr int64_t kChannelTile = 512;
+constexpr int64_t kGemvRowTile = 128;
+constexpr int64_t kGemmRowTile = 256;
+
+}  // namespace
+
+LayerStages::LayerStages(const ModelConfig& config, const PreparedWeights& weights,
+                         Parallel& parallel)
+    : config_(config),
+      weights_(weights),
+      parallel_(parallel),
+      shape_{config.nheads, config.headdim, config.d_state, config.ngroups, config.D_has_hdim},
+      head_tile_(ssd_head_tile(config)) {}
+
+int64_t LayerStages::ssd_head_tile(const ModelConfig& config) {
+  // About four tiles per layer: enough for two threads to balance, few enough that the
+  // per-tile C.B^T products (shared by the heads of a group) are not recomputed often.
+  return std::max<int64_t>(1, (config.nheads + 3) / 4);
+}
+
+void LayerStages::embed(std::span<const int32_t> tokens, Block& block) const {
+  const int64_t d_model = config_.d_model;
+  block.tokens = static_cast<int64_t>(tokens.size());
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    std::memcpy(&block.hidden[t * d_model], weights_.embedding + int64_t{tokens[t]} * d_model,
+                sizeof(float) * d_model);
+  }
+  std::fill_n(block.residual.begin(), block.tokens * d_model, 0.0f);
+}
+
+void LayerStages::project(const Projection& projection, const float* x, int64_t ld_x, float* y,
+                          int64_t ld_y, int64_t tokens) const {
+  const kernels::MatmulArgs args{x,    ld_x,   projection.weight, projection.bias, y,
+                                 ld_y, tokens, projection.cols,   projection.rows};
+  const int64_t tile = tokens == 1 ? kGemvRowTile : kGemmRowTile;
+  parallel_.for_tiles(projection.rows, tile,
+                      [&](int64_t begin, int64_t end) { kernels::matmul_f32(args, begin, end); });
+}
+
+void LayerStages::project_in(int64_t layer, Block& block) const {
+  const PreparedLayer& weights = weights_.layers[layer];
+  const int64_t d_model = config_.d_model;
+  parallel_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      kernels::add_rmsnorm(&block.residual[t * d_model], &block.hidden[t * d_model], weights.norm,
+                           &block.normed[t * d_model], d_model, config_.norm_eps);
+    }
+  });
+  project(weights.in_proj, block.normed.data(), d_model, block.zxbcdt.data(), config_.d_in_proj,
+          block.tokens);
+}
+
+void LayerStages::convolve(int64_t layer, float* conv_state, Block& block) const {
+  const PreparedLayer& weights = weights_.layers[layer];
+  const int64_t channels = config_.conv_dim;
+  const int64_t taps = config_.d_conv;
+  const int64_t tokens = block.tokens;
+  const int64_t ld_in = config_.d_in_proj;
+  const float* in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm;
+  // The kernel carries the d_conv-1 inputs it needs (state rows 1..); row 0 keeps the input
+  // before those, as upstream's conv_state does, so saved states match the reference layout.
+  const kernels::Conv1dArgs args{in,
+                                 ld_in,
+                                 conv_state + channels,
+                                 weights.conv,
+                                 weights.conv_bias,
+                                 block.xbc.data(),
+                                 channels,
+                                 tokens,
+                                 channels,
+                                 taps};
+  parallel_.for_tiles(channels, kChannelTile, [&](int64_t begin, int64_t end) {
+    float oldest[kChannelTile];
+    // In the sequence [state rows 0..taps-1, inputs 0..tokens-1], the new row 0 is entry `tokens`.
+    for (int64_t c = begin; c < end; ++c) {
+      oldest[c - begin] =
+          tokens < taps ? conv_state[tokens * channels + c] : in[(tokens - taps) * ld_in + c];
+    }
+    kernels::conv1d_silu(args, begin, end);
+    std::copy(oldest, oldest + (end - begin), conv_state + begin);
+  });
+}
+
+void LayerStages::discretize(int64_t layer, Block& block) const {
+  const PreparedLayer& weights = weights_.layers[layer];
+  const float* dt_in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm + config_.conv_dim;
+  kernels::dt_softplus(dt_in, config_.d_in_proj, weights.dt_bias, config_.dt_min_limit,
+                       config_.dt_max_limit, block.dt.data(), block.tokens, config_.nheads);
+}
+
+kernels::SsdChunk LayerStages::ssd_chunk(int64_t layer, const Block& block) const {
+  const PreparedLayer& weights = weights_.layers[layer];
+  const float* x = block.xbc.data();
+  const float* B = x + config_.d_ssm;
+  const float* C = B + config_.ngroups * config_.d_state;
+  return kernels::SsdChunk{block.tokens,    x,         config_.conv_dim, B, C, config_.conv_dim,
+                           block.dt.data(), weights.A, weights.D};
+}
+
+void LayerStages::scan_chunk(int64_t layer, float* ssm_state, Block& block) const {
+  const kernels::SsdChunk chunk = ssd_chunk(layer, block);
+  float* y = block.y.data() + config_.d_mlp;
+  parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
+    float* workspace = block.ssd_workspace.data() + begin / head_tile_ * block.ssd_workspace_stride;
+    kernels::ssd_chunk_output(shape_, chunk, ssm_state, y, config_.d_inner, workspace, begin, end);
+    kernels::ssd_chunk_state(shape_, chunk, block.state_local.data(), block.decay.data(), workspace,
+                             begin, end);
+    kernels::ssd_state_pass(shape_, block.decay.data(), ssm_state, block.state_local.data(),
+                            ssm_state, begin, end);
+  });
+}
+
+void LayerStages::scan_chunk_local_state(int64_t layer, Block& block) const {
+  const kernels::SsdChunk chunk = ssd_chunk(layer, block);
+  parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
+    float* workspace = block.ssd_workspace.data() + begin / head_tile_ * block.ssd_workspace_stride;
+    kernels::ssd_chunk_state(shape_, chunk, block.state_local.data(), block.decay.data(), workspace,
+                             begin, end);
+  });
+}
+
+void LayerStages::scan_chunk_output(int64_t layer, const float* state_in, Block& block) const {
+  const kernels::SsdChunk chunk = ssd_chunk(layer, block);
+  float* y = block.y.data() + config_.d_mlp;
+  parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
+    float* workspace = block.ssd_workspace.data() + begin / head_tile_ * block.ssd_workspace_stride;
+    kernels::ssd_chunk_output(shape_, chunk, state_in, y, config_.d_inner, workspace, begin, end);
+  });
+}
+
+void LayerStages::scan_step(int64_t layer, float* ssm_state, Block& block) const {
+  const kernels::SsdChunk chunk = ssd_chunk(layer, block);
+  float* y = block.y.data() + config_.d_mlp;
+  parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
+    kernels::ssd_step(shape_, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D, ssm_state, y,
+                      begin, end);
+  });
+}
+
+void LayerStages::project_out(int64_t layer, Block& block) const {
+  const PreparedLayer& weights = weights_.layers[layer];
+  const int64_t d_mlp = config_.d_mlp;
+  const int64_t d_ssm = config_.d_ssm;
+  const int64_t d_inner = config_.d_inner;
+  const int64_t d_in_proj = config_.d_in_proj;
+  parallel_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const float* zxbcdt = &block.zxbcdt[t * d_in_proj];
+      float* y = &block.y[t * d_inner];
+      if (d_mlp > 0) kernels::silu_mul(zxbcdt, zxbcdt + d_mlp, y, d_mlp);
+      kernels::gated_rmsnorm(y + d_mlp, zxbcdt + 2 * d_mlp, weights.gated_norm, y + d_mlp, d_ssm,
+                             d_ssm / config_.ngroups, config_.norm_eps, config_.norm_before_gate);
+    }
+  });
+  project(weights.out_proj, block.y.data(), d_inner, block.hidden.data(), config_.d_model,
+          block.tokens);
+}
+
+void LayerStages::final_norm(Block& block) const {
+  const int64_t d_model = config_.d_model;
+  parallel_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      kernels::add_rmsnorm(&block.residual[t * d_model], &block.hidden[t * d_model],
+                           weights_.norm_f, &block.normed[t * d_model], d_model, config_.norm_eps);
+    }
+  });
+}
+
+void LayerStages::logits(const Block& block, int64_t row_begin, int64_t row_end,
+                         float* logits) const {
+  project(weights_.lm_head, block.normed.data() + row_begin * config_.d_model, config_.d_model,
+          logits, config_.vocab_padded, row_end - row_begin);
+}
+
+}  // namespace mamba2

@@ -1,0 +1,66 @@
+// The Mamba-2 block split into stages over a Block of tokens. Every path is built from these:
+// the chunked wavefront runs them in order per (layer, chunk); the associative scan runs each
+// stage over all chunks of a window before the next; decode runs them on a block of one token.
+// Each stage parallelises inside itself over tiles whose boundaries depend only on the shapes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "kernels/ssd.h"
+#include "mamba2/config.h"
+#include "runtime/engine/block.h"
+#include "runtime/engine/parallel.h"
+#include "runtime/engine/prepared_weights.h"
+
+namespace mamba2 {
+
+// One layer's slice of a session's recurrent state.
+struct LayerState {
+  float* conv;  // [d_conv, conv_dim] raw xBC inputs, oldest first
+  float* ssm;   // [nheads, headdim, d_state]
+};
+
+class LayerStages {
+ public:
+  LayerStages(const ModelConfig& config, const PreparedWeights& weights, Parallel& parallel);
+
+  static int64_t ssd_head_tile(const ModelConfig& config);
+
+  // hidden = embedding rows of the tokens; residual = 0.
+  void embed(std::span<const int32_t> tokens, Block& block) const;
+  // residual += hidden; normed = RMSNorm(residual); zxbcdt = in_proj(normed).
+  void project_in(int64_t layer, Block& block) const;
+  // xbc = SiLU(conv(xBC) + bias), carrying the layer's conv state.
+  void convolve(int64_t layer, float* conv_state, Block& block) const;
+  // dt = clamp(softplus(dt + dt_bias)).
+  void discretize(int64_t layer, Block& block) const;
+  // Chunked SSD with the state passed through: y from ssm_state, then ssm_state advanced.
+  void scan_chunk(int64_t layer, float* ssm_state, Block& block) const;
+  // The pieces of scan_chunk for the associative path.
+  void scan_chunk_local_state(int64_t layer, Block& block) const;  // state_local, decay
+  void scan_chunk_output(int64_t layer, const float* state_in, Block& block) const;
+  // One token (block.tokens == 1) through the recurrence, updating ssm_state.
+  void scan_step(int64_t layer, float* ssm_state, Block& block) const;
+  // y = gated norm of the scan output (and the d_mlp part); hidden = out_proj(y).
+  void project_out(int64_t layer, Block& block) const;
+  // residual += hidden (the last mixer's output); normed = RMSNorm(residual, norm_f).
+  void final_norm(Block& block) const;
+  // logits [row_end - row_begin, vocab_padded] = lm_head(normed rows [row_begin, row_end)).
+  void logits(const Block& block, int64_t row_begin, int64_t row_end, float* logits) const;
+
+  kernels::SsdShape ssd_shape() const { return shape_; }
+
+ private:
+  void project(const Projection& projection, const float* x, int64_t ld_x, float* y, int64_t ld_y,
+               int64_t tokens) const;
+  kernels::SsdChunk ssd_chunk(int64_t layer, const Block& block) const;
+
+  const ModelConfig& config_;
+  const PreparedWeights& weights_;
+  Parallel& parallel_;
+  kernels::SsdShape shape_;
+  int64_t head_tile_;
+};
+
+}  // namespace mamba2

@@ -1,0 +1,78 @@
+// The three ways prefill runs a window of chunks through all layers. A window is at most
+// `window` chunks of at most `chunk` tokens; the session feeds a long prompt window by window, so
+// working memory depends on chunk x window, not on the prompt length.
+#pragma once
+
+#include <tbb/flow_graph.h>
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "mamba2/session.h"
+#include "runtime/engine/layer_stages.h"
+#include "runtime/engine/logits_sink.h"
+
+namespace mamba2 {
+
+struct PrefillContext {
+  const ModelConfig& config;
+  const LayerStages& stages;
+  Parallel& parallel;
+  SessionState& state;
+
+  LayerState layer_state(int64_t layer) const {
+    return {state.conv.data() + layer * config.d_conv * config.conv_dim,
+            state.ssm.data() + layer * config.nheads * config.headdim * config.d_state};
+  }
+};
+
+// Splits `tokens` (starting at sequence position `position`) into the window's blocks.
+void load_window(std::span<const int32_t> tokens, int64_t position, int64_t chunk,
+                 std::vector<Block>& blocks, std::vector<std::span<const int32_t>>& block_tokens);
+
+// Chunked SSD as a layer x chunk wavefront: (layer l, chunk c) runs once (l-1, c) and (l, c-1)
+// are done, so layer l+1 starts a chunk while layer l works on the next. The flow graph is built
+// once and reused for every window.
+class ChunkedPrefill {
+ public:
+  ChunkedPrefill(const PrefillContext& context, int64_t chunk, int64_t window);
+  void run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink);
+
+ private:
+  void run_node(int64_t layer, int64_t chunk_index);
+  void build_graph();
+
+  PrefillContext context_;
+  int64_t chunk_;
+  std::vector<Block> blocks_;
+  std::vector<std::span<const int32_t>> block_tokens_;
+  LogitsSink* sink_ = nullptr;
+  std::unique_ptr<tbb::flow::graph> graph_;
+  std::vector<std::unique_ptr<tbb::flow::continue_node<tbb::flow::continue_msg>>> nodes_;
+};
+
+// Chunk states combined by a parallel prefix: per layer, every chunk of the window computes its
+// local state in parallel; an inclusive scan with (a1, b1) o (a2, b2) = (a1 a2, a2 b1 + b2) gives
+// each chunk its entering state in log2(window) parallel steps; then all outputs in parallel.
+class AssociativePrefill {
+ public:
+  AssociativePrefill(const PrefillContext& context, int64_t chunk, int64_t window);
+  void run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink);
+
+ private:
+  void scan_states(int64_t layer, int64_t chunks);
+
+  PrefillContext context_;
+  int64_t chunk_;
+  std::vector<Block> blocks_;
+  std::vector<std::span<const int32_t>> block_tokens_;
+  std::vector<float> decay_[2];  // [window, nheads] prefix products, double-buffered
+  std::vector<float> state_[2];  // [window, nheads, headdim, d_state] prefix states
+};
+
+// Token by token through the recurrence (the decode step): the reference path.
+void recurrent_prefill(const PrefillContext& context, std::span<const int32_t> tokens,
+                       int64_t position, Block& block, LogitsSink& sink);
+
+}  // namespace mamba2

@@ -1,0 +1,174 @@
+#include "mamba2/session.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "mamba2/error.h"
+#include "runtime/engine/prefill.h"
+
+namespace mamba2 {
+namespace {
+
+constexpr int64_t kChunkedWindow = 4;
+constexpr int64_t kAssociativeWindow = 8;
+
+int64_t state_conv_size(const ModelConfig& c) { return c.n_layer * c.d_conv * c.conv_dim; }
+int64_t state_ssm_size(const ModelConfig& c) {
+  return c.n_layer * c.nheads * c.headdim * c.d_state;
+}
+
+}  // namespace
+
+std::string_view scan_mode_name(ScanMode mode) {
+  switch (mode) {
+    case ScanMode::kChunked:
+      return "chunked";
+    case ScanMode::kAssociative:
+      return "associative";
+    case ScanMode::kRecurrent:
+      return "recurrent";
+    case ScanMode::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+ScanMode parse_scan_mode(std::string_view name) {
+  for (ScanMode mode :
+       {ScanMode::kAuto, ScanMode::kChunked, ScanMode::kAssociative, ScanMode::kRecurrent}) {
+    if (scan_mode_name(mode) == name) return mode;
+  }
+  throw Error("--scan", "unknown scan '" + std::string(name) +
+                            "' (expected auto, chunked, associative or recurrent)");
+}
+
+struct Session::Impl {
+  Impl(const Model& model, const SessionOptions& options)
+      : config(model.config()),
+        parallel(options.threads),
+        stages(config, model.prepared(), parallel),
+        chunk(options.chunk_size > 0 ? options.chunk_size : config.chunk_size),
+        step_block(config, 1, LayerStages::ssd_head_tile(config)),
+        logits(static_cast<size_t>(config.vocab_padded)),
+        logits_scratch(static_cast<size_t>(LogitsSink::kRowsPerPass * config.vocab_padded)) {
+    if (chunk < 1 || chunk > (1 << 16)) throw Error("chunk size", "must be 1..65536");
+    state.conv.assign(static_cast<size_t>(state_conv_size(config)), 0.0f);
+    state.ssm.assign(static_cast<size_t>(state_ssm_size(config)), 0.0f);
+  }
+
+  PrefillContext context() { return PrefillContext{config, stages, parallel, state}; }
+
+  void check_tokens(std::span<const int32_t> tokens) const {
+    for (int32_t token : tokens) {
+      if (token < 0 || token >= config.vocab_padded) {
+        throw Error("token id " + std::to_string(token),
+                    "outside the vocabulary (0.." + std::to_string(config.vocab_padded - 1) + ")");
+      }
+    }
+  }
+
+  // Runs tokens through every layer with the given scan; returns the last token's logits.
+  std::span<const float> run(std::span<const int32_t> tokens, const LogitsCallback& on_logits,
+                             ScanMode mode, int64_t window_option) {
+    if (tokens.empty()) return {};
+    check_tokens(tokens);
+    const int64_t start = state.position;
+    const int64_t last_position = start + static_cast<int64_t>(tokens.size()) - 1;
+    LogitsSink sink(&on_logits, last_position, logits, logits_scratch);
+    parallel.execute([&] {
+      if (mode == ScanMode::kRecurrent) {
+        recurrent_prefill(context(), tokens, start, step_block, sink);
+        return;
+      }
+      const bool use_chunked = mode == ScanMode::kChunked;
+      const int64_t window =
+          window_option > 0 ? window_option : (use_chunked ? kChunkedWindow : kAssociativeWindow);
+      if (use_chunked && !chunked) chunked.emplace(context(), chunk, window);
+      if (!use_chunked && !associative) associative.emplace(context(), chunk, window);
+      const auto window_tokens = static_cast<size_t>(window * chunk);
+      for (size_t begin = 0; begin < tokens.size(); begin += window_tokens) {
+        const auto piece = tokens.subspan(begin, std::min(window_tokens, tokens.size() - begin));
+        const int64_t position = start + static_cast<int64_t>(begin);
+        if (use_chunked) {
+          chunked->run(piece, position, sink);
+        } else {
+          associative->run(piece, position, sink);
+        }
+      }
+    });
+    state.position = last_position + 1;
+    return logits;
+  }
+
+  const ModelConfig& config;
+  Parallel parallel;
+  LayerStages stages;
+  int64_t chunk;
+  SessionState state;
+  Block step_block;
+  std::optional<ChunkedPrefill> chunked;
+  std::optional<AssociativePrefill> associative;
+  std::vector<float> logits;          // [vocab_padded] of the last token
+  std::vector<float> logits_scratch;  // [kRowsPerPass, vocab_padded]
+};
+
+Session::Session(std::shared_ptr<const Model> model, SessionOptions options)
+    : model_(std::move(model)),
+      options_(options),
+      impl_(std::make_unique<Impl>(*model_, options)) {}
+
+Session::~Session() = default;
+
+Session::Session(const Session& other)
+    : model_(other.model_),
+      options_(other.options_),
+      impl_(std::make_unique<Impl>(*model_, options_)) {
+  impl_->state = other.impl_->state;
+  impl_->logits = other.impl_->logits;
+}
+
+std::span<const float> Session::prefill(std::span<const int32_t> tokens,
+                                        const LogitsCallback& on_logits) {
+  const ScanMode mode = options_.scan != ScanMode::kAuto ? options_.scan
+                        : tokens.size() <= 1             ? ScanMode::kRecurrent
+                                                         : ScanMode::kChunked;
+  return impl_->run(tokens, on_logits, mode, options_.window_chunks);
+}
+
+std::span<const float> Session::decode(int32_t token) {
+  const int32_t tokens[1] = {token};
+  return impl_->run(tokens, {}, ScanMode::kRecurrent, 0);
+}
+
+const SessionState& Session::state() const { return impl_->state; }
+
+void Session::set_state(const SessionState& state) {
+  const ModelConfig& c = model_->config();
+  if (static_cast<int64_t>(state.conv.size()) != state_conv_size(c) ||
+      static_cast<int64_t>(state.ssm.size()) != state_ssm_size(c) || state.position < 0) {
+    throw Error("session state", "does not match this model's state size");
+  }
+  impl_->state = state;
+}
+
+void Session::reset() {
+  std::fill(impl_->state.conv.begin(), impl_->state.conv.end(), 0.0f);
+  std::fill(impl_->state.ssm.begin(), impl_->state.ssm.end(), 0.0f);
+  impl_->state.position = 0;
+}
+
+std::vector<float> conv_state_channels_first(const ModelConfig& c, const SessionState& state) {
+  std::vector<float> out(state.conv.size());
+  for (int64_t layer = 0; layer < c.n_layer; ++layer) {
+    const float* source = state.conv.data() + layer * c.d_conv * c.conv_dim;
+    float* target = out.data() + layer * c.conv_dim * c.d_conv;
+    for (int64_t k = 0; k < c.d_conv; ++k) {
+      for (int64_t channel = 0; channel < c.conv_dim; ++channel) {
+        target[channel * c.d_conv + k] = source[k * c.conv_dim + channel];
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace mamba2

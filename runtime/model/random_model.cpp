@@ -1,0 +1,85 @@
+#include "mamba2/random_model.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "mamba2/error.h"
+
+namespace mamba2 {
+namespace {
+
+struct ReleasedSize {
+  std::string_view name;
+  int64_t d_model;
+  int64_t n_layer;
+};
+
+constexpr ReleasedSize kReleased[] = {
+    {"130m", 768, 24},  {"370m", 1024, 48}, {"780m", 1536, 48},
+    {"1.3b", 2048, 48}, {"2.7b", 2560, 64},
+};
+
+std::vector<std::byte> as_bytes(const std::vector<float>& values) {
+  std::vector<std::byte> bytes(values.size() * sizeof(float));
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+}  // namespace
+
+ModelConfig released_model_config(std::string_view size) {
+  for (const ReleasedSize& released : kReleased) {
+    if (released.name != size) continue;
+    ModelConfig config;
+    config.d_model = released.d_model;
+    config.n_layer = released.n_layer;
+    config.vocab_size = 50277;
+    config.pad_vocab_size_multiple = 16;
+    config.resolve(std::string(size));
+    return config;
+  }
+  throw Error("--size " + std::string(size), "unknown model size (130m, 370m, 780m, 1.3b, 2.7b)");
+}
+
+ModelWeights make_random_weights(const ModelConfig& config, uint64_t seed) {
+  ModelWeights weights;
+  weights.config = config;
+  weights.name = "random";
+  weights.layers.resize(static_cast<size_t>(config.n_layer));
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+
+  for_each_tensor(weights, [&](TensorSlot& slot) {
+    if (!slot.present) return;
+    const int64_t count = slot.shape.numel();
+    std::vector<float> values(static_cast<size_t>(count));
+    const std::string& name = slot.name;
+    auto ends_with = [&](std::string_view suffix) {
+      return name.size() >= suffix.size() && name.ends_with(suffix);
+    };
+    if (ends_with("ssm_a")) {
+      for (float& v : values) v = -(1.0f + 15.0f * uniform(rng));  // -exp(log U(1, 16))
+    } else if (ends_with("ssm_dt.bias")) {
+      for (float& v : values) {
+        const float dt = std::exp(std::log(0.001f) + uniform(rng) * std::log(100.0f));
+        v = dt + std::log(-std::expm1(-dt));  // softplus^-1(dt)
+      }
+    } else if (ends_with("norm.weight") || ends_with("ssm_d")) {
+      for (float& v : values) v = 0.5f + uniform(rng);
+    } else if (ends_with(".bias")) {
+      for (float& v : values) v = 0.1f * normal(rng);
+    } else {
+      const int64_t fan_in = slot.shape[slot.shape.rank - 1];
+      const float scale =
+          slot.role == TensorRole::kEmbedding ? 1.0f : 1.0f / std::sqrt(float(fan_in));
+      for (float& v : values) v = scale * normal(rng);
+    }
+    *slot.view = weights.own(DType::kF32, slot.shape, as_bytes(values));
+  });
+  check_model_weights(weights, "random model");
+  return weights;
+}
+
+}  // namespace mamba2

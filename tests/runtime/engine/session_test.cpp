@@ -1,0 +1,221 @@
+// The engine on random models: scan paths agree with each other and with the plain reference,
+// threads do not change a bit, and states snapshot and restore.
+#include "mamba2/session.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "mamba2/error.h"
+#include "mamba2/random_model.h"
+#include "tests/runtime/engine/reference_forward.h"
+
+namespace mamba2 {
+namespace {
+
+ModelConfig small_config() {
+  ModelConfig config;
+  config.d_model = 48;
+  config.n_layer = 2;
+  config.vocab_size = 60;
+  config.pad_vocab_size_multiple = 16;
+  config.d_state = 12;
+  config.headdim = 8;
+  config.ngroups = 2;
+  config.chunk_size = 8;
+  config.resolve("test");
+  return config;
+}
+
+std::shared_ptr<const Model> random_model(const ModelConfig& config, uint64_t seed = 7) {
+  return std::make_shared<const Model>(make_random_weights(config, seed));
+}
+
+std::vector<int32_t> random_tokens(size_t count, int64_t vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
+  std::vector<int32_t> tokens(count);
+  for (int32_t& token : tokens) token = dist(rng);
+  return tokens;
+}
+
+struct PromptRun {
+  std::vector<float> logits;  // [tokens, vocab_padded]
+  SessionState state;
+};
+
+PromptRun run_prompt(std::shared_ptr<const Model> model, const std::vector<int32_t>& tokens,
+                     SessionOptions options) {
+  Session session(model, options);
+  PromptRun run;
+  session.prefill(tokens, [&](int64_t position, std::span<const float> logits) {
+    EXPECT_EQ(static_cast<size_t>(position) * logits.size(), run.logits.size());
+    run.logits.insert(run.logits.end(), logits.begin(), logits.end());
+  });
+  run.state = session.state();
+  return run;
+}
+
+// |a - b| <= tol * (1 + max |b|): relative to the scale of the whole array.
+void expect_near_relative(const std::vector<float>& actual, const std::vector<float>& expected,
+                          double tol) {
+  ASSERT_EQ(actual.size(), expected.size());
+  double scale = 0;
+  for (float value : expected) scale = std::max(scale, std::fabs(double(value)));
+  for (size_t i = 0; i < actual.size(); ++i) {
+    ASSERT_NEAR(actual[i], expected[i], tol * (1.0 + scale)) << "at " << i;
+  }
+}
+
+SessionOptions with_scan(ScanMode scan, int threads = 1, int64_t window = 0) {
+  SessionOptions options;
+  options.scan = scan;
+  options.threads = threads;
+  options.window_chunks = window;
+  return options;
+}
+
+TEST(Session, ScanPathsAgreeAtEveryBoundaryLength) {
+  const ModelConfig config = small_config();
+  const auto model = random_model(config);
+  const int64_t chunk = config.chunk_size;
+  for (int64_t length :
+       {int64_t{1}, int64_t{2}, config.d_conv - 1, chunk - 1, chunk, chunk + 1, 3 * chunk + 5}) {
+    SCOPED_TRACE("length " + std::to_string(length));
+    const auto tokens = random_tokens(length, config.vocab_size, length);
+    const PromptRun recurrent = run_prompt(model, tokens, with_scan(ScanMode::kRecurrent));
+    // Window 2 makes the longer prompts cross window boundaries too.
+    for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative}) {
+      SCOPED_TRACE(std::string(scan_mode_name(scan)));
+      const PromptRun run = run_prompt(model, tokens, with_scan(scan, 1, 2));
+      expect_near_relative(run.logits, recurrent.logits, 1e-4);
+      expect_near_relative(run.state.ssm, recurrent.state.ssm, 1e-4);
+      expect_near_relative(run.state.conv, recurrent.state.conv, 1e-4);
+      EXPECT_EQ(run.state.position, length);
+    }
+  }
+}
+
+TEST(Session, OneAndTwoThreadsAreBitIdentical) {
+  const ModelConfig config = small_config();
+  const auto model = random_model(config);
+  const auto tokens = random_tokens(5 * config.chunk_size + 3, config.vocab_size, 11);
+  for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative, ScanMode::kRecurrent}) {
+    SCOPED_TRACE(std::string(scan_mode_name(scan)));
+    const PromptRun one = run_prompt(model, tokens, with_scan(scan, 1));
+    const PromptRun two = run_prompt(model, tokens, with_scan(scan, 2));
+    EXPECT_EQ(one.logits, two.logits);
+    EXPECT_EQ(one.state, two.state);
+  }
+}
+
+TEST(Session, SnapshotRestoreContinuesIdentically) {
+  const ModelConfig config = small_config();
+  const auto model = random_model(config);
+  const auto prompt = random_tokens(13, config.vocab_size, 3);
+  const auto more = random_tokens(9, config.vocab_size, 4);
+
+  Session session(model, with_scan(ScanMode::kChunked, 2));
+  session.prefill(prompt);
+  const SessionState snapshot = session.state();
+  Session copy = session;
+  std::vector<float> first;
+  for (int32_t token : more) {
+    const auto logits = session.decode(token);
+    first.insert(first.end(), logits.begin(), logits.end());
+  }
+
+  session.set_state(snapshot);
+  std::vector<float> again, copied;
+  for (int32_t token : more) {
+    const auto logits = session.decode(token);
+    again.insert(again.end(), logits.begin(), logits.end());
+    const auto copy_logits = copy.decode(token);
+    copied.insert(copied.end(), copy_logits.begin(), copy_logits.end());
+  }
+  EXPECT_EQ(first, again);
+  EXPECT_EQ(first, copied);
+}
+
+TEST(Session, PrefillInPiecesEqualsPrefillAtOnce) {
+  const ModelConfig config = small_config();
+  const auto model = random_model(config);
+  const auto tokens = random_tokens(30, config.vocab_size, 5);
+  Session whole(model, with_scan(ScanMode::kChunked));
+  const auto whole_logits = whole.prefill(tokens);
+  const std::vector<float> expected(whole_logits.begin(), whole_logits.end());
+
+  Session pieces(model, with_scan(ScanMode::kChunked));
+  pieces.prefill(std::span(tokens).subspan(0, 11));
+  pieces.decode(tokens[11]);
+  const auto logits = pieces.prefill(std::span(tokens).subspan(12));
+  expect_near_relative(std::vector<float>(logits.begin(), logits.end()), expected, 1e-4);
+  EXPECT_EQ(pieces.state().position, 30);
+}
+
+// Every optional Mamba2 feature, checked against the plain double-precision reference.
+TEST(Session, MatchesThePlainReferenceOnEveryConfigOption) {
+  struct Variant {
+    const char* name;
+    void (*apply)(ModelConfig&);
+  };
+  const Variant variants[] = {
+      {"released defaults", [](ModelConfig&) {}},
+      {"d_ssm < d_inner", [](ModelConfig& c) { c.d_ssm = 64; }},
+      {"norm_before_gate", [](ModelConfig& c) { c.norm_before_gate = true; }},
+      {"no gated rmsnorm", [](ModelConfig& c) { c.rmsnorm = false; }},
+      {"dt_limit",
+       [](ModelConfig& c) {
+         c.dt_min_limit = 0.01f;
+         c.dt_max_limit = 0.05f;
+       }},
+      {"D_has_hdim", [](ModelConfig& c) { c.D_has_hdim = true; }},
+      {"biases, no conv bias",
+       [](ModelConfig& c) {
+         c.proj_bias = true;
+         c.conv_bias = false;
+       }},
+      {"untied lm_head", [](ModelConfig& c) { c.tie_embeddings = false; }},
+      {"d_conv 1", [](ModelConfig& c) { c.d_conv = 1; }},
+  };
+  for (const Variant& variant : variants) {
+    SCOPED_TRACE(variant.name);
+    ModelConfig config = small_config();
+    config.d_ssm = 0;
+    variant.apply(config);
+    config.resolve("test");
+    const ModelWeights weights = make_random_weights(config, 21);
+    testing::ReferenceForward reference(weights);
+    const auto tokens = random_tokens(2 * config.chunk_size + 3, config.vocab_size, 8);
+    std::vector<float> expected;
+    for (int32_t token : tokens) {
+      for (double value : reference.step(token)) expected.push_back(static_cast<float>(value));
+    }
+    const auto model = std::make_shared<const Model>(make_random_weights(config, 21));
+    for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative, ScanMode::kRecurrent}) {
+      SCOPED_TRACE(std::string(scan_mode_name(scan)));
+      const PromptRun run = run_prompt(model, tokens, with_scan(scan, 2, 2));
+      expect_near_relative(run.logits, expected, 1e-4);
+      std::vector<float> reference_state;
+      for (double value : reference.ssm_state()) reference_state.push_back(float(value));
+      expect_near_relative(run.state.ssm, reference_state, 1e-4);
+    }
+  }
+}
+
+TEST(Session, RejectsTokensOutsideTheVocabularyAndForeignStates) {
+  const ModelConfig config = small_config();
+  const auto model = random_model(config);
+  Session session(model);
+  const int32_t bad[] = {3, static_cast<int32_t>(config.vocab_padded)};
+  EXPECT_THROW(session.prefill(bad), Error);
+  EXPECT_THROW(session.decode(-1), Error);
+  SessionState foreign = session.state();
+  foreign.ssm.pop_back();
+  EXPECT_THROW(session.set_state(foreign), Error);
+}
+
+}  // namespace
+}  // namespace mamba2
