@@ -36,4 +36,11 @@ namespace ref {
 void conv1d_silu(const Conv1dArgs& args, int64_t c_begin, int64_t c_end);
 }  // namespace ref
 
+// The xsimd implementation behind conv1d_silu, one instantiation per instruction set
+// (conv1d_simd.cpp); tests call it at every level through dispatch_at.
+struct Conv1dKernel {
+  template <class Arch>
+  void operator()(Arch, const Conv1dArgs& args, int64_t c_begin, int64_t c_end) const;
+};
+
 }  // namespace mamba2::kernels

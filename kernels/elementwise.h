@@ -30,4 +30,22 @@ void gated_rmsnorm(const float* y, const float* z, const float* w, float* out, i
 void silu_mul(const float* z, const float* x, float* out, int64_t n);
 }  // namespace ref
 
+// The xsimd implementations behind the functions above (elementwise_simd.cpp).
+struct DtSoftplusKernel {
+  template <class Arch>
+  void operator()(Arch, const float* dt_in, int64_t ld_in, const float* bias, float lo, float hi,
+                  float* dt_out, int64_t tokens, int64_t heads) const;
+};
+
+struct GatedRmsNormKernel {
+  template <class Arch>
+  void operator()(Arch, const float* y, const float* z, const float* w, float* out, int64_t d,
+                  int64_t group_size, float eps, bool norm_before_gate) const;
+};
+
+struct SiluMulKernel {
+  template <class Arch>
+  void operator()(Arch, const float* z, const float* x, float* out, int64_t n) const;
+};
+
 }  // namespace mamba2::kernels

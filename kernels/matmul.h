@@ -27,4 +27,10 @@ namespace ref {
 void matmul_f32(const MatmulArgs& args, int64_t n_begin, int64_t n_end);
 }  // namespace ref
 
+// Our xsimd GEMV, the T == 1 path of matmul_f32 (matmul_simd.cpp): uses row 0 of x only.
+struct GemvKernel {
+  template <class Arch>
+  void operator()(Arch, const MatmulArgs& args, int64_t n_begin, int64_t n_end) const;
+};
+
 }  // namespace mamba2::kernels

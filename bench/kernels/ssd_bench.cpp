@@ -1,0 +1,157 @@
+// The SSD scan at the mamba2-130m layer shape (H=24, P=64, N=128, G=1), per SIMD level, against
+// the scalar reference: one chunk's output + state + state pass (ns per token via the
+// "ns_per_token" counter), and the decode step over all heads of one layer.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/simd.h"
+#include "kernels/ssd.h"
+#include "kernels/ssd_simd.h"
+
+namespace mamba2::kernels {
+namespace {
+
+constexpr SsdShape kShape{
+    .heads = 24, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false};
+
+// Inputs for `tokens` tokens laid out as in the conv output: [x | B | C] rows.
+struct Inputs {
+  int64_t tokens, ld;
+  std::vector<float> xbc, dt, A, D, state, local, decay, y;
+
+  explicit Inputs(int64_t t)
+      : tokens(t),
+        ld(kShape.heads * kShape.headdim + 2 * kShape.groups * kShape.d_state),
+        xbc(t * ld),
+        dt(t * kShape.heads),
+        A(kShape.heads),
+        D(kShape.heads),
+        state(kShape.heads * kShape.headdim * kShape.d_state),
+        local(state.size()),
+        decay(kShape.heads),
+        y(t * kShape.heads * kShape.headdim) {
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f), step(0.001f, 0.1f);
+    for (float& v : xbc) v = unit(rng);
+    for (float& v : dt) v = step(rng);
+    for (float& v : A) v = -1.0f - 8.0f * (unit(rng) + 1.0f);
+    for (float& v : D) v = unit(rng);
+    for (float& v : state) v = unit(rng);
+  }
+
+  SsdChunk chunk() const {
+    const int64_t width = kShape.heads * kShape.headdim;
+    return {.tokens = tokens,
+            .x = xbc.data(),
+            .ld_x = ld,
+            .B = xbc.data() + width,
+            .C = xbc.data() + width + kShape.groups * kShape.d_state,
+            .ld_bc = ld,
+            .dt = dt.data(),
+            .A = A.data(),
+            .D = D.data()};
+  }
+};
+
+// Seconds per (token * 1e-9): the counter reads as nanoseconds per token.
+void set_per_token(benchmark::State& state, int64_t tokens) {
+  state.counters["ns_per_token"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * tokens) * 1e-9,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// args: chunk tokens, SIMD level.
+void BM_SsdChunk(benchmark::State& state) {
+  const int64_t tokens = state.range(0);
+  const auto level = static_cast<SimdLevel>(state.range(1));
+  if (!simd_level_supported(level)) {
+    state.SkipWithError("SIMD level not supported by this CPU");
+    return;
+  }
+  Inputs in(tokens);
+  std::vector<float> workspace(ssd_workspace_floats(kShape, tokens));
+  const SsdChunk chunk = in.chunk();
+  const int64_t width = kShape.heads * kShape.headdim;
+  for (auto _ : state) {
+    dispatch_at(level, SsdChunkOutputKernel{}, kShape, chunk, in.state.data(), in.y.data(), width,
+                workspace.data(), int64_t{0}, kShape.heads);
+    dispatch_at(level, SsdChunkStateKernel{}, kShape, chunk, in.local.data(), in.decay.data(),
+                workspace.data(), int64_t{0}, kShape.heads);
+    dispatch_at(level, SsdStatePassKernel{}, kShape, in.decay.data(), in.state.data(),
+                in.local.data(), in.local.data(), int64_t{0}, kShape.heads);
+    benchmark::DoNotOptimize(in.y.data());
+    benchmark::DoNotOptimize(in.local.data());
+  }
+  set_per_token(state, tokens);
+  state.SetLabel(std::string(simd_level_name(level)));
+}
+
+void BM_SsdChunkReference(benchmark::State& state) {
+  const int64_t tokens = state.range(0);
+  Inputs in(tokens);
+  const SsdChunk chunk = in.chunk();
+  const int64_t width = kShape.heads * kShape.headdim;
+  for (auto _ : state) {
+    ref::ssd_chunk_output(kShape, chunk, in.state.data(), in.y.data(), width, 0, kShape.heads);
+    ref::ssd_chunk_state(kShape, chunk, in.local.data(), in.decay.data(), 0, kShape.heads);
+    ssd_state_pass(kShape, in.decay.data(), in.state.data(), in.local.data(), in.local.data(), 0,
+                   kShape.heads);
+    benchmark::DoNotOptimize(in.y.data());
+  }
+  set_per_token(state, tokens);
+}
+
+// The token-by-token recurrence over a chunk, the other way to run a prefill.
+void BM_SsdRecurrentReference(benchmark::State& state) {
+  const int64_t tokens = state.range(0);
+  Inputs in(tokens);
+  const SsdChunk chunk = in.chunk();
+  for (auto _ : state) {
+    ref::ssd_recurrent(kShape, chunk, in.state.data(), in.y.data(), kShape.heads * kShape.headdim);
+    benchmark::DoNotOptimize(in.y.data());
+  }
+  set_per_token(state, tokens);
+}
+
+// args: SIMD level. One decode token through all heads of one layer.
+void BM_SsdStep(benchmark::State& state) {
+  const auto level = static_cast<SimdLevel>(state.range(0));
+  if (!simd_level_supported(level)) {
+    state.SkipWithError("SIMD level not supported by this CPU");
+    return;
+  }
+  Inputs in(1);
+  const SsdChunk c = in.chunk();
+  for (auto _ : state) {
+    dispatch_at(level, SsdStepKernel{}, kShape, c.x, c.B, c.C, c.dt, c.A, c.D, in.state.data(),
+                in.y.data(), int64_t{0}, kShape.heads);
+    benchmark::DoNotOptimize(in.y.data());
+  }
+  state.SetBytesProcessed(state.iterations() * 2 * static_cast<int64_t>(in.state.size()) *
+                          static_cast<int64_t>(sizeof(float)));
+  state.SetLabel(std::string(simd_level_name(level)));
+}
+
+void BM_SsdStepReference(benchmark::State& state) {
+  Inputs in(1);
+  const SsdChunk c = in.chunk();
+  for (auto _ : state) {
+    ref::ssd_step(kShape, c.x, c.B, c.C, c.dt, c.A, c.D, in.state.data(), in.y.data(), 0,
+                  kShape.heads);
+    benchmark::DoNotOptimize(in.y.data());
+  }
+  state.SetBytesProcessed(state.iterations() * 2 * static_cast<int64_t>(in.state.size()) *
+                          static_cast<int64_t>(sizeof(float)));
+}
+
+BENCHMARK(BM_SsdChunk)->ArgsProduct({{64, 128, 256}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SsdChunkReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SsdRecurrentReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SsdStep)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SsdStepReference)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace mamba2::kernels

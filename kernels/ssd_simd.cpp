@@ -1,0 +1,355 @@
+// The chunked SSD pieces as small register-blocked GEMMs. Per call and head range:
+//   chunk output:  y_h = exp(cum) o (C S_in_h^T) + (C B^T o L_h o dt_h) X_h + D_h X_h
+//   chunk state:   S_local_h = (w_h o X_h)^T B,  w_h[t] = exp(cum[T-1] - cum[t]) dt_h[t]
+// with cum the within-chunk cumsum of dt * A and L_h[t][s] = exp(cum[t] - cum[s]) for s <= t.
+// Every exponent is a difference cum[t] - cum[s] with s <= t (or cum itself), so it is <= 0:
+// no exp of a positive number, as upstream's segment sums. Each head only reads its own data
+// and the C B^T of its group, which is computed the same way whatever the head range, so tiling
+// heads across threads gives bit-identical results.
+#include "kernels/ssd_simd.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/simd.h"
+
+namespace mamba2::kernels {
+namespace {
+
+// 0, 1, 2, ...: the column offsets inside one vector, to mask the diagonal block.
+alignas(64) constexpr float kIota[SsdWorkspaceLayout::kPad] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                                               8, 9, 10, 11, 12, 13, 14, 15};
+
+struct GemmArgs {
+  int64_t m, n, k;
+  const float* a;  // A[i][kk] = a[i * a_rs + kk * a_cs]
+  int64_t a_rs, a_cs;
+  const float* b;  // B[kk][j] = b[kk * ldb + j]
+  int64_t ldb;
+  float* c;  // C[i][j] = c[i * ldc + j]
+  int64_t ldc;
+  bool accumulate;  // C += A B instead of C = A B
+  bool a_lower;     // A[i][kk] == 0 for kk > i: skip those terms
+  bool c_lower;     // only C[i][j] for j <= i is needed (more may be written, within n)
+};
+
+// C[rows, kVecs vectors] of one register block: kRows x kVecs accumulators, B rows streamed.
+template <class Arch, int kRows, int kVecs>
+inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  Batch acc[kRows][kVecs];
+  for (int r = 0; r < kRows; ++r) {
+    for (int v = 0; v < kVecs; ++v) {
+      acc[r][v] = g.accumulate ? Batch::load_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes)
+                               : Batch(0.0f);
+    }
+  }
+  const float* a = g.a + i * g.a_rs;
+  const float* b = g.b + j;
+  for (int64_t kk = 0; kk < k_end; ++kk) {
+    Batch bv[kVecs];
+    for (int v = 0; v < kVecs; ++v) bv[v] = Batch::load_unaligned(b + kk * g.ldb + v * kLanes);
+    for (int r = 0; r < kRows; ++r) {
+      const Batch av(a[r * g.a_rs + kk * g.a_cs]);
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    for (int v = 0; v < kVecs; ++v) {
+      acc[r][v].store_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes);
+    }
+  }
+}
+
+// Rows [i, i + kRows) of C: wide column blocks, one-vector blocks, then scalar columns.
+template <class Arch, int kRows>
+inline void gemm_rows(const GemmArgs& g, int64_t i) {
+  constexpr int64_t kLanes = xsimd::batch<float, Arch>::size;
+  const int64_t k_end = g.a_lower ? std::min(g.k, i + kRows) : g.k;
+  const int64_t n_end =
+      g.c_lower ? std::min(g.n, SsdWorkspaceLayout::round_up(i + kRows, 2 * kLanes)) : g.n;
+  int64_t j = 0;
+  for (; j + 2 * kLanes <= n_end; j += 2 * kLanes) gemm_block<Arch, kRows, 2>(g, i, j, k_end);
+  for (; j + kLanes <= n_end; j += kLanes) gemm_block<Arch, kRows, 1>(g, i, j, k_end);
+  for (; j < n_end; ++j) {
+    for (int r = 0; r < kRows; ++r) {
+      float sum = g.accumulate ? g.c[(i + r) * g.ldc + j] : 0.0f;
+      for (int64_t kk = 0; kk < k_end; ++kk) {
+        sum += g.a[(i + r) * g.a_rs + kk * g.a_cs] * g.b[kk * g.ldb + j];
+      }
+      g.c[(i + r) * g.ldc + j] = sum;
+    }
+  }
+}
+
+template <class Arch>
+void gemm(const GemmArgs& g) {
+  constexpr int kRows = 4;
+  int64_t i = 0;
+  for (; i + kRows <= g.m; i += kRows) gemm_rows<Arch, kRows>(g, i);
+  for (; i < g.m; ++i) gemm_rows<Arch, 1>(g, i);
+}
+
+// Per-head scratch vectors: dt contiguous and cum = cumsum(dt * A), both zero padded to ld.
+inline void head_decay(const SsdShape& shape, const SsdChunk& chunk, int64_t h, int64_t ld,
+                       float* dt, float* cum) {
+  float sum = 0.0f;
+  for (int64_t t = 0; t < chunk.tokens; ++t) {
+    dt[t] = chunk.dt[t * shape.heads + h];
+    sum += dt[t] * chunk.A[h];
+    cum[t] = sum;
+  }
+  std::fill(dt + chunk.tokens, dt + ld, 0.0f);
+  std::fill(cum + chunk.tokens, cum + ld, 0.0f);
+}
+
+// out[i] = exp(min(in[i] + shift, 0)) * (scale ? scale[i] : 1) for i in [0, ld).
+template <class Arch>
+inline void exp_scaled(const float* in, float shift, const float* scale, float* out, int64_t ld) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const Batch zero(0.0f), shift_v(shift);
+  for (int64_t i = 0; i < ld; i += kLanes) {
+    Batch v = xsimd::exp(xsimd::min(Batch::load_unaligned(in + i) + shift_v, zero));
+    if (scale) v *= Batch::load_unaligned(scale + i);
+    v.store_unaligned(out + i);
+  }
+}
+
+// C B^T of one group into cb [T, ld] (lower triangle, by vector blocks), using copy as B^T.
+template <class Arch>
+void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t ld, float* copy,
+              float* cb) {
+  const int64_t T = chunk.tokens, N = shape.d_state;
+  const float* B = chunk.B + g * N;
+  for (int64_t s = 0; s < T; ++s) {
+    for (int64_t n = 0; n < N; ++n) copy[n * ld + s] = B[s * chunk.ld_bc + n];
+  }
+  gemm<Arch>({.m = T,
+              .n = T,
+              .k = N,
+              .a = chunk.C + g * N,
+              .a_rs = chunk.ld_bc,
+              .a_cs = 1,
+              .b = copy,
+              .ldb = ld,
+              .c = cb,
+              .ldc = ld,
+              .accumulate = false,
+              .a_lower = false,
+              .c_lower = true});
+}
+
+// decay_matrix[t][s] = cb[t][s] exp(cum[t] - cum[s]) dt[s] for s <= t, 0 for s > t (to ld).
+template <class Arch>
+void head_decay_matrix(int64_t T, int64_t ld, const float* cb, const float* cum, const float* dt,
+                       float* out) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const Batch zero(0.0f), iota = Batch::load_unaligned(kIota);
+  for (int64_t t = 0; t < T; ++t) {
+    const Batch cum_t(cum[t]), t_v(static_cast<float>(t));
+    const int64_t s_end = SsdWorkspaceLayout::round_up(t + 1, kLanes);
+    for (int64_t s = 0; s < s_end; s += kLanes) {
+      const Batch segment = xsimd::min(cum_t - Batch::load_unaligned(cum + s), zero);
+      Batch v = Batch::load_unaligned(cb + t * ld + s) * xsimd::exp(segment) *
+                Batch::load_unaligned(dt + s);
+      // Only the block holding the diagonal has s > t (cb there may be unset: select, not *).
+      if (s + kLanes > t) v = xsimd::select(iota + Batch(static_cast<float>(s)) <= t_v, v, zero);
+      v.store_unaligned(out + t * ld + s);
+    }
+    std::fill(out + t * ld + s_end, out + (t + 1) * ld, 0.0f);
+  }
+}
+
+}  // namespace
+
+template <class Arch>
+void SsdChunkStateKernel::operator()(Arch, const SsdShape& shape, const SsdChunk& chunk,
+                                     float* state_local, float* decay, float* workspace,
+                                     int64_t h_begin, int64_t h_end) const {
+  const SsdWorkspaceLayout layout(shape, chunk.tokens);
+  const int64_t T = chunk.tokens, P = shape.headdim, N = shape.d_state, ld = layout.ld;
+  float* cum = workspace + layout.cum;
+  float* dt = workspace + layout.dt;
+  float* weight = workspace + layout.coeff;
+  float* weighted_x = workspace + layout.copy_buffer;  // [T, P]
+  const int64_t heads_per_group = shape.heads / shape.groups;
+  for (int64_t h = h_begin; h < h_end; ++h) {
+    head_decay(shape, chunk, h, ld, dt, cum);
+    // weight[t] = exp(cum[T-1] - cum[t]) dt[t]: token t's input decayed to the chunk end.
+    for (int64_t t = 0; t < ld; ++t) weight[t] = t < T ? cum[T - 1] - cum[t] : 0.0f;
+    exp_scaled<Arch>(weight, 0.0f, dt, weight, ld);
+    for (int64_t t = 0; t < T; ++t) {
+      const float* x = chunk.x + t * chunk.ld_x + h * P;
+      for (int64_t p = 0; p < P; ++p) weighted_x[t * P + p] = weight[t] * x[p];
+    }
+    // S_local[p][n] = sum_t weighted_x[t][p] B[t][n]
+    gemm<Arch>({.m = P,
+                .n = N,
+                .k = T,
+                .a = weighted_x,
+                .a_rs = 1,
+                .a_cs = P,
+                .b = chunk.B + (h / heads_per_group) * N,
+                .ldb = chunk.ld_bc,
+                .c = state_local + h * P * N,
+                .ldc = N,
+                .accumulate = false,
+                .a_lower = false,
+                .c_lower = false});
+    decay[h] = std::exp(cum[T - 1]);
+  }
+}
+
+template <class Arch>
+void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChunk& chunk,
+                                      const float* state_in, float* y, int64_t ld_y,
+                                      float* workspace, int64_t h_begin, int64_t h_end) const {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const SsdWorkspaceLayout layout(shape, chunk.tokens);
+  const int64_t T = chunk.tokens, P = shape.headdim, N = shape.d_state, ld = layout.ld;
+  float* cum = workspace + layout.cum;
+  float* dt = workspace + layout.dt;
+  float* decay_in = workspace + layout.coeff;
+  float* cb = workspace + layout.cb;
+  float* decay_matrix = workspace + layout.decay_matrix;
+  float* copy = workspace + layout.copy_buffer;
+  const int64_t heads_per_group = shape.heads / shape.groups;
+  int64_t cb_group = -1;
+  for (int64_t h = h_begin; h < h_end; ++h) {
+    const int64_t g = h / heads_per_group;
+    if (g != cb_group) {
+      group_cb<Arch>(shape, chunk, g, ld, copy, cb);
+      cb_group = g;
+    }
+    head_decay(shape, chunk, h, ld, dt, cum);
+    head_decay_matrix<Arch>(T, ld, cb, cum, dt, decay_matrix);
+    float* y_h = y + h * P;  // [T, P] with row stride ld_y
+    const float* x_h = chunk.x + h * P;
+    if (state_in) {
+      // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
+      const float* S = state_in + h * P * N;  // [P, N]
+      for (int64_t p = 0; p < P; ++p) {
+        for (int64_t n = 0; n < N; ++n) copy[n * P + p] = S[p * N + n];
+      }
+      gemm<Arch>({.m = T,
+                  .n = P,
+                  .k = N,
+                  .a = chunk.C + g * N,
+                  .a_rs = chunk.ld_bc,
+                  .a_cs = 1,
+                  .b = copy,
+                  .ldb = P,
+                  .c = y_h,
+                  .ldc = ld_y,
+                  .accumulate = false,
+                  .a_lower = false,
+                  .c_lower = false});
+      exp_scaled<Arch>(cum, 0.0f, nullptr, decay_in, ld);
+      for (int64_t t = 0; t < T; ++t) {
+        for (int64_t p = 0; p < P; ++p) y_h[t * ld_y + p] *= decay_in[t];
+      }
+    }
+    // y_h (+)= decay_matrix X_h: the chunk's own tokens, decayed and weighted by C_t . B_s.
+    gemm<Arch>({.m = T,
+                .n = P,
+                .k = T,
+                .a = decay_matrix,
+                .a_rs = ld,
+                .a_cs = 1,
+                .b = x_h,
+                .ldb = chunk.ld_x,
+                .c = y_h,
+                .ldc = ld_y,
+                .accumulate = state_in != nullptr,
+                .a_lower = true,
+                .c_lower = false});
+    // The D skip connection.
+    const int64_t body = P - P % kLanes;
+    for (int64_t t = 0; t < T; ++t) {
+      float* y_t = y_h + t * ld_y;
+      const float* x_t = x_h + t * chunk.ld_x;
+      const float* d = shape.d_has_hdim ? chunk.D + h * P : nullptr;
+      for (int64_t p = 0; p < body; p += kLanes) {
+        const Batch dv = d ? Batch::load_unaligned(d + p) : Batch(chunk.D[h]);
+        xsimd::fma(dv, Batch::load_unaligned(x_t + p), Batch::load_unaligned(y_t + p))
+            .store_unaligned(y_t + p);
+      }
+      for (int64_t p = body; p < P; ++p) y_t[p] += (d ? d[p] : chunk.D[h]) * x_t[p];
+    }
+  }
+}
+
+template <class Arch>
+void SsdStatePassKernel::operator()(Arch, const SsdShape& shape, const float* decay,
+                                    const float* state_in, const float* state_local,
+                                    float* state_out, int64_t h_begin, int64_t h_end) const {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const int64_t size = shape.headdim * shape.d_state;
+  const int64_t body = size - size % kLanes;
+  for (int64_t h = h_begin; h < h_end; ++h) {
+    const float* in = state_in + h * size;
+    const float* local = state_local + h * size;
+    float* out = state_out + h * size;
+    const Batch a(decay[h]);
+    for (int64_t i = 0; i < body; i += kLanes) {
+      xsimd::fma(a, Batch::load_unaligned(in + i), Batch::load_unaligned(local + i))
+          .store_unaligned(out + i);
+    }
+    for (int64_t i = body; i < size; ++i) out[i] = decay[h] * in[i] + local[i];
+  }
+}
+
+template <class Arch>
+void SsdStepKernel::operator()(Arch, const SsdShape& shape, const float* x, const float* B,
+                               const float* C, const float* dt, const float* A, const float* D,
+                               float* state, float* y, int64_t h_begin, int64_t h_end) const {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const int64_t P = shape.headdim, N = shape.d_state;
+  const int64_t body = N - N % kLanes;
+  const int64_t heads_per_group = shape.heads / shape.groups;
+  for (int64_t h = h_begin; h < h_end; ++h) {
+    const float* B_g = B + (h / heads_per_group) * N;
+    const float* C_g = C + (h / heads_per_group) * N;
+    const float a = std::exp(dt[h] * A[h]);
+    const Batch a_v(a);
+    // One pass over each state row: decay, add dt x B, read out with C.
+    for (int64_t p = 0; p < P; ++p) {
+      float* S = state + (h * P + p) * N;
+      const float dtx = dt[h] * x[h * P + p];
+      const Batch dtx_v(dtx);
+      Batch acc(0.0f);
+      for (int64_t n = 0; n < body; n += kLanes) {
+        const Batch s =
+            xsimd::fma(a_v, Batch::load_unaligned(S + n), dtx_v * Batch::load_unaligned(B_g + n));
+        s.store_unaligned(S + n);
+        acc = xsimd::fma(s, Batch::load_unaligned(C_g + n), acc);
+      }
+      float sum = xsimd::hadd(acc);
+      for (int64_t n = body; n < N; ++n) {
+        S[n] = a * S[n] + dtx * B_g[n];
+        sum += S[n] * C_g[n];
+      }
+      const float d = shape.d_has_hdim ? D[h * P + p] : D[h];
+      y[h * P + p] = sum + d * x[h * P + p];
+    }
+  }
+}
+
+MAMBA2_INSTANTIATE_KERNEL(void SsdChunkStateKernel::operator(), const SsdShape&, const SsdChunk&,
+                          float*, float*, float*, int64_t, int64_t);
+MAMBA2_INSTANTIATE_KERNEL(void SsdChunkOutputKernel::operator(), const SsdShape&, const SsdChunk&,
+                          const float*, float*, int64_t, float*, int64_t, int64_t);
+MAMBA2_INSTANTIATE_KERNEL(void SsdStatePassKernel::operator(), const SsdShape&, const float*,
+                          const float*, const float*, float*, int64_t, int64_t);
+MAMBA2_INSTANTIATE_KERNEL(void SsdStepKernel::operator(), const SsdShape&, const float*,
+                          const float*, const float*, const float*, const float*, const float*,
+                          float*, float*, int64_t, int64_t);
+
+}  // namespace mamba2::kernels

@@ -1,0 +1,155 @@
+#include "kernels/matmul.h"
+
+#include <cblas.h>
+
+#include <cmath>
+
+#include "tests/kernels/kernel_test_util.h"
+
+namespace mamba2::kernels {
+namespace {
+
+using testing::for_each_simd_level;
+using testing::ragged_lengths;
+using testing::random_vector;
+
+// One projection with padded row strides for X and Y.
+struct MatmulCase {
+  int64_t tokens, k, n, ld_x, ld_y;
+  std::vector<float> x, w, bias, y;
+
+  MatmulCase(int64_t t, int64_t k_in, int64_t n_out, uint32_t seed)
+      : tokens(t), k(k_in), n(n_out), ld_x(k_in + 3), ld_y(n_out + 2) {
+    x = random_vector(tokens * ld_x, seed);  // [T, ld_x]
+    w = random_vector(n * k, seed + 1);      // [N, K]
+    bias = random_vector(n, seed + 2);       // [N]
+    y.assign(tokens * ld_y, -7.0f);          // [T, ld_y]
+  }
+
+  MatmulArgs args(bool with_bias = true) {
+    return MatmulArgs{x.data(), ld_x, w.data(), with_bias ? bias.data() : nullptr, y.data(), ld_y,
+                      tokens,   k,    n};
+  }
+};
+
+// A float dot product of length K may differ from the double reference by a few roundings of
+// its partial sums; bound the error by the size of the terms rather than of the result.
+void expect_close_to_reference(const MatmulCase& actual, const MatmulCase& expected) {
+  for (int64_t t = 0; t < actual.tokens; ++t) {
+    for (int64_t j = 0; j < actual.ld_y; ++j) {
+      const int64_t i = t * actual.ld_y + j;
+      if (j >= actual.n) {
+        ASSERT_EQ(actual.y[i], -7.0f) << "padding written at token " << t << " column " << j;
+        continue;
+      }
+      double magnitude = std::fabs(actual.bias[j]);
+      for (int64_t kk = 0; kk < actual.k; ++kk) {
+        magnitude += std::fabs(actual.x[t * actual.ld_x + kk] * actual.w[j * actual.k + kk]);
+      }
+      ASSERT_NEAR(actual.y[i], expected.y[i], 1e-6 * magnitude + 1e-7)
+          << "token " << t << " row " << j;
+    }
+  }
+}
+
+TEST(Gemv, MatchesReferenceAtEveryLevelAndShape) {
+  for_each_simd_level([](SimdLevel level) {
+    for (int64_t k : ragged_lengths()) {
+      for (int64_t n : {1, 3, 4, 5, 9, 17}) {
+        for (bool with_bias : {true, false}) {
+          SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " bias " << with_bias);
+          MatmulCase expected(1, k, n, 1), actual(1, k, n, 1);
+          ref::matmul_f32(expected.args(with_bias), 0, n);
+          dispatch_at(level, GemvKernel{}, actual.args(with_bias), int64_t{0}, n);
+          if (!with_bias) actual.bias.assign(n, 0.0f);
+          expect_close_to_reference(actual, expected);
+        }
+      }
+    }
+  });
+}
+
+TEST(Gemv, RowTilesAreBitIdenticalToOneCall) {
+  for_each_simd_level([](SimdLevel level) {
+    for (int64_t k : {7, 64, 100}) {
+      SCOPED_TRACE(k);
+      MatmulCase whole(1, k, 37, 2), tiled(1, k, 37, 2);
+      dispatch_at(level, GemvKernel{}, whole.args(), int64_t{0}, int64_t{37});
+      // Tiles that move rows between the four-row groups and the single-row remainder.
+      const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
+      for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+        dispatch_at(level, GemvKernel{}, tiled.args(), edges[i], edges[i + 1]);
+      }
+      EXPECT_EQ(tiled.y, whole.y);
+    }
+  });
+}
+
+TEST(Matmul, SingleTokenUsesTheGemvOfTheCurrentLevel) {
+  MatmulCase viaPublic(1, 100, 13, 3), viaKernel(1, 100, 13, 3);
+  matmul_f32(viaPublic.args(), 0, 13);
+  dispatch(GemvKernel{}, viaKernel.args(), int64_t{0}, int64_t{13});
+  EXPECT_EQ(viaPublic.y, viaKernel.y);
+}
+
+TEST(Matmul, SeveralTokensMatchReference) {
+  for (int64_t tokens : {2, 3, 17}) {
+    for (int64_t k : {1, 7, 64, 100}) {
+      for (int64_t n : {1, 5, 64, 70}) {
+        for (bool with_bias : {true, false}) {
+          SCOPED_TRACE(::testing::Message()
+                       << "T " << tokens << " K " << k << " N " << n << " bias " << with_bias);
+          MatmulCase expected(tokens, k, n, 4), actual(tokens, k, n, 4);
+          ref::matmul_f32(expected.args(with_bias), 0, n);
+          matmul_f32(actual.args(with_bias), 0, n);
+          if (!with_bias) actual.bias.assign(n, 0.0f);
+          expect_close_to_reference(actual, expected);
+        }
+      }
+    }
+  }
+}
+
+TEST(Matmul, RowTilesOfSeveralTokensMatchOneCall) {
+  // A range's result depends only on that range; OpenBLAS keeps K order per output, so tiles
+  // normally agree bit for bit with one call, but only closeness is part of the contract.
+  MatmulCase whole(5, 96, 70, 5), tiled(5, 96, 70, 5), again(5, 96, 70, 5);
+  matmul_f32(whole.args(), 0, 70);
+  const int64_t edges[] = {0, 3, 16, 17, 64, 70};
+  for (size_t i = 0; i + 1 < std::size(edges); ++i)
+    matmul_f32(tiled.args(), edges[i], edges[i + 1]);
+  expect_close_to_reference(tiled, whole);
+  // The same tile computed alone gives the same bits as when its neighbours were computed.
+  matmul_f32(again.args(), 16, 17);
+  for (int64_t t = 0; t < 5; ++t)
+    EXPECT_EQ(again.y[t * again.ld_y + 16], tiled.y[t * tiled.ld_y + 16]);
+}
+
+TEST(Matmul, SgemmRunsSingleThreaded) {
+  MatmulCase projection(4, 8, 8, 6);
+  matmul_f32(projection.args(), 0, 8);
+  EXPECT_EQ(openblas_get_num_threads(), 1);
+}
+
+TEST(Matmul, KnownValues) {
+  const float w[6] = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f};  // [3, 2]
+  const float bias[3] = {0.5f, -1.0f, 0.0f};
+  const float x[4] = {1.0f, 1.0f, 2.0f, -1.0f};  // [2, 2]
+  float y[6];
+  // One token: W . [1, 1] = [3, 7, 11], plus bias.
+  matmul_f32(MatmulArgs{x, 2, w, bias, y, 3, 1, 2, 3}, 0, 3);
+  EXPECT_EQ(y[0], 3.5f);
+  EXPECT_EQ(y[1], 6.0f);
+  EXPECT_EQ(y[2], 11.0f);
+  // Two tokens through sgemm: the second is W . [2, -1] = [0, 2, 4].
+  matmul_f32(MatmulArgs{x, 2, w, bias, y, 3, 2, 2, 3}, 0, 3);
+  EXPECT_EQ(std::vector<float>(y, y + 6),
+            (std::vector<float>{3.5f, 6.0f, 11.0f, 0.5f, 1.0f, 4.0f}));
+  // K = 0: only the bias.
+  matmul_f32(MatmulArgs{x, 2, w, bias, y, 3, 2, 0, 3}, 0, 3);
+  EXPECT_EQ(std::vector<float>(y, y + 6),
+            (std::vector<float>{0.5f, -1.0f, 0.0f, 0.5f, -1.0f, 0.0f}));
+}
+
+}  // namespace
+}  // namespace mamba2::kernels
