@@ -46,6 +46,11 @@ struct SessionState {
 
 // Receives the logits row of each prompt position, in order, from a worker thread.
 using LogitsCallback = std::function<void(int64_t position, std::span<const float> logits)>;
+// Receives hidden states [d_model] as Hugging Face's output_hidden_states lists them: for
+// layer < n_layer the residual stream entering that layer, for layer == n_layer the final norm's
+// output. Calls for one layer come in position order; different layers may call concurrently.
+using HiddenCallback =
+    std::function<void(int64_t layer, int64_t position, std::span<const float> hidden)>;
 
 class Session {
  public:
@@ -56,9 +61,11 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Runs the tokens and returns the logits of the last one ([vocab_padded]; empty for no tokens).
-  // With on_logits, every position's logits are computed and handed over as well.
+  // With on_logits, every position's logits are computed and handed over as well; with
+  // on_hidden, every layer's hidden state at every position.
   std::span<const float> prefill(std::span<const int32_t> tokens,
-                                 const LogitsCallback& on_logits = {});
+                                 const LogitsCallback& on_logits = {},
+                                 const HiddenCallback& on_hidden = {});
   // Runs one token and returns its logits [vocab_padded].
   std::span<const float> decode(int32_t token);
 

@@ -62,8 +62,17 @@ void LayerStages::project_in(int64_t layer, Block& block) const {
                            &block.normed[t * d_model], d_model, config_.norm_eps);
     }
   });
+  observe(layer, block, block.residual);
   project(weights.in_proj, block.normed.data(), d_model, block.zxbcdt.data(), config_.d_in_proj,
           block.tokens);
+}
+
+void LayerStages::observe(int64_t layer, const Block& block, const std::vector<float>& rows) const {
+  if (!observer_ || !*observer_) return;
+  const int64_t d_model = config_.d_model;
+  for (int64_t t = 0; t < block.tokens; ++t) {
+    (*observer_)(layer, block.position + t, std::span<const float>(&rows[t * d_model], d_model));
+  }
 }
 
 void LayerStages::convolve(int64_t layer, float* conv_state, Block& block) const {
@@ -180,6 +189,7 @@ void LayerStages::final_norm(Block& block) const {
                            weights_.norm_f, &block.normed[t * d_model], d_model, config_.norm_eps);
     }
   });
+  observe(config_.n_layer, block, block.normed);
 }
 
 void LayerStages::logits(const Block& block, int64_t row_begin, int64_t row_end,

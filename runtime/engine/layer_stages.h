@@ -9,6 +9,7 @@
 
 #include "kernels/ssd.h"
 #include "mamba2/config.h"
+#include "mamba2/session.h"
 #include "runtime/engine/block.h"
 #include "runtime/engine/parallel.h"
 #include "runtime/engine/prepared_weights.h"
@@ -26,6 +27,9 @@ class LayerStages {
   LayerStages(const ModelConfig& config, const PreparedWeights& weights, Parallel& parallel);
 
   static int64_t ssd_head_tile(const ModelConfig& config);
+
+  // Where project_in and final_norm report hidden states; null (the default) for nowhere.
+  void set_hidden_observer(const HiddenCallback* observer) { observer_ = observer; }
 
   // hidden = embedding rows of the tokens; residual = 0.
   void embed(std::span<const int32_t> tokens, Block& block) const;
@@ -55,12 +59,14 @@ class LayerStages {
   void project(const Projection& projection, const float* x, int64_t ld_x, float* y, int64_t ld_y,
                int64_t tokens) const;
   kernels::SsdChunk ssd_chunk(int64_t layer, const Block& block) const;
+  void observe(int64_t layer, const Block& block, const std::vector<float>& rows) const;
 
   const ModelConfig& config_;
   const PreparedWeights& weights_;
   Parallel& parallel_;
   kernels::SsdShape shape_;
   int64_t head_tile_;
+  const HiddenCallback* observer_ = nullptr;
 };
 
 }  // namespace mamba2

@@ -69,9 +69,15 @@ struct Session::Impl {
 
   // Runs tokens through every layer with the given scan; returns the last token's logits.
   std::span<const float> run(std::span<const int32_t> tokens, const LogitsCallback& on_logits,
-                             ScanMode mode, int64_t window_option) {
+                             const HiddenCallback& on_hidden, ScanMode mode,
+                             int64_t window_option) {
     if (tokens.empty()) return {};
     check_tokens(tokens);
+    stages.set_hidden_observer(&on_hidden);
+    struct ObserverReset {
+      LayerStages& stages;
+      ~ObserverReset() { stages.set_hidden_observer(nullptr); }
+    } observer_reset{stages};
     const int64_t start = state.position;
     const int64_t last_position = start + static_cast<int64_t>(tokens.size()) - 1;
     LogitsSink sink(&on_logits, last_position, logits, logits_scratch);
@@ -128,16 +134,17 @@ Session::Session(const Session& other)
 }
 
 std::span<const float> Session::prefill(std::span<const int32_t> tokens,
-                                        const LogitsCallback& on_logits) {
+                                        const LogitsCallback& on_logits,
+                                        const HiddenCallback& on_hidden) {
   const ScanMode mode = options_.scan != ScanMode::kAuto ? options_.scan
                         : tokens.size() <= 1             ? ScanMode::kRecurrent
                                                          : ScanMode::kChunked;
-  return impl_->run(tokens, on_logits, mode, options_.window_chunks);
+  return impl_->run(tokens, on_logits, on_hidden, mode, options_.window_chunks);
 }
 
 std::span<const float> Session::decode(int32_t token) {
   const int32_t tokens[1] = {token};
-  return impl_->run(tokens, {}, ScanMode::kRecurrent, 0);
+  return impl_->run(tokens, {}, {}, ScanMode::kRecurrent, 0);
 }
 
 const SessionState& Session::state() const { return impl_->state; }
