@@ -1,0 +1,202 @@
+// load_gguf_model: config from the mamba2.* keys and tensor shapes, weights as views into the
+// mapping, tokenizer from tokenizer.ggml.*.
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mamba2/error.h"
+#include "quant/float16.h"
+#include "runtime/gguf/gguf_keys.h"
+#include "runtime/gguf/gguf_model.h"
+
+namespace mamba2 {
+namespace {
+
+namespace keys = gguf_keys;
+
+// A positive dimension from the metadata, bounded so later products cannot overflow; resolve()
+// applies the real limits.
+int64_t get_dim(const GgufFile& file, const char* key) {
+  const int64_t value = file.get_int(key);
+  if (value <= 0 || value > (int64_t{1} << 32)) {
+    throw Error(file.where(),
+                std::string(key) + " is " + std::to_string(value) + ", expected a positive size");
+  }
+  return value;
+}
+
+ModelConfig read_config(const GgufFile& file) {
+  const std::string& where = file.where();
+  ModelConfig c;
+  c.d_model = get_dim(file, keys::kEmbeddingLength);
+  c.n_layer = get_dim(file, keys::kBlockCount);
+  c.d_conv = get_dim(file, keys::kConvKernel);
+  const int64_t d_ssm = get_dim(file, keys::kInnerSize);
+  c.d_state = get_dim(file, keys::kStateSize);
+  c.ngroups = get_dim(file, keys::kGroupCount);
+  const int64_t nheads = get_dim(file, keys::kTimeStepRank);
+  if (d_ssm % nheads != 0) {
+    throw Error(where, std::string(keys::kTimeStepRank) + " (" + std::to_string(nheads) +
+                           ") does not divide " + keys::kInnerSize + " (" + std::to_string(d_ssm) +
+                           ")");
+  }
+  c.headdim = d_ssm / nheads;
+  c.norm_eps = static_cast<float>(file.get_float(keys::kRmsEps));
+
+  // The vocabulary is whatever the embedding holds: llama.cpp files store it padded.
+  const GgufTensorInfo* embedding = file.find_tensor("token_embd.weight");
+  if (!embedding) throw Error(where, "tensor 'token_embd.weight' is missing");
+  if (embedding->shape.rank != 2 || embedding->shape[1] != c.d_model) {
+    throw Error(where, "tensor 'token_embd.weight' has shape " + embedding->shape.str() +
+                           ", expected [vocab, " + std::to_string(c.d_model) + "]");
+  }
+  c.vocab_size = embedding->shape[0];
+  c.pad_vocab_size_multiple = 1;
+  c.tie_embeddings = file.find_tensor("output.weight") == nullptr;
+
+  // What llama.cpp's layout leaves implicit, read from the first block's tensors: the MLP-free
+  // width d_inner (ssm_out's input), and which optional tensors exist.
+  if (const GgufTensorInfo* out = file.find_tensor("blk.0.ssm_out.weight");
+      out && out->shape.rank == 2) {
+    const int64_t d_inner = out->shape[1];
+    if (d_inner % c.d_model != 0) {
+      throw Error(where, "tensor 'blk.0.ssm_out.weight' input width " + std::to_string(d_inner) +
+                             " is not a multiple of the embedding length " +
+                             std::to_string(c.d_model));
+    }
+    c.expand = d_inner / c.d_model;
+  } else {
+    c.expand = d_ssm / c.d_model > 0 ? d_ssm / c.d_model : 1;
+  }
+  c.d_ssm = d_ssm == c.expand * c.d_model ? 0 : d_ssm;
+  c.rmsnorm = file.find_tensor("blk.0.ssm_norm.weight") != nullptr;
+  c.conv_bias = file.find_tensor("blk.0.ssm_conv1d.bias") != nullptr;
+  c.proj_bias = file.find_tensor("blk.0.ssm_in.bias") != nullptr;
+  if (const GgufTensorInfo* d = file.find_tensor("blk.0.ssm_d")) {
+    c.D_has_hdim = d->shape.rank == 2 && d->shape[1] != 1;
+  }
+
+  if (const auto chunk = file.find_int(keys::kChunkSize)) c.chunk_size = *chunk;
+  if (const auto dt_min = file.find_float(keys::kDtMin)) {
+    c.dt_min_limit = static_cast<float>(*dt_min);
+  }
+  if (const auto dt_max = file.find_float(keys::kDtMax)) {
+    c.dt_max_limit = static_cast<float>(*dt_max);
+  }
+  if (const auto before = file.find_bool(keys::kNormBeforeGate)) c.norm_before_gate = *before;
+  c.resolve(where);
+  return c;
+}
+
+int32_t read_token_id(const GgufFile& file, const char* key, size_t n_tokens) {
+  const auto id = file.find_int(key);
+  if (!id) return -1;
+  if (*id < 0 || static_cast<uint64_t>(*id) >= n_tokens) {
+    throw Error(file.where(), std::string(key) + " is " + std::to_string(*id) + ", outside the " +
+                                  std::to_string(n_tokens) + " tokens");
+  }
+  return static_cast<int32_t>(*id);
+}
+
+std::optional<TokenizerData> read_tokenizer(const GgufFile& file, int64_t vocab_padded) {
+  const auto model = file.find_string(keys::kTokenizerModel);
+  if (!model || *model == "none" || *model == "no_vocab") return std::nullopt;
+  const std::string& where = file.where();
+  TokenizerData data;
+  data.model = std::string(*model);
+  data.pre = std::string(file.find_string(keys::kTokenizerPre).value_or("default"));
+
+  const auto tokens = file.find_string_array(keys::kTokens);
+  if (!tokens) throw Error(where, std::string(keys::kTokens) + " is missing");
+  if (static_cast<int64_t>(tokens->size()) > vocab_padded) {
+    throw Error(where, "the vocabulary has " + std::to_string(tokens->size()) +
+                           " tokens but the embedding only " + std::to_string(vocab_padded) +
+                           " rows");
+  }
+  data.tokens.assign(tokens->begin(), tokens->end());
+
+  if (const auto types = file.find_int_array(keys::kTokenTypes)) {
+    if (types->size() != data.tokens.size()) {
+      throw Error(where, std::string(keys::kTokenTypes) + " has " + std::to_string(types->size()) +
+                             " entries for " + std::to_string(data.tokens.size()) + " tokens");
+    }
+    data.token_types.reserve(types->size());
+    for (int64_t type : *types) {
+      if (type < 0 || type > static_cast<int64_t>(TokenType::kByte)) {
+        throw Error(where, std::string(keys::kTokenTypes) + " holds unknown token type " +
+                               std::to_string(type));
+      }
+      data.token_types.push_back(static_cast<TokenType>(type));
+    }
+  } else {
+    data.token_types.assign(data.tokens.size(), TokenType::kNormal);
+  }
+  if (const auto merges = file.find_string_array(keys::kMerges)) {
+    data.merges.assign(merges->begin(), merges->end());
+  }
+  data.bos_id = read_token_id(file, keys::kBosId, data.tokens.size());
+  data.eos_id = read_token_id(file, keys::kEosId, data.tokens.size());
+  data.unk_id = read_token_id(file, keys::kUnkId, data.tokens.size());
+  data.pad_id = read_token_id(file, keys::kPadId, data.tokens.size());
+  return data;
+}
+
+// Small tensors are read by the engine as f32; the rare file that stores them otherwise gets an
+// f32 copy.
+TensorView small_as_f32(ModelWeights& weights, const TensorView& view) {
+  if (view.dtype == DType::kF32) return view;
+  const int64_t n = view.numel();
+  std::vector<std::byte> bytes(static_cast<size_t>(n) * sizeof(float));
+  convert_row_to_f32(view.dtype, view.data, reinterpret_cast<float*>(bytes.data()), n);
+  return weights.own(DType::kF32, view.shape, std::move(bytes));
+}
+
+}  // namespace
+
+ModelWeights load_gguf_model(const std::filesystem::path& path) {
+  return load_gguf_model(GgufFile::open(path));
+}
+
+ModelWeights load_gguf_model(const GgufFile& file) {
+  const std::string& where = file.where();
+  const auto arch = file.find_string(keys::kArchitecture);
+  if (!arch) throw Error(where, "general.architecture is missing");
+  if (*arch != keys::kArchName) {
+    throw Error(where, "architecture is '" + std::string(*arch) + "', expected 'mamba2'");
+  }
+
+  ModelWeights weights;
+  weights.config = read_config(file);
+  weights.storage.push_back(file.mapping());
+  weights.name = std::string(file.find_string(keys::kName).value_or(""));
+  if (weights.name.empty()) weights.name = std::filesystem::path(where).stem().string();
+  weights.layers.resize(static_cast<size_t>(weights.config.n_layer));
+
+  std::set<std::string> expected;
+  for_each_tensor(weights, [&](TensorSlot& slot) {
+    const GgufTensorInfo* info = file.find_tensor(slot.name);
+    if (!slot.present) {
+      if (info) throw Error(where, "tensor '" + slot.name + "' is not used by this config");
+      return;
+    }
+    if (!info) throw Error(where, "tensor '" + slot.name + "' is missing");
+    if (!(info->shape == slot.shape)) {
+      throw Error(where, "tensor '" + slot.name + "' has shape " + info->shape.str() +
+                             ", the config predicts " + slot.shape.str());
+    }
+    expected.insert(slot.name);
+    const TensorView view = file.view(*info);
+    *slot.view = slot.role == TensorRole::kSmall ? small_as_f32(weights, view) : view;
+  });
+  for (const GgufTensorInfo& info : file.tensors()) {
+    if (!expected.count(info.name)) {
+      throw Error(where, "tensor '" + info.name + "' is not part of a mamba2 model of this config");
+    }
+  }
+  check_model_weights(weights, where);
+  weights.tokenizer = read_tokenizer(file, weights.config.vocab_padded);
+  return weights;
+}
+
+}  // namespace mamba2
