@@ -9,6 +9,7 @@
 #include <random>
 
 #include "mamba2/error.h"
+#include "mamba2/perplexity.h"
 #include "mamba2/random_model.h"
 #include "tests/runtime/engine/reference_forward.h"
 
@@ -215,6 +216,28 @@ TEST(Session, RejectsTokensOutsideTheVocabularyAndForeignStates) {
   SessionState foreign = session.state();
   foreign.ssm.pop_back();
   EXPECT_THROW(session.set_state(foreign), Error);
+}
+
+TEST(Perplexity, EqualsTheMeanCrossEntropyOfTheLogits) {
+  const ModelConfig config = small_config();
+  const auto model = random_model(config);
+  const auto tokens = random_tokens(21, config.vocab_size, 9);
+  const PromptRun run = run_prompt(model, tokens, with_scan(ScanMode::kChunked));
+  const auto vocab = static_cast<size_t>(config.vocab_padded);
+  double nll = 0;
+  for (size_t t = 0; t + 1 < tokens.size(); ++t) {
+    double sum = 0;
+    for (size_t v = 0; v < vocab; ++v) sum += std::exp(double(run.logits[t * vocab + v]));
+    nll += std::log(sum) - run.logits[t * vocab + tokens[t + 1]];
+  }
+  Session session(model, with_scan(ScanMode::kChunked));
+  int64_t last_progress = 0;
+  const PerplexityResult result =
+      measure_perplexity(session, tokens, 40, [&](int64_t done) { last_progress = done; });
+  EXPECT_EQ(result.predicted_tokens, 20);
+  EXPECT_NEAR(result.perplexity, std::exp(nll / 20), 1e-6 * std::exp(nll / 20));
+  EXPECT_NEAR(result.bits_per_byte, nll / std::log(2.0) / 40, 1e-9);
+  EXPECT_EQ(last_progress, 21);
 }
 
 }  // namespace
