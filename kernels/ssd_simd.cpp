@@ -63,15 +63,30 @@ inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
   }
 }
 
-// Rows [i, i + kRows) of C: wide column blocks, one-vector blocks, then scalar columns.
+// The register block: kRows x kWideVecs accumulators, the kWideVecs B vectors of one k and a
+// broadcast fit the 16 vector registers of SSE2/AVX2 (6 x 2) and the 32 of AVX-512 (6 x 4,
+// which covers a whole headdim-64 row).
+template <class Arch>
+struct GemmBlocking {
+  static constexpr int kRows = 6;
+  static constexpr int kWideVecs = xsimd::batch<float, Arch>::size == 16 ? 4 : 2;
+};
+
+// Rows [i, i + kRows) of C: wide column blocks, narrower ones, then scalar columns.
 template <class Arch, int kRows>
 inline void gemm_rows(const GemmArgs& g, int64_t i) {
   constexpr int64_t kLanes = xsimd::batch<float, Arch>::size;
+  constexpr int kWide = GemmBlocking<Arch>::kWideVecs;
   const int64_t k_end = g.a_lower ? std::min(g.k, i + kRows) : g.k;
   const int64_t n_end =
-      g.c_lower ? std::min(g.n, SsdWorkspaceLayout::round_up(i + kRows, 2 * kLanes)) : g.n;
+      g.c_lower ? std::min(g.n, SsdWorkspaceLayout::round_up(i + kRows, kLanes)) : g.n;
   int64_t j = 0;
-  for (; j + 2 * kLanes <= n_end; j += 2 * kLanes) gemm_block<Arch, kRows, 2>(g, i, j, k_end);
+  for (; j + kWide * kLanes <= n_end; j += kWide * kLanes) {
+    gemm_block<Arch, kRows, kWide>(g, i, j, k_end);
+  }
+  if constexpr (kWide > 2) {
+    for (; j + 2 * kLanes <= n_end; j += 2 * kLanes) gemm_block<Arch, kRows, 2>(g, i, j, k_end);
+  }
   for (; j + kLanes <= n_end; j += kLanes) gemm_block<Arch, kRows, 1>(g, i, j, k_end);
   for (; j < n_end; ++j) {
     for (int r = 0; r < kRows; ++r) {
@@ -86,9 +101,12 @@ inline void gemm_rows(const GemmArgs& g, int64_t i) {
 
 template <class Arch>
 void gemm(const GemmArgs& g) {
-  constexpr int kRows = 4;
+  constexpr int kRows = GemmBlocking<Arch>::kRows;
   int64_t i = 0;
   for (; i + kRows <= g.m; i += kRows) gemm_rows<Arch, kRows>(g, i);
+  // Leftover rows (headdim 64 = 10 x 6 + 4) in blocks still wide enough to reuse B loads.
+  for (; i + 4 <= g.m; i += 4) gemm_rows<Arch, 4>(g, i);
+  for (; i + 2 <= g.m; i += 2) gemm_rows<Arch, 2>(g, i);
   for (; i < g.m; ++i) gemm_rows<Arch, 1>(g, i);
 }
 
@@ -105,14 +123,32 @@ inline void head_decay(const SsdShape& shape, const SsdChunk& chunk, int64_t h, 
   std::fill(cum + chunk.tokens, cum + ld, 0.0f);
 }
 
-// out[i] = exp(min(in[i] + shift, 0)) * (scale ? scale[i] : 1) for i in [0, ld).
+// Decays below exp(-60) ~ 1e-26 are flushed to zero: they cannot change a float sum of terms
+// of order one, and letting them through makes denormals (exp(-88) and below) that slow every
+// later multiply by two orders of magnitude on x86 (the long chunks of strongly decaying heads
+// hit them all the time).
+constexpr float kMinLogDecay = -60.0f;
+
+// exp(log_decay) for log_decay <= 0 (clamped there), flushed to zero below kMinLogDecay.
 template <class Arch>
-inline void exp_scaled(const float* in, float shift, const float* scale, float* out, int64_t ld) {
+inline xsimd::batch<float, Arch> decay_exp(xsimd::batch<float, Arch> log_decay) {
+  using Batch = xsimd::batch<float, Arch>;
+  const Batch zero(0.0f);
+  const Batch clamped = xsimd::min(log_decay, zero);
+  return xsimd::select(clamped > Batch(kMinLogDecay), xsimd::exp(clamped), zero);
+}
+
+inline float decay_exp(float log_decay) {
+  return log_decay > kMinLogDecay ? std::exp(std::min(log_decay, 0.0f)) : 0.0f;
+}
+
+// out[i] = decay_exp(log_decay[i]) * (scale ? scale[i] : 1) for i in [0, ld).
+template <class Arch>
+inline void decay_exp_scaled(const float* log_decay, const float* scale, float* out, int64_t ld) {
   using Batch = xsimd::batch<float, Arch>;
   constexpr int64_t kLanes = Batch::size;
-  const Batch zero(0.0f), shift_v(shift);
   for (int64_t i = 0; i < ld; i += kLanes) {
-    Batch v = xsimd::exp(xsimd::min(Batch::load_unaligned(in + i) + shift_v, zero));
+    Batch v = decay_exp<Arch>(Batch::load_unaligned(log_decay + i));
     if (scale) v *= Batch::load_unaligned(scale + i);
     v.store_unaligned(out + i);
   }
@@ -153,8 +189,8 @@ void head_decay_matrix(int64_t T, int64_t ld, const float* cb, const float* cum,
     const Batch cum_t(cum[t]), t_v(static_cast<float>(t));
     const int64_t s_end = SsdWorkspaceLayout::round_up(t + 1, kLanes);
     for (int64_t s = 0; s < s_end; s += kLanes) {
-      const Batch segment = xsimd::min(cum_t - Batch::load_unaligned(cum + s), zero);
-      Batch v = Batch::load_unaligned(cb + t * ld + s) * xsimd::exp(segment) *
+      const Batch segment = cum_t - Batch::load_unaligned(cum + s);
+      Batch v = Batch::load_unaligned(cb + t * ld + s) * decay_exp<Arch>(segment) *
                 Batch::load_unaligned(dt + s);
       // Only the block holding the diagonal has s > t (cb there may be unset: select, not *).
       if (s + kLanes > t) v = xsimd::select(iota + Batch(static_cast<float>(s)) <= t_v, v, zero);
@@ -181,7 +217,7 @@ void SsdChunkStateKernel::operator()(Arch, const SsdShape& shape, const SsdChunk
     head_decay(shape, chunk, h, ld, dt, cum);
     // weight[t] = exp(cum[T-1] - cum[t]) dt[t]: token t's input decayed to the chunk end.
     for (int64_t t = 0; t < ld; ++t) weight[t] = t < T ? cum[T - 1] - cum[t] : 0.0f;
-    exp_scaled<Arch>(weight, 0.0f, dt, weight, ld);
+    decay_exp_scaled<Arch>(weight, dt, weight, ld);
     for (int64_t t = 0; t < T; ++t) {
       const float* x = chunk.x + t * chunk.ld_x + h * P;
       for (int64_t p = 0; p < P; ++p) weighted_x[t * P + p] = weight[t] * x[p];
@@ -200,7 +236,7 @@ void SsdChunkStateKernel::operator()(Arch, const SsdShape& shape, const SsdChunk
                 .accumulate = false,
                 .a_lower = false,
                 .c_lower = false});
-    decay[h] = std::exp(cum[T - 1]);
+    decay[h] = decay_exp(cum[T - 1]);
   }
 }
 
@@ -249,7 +285,7 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
                   .accumulate = false,
                   .a_lower = false,
                   .c_lower = false});
-      exp_scaled<Arch>(cum, 0.0f, nullptr, decay_in, ld);
+      decay_exp_scaled<Arch>(cum, nullptr, decay_in, ld);
       for (int64_t t = 0; t < T; ++t) {
         for (int64_t p = 0; p < P; ++p) y_h[t * ld_y + p] *= decay_in[t];
       }
@@ -317,7 +353,7 @@ void SsdStepKernel::operator()(Arch, const SsdShape& shape, const float* x, cons
   for (int64_t h = h_begin; h < h_end; ++h) {
     const float* B_g = B + (h / heads_per_group) * N;
     const float* C_g = C + (h / heads_per_group) * N;
-    const float a = std::exp(dt[h] * A[h]);
+    const float a = decay_exp(dt[h] * A[h]);
     const Batch a_v(a);
     // One pass over each state row: decay, add dt x B, read out with C.
     for (int64_t p = 0; p < P; ++p) {

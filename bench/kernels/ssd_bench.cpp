@@ -89,6 +89,28 @@ void BM_SsdChunk(benchmark::State& state) {
   state.SetLabel(std::string(simd_level_name(level)));
 }
 
+// args: chunk tokens, piece (0 output, 1 state), at the best SIMD level: where the time goes.
+void BM_SsdChunkPiece(benchmark::State& state) {
+  const int64_t tokens = state.range(0);
+  const bool output = state.range(1) == 0;
+  Inputs in(tokens);
+  std::vector<float> workspace(ssd_workspace_floats(kShape, tokens));
+  const SsdChunk chunk = in.chunk();
+  for (auto _ : state) {
+    if (output) {
+      ssd_chunk_output(kShape, chunk, in.state.data(), in.y.data(), kShape.heads * kShape.headdim,
+                       workspace.data(), 0, kShape.heads);
+    } else {
+      ssd_chunk_state(kShape, chunk, in.local.data(), in.decay.data(), workspace.data(), 0,
+                      kShape.heads);
+    }
+    benchmark::DoNotOptimize(in.y.data());
+    benchmark::DoNotOptimize(in.local.data());
+  }
+  set_per_token(state, tokens);
+  state.SetLabel(output ? "chunk_output" : "chunk_state");
+}
+
 void BM_SsdChunkReference(benchmark::State& state) {
   const int64_t tokens = state.range(0);
   Inputs in(tokens);
@@ -148,6 +170,7 @@ void BM_SsdStepReference(benchmark::State& state) {
 }
 
 BENCHMARK(BM_SsdChunk)->ArgsProduct({{64, 128, 256}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SsdChunkPiece)->ArgsProduct({{64, 256}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdRecurrentReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdStep)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
