@@ -44,6 +44,12 @@ void matmul_f32(const MatmulArgs& args, int64_t n_begin, int64_t n_end) {
     dispatch(GemvKernel{}, args, n_begin, n_end);
     return;
   }
+  // OpenBLAS reports bad strides on stderr and returns without computing: refuse them here.
+  if (args.ld_x < args.k || args.ld_y < n_end - n_begin) {
+    throw Error("matmul_f32", "row stride shorter than the row (ld_x " + std::to_string(args.ld_x) +
+                                  ", K " + std::to_string(args.k) + ", ld_y " +
+                                  std::to_string(args.ld_y) + ")");
+  }
   use_single_threaded_blas();
   // Y[:, n_begin:n_end] = X * W[n_begin:n_end, :]^T: W's rows are the columns of B.
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(args.tokens, "tokens"),

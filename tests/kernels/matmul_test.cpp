@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "mamba2/error.h"
 #include "tests/kernels/kernel_test_util.h"
 
 namespace mamba2::kernels {
@@ -129,6 +130,13 @@ TEST(Matmul, SgemmRunsSingleThreaded) {
   MatmulCase projection(4, 8, 8, 6);
   matmul_f32(projection.args(), 0, 8);
   EXPECT_EQ(openblas_get_num_threads(), 1);
+}
+
+TEST(Matmul, RefusesRowStridesShorterThanRows) {
+  MatmulCase projection(2, 8, 4, 7);
+  MatmulArgs args = projection.args();
+  args.ld_x = 7;
+  EXPECT_THROW(matmul_f32(args, 0, 4), Error);
 }
 
 TEST(Matmul, KnownValues) {
