@@ -1,0 +1,62 @@
+#include "tests/runtime/tokenizer/tokenizer_test_util.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "tests/support/test_paths.h"
+
+namespace mamba2::testing {
+namespace {
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+}  // namespace
+
+std::filesystem::path neox_tokenizer_path() { return data_dir() / "gpt-neox-20b-tokenizer.json"; }
+
+const Tokenizer& neox_tokenizer() {
+  static const Tokenizer tokenizer(load_tokenizer_json(neox_tokenizer_path()));
+  return tokenizer;
+}
+
+const std::vector<std::string>& vector_set_names() {
+  static const std::vector<std::string> names = {"llamacpp-neox", "ggml-prompts-neox",
+                                                 "extra-neox"};
+  return names;
+}
+
+std::vector<TokenizerCase> read_vector_set(const std::string& name) {
+  const std::filesystem::path dir = data_dir() / "tokenizer-tests";
+  const std::string inputs = read_bytes(dir / (name + ".inp"));
+  const std::string outputs = read_bytes(dir / (name + ".out"));
+
+  std::vector<TokenizerCase> cases;
+  const std::string separator = "\n__ggml_vocab_test__\n";
+  size_t start = 0;
+  for (size_t found; (found = inputs.find(separator, start)) != std::string::npos;) {
+    cases.push_back({inputs.substr(start, found - start), {}});
+    start = found + separator.size();
+  }
+  if (start != inputs.size()) throw std::runtime_error(name + ".inp: text after the last case");
+
+  std::istringstream lines(outputs);
+  std::string line;
+  size_t index = 0;
+  while (std::getline(lines, line)) {
+    if (index >= cases.size()) throw std::runtime_error(name + ".out: more lines than cases");
+    std::istringstream words(line);
+    for (int32_t id; words >> id;) cases[index].ids.push_back(id);
+    ++index;
+  }
+  if (index != cases.size()) throw std::runtime_error(name + ".out: fewer lines than cases");
+  return cases;
+}
+
+}  // namespace mamba2::testing

@@ -1,0 +1,28 @@
+// The NeoX tokenizer and the llama.cpp-format test vectors in shared/data, for tokenizer tests.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "mamba2/tokenizer.h"
+
+namespace mamba2::testing {
+
+struct TokenizerCase {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+// shared/data/gpt-neox-20b-tokenizer.json
+std::filesystem::path neox_tokenizer_path();
+// Loaded once per test binary.
+const Tokenizer& neox_tokenizer();
+
+// The names of the vector pairs: "llamacpp-neox", "ggml-prompts-neox", "extra-neox".
+const std::vector<std::string>& vector_set_names();
+// <name>.inp split on "\n__ggml_vocab_test__\n" (read as bytes), paired with <name>.out lines.
+std::vector<TokenizerCase> read_vector_set(const std::string& name);
+
+}  // namespace mamba2::testing
