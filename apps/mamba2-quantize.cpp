@@ -1,0 +1,173 @@
+// mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer tokenizer.json]
+//
+// Converts a model (a GGUF file, ours or llama.cpp's) to a GGUF file whose large 2-D weights have
+// the chosen type, one tensor at a time, to a temporary file renamed into place at the end.
+// Progress goes to stderr, the summary to stdout; any error is one line on stderr and exit code 1.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+
+#include "mamba2/dtype.h"
+#include "mamba2/error.h"
+#include "mamba2/model_weights.h"
+#include "runtime/gguf/gguf_file.h"
+#include "runtime/gguf/gguf_model.h"
+
+namespace fs = std::filesystem;
+
+namespace mamba2 {
+namespace {
+
+constexpr const char* kProgram = "mamba2-quantize";
+
+struct QuantizeArgs {
+  fs::path input;
+  fs::path output;
+  std::string type = "f16";
+  fs::path tokenizer;
+};
+
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024.0 && unit < 4) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.2f %s", value, units[unit]);
+  return text;
+}
+
+ModelWeights load_input(const fs::path& input) {
+  if (fs::is_directory(input)) {
+    throw Error(input.string(), "model directories are not supported yet; pass a GGUF file");
+  }
+  return load_gguf_model(input);
+}
+
+// The output must not replace the input (or, for a directory, a file inside it) while it is read.
+void refuse_overwriting_input(const fs::path& input, const fs::path& output) {
+  std::error_code ec;
+  if (!fs::exists(output, ec)) return;
+  if (fs::equivalent(input, output, ec)) {
+    throw Error(output.string(), "is the input file; choose another output path");
+  }
+  if (fs::is_directory(input, ec)) {
+    for (const fs::directory_entry& entry : fs::directory_iterator(input, ec)) {
+      if (fs::equivalent(entry.path(), output, ec)) {
+        throw Error(output.string(), "is a file of the input directory; choose another path");
+      }
+    }
+  }
+}
+
+// Tensor bytes the model occupies, counting a tied embedding once.
+uint64_t weight_bytes(ModelWeights& weights, int64_t* elements) {
+  std::set<const std::byte*> seen;
+  uint64_t bytes = 0;
+  *elements = 0;
+  for_each_tensor(weights, [&](TensorSlot& slot) {
+    if (!slot.present || slot.view->empty() || !seen.insert(slot.view->data).second) return;
+    bytes += slot.view->nbytes;
+    *elements += slot.view->numel();
+  });
+  return bytes;
+}
+
+void print_summary(const fs::path& output, uint64_t bytes_before) {
+  // Read back what was written: it reports the truth and checks the file parses.
+  const GgufFile file = GgufFile::open(output);
+  std::map<std::string, int> types;
+  uint64_t tensor_bytes = 0;
+  int64_t elements = 0;
+  for (const GgufTensorInfo& info : file.tensors()) {
+    ++types[std::string(dtype_name(info.dtype))];
+    tensor_bytes += info.nbytes;
+    elements += info.shape.numel();
+  }
+  std::string type_list;
+  for (const auto& [name, count] : types) {
+    if (!type_list.empty()) type_list += ", ";
+    type_list += name + " x" + std::to_string(count);
+  }
+  const double bpw =
+      elements > 0 ? 8.0 * static_cast<double>(tensor_bytes) / static_cast<double>(elements) : 0.0;
+  std::printf("wrote %s: %zu tensors (%s), %lld weights\n", output.string().c_str(),
+              file.tensors().size(), type_list.c_str(), static_cast<long long>(elements));
+  std::printf("tensor data %s -> %s, file %s, %.2f bits per weight\n",
+              human_bytes(bytes_before).c_str(), human_bytes(tensor_bytes).c_str(),
+              human_bytes(file.mapping()->size()).c_str(), bpw);
+}
+
+int quantize(const QuantizeArgs& args) {
+  const auto type = dtype_from_name(args.type);
+  if (!type) throw Error("--type", "unknown type '" + args.type + "'");
+  if (!fs::exists(args.input)) throw Error(args.input.string(), "does not exist");
+  refuse_overwriting_input(args.input, args.output);
+
+  ModelWeights weights = load_input(args.input);
+  if (!args.tokenizer.empty()) {
+    throw Error("--tokenizer", "tokenizer.json support is not available yet");
+  }
+  if (!weights.tokenizer) {
+    std::fprintf(stderr, "%s: note: no tokenizer; the file will hold no vocabulary\n", kProgram);
+  }
+  int64_t elements = 0;
+  const uint64_t bytes_before = weight_bytes(weights, &elements);
+
+  GgufWriteOptions options;
+  options.type = *type;
+  options.progress = [](const GgufWriteProgress& p) {
+    std::fprintf(stderr, "[%3zu/%3zu] %-28s %-5s %-14s %s\n", p.index + 1, p.count,
+                 std::string(p.name).c_str(), std::string(dtype_name(p.dtype)).c_str(),
+                 p.shape.str().c_str(), human_bytes(p.nbytes).c_str());
+  };
+  write_gguf_model(weights, args.output, options);
+  print_summary(args.output, bytes_before);
+  return 0;
+}
+
+// One line, whatever the message holds.
+void print_error(const std::string& message) {
+  std::string line = message;
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  std::fprintf(stderr, "%s: error: %s\n", kProgram, line.c_str());
+}
+
+}  // namespace
+}  // namespace mamba2
+
+int main(int argc, char** argv) {
+  using namespace mamba2;
+  QuantizeArgs args;
+  CLI::App app{"Convert a Mamba-2 model to a GGUF file (llama.cpp's mamba2 layout)", kProgram};
+  app.add_option("input", args.input, "GGUF file or model directory")->required();
+  app.add_option("output", args.output, "GGUF file to write")->required();
+  app.add_option("--type", args.type,
+                 "type of the large 2-D weights: f32, f16, bf16 or q8_0 (norms, conv, A, D and "
+                 "biases stay f32)")
+      ->capture_default_str();
+  app.add_option("--tokenizer", args.tokenizer, "tokenizer.json to embed");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(e.what());
+    return 1;
+  }
+  try {
+    return quantize(args);
+  } catch (const std::exception& e) {
+    print_error(e.what());
+    return 1;
+  }
+}
