@@ -1,8 +1,9 @@
 // mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer tokenizer.json]
 //
-// Converts a model (a GGUF file, ours or llama.cpp's) to a GGUF file whose large 2-D weights have
-// the chosen type, one tensor at a time, to a temporary file renamed into place at the end.
-// Progress goes to stderr, the summary to stdout; any error is one line on stderr and exit code 1.
+// Converts a model (a GGUF file, ours or llama.cpp's) to a GGUF file in llama.cpp's mamba2 layout
+// whose large 2-D weights have the chosen type, one tensor at a time, to a temporary file renamed
+// into place at the end. Progress goes to stderr, the summary to stdout; any error is one line on
+// stderr and exit code 1.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "mamba2/dtype.h"
 #include "mamba2/error.h"
 #include "mamba2/model_weights.h"
+#include "mamba2/tokenizer.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/gguf_model.h"
 
@@ -111,9 +113,7 @@ int quantize(const QuantizeArgs& args) {
   refuse_overwriting_input(args.input, args.output);
 
   ModelWeights weights = load_input(args.input);
-  if (!args.tokenizer.empty()) {
-    throw Error("--tokenizer", "tokenizer.json support is not available yet");
-  }
+  if (!args.tokenizer.empty()) weights.tokenizer = load_tokenizer_json(args.tokenizer);
   if (!weights.tokenizer) {
     std::fprintf(stderr, "%s: note: no tokenizer; the file will hold no vocabulary\n", kProgram);
   }

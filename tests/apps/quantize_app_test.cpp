@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mamba2/random_model.h"
+#include "mamba2/tokenizer.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/gguf_model.h"
 #include "tests/support/test_paths.h"
@@ -104,6 +105,34 @@ TEST(QuantizeApp, ConvertsToQ8AndBack) {
   const RunResult back = run_quantize({q8.string(), f32.string(), "--type", "f32"});
   ASSERT_EQ(back.exit_code, 0) << back.err;
   EXPECT_EQ(GgufFile::open(f32).find_tensor("token_embd.weight")->dtype, DType::kF32);
+}
+
+TEST(QuantizeApp, EmbedsATokenizerJsonThatEncodesTheSame) {
+  // The NeoX vocabulary (50277 ids) needs an embedding of at least that many rows.
+  ModelConfig config;
+  config.d_model = 16;
+  config.n_layer = 1;
+  config.vocab_size = 50277;
+  config.pad_vocab_size_multiple = 16;
+  config.d_state = 16;
+  config.headdim = 16;
+  config.resolve("test");
+  const fs::path input = testing::scratch_dir() / "neox.gguf";
+  write_gguf_model(make_random_weights(config, 3), input);
+  const fs::path json = testing::data_dir() / "gpt-neox-20b-tokenizer.json";
+  const fs::path output = testing::scratch_dir() / "with-tokenizer.gguf";
+  const RunResult run =
+      run_quantize({input.string(), output.string(), "--tokenizer", json.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  const ModelWeights loaded = load_gguf_model(output);
+  ASSERT_TRUE(loaded.tokenizer);
+  EXPECT_EQ(loaded.tokenizer->tokens.size(), 50288u);  // padded to the embedding rows
+  const Tokenizer from_gguf(*loaded.tokenizer, "gguf");
+  const Tokenizer from_json(load_tokenizer_json(json), "json");
+  const std::string text = "Hello world!  Mamba-2 runs   on CPUs.<|endoftext|>";
+  EXPECT_EQ(from_gguf.encode(text), from_json.encode(text));
+  EXPECT_EQ(from_gguf.eos_id(), from_json.eos_id());
 }
 
 TEST(QuantizeApp, RefusesToOverwriteItsInput) {
