@@ -1,0 +1,115 @@
+// Runs the real mamba2-tokenize binary (path from the build: MAMBA2_TOKENIZE_BIN) on the shared
+// test vectors, with the text piped in and the ids read back from its stdout.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "tests/runtime/tokenizer/tokenizer_test_util.h"
+#include "tests/support/test_paths.h"
+
+namespace mamba2 {
+namespace {
+
+struct RunResult {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+// For the shell; test paths hold no single quotes.
+std::string quoted(const std::filesystem::path& path) {
+  std::string text = "'";
+  text += path.string();
+  text += '\'';
+  return text;
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// Runs mamba2-tokenize with `args`, feeding `input` on stdin.
+RunResult run_tokenize(const std::string& args, const std::string& input) {
+  const auto dir = testing::scratch_dir();
+  std::ofstream(dir / "in", std::ios::binary) << input;
+  const std::string command = quoted(MAMBA2_TOKENIZE_BIN) + " " + args + " < " +
+                              quoted(dir / "in") + " > " + quoted(dir / "out") + " 2> " +
+                              quoted(dir / "err");
+  const int status = std::system(command.c_str());
+  const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return {exit_code, read_all(dir / "out"), read_all(dir / "err")};
+}
+
+std::string id_line(const std::vector<int32_t>& ids) {
+  std::string line;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) line += ' ';
+    line += std::to_string(ids[i]);
+  }
+  return line + "\n";
+}
+
+std::string tokenizer_flag() { return "--tokenizer " + quoted(testing::neox_tokenizer_path()); }
+
+TEST(TokenizeApp, PrintsTheIdsOfEveryLlamaCppVectorFromAPipe) {
+  for (const testing::TokenizerCase& c : testing::read_vector_set("llamacpp-neox")) {
+    const RunResult result = run_tokenize(tokenizer_flag(), c.text);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, id_line(c.ids));
+    EXPECT_EQ(result.err, "");
+  }
+}
+
+TEST(TokenizeApp, ReadsAFileAndAModelDirectory) {
+  const testing::TokenizerCase c = testing::read_vector_set("extra-neox").at(0);
+  const auto dir = testing::scratch_dir();
+  std::ofstream(dir / "prompt.txt", std::ios::binary) << c.text;
+  const RunResult from_file =
+      run_tokenize(tokenizer_flag() + " --file " + quoted(dir / "prompt.txt"), "ignored");
+  EXPECT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(from_file.out, id_line(c.ids));
+
+  std::filesystem::create_directory(dir / "model");
+  std::filesystem::create_symlink(std::filesystem::absolute(testing::neox_tokenizer_path()),
+                                  dir / "model" / "tokenizer.json");
+  const RunResult from_model = run_tokenize(quoted(dir / "model"), c.text);
+  EXPECT_EQ(from_model.exit_code, 0) << from_model.err;
+  EXPECT_EQ(from_model.out, id_line(c.ids));
+}
+
+TEST(TokenizeApp, EmptyInputGivesAnEmptyLine) {
+  const RunResult result = run_tokenize(tokenizer_flag(), "");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.out, "\n");
+}
+
+// Every failure: exit code 1, nothing on stdout, exactly one line on stderr.
+void expect_one_line_error(const RunResult& result, const std::string& mentions) {
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.out, "");
+  ASSERT_FALSE(result.err.empty());
+  EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << result.err;
+  EXPECT_NE(result.err.find(mentions), std::string::npos) << result.err;
+}
+
+TEST(TokenizeApp, ErrorsAreOneLineAndExitCodeOne) {
+  const auto dir = testing::scratch_dir();
+  expect_one_line_error(run_tokenize("", "x"), "--tokenizer");
+  expect_one_line_error(run_tokenize("--tokenizer " + quoted(dir / "missing.json"), "x"),
+                        "missing.json");
+  std::ofstream(dir / "bad.json") << "{ not json";
+  expect_one_line_error(run_tokenize("--tokenizer " + quoted(dir / "bad.json"), "x"), "bad.json");
+  expect_one_line_error(run_tokenize(quoted(dir), "x"), "tokenizer.json");
+  expect_one_line_error(run_tokenize(tokenizer_flag() + " --file " + quoted(dir / "none.txt"), ""),
+                        "none.txt");
+  expect_one_line_error(run_tokenize("--no-such-flag", ""), "no-such-flag");
+}
+
+}  // namespace
+}  // namespace mamba2
