@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "mamba2/error.h"
+#include "mamba2/tokenizer.h"
 #include "runtime/formats/checkpoint_names.h"
 #include "runtime/formats/config_json.h"
 #include "runtime/formats/safetensors.h"
@@ -81,7 +82,12 @@ ModelWeights load_checkpoint_directory(const std::filesystem::path& dir) {
                 "has no model.safetensors, model.safetensors.index.json, "
                 "consolidated.safetensors or pytorch_model.bin");
   }
-  return load_checkpoint_files(config_file, weights_file, directory_name(dir));
+  ModelWeights weights = load_checkpoint_files(config_file, weights_file, directory_name(dir));
+  // Checkpoints without tokenizer.json work on token ids only.
+  if (fs::is_regular_file(dir / "tokenizer.json")) {
+    weights.tokenizer = load_tokenizer_json(dir / "tokenizer.json");
+  }
+  return weights;
 }
 
 }  // namespace mamba2

@@ -174,6 +174,16 @@ TEST(CheckpointDirectory, FallsBackToPytorchModelBin) {
   EXPECT_ERROR_MENTIONS(load_checkpoint_directory(dir), "has no config.json");
 }
 
+TEST(CheckpointDirectory, LoadsTheTokenizerBesideTheWeights) {
+  const fs::path dir = copy_fixture("tiny");
+  EXPECT_FALSE(load_checkpoint_directory(dir).tokenizer.has_value());
+  fs::copy_file(testing::data_dir() / "gpt-neox-20b-tokenizer.json", dir / "tokenizer.json");
+  ModelWeights weights = load_checkpoint_directory(dir);
+  ASSERT_TRUE(weights.tokenizer.has_value());
+  EXPECT_GT(weights.tokenizer->tokens.size(), 50000u);
+  EXPECT_EQ(weights.tokenizer->tokens.size(), weights.tokenizer->token_types.size());
+}
+
 TEST(CheckpointDirectory, ReadsShardedSafetensors) {
   const fs::path dir = copy_fixture("tiny");
   const RawSafetensors whole = RawSafetensors::read(dir / "model.safetensors");
