@@ -12,6 +12,7 @@
 #include "runtime/formats/torch_zip.h"
 #include "runtime/io/mapped_file.h"
 #include "tests/runtime/formats/format_test_util.h"
+#include "tests/runtime/formats/raw_safetensors.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
@@ -20,41 +21,10 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using testing::fixture_dir;
+using testing::RawSafetensors;
 using testing::read_bytes;
 using testing::scratch_dir;
 using testing::write_bytes;
-
-// A safetensors file taken apart, to damage and write back.
-struct RawSafetensors {
-  json header;
-  std::vector<std::byte> data;
-
-  static RawSafetensors read(const fs::path& path) {
-    const auto bytes = read_bytes(path);
-    uint64_t n = 0;
-    std::memcpy(&n, bytes.data(), 8);
-    const auto* text = reinterpret_cast<const char*>(bytes.data() + 8);
-    return {json::parse(text, text + n),
-            {bytes.begin() + 8 + static_cast<ptrdiff_t>(n), bytes.end()}};
-  }
-
-  void write(const fs::path& path) const {
-    std::string text = header.dump();
-    text.append((8 - text.size() % 8) % 8, ' ');
-    const uint64_t n = text.size();
-    std::vector<std::byte> bytes(8 + text.size());
-    std::memcpy(bytes.data(), &n, 8);
-    std::memcpy(bytes.data() + 8, text.data(), text.size());
-    bytes.insert(bytes.end(), data.begin(), data.end());
-    write_bytes(path, bytes);
-  }
-
-  std::span<const std::byte> tensor(const std::string& name) const {
-    const auto& offsets = header.at(name).at("data_offsets");
-    const auto begin = offsets[0].get<size_t>();
-    return std::span<const std::byte>(data).subspan(begin, offsets[1].get<size_t>() - begin);
-  }
-};
 
 // The fixture's config and model.safetensors in a fresh directory, ready to be damaged.
 fs::path copy_fixture(const char* name, bool with_bin = false) {
