@@ -9,7 +9,7 @@ namespace mamba2::testing {
 
 std::filesystem::path shared_dir() {
   const char* dir = std::getenv("MAMBA2_SHARED_DIR");
-  return dir ? std::filesystem::path(dir) : std::filesystem::path("../shared");
+  return dir ? std::filesystem::path(dir) : std::filesystem::path(MAMBA2_DEFAULT_SHARED_DIR);
 }
 
 std::filesystem::path fixture_dir(const char* name) { return shared_dir() / "fixtures" / name; }

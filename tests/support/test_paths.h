@@ -5,7 +5,7 @@
 
 namespace mamba2::testing {
 
-// $MAMBA2_SHARED_DIR, which CTest sets to the configured shared directory.
+// $MAMBA2_SHARED_DIR if set, else the shared directory configured at build time.
 std::filesystem::path shared_dir();
 std::filesystem::path fixture_dir(const char* name);  // shared/fixtures/<name>
 std::filesystem::path data_dir();                     // shared/data

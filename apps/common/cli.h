@@ -1,0 +1,20 @@
+// What every front end shares: one-line errors with exit code 1, and CLI11 parsing that prints
+// help normally but a parse error as a single line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mamba2::apps {
+
+// Runs body; a mamba2::Error, CLI11 error or other exception becomes
+// "<program>: error: <message>" on stderr and exit code 1.
+int run_app(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+// "1,2,3" or "1 2 3" -> ids; throws Error naming the flag for anything else.
+std::vector<int32_t> parse_ids(const std::string& text, const std::string& flag);
+
+}  // namespace mamba2::apps
