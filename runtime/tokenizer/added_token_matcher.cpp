@@ -52,6 +52,16 @@ size_t AddedTokenMatcher::longest_at(std::string_view text, size_t pos, int32_t&
 
 std::vector<AddedTokenMatcher::Piece> AddedTokenMatcher::split(std::string_view text) const {
   std::vector<Piece> pieces;
+  for_each(text, [&](const Piece& piece) { pieces.push_back(piece); });
+  return pieces;
+}
+
+void AddedTokenMatcher::for_each(std::string_view text,
+                                 const std::function<void(const Piece&)>& visit) const {
+  if (empty()) {
+    if (!text.empty()) visit({text, -1});
+    return;
+  }
   size_t plain_start = 0;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -65,13 +75,12 @@ std::vector<AddedTokenMatcher::Piece> AddedTokenMatcher::split(std::string_view 
       ++pos;
       continue;
     }
-    if (pos > plain_start) pieces.push_back({text.substr(plain_start, pos - plain_start), -1});
-    pieces.push_back({text.substr(pos, length), token_id});
+    if (pos > plain_start) visit({text.substr(plain_start, pos - plain_start), -1});
+    visit({text.substr(pos, length), token_id});
     pos += length;
     plain_start = pos;
   }
-  if (plain_start < text.size()) pieces.push_back({text.substr(plain_start), -1});
-  return pieces;
+  if (plain_start < text.size()) visit({text.substr(plain_start), -1});
 }
 
 }  // namespace mamba2

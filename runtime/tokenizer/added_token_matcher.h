@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +22,10 @@ class AddedTokenMatcher {
   void add(std::string_view text, int32_t token_id);  // empty texts are ignored
   bool empty() const { return nodes_.size() <= 1; }
 
-  // Splits text into plain pieces and token pieces, in order; views point into text.
-  std::vector<Piece> split(std::string_view text) const;
+  // Calls visit(piece) for the plain pieces and token pieces of text, in order; views point
+  // into text.
+  void for_each(std::string_view text, const std::function<void(const Piece&)>& visit) const;
+  std::vector<Piece> split(std::string_view text) const;  // the same, collected
 
  private:
   // A byte trie; children are few per node, so a sorted small vector is enough.

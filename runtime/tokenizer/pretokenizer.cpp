@@ -68,7 +68,13 @@ Gpt2PreTokenizer::~Gpt2PreTokenizer() = default;
 
 std::vector<std::string_view> Gpt2PreTokenizer::split(std::string_view text) const {
   std::vector<std::string_view> pieces;
-  if (text.empty()) return pieces;
+  for_each(text, [&](std::string_view piece) { pieces.push_back(piece); });
+  return pieces;
+}
+
+void Gpt2PreTokenizer::for_each(std::string_view text,
+                                const std::function<void(std::string_view)>& visit) const {
+  if (text.empty()) return;
   const MatchData match(compiled_->code);
   const auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0;
@@ -84,13 +90,12 @@ std::vector<std::string_view> Gpt2PreTokenizer::split(std::string_view text) con
     const PCRE2_SIZE* offsets = pcre2_get_ovector_pointer(match.data);
     const size_t start = offsets[0];
     const size_t end = offsets[1];
-    if (start > pos) pieces.push_back(text.substr(pos, start - pos));
+    if (start > pos) visit(text.substr(pos, start - pos));
     if (end <= start) break;  // an empty match would loop forever; no alternative allows one
-    pieces.push_back(text.substr(start, end - start));
+    visit(text.substr(start, end - start));
     pos = end;
   }
-  if (pos < text.size()) pieces.push_back(text.substr(pos));
-  return pieces;
+  if (pos < text.size()) visit(text.substr(pos));
 }
 
 }  // namespace mamba2

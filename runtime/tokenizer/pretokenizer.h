@@ -4,6 +4,7 @@
 // the regex engine of Hugging Face tokenizers, matches): PCRE2's own `\s` misses U+0085.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -17,9 +18,10 @@ class Gpt2PreTokenizer {
   Gpt2PreTokenizer(const Gpt2PreTokenizer&) = delete;
   Gpt2PreTokenizer& operator=(const Gpt2PreTokenizer&) = delete;
 
-  // text must be valid UTF-8. The pieces cover text exactly, in order, and point into it.
-  // Safe to call from several threads at once.
-  std::vector<std::string_view> split(std::string_view text) const;
+  // Calls visit(piece) for each piece in order; the pieces cover text exactly and point into it.
+  // text must be valid UTF-8. Safe to call from several threads at once.
+  void for_each(std::string_view text, const std::function<void(std::string_view)>& visit) const;
+  std::vector<std::string_view> split(std::string_view text) const;  // the same, collected
 
  private:
   struct Compiled;

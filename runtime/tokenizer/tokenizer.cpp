@@ -125,22 +125,24 @@ void Tokenizer::Impl::build_merges() {
 
 void Tokenizer::Impl::encode_normalized(std::string_view text, std::vector<int32_t>& ids) const {
   std::vector<int32_t> symbols;
-  for (const AddedTokenMatcher::Piece& piece : user_defined_tokens.split(text)) {
+  BpeWorkspace workspace;
+  const auto encode_word = [&](std::string_view word) {
+    symbols.clear();
+    for (const char c : word) {
+      // A byte without a token is dropped, as Hugging Face does without an unk token. NeoX
+      // lacks only bytes that never occur in UTF-8.
+      const int32_t id = byte_token[static_cast<unsigned char>(c)];
+      if (id >= 0) symbols.push_back(id);
+    }
+    bpe_merge(symbols, merges, ids, workspace);
+  };
+  user_defined_tokens.for_each(text, [&](const AddedTokenMatcher::Piece& piece) {
     if (piece.token_id >= 0) {
       ids.push_back(piece.token_id);
-      continue;
+    } else {
+      pretokenizer.for_each(piece.text, encode_word);
     }
-    for (const std::string_view word : pretokenizer.split(piece.text)) {
-      symbols.clear();
-      for (const char c : word) {
-        // A byte without a token is dropped, as Hugging Face does without an unk token. NeoX
-        // lacks only bytes that never occur in UTF-8.
-        const int32_t id = byte_token[static_cast<unsigned char>(c)];
-        if (id >= 0) symbols.push_back(id);
-      }
-      bpe_merge(symbols, merges, ids);
-    }
-  }
+  });
 }
 
 Tokenizer::Tokenizer(TokenizerData data, std::string source) : impl_(std::make_unique<Impl>()) {
@@ -165,14 +167,13 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
     text = repaired;
   }
   std::vector<int32_t> ids;
-  ids.reserve(text.size() / 3 + 1);
-  for (const AddedTokenMatcher::Piece& piece : impl_->control_tokens.split(text)) {
+  impl_->control_tokens.for_each(text, [&](const AddedTokenMatcher::Piece& piece) {
     if (piece.token_id >= 0) {
       ids.push_back(piece.token_id);
     } else {
       impl_->encode_normalized(to_nfc(piece.text), ids);
     }
-  }
+  });
   return ids;
 }
 

@@ -1,5 +1,9 @@
 // The small pieces: UTF-8 decoding, the GPT-2 byte map, added-token matching, pre-tokenization.
 #include <gtest/gtest.h>
+#include <utf8proc.h>
+
+#include <cstdlib>
+#include <random>
 
 #include "runtime/tokenizer/added_token_matcher.h"
 #include "runtime/tokenizer/byte_unicode.h"
@@ -75,6 +79,43 @@ TEST(Nfc, ComposesAndKeepsNulBytes) {
   EXPECT_EQ(to_nfc("e\xCC\x81"), "\xC3\xA9");
   EXPECT_EQ(to_nfc(std::string("a\0e\xCC\x81", 5)), std::string("a\0\xC3\xA9", 4));
   EXPECT_EQ(to_nfc("plain"), "plain");
+  EXPECT_EQ(to_nfc("\xE1\x84\x80\xE1\x85\xA1"), "\xEA\xB0\x80");  // Hangul jamo -> U+AC00
+}
+
+// to_nfc normalizes only the stretches around characters from U+0300 on; it must agree with
+// utf8proc over the whole text on mixes of ASCII, marks, jamo and precomposed letters.
+TEST(Nfc, SegmentedNormalizationEqualsWholeText) {
+  const std::vector<std::string> alphabet = {"a",
+                                             "e",
+                                             " ",
+                                             "\n",
+                                             "\xC3\xA9",
+                                             "\xCC\x81",
+                                             "\xCC\xA3",
+                                             "\xCC\x82",
+                                             "\xCD\x85",
+                                             "\xE1\x84\x80",
+                                             "\xE1\x85\xA1",
+                                             "\xE1\x86\xA8",
+                                             "\xE2\x80\x9C",
+                                             "\xE2\x84\xAB",
+                                             "\xEF\xAC\x81",
+                                             "\xF0\x9F\xA6\x99",
+                                             "\xE0\xA4\xA8",
+                                             "\xE0\xA4\xBC",
+                                             "A",
+                                             "\xC3\x85"};
+  std::mt19937 random(7);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text;
+    const int length = static_cast<int>(random() % 12);
+    for (int i = 0; i < length; ++i) text += alphabet[random() % alphabet.size()];
+    utf8proc_uint8_t* whole = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(text.c_str()));
+    ASSERT_NE(whole, nullptr);
+    const std::string expected(reinterpret_cast<const char*>(whole));
+    std::free(whole);
+    ASSERT_EQ(to_nfc(text), expected) << text;
+  }
 }
 
 }  // namespace
