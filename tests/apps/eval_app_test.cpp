@@ -1,0 +1,82 @@
+// Runs the real mamba2-eval binary on a fixture and compares its files with the reference.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "runtime/io/npy.h"
+#include "tests/support/run_binary.h"
+#include "tests/support/test_paths.h"
+
+namespace mamba2 {
+namespace {
+
+std::string join_ids(const std::vector<int32_t>& ids, const char* separator) {
+  std::string text;
+  for (size_t i = 0; i < ids.size(); ++i) text += (i ? separator : "") + std::to_string(ids[i]);
+  return text;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float worst = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+    worst = std::max(worst, std::fabs(a[i] - b[i]));
+  return worst;
+}
+
+TEST(EvalApp, WritesLogitsStatesAndGreedyTokensOfTheReference) {
+  const auto fixture = testing::fixture_dir("small_groups");
+  std::ifstream prompts_file(fixture / "prompt_ids.json"), greedy_file(fixture / "greedy.json");
+  const auto prompts = nlohmann::json::parse(prompts_file);
+  const auto greedy = nlohmann::json::parse(greedy_file);
+  const size_t p = 4;
+  const auto ids = prompts[p].get<std::vector<int32_t>>();
+  const auto out = testing::scratch_dir();
+  for (const char* scan : {"chunked", "associative", "recurrent"}) {
+    SCOPED_TRACE(scan);
+    const testing::BinaryRun run = testing::run_binary(
+        MAMBA2_EVAL_BIN, {fixture.string(), "--ids", join_ids(ids, ","), "--logits-out",
+                          (out / "logits.npy").string(), "--states-out", (out / "states").string(),
+                          "--generate", "32", "--scan", scan, "-t", "2"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, join_ids(greedy["tokens"][p].get<std::vector<int32_t>>(), " ") + "\n");
+    const std::string index = std::to_string(p);
+    EXPECT_LE(max_abs_diff(read_npy(out / "logits.npy").data,
+                           read_npy(fixture / ("logits_p" + index + ".npy")).data),
+              1e-3f);
+    EXPECT_LE(max_abs_diff(read_npy(out / "states" / "ssm_state.npy").data,
+                           read_npy(fixture / ("final_ssm_state_p" + index + ".npy")).data),
+              1e-3f);
+    EXPECT_LE(max_abs_diff(read_npy(out / "states" / "conv_state.npy").data,
+                           read_npy(fixture / ("final_conv_state_p" + index + ".npy")).data),
+              1e-3f);
+  }
+}
+
+TEST(EvalApp, BadInputGivesOneLineAndExitCodeOne) {
+  const auto fixture = testing::fixture_dir("tiny").string();
+  const std::vector<std::vector<std::string>> cases = {
+      {"/nonexistent/model", "--ids", "1,2"},
+      {fixture, "--ids", "1,x"},
+      {fixture, "--ids", "1,999999"},
+      {fixture, "--ids", "1", "--scan", "sideways"},
+      {fixture, "--bogus-flag"},
+      {fixture},
+      {fixture, "--perplexity", "/dev/null"},
+  };
+  for (const auto& args : cases) {
+    SCOPED_TRACE(args.back());
+    const testing::BinaryRun run = testing::run_binary(MAMBA2_EVAL_BIN, args);
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_TRUE(run.out.empty());
+    ASSERT_FALSE(run.err.empty());
+    EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << run.err;
+    EXPECT_EQ(run.err.rfind("mamba2-eval: error: ", 0), 0u) << run.err;
+  }
+}
+
+}  // namespace
+}  // namespace mamba2
