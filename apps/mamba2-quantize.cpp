@@ -1,9 +1,9 @@
 // mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer tokenizer.json]
 //
-// Converts a model (a GGUF file, ours or llama.cpp's) to a GGUF file in llama.cpp's mamba2 layout
-// whose large 2-D weights have the chosen type, one tensor at a time, to a temporary file renamed
-// into place at the end. Progress goes to stderr, the summary to stdout; any error is one line on
-// stderr and exit code 1.
+// Converts a model (a checkpoint directory, or a GGUF file, ours or llama.cpp's) to a GGUF file
+// in llama.cpp's mamba2 layout whose large 2-D weights have the chosen type, one tensor at a
+// time, to a temporary file renamed into place at the end. Progress goes to stderr, the summary to
+// stdout; any error is one line on stderr and exit code 1.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "mamba2/error.h"
 #include "mamba2/model_weights.h"
 #include "mamba2/tokenizer.h"
+#include "runtime/formats/checkpoint_dir.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/gguf_model.h"
 
@@ -45,10 +46,10 @@ std::string human_bytes(uint64_t bytes) {
   return text;
 }
 
+// A model directory (config.json + safetensors or pytorch_model.bin, maybe tokenizer.json) or a
+// GGUF file.
 ModelWeights load_input(const fs::path& input) {
-  if (fs::is_directory(input)) {
-    throw Error(input.string(), "model directories are not supported yet; pass a GGUF file");
-  }
+  if (fs::is_directory(input)) return load_checkpoint_directory(input);
   return load_gguf_model(input);
 }
 

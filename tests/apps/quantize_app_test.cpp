@@ -96,6 +96,28 @@ TEST(QuantizeApp, ConvertsAGgufFileToF16) {
   EXPECT_EQ(files, 1);
 }
 
+TEST(QuantizeApp, ConvertsAFixtureDirectory) {
+  for (const char* fixture : {"tiny", "small_groups"}) {
+    const fs::path dir = testing::fixture_dir(fixture);
+    const fs::path output = testing::scratch_dir() / "fixture.gguf";
+    const RunResult run = run_quantize({dir.string(), output.string(), "--type", "f32"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    ASSERT_TRUE(fs::exists(output));
+    const ModelWeights loaded = load_gguf_model(output);
+    EXPECT_EQ(loaded.name, fixture);  // named after the directory
+    EXPECT_NE(run.out.find("f32 x"), std::string::npos) << run.out;
+  }
+}
+
+TEST(QuantizeApp, RefusesToOverwriteAFileOfTheInputDirectory) {
+  const fs::path dir = testing::fixture_dir("tiny");
+  const RunResult run =
+      run_quantize({dir.string(), (dir / "model.safetensors").string(), "--type", "f16"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(count_lines(run.err), 1) << run.err;
+  EXPECT_NE(run.err.find("input directory"), std::string::npos) << run.err;
+}
+
 TEST(QuantizeApp, ConvertsToQ8AndBack) {
   const fs::path input = random_model_gguf();
   const fs::path q8 = testing::scratch_dir() / "q8.gguf";
