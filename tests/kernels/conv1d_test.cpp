@@ -1,8 +1,13 @@
 #include "kernels/conv1d.h"
 
 #include <cmath>
+#include <cstring>
+#include <string>
 
+#include "runtime/formats/safetensors.h"
+#include "runtime/io/npy.h"
 #include "tests/kernels/kernel_test_util.h"
+#include "tests/support/test_paths.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -10,6 +15,33 @@ namespace {
 using testing::expect_close;
 using testing::for_each_simd_level;
 using testing::random_vector;
+
+// One F32 tensor of a fixture checkpoint, by name.
+std::vector<float> checkpoint_f32(const CheckpointTensors& checkpoint, const std::string& name) {
+  for (const CheckpointTensor& tensor : checkpoint.tensors) {
+    if (tensor.name != name) continue;
+    EXPECT_EQ(tensor.dtype, DType::kF32) << name;
+    std::vector<float> values(tensor.bytes.size() / sizeof(float));
+    std::memcpy(values.data(), tensor.bytes.data(), values.size() * sizeof(float));
+    return values;
+  }
+  ADD_FAILURE() << name << " is not in the checkpoint";
+  return {};
+}
+
+std::string layer_tensor(int64_t layer, const char* name) {
+  return "backbone.layers." + std::to_string(layer) + ".mixer." + name;
+}
+
+NpyArray trace_array(int64_t layer, const char* name) {
+  return read_npy(mamba2::testing::fixture_dir("tiny") / "trace" /
+                  ("layer" + std::to_string(layer) + "_" + name + ".npy"));
+}
+
+// The tiny fixture (d_model 64, d_inner 128, conv_dim 160, 8 heads, d_in_proj 296, 40 traced
+// tokens): zxbcdt = z[128] | xBC[160] | dt[8].
+constexpr int64_t kTraceTokens = 40, kDModel = 64, kDInner = 128, kConvDim = 160, kHeads = 8,
+                  kDInProj = 296;
 
 float silu(float v) { return v / (1.0f + std::exp(-v)); }
 
@@ -185,6 +217,55 @@ TEST(Conv1d, SumsTapsWithNewestLast) {
   EXPECT_NEAR(out[0], silu(1.0f * 1 + 2.0f * 3 + 3.0f * 5), 1e-5f);
   EXPECT_NEAR(out[1], silu(1.0f + 0.5f * 2 - 1.0f * 4 + 0.25f * 6), 1e-6f);
   EXPECT_EQ(std::vector<float>(state, state + 4), (std::vector<float>{3.0f, 4.0f, 5.0f, 6.0f}));
+}
+
+TEST(Conv1dTrace, ReproducesTheTinyFixture) {
+  const auto dir = mamba2::testing::fixture_dir("tiny");
+  const CheckpointTensors model = read_safetensors(dir / "model.safetensors");
+  const NpyArray final_conv = read_npy(dir / "final_conv_state_p4.npy");  // [2, 160, 4]
+  ASSERT_EQ(final_conv.shape, (std::vector<int64_t>{2, kConvDim, 4}));
+  for (int64_t layer : {0, 1}) {
+    SCOPED_TRACE(layer);
+    const NpyArray zxbcdt = trace_array(layer, "zxbcdt");           // [40, 296]
+    const NpyArray expected = trace_array(layer, "xBC_conv_silu");  // [40, 160]
+    ASSERT_EQ(zxbcdt.shape, (std::vector<int64_t>{kTraceTokens, kDInProj}));
+    ASSERT_EQ(expected.shape, (std::vector<int64_t>{kTraceTokens, kConvDim}));
+    const auto checkpoint_weight = checkpoint_f32(model, layer_tensor(layer, "conv1d.weight"));
+    const auto bias = checkpoint_f32(model, layer_tensor(layer, "conv1d.bias"));  // [160]
+    ASSERT_EQ(checkpoint_weight.size(), size_t{kConvDim * 4});
+    std::vector<float> weight(4 * kConvDim);  // [d_conv, C] from the checkpoint's [C, 1, d_conv]
+    for (int64_t c = 0; c < kConvDim; ++c) {
+      for (int64_t k = 0; k < 4; ++k) weight[k * kConvDim + c] = checkpoint_weight[c * 4 + k];
+    }
+    // The conv state the reference keeps after the prompt: its newest d_conv-1 columns.
+    std::vector<float> expected_state(3 * kConvDim);  // [d_conv-1, C]
+    for (int64_t c = 0; c < kConvDim; ++c) {
+      for (int64_t k = 0; k < 3; ++k) {
+        expected_state[k * kConvDim + c] = final_conv.data[(layer * kConvDim + c) * 4 + k + 1];
+      }
+    }
+    for_each_simd_level([&](SimdLevel level) {
+      for (int64_t block : {40, 16, 1}) {
+        SCOPED_TRACE(block);
+        std::vector<float> state(3 * kConvDim, 0.0f), out(kTraceTokens * kConvDim);
+        for (int64_t t0 = 0; t0 < kTraceTokens; t0 += block) {
+          const Conv1dArgs args{zxbcdt.data.data() + t0 * kDInProj + kDInner,
+                                kDInProj,
+                                state.data(),
+                                weight.data(),
+                                bias.data(),
+                                out.data() + t0 * kConvDim,
+                                kConvDim,
+                                std::min(block, kTraceTokens - t0),
+                                kConvDim,
+                                4};
+          dispatch_at(level, Conv1dKernel{}, args, int64_t{0}, kConvDim);
+        }
+        expect_close(out, expected.data, 1e-5f, 1e-5f);
+        expect_close(state, expected_state, 0.0f);
+      }
+    });
+  }
 }
 
 }  // namespace

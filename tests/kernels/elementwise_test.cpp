@@ -1,9 +1,14 @@
 #include "kernels/elementwise.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <string>
 
+#include "runtime/formats/safetensors.h"
+#include "runtime/io/npy.h"
 #include "tests/kernels/kernel_test_util.h"
+#include "tests/support/test_paths.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -12,6 +17,33 @@ using testing::expect_close;
 using testing::for_each_simd_level;
 using testing::ragged_lengths;
 using testing::random_vector;
+
+// One F32 tensor of a fixture checkpoint, by name.
+std::vector<float> checkpoint_f32(const CheckpointTensors& checkpoint, const std::string& name) {
+  for (const CheckpointTensor& tensor : checkpoint.tensors) {
+    if (tensor.name != name) continue;
+    EXPECT_EQ(tensor.dtype, DType::kF32) << name;
+    std::vector<float> values(tensor.bytes.size() / sizeof(float));
+    std::memcpy(values.data(), tensor.bytes.data(), values.size() * sizeof(float));
+    return values;
+  }
+  ADD_FAILURE() << name << " is not in the checkpoint";
+  return {};
+}
+
+std::string layer_tensor(int64_t layer, const char* name) {
+  return "backbone.layers." + std::to_string(layer) + ".mixer." + name;
+}
+
+NpyArray trace_array(int64_t layer, const char* name) {
+  return read_npy(mamba2::testing::fixture_dir("tiny") / "trace" /
+                  ("layer" + std::to_string(layer) + "_" + name + ".npy"));
+}
+
+// The tiny fixture (d_model 64, d_inner 128, conv_dim 160, 8 heads, d_in_proj 296, 40 traced
+// tokens): zxbcdt = z[128] | xBC[160] | dt[8].
+constexpr int64_t kTraceTokens = 40, kDModel = 64, kDInner = 128, kConvDim = 160, kHeads = 8,
+                  kDInProj = 296;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
@@ -174,6 +206,40 @@ TEST(SiluMul, KnownValues) {
   EXPECT_NEAR(out[1], 1.4621171572600098f, 1e-6f);   // 2 * silu(1)
   EXPECT_NEAR(out[2], -0.2689414213699951f, 1e-7f);  // silu(-1)
   EXPECT_NEAR(out[3], 0.0f, 1e-30f);                 // exp(100) overflows: -100 / inf = -0
+}
+
+TEST(ElementwiseTrace, DtAndGatedNormReproduceTheTinyFixture) {
+  const CheckpointTensors model =
+      read_safetensors(mamba2::testing::fixture_dir("tiny") / "model.safetensors");
+  for (int64_t layer : {0, 1}) {
+    SCOPED_TRACE(layer);
+    const NpyArray zxbcdt = trace_array(layer, "zxbcdt");       // [40, 296]
+    const NpyArray dt = trace_array(layer, "dt");               // [40, 8]
+    const NpyArray y_ssm = trace_array(layer, "y_ssm");         // [40, 128]
+    const NpyArray gated = trace_array(layer, "y_gated_norm");  // [40, 128]
+    ASSERT_EQ(zxbcdt.shape, (std::vector<int64_t>{kTraceTokens, kDInProj}));
+    ASSERT_EQ(dt.shape, (std::vector<int64_t>{kTraceTokens, kHeads}));
+    ASSERT_EQ(y_ssm.shape, (std::vector<int64_t>{kTraceTokens, kDInner}));
+    ASSERT_EQ(gated.shape, (std::vector<int64_t>{kTraceTokens, kDInner}));
+    const auto dt_bias = checkpoint_f32(model, layer_tensor(layer, "dt_bias"));   // [8]
+    const auto norm = checkpoint_f32(model, layer_tensor(layer, "norm.weight"));  // [128]
+    ASSERT_EQ(dt_bias.size(), size_t{kHeads});
+    ASSERT_EQ(norm.size(), size_t{kDInner});
+    for_each_simd_level([&](SimdLevel level) {
+      std::vector<float> dt_out(kTraceTokens * kHeads);
+      dispatch_at(level, DtSoftplusKernel{}, zxbcdt.data.data() + kDInner + kConvDim, kDInProj,
+                  dt_bias.data(), 0.0f, kInf, dt_out.data(), kTraceTokens, kHeads);
+      expect_close(dt_out, dt.data, 1e-7f, 1e-6f);
+
+      std::vector<float> out(kTraceTokens * kDInner);
+      for (int64_t t = 0; t < kTraceTokens; ++t) {
+        dispatch_at(level, GatedRmsNormKernel{}, y_ssm.data.data() + t * kDInner,
+                    zxbcdt.data.data() + t * kDInProj, norm.data(), out.data() + t * kDInner,
+                    kDInner, kDInner, 1e-5f, false);
+      }
+      expect_close(out, gated.data, 1e-5f, 1e-5f);
+    });
+  }
 }
 
 }  // namespace

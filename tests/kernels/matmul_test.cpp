@@ -3,9 +3,14 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <cstring>
+#include <string>
 
 #include "mamba2/error.h"
+#include "runtime/formats/safetensors.h"
+#include "runtime/io/npy.h"
 #include "tests/kernels/kernel_test_util.h"
+#include "tests/support/test_paths.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -13,6 +18,33 @@ namespace {
 using testing::for_each_simd_level;
 using testing::ragged_lengths;
 using testing::random_vector;
+
+// One F32 tensor of a fixture checkpoint, by name.
+std::vector<float> checkpoint_f32(const CheckpointTensors& checkpoint, const std::string& name) {
+  for (const CheckpointTensor& tensor : checkpoint.tensors) {
+    if (tensor.name != name) continue;
+    EXPECT_EQ(tensor.dtype, DType::kF32) << name;
+    std::vector<float> values(tensor.bytes.size() / sizeof(float));
+    std::memcpy(values.data(), tensor.bytes.data(), values.size() * sizeof(float));
+    return values;
+  }
+  ADD_FAILURE() << name << " is not in the checkpoint";
+  return {};
+}
+
+std::string layer_tensor(int64_t layer, const char* name) {
+  return "backbone.layers." + std::to_string(layer) + ".mixer." + name;
+}
+
+NpyArray trace_array(int64_t layer, const char* name) {
+  return read_npy(mamba2::testing::fixture_dir("tiny") / "trace" /
+                  ("layer" + std::to_string(layer) + "_" + name + ".npy"));
+}
+
+// The tiny fixture (d_model 64, d_inner 128, conv_dim 160, 8 heads, d_in_proj 296, 40 traced
+// tokens): zxbcdt = z[128] | xBC[160] | dt[8].
+constexpr int64_t kTraceTokens = 40, kDModel = 64, kDInner = 128, kConvDim = 160, kHeads = 8,
+                  kDInProj = 296;
 
 // One projection with padded row strides for X and Y.
 struct MatmulCase {
@@ -157,6 +189,50 @@ TEST(Matmul, KnownValues) {
   matmul_f32(MatmulArgs{x, 2, w, bias, y, 3, 2, 0, 3}, 0, 3);
   EXPECT_EQ(std::vector<float>(y, y + 6),
             (std::vector<float>{0.5f, -1.0f, 0.0f, 0.5f, -1.0f, 0.0f}));
+}
+
+TEST(MatmulTrace, ProjectionsReproduceTheTinyFixture) {
+  const CheckpointTensors model =
+      read_safetensors(mamba2::testing::fixture_dir("tiny") / "model.safetensors");
+  for (int64_t layer : {0, 1}) {
+    SCOPED_TRACE(layer);
+    const NpyArray mixer_in = trace_array(layer, "mixer_in");                           // [40, 64]
+    const NpyArray zxbcdt = trace_array(layer, "zxbcdt");                               // [40, 296]
+    const NpyArray gated = trace_array(layer, "y_gated_norm");                          // [40, 128]
+    const NpyArray mixer_out = trace_array(layer, "mixer_out");                         // [40, 64]
+    const auto in_proj = checkpoint_f32(model, layer_tensor(layer, "in_proj.weight"));  // [296, 64]
+    const auto out_proj =
+        checkpoint_f32(model, layer_tensor(layer, "out_proj.weight"));  // [64, 128]
+    ASSERT_EQ(in_proj.size(), size_t{kDInProj * kDModel});
+    ASSERT_EQ(out_proj.size(), size_t{kDModel * kDInner});
+    struct Projection {
+      const NpyArray& x;
+      const std::vector<float>& w;
+      const NpyArray& expected;
+      int64_t k, n;
+    };
+    for (const Projection& p : {Projection{mixer_in, in_proj, zxbcdt, kDModel, kDInProj},
+                                Projection{gated, out_proj, mixer_out, kDInner, kDModel}}) {
+      ASSERT_EQ(p.x.shape, (std::vector<int64_t>{kTraceTokens, p.k}));
+      ASSERT_EQ(p.expected.shape, (std::vector<int64_t>{kTraceTokens, p.n}));
+      // All tokens at once (sgemm), then token by token (GEMV).
+      std::vector<float> y(kTraceTokens * p.n);
+      matmul_f32(MatmulArgs{p.x.data.data(), p.k, p.w.data(), nullptr, y.data(), p.n, kTraceTokens,
+                            p.k, p.n},
+                 0, p.n);
+      testing::expect_close(y, p.expected.data, 1e-4f, 1e-5f);
+      for_each_simd_level([&](SimdLevel level) {
+        std::vector<float> y_step(kTraceTokens * p.n);
+        for (int64_t t = 0; t < kTraceTokens; ++t) {
+          dispatch_at(level, GemvKernel{},
+                      MatmulArgs{p.x.data.data() + t * p.k, p.k, p.w.data(), nullptr,
+                                 y_step.data() + t * p.n, p.n, 1, p.k, p.n},
+                      int64_t{0}, p.n);
+        }
+        testing::expect_close(y_step, p.expected.data, 1e-4f, 1e-5f);
+      });
+    }
+  }
 }
 
 }  // namespace
