@@ -69,10 +69,12 @@ void ssd_chunk_state(const SsdShape& shape, const SsdChunk& chunk, float* state_
                      int64_t h_begin, int64_t h_end) {
   const int64_t T = chunk.tokens, P = shape.headdim, N = shape.d_state;
   for (int64_t h = h_begin; h < h_end; ++h) {
-    const std::vector<float> cum = decay_cumsum(shape, chunk, h);
-    const float* B = chunk.B + group_of(shape, h) * N;
     float* S = state_local + h * P * N;  // [P, N]
     std::fill(S, S + P * N, 0.0f);
+    decay[h] = 1.0f;
+    if (T <= 0) continue;
+    const std::vector<float> cum = decay_cumsum(shape, chunk, h);
+    const float* B = chunk.B + group_of(shape, h) * N;
     for (int64_t t = 0; t < T; ++t) {
       // The decay from token t to the end of the chunk, times the input's step size.
       const float weight = std::exp(cum[T - 1] - cum[t]) * chunk.dt[t * shape.heads + h];

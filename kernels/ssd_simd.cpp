@@ -8,6 +8,11 @@
 // heads across threads gives bit-identical results.
 #include "kernels/ssd_simd.h"
 
+// GCC 12 with -fsanitize reports its own AVX-512 intrinsics (_mm512_undefined_ps inside the
+// xsimd::exp it inlines) as "used uninitialized"; the release build's maybe-uninitialized
+// variant is silenced for all SIMD sources in cmake/SimdKernels.cmake.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -206,6 +211,12 @@ template <class Arch>
 void SsdChunkStateKernel::operator()(Arch, const SsdShape& shape, const SsdChunk& chunk,
                                      float* state_local, float* decay, float* workspace,
                                      int64_t h_begin, int64_t h_end) const {
+  if (chunk.tokens <= 0) {  // an empty chunk is the identity: no input, no decay
+    const int64_t size = shape.headdim * shape.d_state;
+    std::fill(state_local + h_begin * size, state_local + h_end * size, 0.0f);
+    std::fill(decay + h_begin, decay + h_end, 1.0f);
+    return;
+  }
   const SsdWorkspaceLayout layout(shape, chunk.tokens);
   const int64_t T = chunk.tokens, P = shape.headdim, N = shape.d_state, ld = layout.ld;
   float* cum = workspace + layout.cum;
@@ -246,6 +257,7 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
                                       float* workspace, int64_t h_begin, int64_t h_end) const {
   using Batch = xsimd::batch<float, Arch>;
   constexpr int64_t kLanes = Batch::size;
+  if (chunk.tokens <= 0) return;
   const SsdWorkspaceLayout layout(shape, chunk.tokens);
   const int64_t T = chunk.tokens, P = shape.headdim, N = shape.d_state, ld = layout.ld;
   float* cum = workspace + layout.cum;
@@ -360,14 +372,20 @@ void SsdStepKernel::operator()(Arch, const SsdShape& shape, const float* x, cons
       float* S = state + (h * P + p) * N;
       const float dtx = dt[h] * x[h * P + p];
       const Batch dtx_v(dtx);
-      Batch acc(0.0f);
-      for (int64_t n = 0; n < body; n += kLanes) {
+      // Four partial sums, so the read-out FMAs do not wait on each other's latency.
+      Batch acc[4] = {Batch(0.0f), Batch(0.0f), Batch(0.0f), Batch(0.0f)};
+      const auto update = [&](int64_t n, Batch& partial) {
         const Batch s =
             xsimd::fma(a_v, Batch::load_unaligned(S + n), dtx_v * Batch::load_unaligned(B_g + n));
         s.store_unaligned(S + n);
-        acc = xsimd::fma(s, Batch::load_unaligned(C_g + n), acc);
+        partial = xsimd::fma(s, Batch::load_unaligned(C_g + n), partial);
+      };
+      int64_t vec = 0;
+      for (; vec + 4 * kLanes <= body; vec += 4 * kLanes) {
+        for (int u = 0; u < 4; ++u) update(vec + u * kLanes, acc[u]);
       }
-      float sum = xsimd::hadd(acc);
+      for (; vec < body; vec += kLanes) update(vec, acc[0]);
+      float sum = xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
       for (int64_t n = body; n < N; ++n) {
         S[n] = a * S[n] + dtx * B_g[n];
         sum += S[n] * C_g[n];

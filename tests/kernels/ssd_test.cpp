@@ -241,6 +241,23 @@ TEST(Ssd, AssociativeTreeOverEightChunksEqualsSequentialPassing) {
   expect_near_scaled(tree, run_recurrent(pr, pr.all(), pr.state0.data()).state, 1e-4f);
 }
 
+TEST(Ssd, EmptyChunkIsTheIdentity) {
+  for_each_simd_level([](SimdLevel level) {
+    const SsdShape shape = sweep_shapes()[1];
+    const Problem pr(shape, 1, 3);
+    std::vector<float> local(pr.state_size(), 5.0f), decay(shape.heads, 5.0f);
+    std::vector<float> y(pr.width(), 7.0f);
+    auto workspace = workspace_for(shape, 1);
+    dispatch_at(level, SsdChunkStateKernel{}, shape, pr.chunk(0, 0), local.data(), decay.data(),
+                workspace.data(), int64_t{0}, shape.heads);
+    dispatch_at(level, SsdChunkOutputKernel{}, shape, pr.chunk(0, 0), pr.state0.data(), y.data(),
+                pr.width(), workspace.data(), int64_t{0}, shape.heads);
+    EXPECT_EQ(local, std::vector<float>(pr.state_size(), 0.0f));
+    EXPECT_EQ(decay, std::vector<float>(shape.heads, 1.0f));
+    EXPECT_EQ(y, std::vector<float>(pr.width(), 7.0f));
+  });
+}
+
 TEST(Ssd, StepMatchesRecurrence) {
   for_each_simd_level([](SimdLevel level) {
     uint32_t seed = 1000;
