@@ -28,13 +28,14 @@ struct Problem {
   int64_t ld_x, ld_bc;
   std::vector<float> x, bc, dt, A, D, state0;
 
-  Problem(SsdShape s, int64_t t, uint32_t seed) : shape(s), tokens(t) {
+  // dt is drawn from [0.001, dt_max]; A from [-16, -1] as Mamba2's initialisation.
+  Problem(SsdShape s, int64_t t, uint32_t seed, float dt_max = 0.25f) : shape(s), tokens(t) {
     const int64_t H = s.heads, P = s.headdim, N = s.d_state, G = s.groups;
     ld_x = H * P + 3;
     ld_bc = 2 * G * N + 5;
     x = random_vector(t * ld_x, seed);
     bc = random_vector(t * ld_bc, seed + 1);
-    dt = random_vector(t * H, seed + 2, 0.001f, 0.25f);
+    dt = random_vector(t * H, seed + 2, 0.001f, dt_max);
     A = random_vector(H, seed + 3, 0.0f, std::log(16.0f));
     for (float& a : A) a = -std::exp(a);
     D = random_vector(s.d_has_hdim ? H * P : H, seed + 4);
@@ -167,26 +168,48 @@ TEST(Ssd, ReferenceChunkPiecesMatchRecurrence) {
   }
 }
 
+// Runs the whole problem in chunks of chunk_size, passing the state, and compares y and the
+// final state with one recurrence over all tokens.
+void expect_chunked_equals_recurrence(SimdLevel level, const Problem& pr, int64_t chunk_size) {
+  SCOPED_TRACE(::testing::Message() << "chunk " << chunk_size << " of " << pr.tokens);
+  const ChunkResult expected = run_recurrent(pr, pr.all(), pr.state0.data());
+  std::vector<float> y(pr.tokens * pr.width());
+  std::vector<float> state = pr.state0;
+  for (int64_t begin = 0; begin < pr.tokens; begin += chunk_size) {
+    const int64_t count = std::min(chunk_size, pr.tokens - begin);
+    const ChunkResult part =
+        run_pieces(level, pr, pr.chunk(begin, count), state.data(), 0, pr.shape.heads);
+    std::copy(part.y.begin(), part.y.end(), y.begin() + begin * pr.width());
+    state = part.state;
+  }
+  for (float v : y) ASSERT_TRUE(std::isfinite(v));
+  expect_near_scaled(y, expected.y, 1e-4f);
+  expect_near_scaled(state, expected.state, 1e-4f);
+}
+
 TEST(Ssd, ChunkedSequenceEqualsOneRecurrence) {
   for_each_simd_level([](SimdLevel level) {
     const SsdShape shape{
         .heads = 4, .headdim = 16, .d_state = 24, .groups = 2, .d_has_hdim = false};
     const Problem pr(shape, 150, 77);
-    const ChunkResult expected = run_recurrent(pr, pr.all(), pr.state0.data());
     for (int64_t chunk_size : {1, 7, 16, 33, 64, 256}) {
-      SCOPED_TRACE(chunk_size);
-      std::vector<float> y(pr.tokens * pr.width());
-      std::vector<float> state = pr.state0;
-      for (int64_t begin = 0; begin < pr.tokens; begin += chunk_size) {
-        const int64_t count = std::min(chunk_size, pr.tokens - begin);
-        const ChunkResult part =
-            run_pieces(level, pr, pr.chunk(begin, count), state.data(), 0, shape.heads);
-        std::copy(part.y.begin(), part.y.end(), y.begin() + begin * pr.width());
-        state = part.state;
-      }
-      expect_near_scaled(y, expected.y, 1e-4f);
-      expect_near_scaled(state, expected.state, 1e-4f);
+      expect_chunked_equals_recurrence(level, pr, chunk_size);
     }
+    const Problem long_sequence(shape, 700, 78);
+    for (int64_t chunk_size : {100, 256}) {
+      expect_chunked_equals_recurrence(level, long_sequence, chunk_size);
+    }
+  });
+}
+
+// Large steps decay the state by exp(-100) and more within a chunk: the flushed tiny decays
+// must not show, and nothing may overflow.
+TEST(Ssd, StrongDecayMatchesRecurrence) {
+  for_each_simd_level([](SimdLevel level) {
+    const SsdShape shape{.heads = 4, .headdim = 8, .d_state = 32, .groups = 1, .d_has_hdim = true};
+    const Problem pr(shape, 300, 55, 8.0f);
+    for (int64_t chunk_size : {16, 64, 256})
+      expect_chunked_equals_recurrence(level, pr, chunk_size);
   });
 }
 
