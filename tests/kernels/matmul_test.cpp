@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "mamba2/error.h"
 #include "runtime/formats/safetensors.h"
@@ -156,6 +157,25 @@ TEST(Matmul, RowTilesOfSeveralTokensMatchOneCall) {
   matmul_f32(again.args(), 16, 17);
   for (int64_t t = 0; t < 5; ++t)
     EXPECT_EQ(again.y[t * again.ld_y + 16], tiled.y[t * tiled.ld_y + 16]);
+}
+
+TEST(Matmul, ConcurrentTilesFromSeveralThreadsMatchSerialTiles) {
+  // The engine calls sgemm on disjoint row tiles from several TBB threads at once.
+  MatmulCase serial(33, 96, 256, 8), parallel(33, 96, 256, 8);
+  for (int64_t begin = 0; begin < 256; begin += 32) matmul_f32(serial.args(), begin, begin + 32);
+  const MatmulArgs args = parallel.args();
+  std::vector<std::thread> threads;
+  for (int64_t part = 0; part < 4; ++part) {
+    threads.emplace_back([&args, part] {
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        for (int64_t begin = part * 64; begin < (part + 1) * 64; begin += 32) {
+          matmul_f32(args, begin, begin + 32);
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(parallel.y, serial.y);
 }
 
 TEST(Matmul, SgemmRunsSingleThreaded) {
