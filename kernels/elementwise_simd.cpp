@@ -1,7 +1,3 @@
-// GCC 12 reports the self-initialised placeholders inside its own AVX-512 intrinsics (used by
-// xsimd's exp) as uninitialized once sanitizers are on; the warning is about the compiler's header.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
