@@ -6,6 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "mamba2/model_loader.h"
+#include "mamba2/perplexity.h"
+#include "mamba2/random_model.h"
+#include "mamba2/session.h"
+#include "mamba2/tokenizer.h"
+#include "runtime/gguf/gguf_model.h"
 #include "runtime/io/npy.h"
 #include "tests/support/run_binary.h"
 #include "tests/support/test_paths.h"
@@ -76,6 +82,43 @@ TEST(EvalApp, BadInputGivesOneLineAndExitCodeOne) {
     EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << run.err;
     EXPECT_EQ(run.err.rfind("mamba2-eval: error: ", 0), 0u) << run.err;
   }
+}
+
+TEST(EvalApp, PerplexityOfATextFileWithTheModelsTokenizer) {
+  ModelConfig config;
+  config.d_model = 32;
+  config.n_layer = 1;
+  config.vocab_size = 50277;
+  config.pad_vocab_size_multiple = 16;
+  config.d_state = 16;
+  config.headdim = 16;
+  config.chunk_size = 32;
+  config.resolve("test");
+  ModelWeights weights = make_random_weights(config, 5);
+  weights.tokenizer = load_tokenizer_json(testing::data_dir() / "gpt-neox-20b-tokenizer.json");
+  const auto dir = testing::scratch_dir();
+  write_gguf_model(weights, dir / "model.gguf");
+  const std::string text =
+      "Once upon a time, there was a little robot who liked to count: 1, 2, 3.";
+  std::ofstream(dir / "text.txt", std::ios::binary) << text;
+
+  const testing::BinaryRun run = testing::run_binary(
+      MAMBA2_EVAL_BIN,
+      {(dir / "model.gguf").string(), "--perplexity", (dir / "text.txt").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  const auto model = load_model(dir / "model.gguf");
+  const Tokenizer tokenizer(*model->weights().tokenizer);
+  const auto tokens = tokenizer.encode(text);
+  Session session(model);
+  const PerplexityResult expected = measure_perplexity(
+      session, tokens, static_cast<int64_t>(tokenizer.decode(std::span(tokens).subspan(1)).size()));
+  char line[128];
+  std::snprintf(line, sizeof line, "perplexity: %.4f bits_per_byte: %.4f\n", expected.perplexity,
+                expected.bits_per_byte);
+  EXPECT_EQ(run.out, line);
+  // A random model is close to uniform over the padded vocabulary.
+  EXPECT_GT(expected.perplexity, 1000.0);
 }
 
 }  // namespace
