@@ -1,19 +1,20 @@
 // mamba2-tokenize: text -> token ids, one line of space-separated ids, nothing added.
 //   mamba2-tokenize --tokenizer tokenizer.json < prompt.txt
-//   mamba2-tokenize MODEL_DIR --file prompt.txt      (MODEL_DIR holds tokenizer.json)
+//   mamba2-tokenize MODEL --file prompt.txt      (a GGUF file or a model directory)
 // The text is read as bytes; ill-formed UTF-8 is tokenized as U+FFFD.
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
+#include "apps/common/cli.h"
 #include "mamba2/error.h"
+#include "mamba2/model_loader.h"
 #include "mamba2/tokenizer.h"
 
 namespace {
 
 using mamba2::Error;
+namespace fs = std::filesystem;
 
 // The tokenizer refuses more than 1 GiB; reading stops one byte past that so it can say so.
 constexpr size_t kMaxInputBytes = (size_t{1} << 30) + 1;
@@ -44,28 +45,23 @@ std::string read_input(const std::string& file) {
   }
 }
 
-// A model directory's tokenizer.json. GGUF models get theirs from load_model() once the model
-// loader is wired into the front ends.
-std::filesystem::path tokenizer_of_model(const std::filesystem::path& model) {
-  if (!std::filesystem::is_directory(model)) {
-    if (!std::filesystem::exists(model)) throw Error(model.string(), "no such file or directory");
+// A model directory's tokenizer.json is read directly (no need to load gigabytes of weights);
+// anything else (a GGUF file, a directory without one) goes through the model loader.
+mamba2::Tokenizer tokenizer_of_model(const fs::path& model) {
+  const fs::path json = model / "tokenizer.json";
+  if (fs::is_directory(model) && fs::is_regular_file(json)) {
+    return mamba2::Tokenizer(mamba2::load_tokenizer_json(json), json.string());
+  }
+  mamba2::ModelWeights weights = mamba2::load_model_weights(model);
+  if (!weights.tokenizer) {
     throw Error(model.string(),
-                "reading the tokenizer from a model file is not supported yet; pass a model "
-                "directory with tokenizer.json or --tokenizer FILE");
+                "has no tokenizer (no tokenizer.ggml.* keys or tokenizer.json); "
+                "pass --tokenizer tokenizer.json");
   }
-  const std::filesystem::path json = model / "tokenizer.json";
-  if (!std::filesystem::is_regular_file(json)) {
-    throw Error(model.string(), "the directory has no tokenizer.json");
-  }
-  return json;
+  return mamba2::Tokenizer(std::move(*weights.tokenizer), model.string());
 }
 
-int tokenize(const std::string& tokenizer_path, const std::string& model, const std::string& file) {
-  const std::filesystem::path json =
-      tokenizer_path.empty() ? tokenizer_of_model(model) : std::filesystem::path(tokenizer_path);
-  const mamba2::Tokenizer tokenizer(mamba2::load_tokenizer_json(json), json.string());
-  const std::vector<int32_t> ids = tokenizer.encode(read_input(file));
-
+void print_ids(const std::vector<int32_t>& ids) {
   std::string line;
   line.reserve(ids.size() * 6 + 1);
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -76,7 +72,6 @@ int tokenize(const std::string& tokenizer_path, const std::string& model, const 
   if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0) {
     throw Error("stdout", "cannot write");
   }
-  return 0;
 }
 
 }  // namespace
@@ -89,25 +84,20 @@ int main(int argc, char** argv) {
   std::string file;
   auto* tokenizer_option =
       app.add_option("--tokenizer", tokenizer_path, "a Hugging Face tokenizer.json");
-  auto* model_option = app.add_option("MODEL", model, "a model directory holding tokenizer.json");
+  auto* model_option =
+      app.add_option("MODEL", model, "a GGUF file or a model directory whose tokenizer to use");
   tokenizer_option->excludes(model_option);
   app.add_option("--file", file, "read the text from this file instead of stdin ('-' is stdin)");
 
-  try {
-    app.parse(argc, argv);
+  return mamba2::apps::run_app(app, argc, argv, [&] {
     if (tokenizer_path.empty() && model.empty()) {
-      throw CLI::RequiredError("--tokenizer FILE or MODEL");
+      throw Error("arguments", "give --tokenizer FILE or a MODEL (see --help)");
     }
-  } catch (const CLI::CallForHelp& help) {
-    return app.exit(help);
-  } catch (const CLI::ParseError& error) {
-    std::fprintf(stderr, "mamba2-tokenize: error: %s (see --help)\n", error.what());
-    return 1;
-  }
-  try {
-    return tokenize(tokenizer_path, model, file);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "mamba2-tokenize: error: %s\n", error.what());
-    return 1;
-  }
+    const mamba2::Tokenizer tokenizer =
+        tokenizer_path.empty()
+            ? tokenizer_of_model(model)
+            : mamba2::Tokenizer(mamba2::load_tokenizer_json(tokenizer_path), tokenizer_path);
+    print_ids(tokenizer.encode(read_input(file)));
+    return 0;
+  });
 }

@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "mamba2/random_model.h"
+#include "mamba2/tokenizer.h"
+#include "runtime/gguf/gguf_model.h"
 #include "tests/runtime/tokenizer/tokenizer_test_util.h"
 #include "tests/support/test_paths.h"
 
@@ -83,6 +86,28 @@ TEST(TokenizeApp, ReadsAFileAndAModelDirectory) {
   EXPECT_EQ(from_model.out, id_line(c.ids));
 }
 
+// A GGUF model carries the vocabulary in its tokenizer.ggml.* keys; the ids must not change.
+TEST(TokenizeApp, ReadsTheTokenizerOfAGgufModel) {
+  ModelConfig config;  // tiny, but with an embedding row for each of the 50277 NeoX ids
+  config.d_model = 16;
+  config.n_layer = 1;
+  config.vocab_size = 50277;
+  config.pad_vocab_size_multiple = 16;
+  config.d_state = 16;
+  config.headdim = 16;
+  config.resolve("test");
+  ModelWeights weights = make_random_weights(config, 5);
+  weights.tokenizer = load_tokenizer_json(testing::neox_tokenizer_path());
+  const auto model = testing::scratch_dir() / "neox.gguf";
+  write_gguf_model(weights, model);
+
+  for (const testing::TokenizerCase& c : testing::read_vector_set("extra-neox")) {
+    const RunResult result = run_tokenize(quoted(model), c.text);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, id_line(c.ids));
+  }
+}
+
 TEST(TokenizeApp, EmptyInputGivesAnEmptyLine) {
   const RunResult result = run_tokenize(tokenizer_flag(), "");
   EXPECT_EQ(result.exit_code, 0);
@@ -105,7 +130,8 @@ TEST(TokenizeApp, ErrorsAreOneLineAndExitCodeOne) {
                         "missing.json");
   std::ofstream(dir / "bad.json") << "{ not json";
   expect_one_line_error(run_tokenize("--tokenizer " + quoted(dir / "bad.json"), "x"), "bad.json");
-  expect_one_line_error(run_tokenize(quoted(dir), "x"), "tokenizer.json");
+  std::filesystem::create_directory(dir / "empty-model");
+  expect_one_line_error(run_tokenize(quoted(dir / "empty-model"), "x"), "empty-model");
   expect_one_line_error(run_tokenize(tokenizer_flag() + " --file " + quoted(dir / "none.txt"), ""),
                         "none.txt");
   expect_one_line_error(run_tokenize("--no-such-flag", ""), "no-such-flag");
