@@ -115,6 +115,13 @@ void gemm(const GemmArgs& g) {
   for (; i < g.m; ++i) gemm_rows<Arch, 1>(g, i);
 }
 
+// out[r * cols + c] = in[r * ld_in + c]: rows gathered into one contiguous block.
+inline void pack_rows(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(out + r * cols, in + r * ld_in, sizeof(float) * static_cast<size_t>(cols));
+  }
+}
+
 // Per-head scratch vectors: dt contiguous and cum = cumsum(dt * A), both zero padded to ld.
 inline void head_decay(const SsdShape& shape, const SsdChunk& chunk, int64_t h, int64_t ld,
                        float* dt, float* cum) {
@@ -223,8 +230,15 @@ void SsdChunkStateKernel::operator()(Arch, const SsdShape& shape, const SsdChunk
   float* dt = workspace + layout.dt;
   float* weight = workspace + layout.coeff;
   float* weighted_x = workspace + layout.copy_buffer;  // [T, P]
+  float* group_b = workspace + layout.group_b;         // [T, N]
   const int64_t heads_per_group = shape.heads / shape.groups;
+  int64_t packed_group = -1;
   for (int64_t h = h_begin; h < h_end; ++h) {
+    const int64_t g = h / heads_per_group;
+    if (g != packed_group) {
+      pack_rows(chunk.B + g * N, chunk.ld_bc, T, N, group_b);
+      packed_group = g;
+    }
     head_decay(shape, chunk, h, ld, dt, cum);
     // weight[t] = exp(cum[T-1] - cum[t]) dt[t]: token t's input decayed to the chunk end.
     for (int64_t t = 0; t < ld; ++t) weight[t] = t < T ? cum[T - 1] - cum[t] : 0.0f;
@@ -240,8 +254,8 @@ void SsdChunkStateKernel::operator()(Arch, const SsdShape& shape, const SsdChunk
                 .a = weighted_x,
                 .a_rs = 1,
                 .a_cs = P,
-                .b = chunk.B + (h / heads_per_group) * N,
-                .ldb = chunk.ld_bc,
+                .b = group_b,
+                .ldb = N,
                 .c = state_local + h * P * N,
                 .ldc = N,
                 .accumulate = false,
@@ -303,14 +317,15 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
       }
     }
     // y_h (+)= decay_matrix X_h: the chunk's own tokens, decayed and weighted by C_t . B_s.
+    pack_rows(x_h, chunk.ld_x, T, P, copy);
     gemm<Arch>({.m = T,
                 .n = P,
                 .k = T,
                 .a = decay_matrix,
                 .a_rs = ld,
                 .a_cs = 1,
-                .b = x_h,
-                .ldb = chunk.ld_x,
+                .b = copy,
+                .ldb = P,
                 .c = y_h,
                 .ldc = ld_y,
                 .accumulate = state_in != nullptr,

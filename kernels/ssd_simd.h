@@ -9,7 +9,9 @@
 
 namespace mamba2::kernels {
 
-// How one head-range call carves its scratch floats. Rows of the [T, T] matrices and the
+// How one head-range call carves its scratch floats. GEMM operands that are read many times
+// are packed contiguously: rows of x and B lie a whole conv row (kilobytes) apart, a stride
+// the hardware prefetchers do not follow across pages. Rows of the [T, T] matrices and the
 // per-token vectors are padded to `ld` (a multiple of the widest SIMD width) so that the
 // vector block holding the diagonal never reads past its row.
 struct SsdWorkspaceLayout {
@@ -26,7 +28,8 @@ struct SsdWorkspaceLayout {
     cb = coeff + vector;
     decay_matrix = cb + round_up(square, kPad);
     copy_buffer = decay_matrix + round_up(square, kPad);
-    total = copy_buffer + round_up(copy, kPad);
+    group_b = copy_buffer + round_up(copy, kPad);
+    total = group_b + round_up(tokens * shape.d_state, kPad);
   }
 
   static int64_t round_up(int64_t value, int64_t multiple) {
@@ -39,7 +42,8 @@ struct SsdWorkspaceLayout {
   int64_t coeff;         // [ld] per-token scale (exp(cum) or the chunk-state weights)
   int64_t cb;            // [T, ld] C B^T of one group (lower triangle used)
   int64_t decay_matrix;  // [T, ld] (C B^T o L o dt) of one head, zero above the diagonal
-  int64_t copy_buffer;   // B^T [N, ld], or decay-weighted x [T, P], or S_in^T [N, P]
+  int64_t copy_buffer;   // B^T [N, ld], or S_in^T [N, P], or x or decay-weighted x [T, P]
+  int64_t group_b;       // B of one group, rows packed [T, N]
   int64_t total;
 };
 
