@@ -131,7 +131,7 @@ class Archive {
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
       throw Error(where_, "entry '" + name + "' is encrypted");
     }
-    if (st.size > st.comp_size * kMaxInflateRatio + 4096) {
+    if (st.size > 4096 && (st.size - 4096) / kMaxInflateRatio > st.comp_size) {
       throw Error(where_, "entry '" + name + "' claims an impossible compression ratio");
     }
     return st;
