@@ -210,6 +210,16 @@ CheckpointTensors read_torch_zip(const std::filesystem::path& path) {
   const auto pickle = archive.read(pickle_index, pickle_stat.size, pickle_name);
   const auto pickled = parse_state_dict_pickle(pickle, where);
 
+  // Newer torch versions record the byte order of the storages; older ones wrote little-endian.
+  if (const auto index = archive.locate(prefix + "byteorder")) {
+    const zip_stat_t st = archive.stat(*index, prefix + "byteorder");
+    const auto text = archive.read(*index, std::min<uint64_t>(st.size, 16), prefix + "byteorder");
+    const std::string order(reinterpret_cast<const char*>(text.data()), text.size());
+    if (order != "little") {
+      throw Error(where, "storages are stored '" + order + "'-endian; only little-endian is read");
+    }
+  }
+
   // Each storage once, however many tensors view it (tied embeddings share one).
   struct StorageBytes {
     DType dtype;

@@ -239,6 +239,22 @@ TEST(TorchZip, RejectsArchivesThatAreNotTorchSaves) {
   EXPECT_ERROR_MENTIONS(read_torch_zip(dir / "text.bin"), "not a readable zip archive");
 }
 
+TEST(TorchZip, ChecksTheByteOrderWhenRecorded) {
+  const fs::path dir = scratch_dir();
+  for (const char* order : {"little", "big"}) {
+    const fs::path path = dir / (std::string(order) + ".bin");
+    rewrite_zip(fixture_dir("tiny") / "pytorch_model.bin", path, ZIP_CM_STORE, "");
+    int error = 0;
+    zip_t* zip = zip_open(path.c_str(), 0, &error);
+    ASSERT_NE(zip, nullptr);
+    zip_source_t* source = zip_source_buffer(zip, order, std::strlen(order), 0);
+    ASSERT_GE(zip_file_add(zip, "pytorch_model/byteorder", source, 0), 0);
+    ASSERT_EQ(zip_close(zip), 0);
+  }
+  EXPECT_EQ(read_torch_zip(dir / "little.bin").tensors.size(), 21u);
+  EXPECT_ERROR_MENTIONS(read_torch_zip(dir / "big.bin"), "'big'-endian");
+}
+
 TEST(TorchZip, HostilePickleInsideTheArchive) {
   const fs::path dir = scratch_dir();
   int error = 0;
