@@ -221,8 +221,10 @@ ModelConfig read_transformers(const Fields& top) {
   c.chunk_size = top.integer("chunk_size", 256);
   c.proj_bias = top.boolean("use_bias", false);
   c.conv_bias = top.boolean("use_conv_bias", true);
-  c.norm_before_gate = top.boolean("norm_before_gate", false);
-  c.rmsnorm = top.boolean("rms_norm", true);
+  // transformers' Mamba2Mixer always has the gated RMSNorm and always gates before normalising,
+  // whatever `rms_norm` and `norm_before_gate` say (some configs carry them), so neither is read.
+  c.rmsnorm = true;
+  c.norm_before_gate = false;
   c.norm_eps = static_cast<float>(top.number("layer_norm_epsilon", 1e-5));
   top.range("time_step_limit", c.dt_min_limit, c.dt_max_limit);
 

@@ -142,6 +142,14 @@ TEST(ConfigJson, ReadsTransformersMamba2ConfigWithInfinity) {
   EXPECT_TRUE(std::isinf(c.dt_max_limit));
   EXPECT_FALSE(c.has_dt_limit());
   EXPECT_FLOAT_EQ(c.norm_eps, 1e-5f);
+
+  // transformers ignores these two: its mixer always gates, then normalises.
+  const ModelConfig ignored = parse_config_json(
+      R"({"hidden_size": 64, "num_heads": 8, "head_dim": 16, "n_groups": 1, "vocab_size": 256,
+          "num_hidden_layers": 2, "norm_before_gate": true, "rms_norm": false})",
+      "config.json");
+  EXPECT_TRUE(ignored.rmsnorm);
+  EXPECT_FALSE(ignored.norm_before_gate);
 }
 
 TEST(ConfigJson, TransformersDefaultsAreMamba2Configs) {
