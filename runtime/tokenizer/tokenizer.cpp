@@ -19,6 +19,16 @@ namespace {
 // no prompt is a gigabyte.
 constexpr size_t kMaxInputBytes = size_t{1} << 30;
 
+// llama.cpp pre-tokenizer names that use the plain GPT-2 regex (llama-vocab.cpp), and
+// "default", which converters wrote before the names existed. Others (llama-bpe, qwen2, ...)
+// split text differently, and a tokenizer built with our regex would silently disagree.
+bool uses_gpt2_regex(std::string_view pre) {
+  for (const std::string_view name : {"gpt-2", "mpt", "olmo", "jais", "trillion", "default", ""}) {
+    if (pre == name) return true;
+  }
+  return false;
+}
+
 bool is_literal_type(TokenType type) {
   return type == TokenType::kControl || type == TokenType::kUserDefined;
 }
@@ -51,6 +61,13 @@ void Tokenizer::Impl::check_id(int32_t id, const char* what) const {
 }
 
 void Tokenizer::Impl::build_vocab() {
+  if (data.model != "gpt2") {
+    fail("tokenizer model '" + data.model + "' is not supported (only gpt2, byte-level BPE)");
+  }
+  if (!uses_gpt2_regex(data.pre)) {
+    fail("pre-tokenizer '" + data.pre +
+         "' is not supported (only the GPT-2 regex: gpt-2, olmo, mpt)");
+  }
   if (data.tokens.empty()) fail("the vocabulary is empty");
   if (data.tokens.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     fail("the vocabulary has more than 2^31-1 tokens");

@@ -172,5 +172,22 @@ TEST(TokenizerData, InvalidDataIsAnErrorNotACrash) {
   EXPECT_THROW(Tokenizer{data}, Error);
 }
 
+TEST(TokenizerData, OnlyGpt2ByteLevelModelsAreAccepted) {
+  const TokenizerData good = load_tokenizer_json(write_json(tiny_tokenizer()));
+  for (const char* pre : {"gpt-2", "olmo", "mpt", "default"}) {
+    TokenizerData data = good;
+    data.pre = pre;
+    EXPECT_NO_THROW(Tokenizer{data}) << pre;
+  }
+  for (const char* pre : {"llama-bpe", "qwen2", "starcoder"}) {
+    TokenizerData data = good;
+    data.pre = pre;
+    EXPECT_THROW(Tokenizer{data}, Error) << pre;
+  }
+  TokenizerData data = good;
+  data.model = "llama";
+  EXPECT_THROW(Tokenizer{data}, Error);
+}
+
 }  // namespace
 }  // namespace mamba2
