@@ -58,7 +58,8 @@ struct MappedName {
 
 // A decimal layer number without sign or leading zeros.
 std::optional<int64_t> parse_layer(std::string_view digits) {
-  if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) {
+  if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0') ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos) {
     return std::nullopt;
   }
   int64_t value = 0;

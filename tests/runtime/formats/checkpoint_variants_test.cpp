@@ -11,6 +11,7 @@
 #include "mamba2/model_weights.h"
 #include "quant/float16.h"
 #include "runtime/formats/checkpoint_dir.h"
+#include "runtime/formats/checkpoint_names.h"
 #include "runtime/formats/pickle.h"
 #include "runtime/formats/safetensors.h"
 #include "runtime/formats/torch_zip.h"
@@ -152,6 +153,34 @@ TEST(CheckpointVariants, UntiedModelsNeedTheirLmHead) {
   raw.header.erase("lm_head.weight");
   raw.write(dir / "model.safetensors");
   EXPECT_ERROR_MENTIONS(load_checkpoint_directory(dir), "tensor 'lm_head.weight' is missing");
+}
+
+TEST(CheckpointNames, MapEverySpellingToItsGgufName) {
+  const std::pair<const char*, const char*> pairs[] = {
+      {"backbone.embedding.weight", "token_embd.weight"},
+      {"backbone.embeddings.weight", "token_embd.weight"},
+      {"backbone.norm_f.weight", "output_norm.weight"},
+      {"lm_head.weight", "output.weight"},
+      {"backbone.layers.0.norm.weight", "blk.0.attn_norm.weight"},
+      {"backbone.layers.12.mixer.in_proj.weight", "blk.12.ssm_in.weight"},
+      {"backbone.layers.3.mixer.in_proj.bias", "blk.3.ssm_in.bias"},
+      {"backbone.layers.3.mixer.conv1d.weight", "blk.3.ssm_conv1d.weight"},
+      {"backbone.layers.3.mixer.conv1d.bias", "blk.3.ssm_conv1d.bias"},
+      {"backbone.layers.3.mixer.dt_bias", "blk.3.ssm_dt.bias"},
+      {"backbone.layers.3.mixer.A_log", "blk.3.ssm_a"},
+      {"backbone.layers.3.mixer.D", "blk.3.ssm_d"},
+      {"backbone.layers.3.mixer.norm.weight", "blk.3.ssm_norm.weight"},
+      {"backbone.layers.3.mixer.out_proj.weight", "blk.3.ssm_out.weight"},
+      {"backbone.layers.3.mixer.out_proj.bias", "blk.3.ssm_out.bias"},
+  };
+  for (const auto& [checkpoint, gguf] : pairs) {
+    EXPECT_EQ(gguf_name_of_checkpoint_tensor(checkpoint), std::optional<std::string>(gguf));
+  }
+  for (const char* unknown : {"backbone.layers.03.norm.weight", "backbone.layers.-1.norm.weight",
+                              "backbone.layers.x.norm.weight", "backbone.layers.0.mixer.A",
+                              "model.embed_tokens.weight", "backbone.layers.0"}) {
+    EXPECT_EQ(gguf_name_of_checkpoint_tensor(unknown), std::nullopt) << unknown;
+  }
 }
 
 // --- damaged files must fail with Error, never crash or throw anything else ---
