@@ -1,0 +1,52 @@
+// A conversation saved to a file and restored later, possibly by another process: the recurrent
+// state (the whole history, in constant size), the sampler settings and random stream, and the
+// text / token ids so far. The file is small, versioned, names the model it belongs to by a
+// fingerprint, and ends with a checksum, so a foreign, damaged or truncated file is refused.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mamba2/model.h"
+#include "mamba2/sampler.h"
+#include "mamba2/session.h"
+
+namespace mamba2 {
+
+struct ConversationState {
+  SessionState session;              // after every token the model has consumed
+  std::optional<SessionState> base;  // the state after the system prefix, for /reset
+  std::vector<int32_t> pending;      // sampled but not yet consumed (fed before the next turn)
+  SamplerSettings sampler;
+  std::string rng_state;        // the sampler's random engine (Sampler::rng_state)
+  std::vector<int32_t> recent;  // the sampler's penalty window
+  std::vector<int32_t> tokens;  // every id so far, prompt and reply alike
+  std::string text;             // the transcript so far (empty for id-only models)
+  std::string template_name;    // "plain", "chatml", "mistral"
+  int64_t turns = 0;            // user turns since the system prefix
+
+  bool operator==(const ConversationState&) const = default;
+};
+
+// A cheap hash of what makes a model itself: its config, every tensor's name, type and shape, and
+// a few bytes of each tensor's data.
+uint64_t model_fingerprint(const Model& model);
+
+// Writes atomically (temporary file, then rename). Throws Error naming the path.
+void save_conversation(const std::filesystem::path& path, const ConversationState& state,
+                       uint64_t fingerprint);
+
+// Reads a conversation saved for the model with this fingerprint and state sizes. Throws Error
+// naming the path for another model, another version, a truncated or damaged file, or sizes the
+// model does not have; allocates no more than the file size justifies.
+ConversationState load_conversation(const std::filesystem::path& path, uint64_t fingerprint,
+                                    const ModelConfig& config);
+
+// The sizes of a Session's state for this config (floats).
+int64_t conv_state_size(const ModelConfig& config);
+int64_t ssm_state_size(const ModelConfig& config);
+
+}  // namespace mamba2

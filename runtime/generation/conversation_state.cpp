@@ -1,0 +1,270 @@
+// The conversation file, version 1 (little-endian):
+//   "MAMBA2CV"  magic, 8 bytes
+//   u32         version
+//   u32         reserved, 0
+//   u64         model fingerprint
+//   u64         payload size in bytes
+//   payload     the fields of ConversationState, each count or length as a u64 before its items
+//   u64         FNV-1a 64 of everything before it
+#include "mamba2/conversation_state.h"
+
+#include <cstring>
+#include <fstream>
+
+#include "mamba2/error.h"
+#include "runtime/generation/fnv1a.h"
+#include "runtime/io/atomic_file.h"
+
+namespace mamba2 {
+namespace {
+
+constexpr char kMagic[8] = {'M', 'A', 'M', 'B', 'A', '2', 'C', 'V'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8;
+constexpr size_t kChecksumSize = 8;
+constexpr uint64_t kMaxRngStateBytes = 1 << 16;  // mt19937_64's text state is about 6 KB
+
+class PayloadWriter {
+ public:
+  template <class T>
+  void value(const T& v) {
+    const auto* bytes = reinterpret_cast<const char*>(&v);
+    out_.append(bytes, sizeof v);
+  }
+  template <class T>
+  void items(const std::vector<T>& v) {
+    value(static_cast<uint64_t>(v.size()));
+    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  void text(const std::string& s) {
+    value(static_cast<uint64_t>(s.size()));
+    out_ += s;
+  }
+  void state(const SessionState& s) {
+    value(s.position);
+    items(s.conv);
+    items(s.ssm);
+  }
+  std::string& bytes() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+// Reads fields from the payload, checking every count against the bytes that are left before it
+// allocates.
+class PayloadReader {
+ public:
+  PayloadReader(const std::string& where, const char* data, size_t size)
+      : where_(where), data_(data), left_(size) {}
+
+  template <class T>
+  T value() {
+    need(sizeof(T), "a field");
+    T v;
+    std::memcpy(&v, data_, sizeof v);
+    advance(sizeof v);
+    return v;
+  }
+  template <class T>
+  std::vector<T> items(const char* what, uint64_t expected_count = UINT64_MAX) {
+    const auto count = value<uint64_t>();
+    if (expected_count != UINT64_MAX && count != expected_count) {
+      throw Error(where_, std::string(what) + " has " + std::to_string(count) +
+                              " entries, the model needs " + std::to_string(expected_count));
+    }
+    if (count > left_ / sizeof(T)) fail(what);
+    std::vector<T> v(count);
+    std::memcpy(v.data(), data_, count * sizeof(T));
+    advance(count * sizeof(T));
+    return v;
+  }
+  std::string text(const char* what, uint64_t max_size = UINT64_MAX) {
+    const auto size = value<uint64_t>();
+    if (size > max_size) throw Error(where_, std::string(what) + " is implausibly long");
+    need(size, what);
+    std::string s(data_, size);
+    advance(size);
+    return s;
+  }
+  SessionState state(const ModelConfig& config) {
+    SessionState s;
+    s.position = value<int64_t>();
+    if (s.position < 0) throw Error(where_, "negative token position");
+    s.conv = items<float>("conv state", static_cast<uint64_t>(conv_state_size(config)));
+    s.ssm = items<float>("ssm state", static_cast<uint64_t>(ssm_state_size(config)));
+    return s;
+  }
+  size_t left() const { return left_; }
+
+ private:
+  void need(uint64_t size, const char* what) {
+    if (size > left_) fail(what);
+  }
+  [[noreturn]] void fail(const char* what) {
+    throw Error(where_, std::string(what) + " extends past the end of the saved conversation");
+  }
+  void advance(size_t size) {
+    data_ += size;
+    left_ -= size;
+  }
+
+  std::string where_;
+  const char* data_;
+  size_t left_;
+};
+
+void write_sampler(PayloadWriter& out, const SamplerSettings& s) {
+  out.value(s.temp);
+  out.value(s.top_k);
+  out.value(s.top_p);
+  out.value(s.min_p);
+  out.value(s.repeat_penalty);
+  out.value(s.presence_penalty);
+  out.value(s.frequency_penalty);
+  out.value(s.penalty_last_n);
+  out.value(s.seed);
+}
+
+SamplerSettings read_sampler(PayloadReader& in) {
+  SamplerSettings s;
+  s.temp = in.value<float>();
+  s.top_k = in.value<int32_t>();
+  s.top_p = in.value<float>();
+  s.min_p = in.value<float>();
+  s.repeat_penalty = in.value<float>();
+  s.presence_penalty = in.value<float>();
+  s.frequency_penalty = in.value<float>();
+  s.penalty_last_n = in.value<int32_t>();
+  s.seed = in.value<uint64_t>();
+  // Through the same checks as /set, so a hand-edited file cannot smuggle in a NaN.
+  SamplerSettings checked;
+  for (const auto& [name, value] :
+       {std::pair<const char*, std::string>{"temp", std::to_string(s.temp)},
+        {"top_k", std::to_string(s.top_k)},
+        {"top_p", std::to_string(s.top_p)},
+        {"min_p", std::to_string(s.min_p)},
+        {"repeat_penalty", std::to_string(s.repeat_penalty)},
+        {"presence_penalty", std::to_string(s.presence_penalty)},
+        {"frequency_penalty", std::to_string(s.frequency_penalty)},
+        {"repeat_last_n", std::to_string(s.penalty_last_n)}}) {
+    set_sampler_setting(checked, name, value);
+  }
+  return s;
+}
+
+void check_ids(const std::string& where, const std::vector<int32_t>& ids,
+               const ModelConfig& config) {
+  for (int32_t id : ids) {
+    if (id < 0 || id >= config.vocab_padded) {
+      throw Error(where, "token id " + std::to_string(id) + " is outside the model's vocabulary");
+    }
+  }
+}
+
+template <class T>
+void put(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+}  // namespace
+
+int64_t conv_state_size(const ModelConfig& c) { return c.n_layer * c.d_conv * c.conv_dim; }
+int64_t ssm_state_size(const ModelConfig& c) {
+  return c.n_layer * c.nheads * c.headdim * c.d_state;
+}
+
+void save_conversation(const std::filesystem::path& path, const ConversationState& state,
+                       uint64_t fingerprint) {
+  PayloadWriter payload;
+  payload.state(state.session);
+  payload.value(static_cast<uint8_t>(state.base.has_value()));
+  if (state.base) payload.state(*state.base);
+  payload.items(state.pending);
+  write_sampler(payload, state.sampler);
+  payload.text(state.rng_state);
+  payload.items(state.recent);
+  payload.items(state.tokens);
+  payload.text(state.text);
+  payload.text(state.template_name);
+  payload.value(state.turns);
+
+  std::string file(kMagic, sizeof kMagic);
+  put(file, kVersion);
+  put(file, uint32_t{0});
+  put(file, fingerprint);
+  put(file, static_cast<uint64_t>(payload.bytes().size()));
+  file += payload.bytes();
+  Fnv1a checksum;
+  checksum.add(file.data(), file.size());
+  put(file, checksum.value());
+
+  AtomicFile out(path);
+  out.write(std::string_view(file));
+  out.commit();
+}
+
+ConversationState load_conversation(const std::filesystem::path& path, uint64_t fingerprint,
+                                    const ModelConfig& config) {
+  const std::string where = path.string();
+  std::error_code error;
+  const uintmax_t file_size = std::filesystem::file_size(path, error);
+  if (error) throw Error(where, "cannot read: " + error.message());
+  if (file_size < kHeaderSize + kChecksumSize) {
+    throw Error(where, "too short to be a saved conversation");
+  }
+  std::ifstream in(path, std::ios::binary);
+  char header[kHeaderSize];
+  if (!in.read(header, sizeof header)) throw Error(where, "cannot read");
+  if (std::memcmp(header, kMagic, sizeof kMagic) != 0) {
+    throw Error(where, "not a saved mamba2-chat conversation");
+  }
+  uint32_t version;
+  uint64_t saved_fingerprint, payload_size;
+  std::memcpy(&version, header + 8, 4);
+  std::memcpy(&saved_fingerprint, header + 16, 8);
+  std::memcpy(&payload_size, header + 24, 8);
+  if (version != kVersion) {
+    throw Error(where, "conversation file version " + std::to_string(version) +
+                           ", this program reads version " + std::to_string(kVersion));
+  }
+  if (payload_size != file_size - kHeaderSize - kChecksumSize) {
+    throw Error(where, "truncated or damaged: the header announces " +
+                           std::to_string(payload_size) + " bytes of payload, the file has " +
+                           std::to_string(file_size - kHeaderSize - kChecksumSize));
+  }
+  std::string file(header, sizeof header);
+  file.resize(static_cast<size_t>(file_size));
+  if (!in.read(file.data() + kHeaderSize, static_cast<std::streamsize>(file_size - kHeaderSize))) {
+    throw Error(where, "cannot read");
+  }
+  uint64_t saved_checksum;
+  std::memcpy(&saved_checksum, file.data() + file.size() - kChecksumSize, kChecksumSize);
+  Fnv1a checksum;
+  checksum.add(file.data(), file.size() - kChecksumSize);
+  if (checksum.value() != saved_checksum) throw Error(where, "damaged: checksum mismatch");
+  if (saved_fingerprint != fingerprint) {
+    throw Error(where, "saved with another model; load it with the model it was saved from");
+  }
+
+  PayloadReader payload(where, file.data() + kHeaderSize, static_cast<size_t>(payload_size));
+  ConversationState state;
+  state.session = payload.state(config);
+  if (payload.value<uint8_t>() != 0) state.base = payload.state(config);
+  state.pending = payload.items<int32_t>("pending tokens");
+  state.sampler = read_sampler(payload);
+  state.rng_state = payload.text("random engine state", kMaxRngStateBytes);
+  state.recent = payload.items<int32_t>("penalty window");
+  state.tokens = payload.items<int32_t>("token ids");
+  state.text = payload.text("text");
+  state.template_name = payload.text("template name", 64);
+  state.turns = payload.value<int64_t>();
+  if (payload.left() != 0) throw Error(where, "unexpected bytes after the last field");
+  for (const auto* ids : {&state.pending, &state.recent, &state.tokens}) {
+    check_ids(where, *ids, config);
+  }
+  if (state.turns < 0) throw Error(where, "negative turn count");
+  return state;
+}
+
+}  // namespace mamba2

@@ -1,0 +1,137 @@
+// Saved conversations: round trip, and refusal of foreign, damaged, truncated or absurd files.
+#include "mamba2/conversation_state.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "mamba2/error.h"
+#include "mamba2/model_loader.h"
+#include "runtime/generation/fnv1a.h"
+#include "tests/support/test_paths.h"
+
+namespace mamba2 {
+namespace {
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// Rewrites the trailing checksum so a deliberate edit passes it and reaches the later checks.
+void fix_checksum(std::string& bytes) {
+  Fnv1a hash;
+  hash.add(bytes.data(), bytes.size() - 8);
+  const uint64_t value = hash.value();
+  std::memcpy(bytes.data() + bytes.size() - 8, &value, 8);
+}
+
+class ConversationStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = load_model(testing::fixture_dir("tiny"));
+    Session session(model_);
+    const std::vector<int32_t> prompt = {1, 2, 3, 4, 5};
+    session.prefill(prompt);
+    state_.session = session.state();
+    state_.base = SessionState{std::vector<float>(state_.session.conv.size(), 0.5f),
+                               std::vector<float>(state_.session.ssm.size(), 0.25f), 2};
+    state_.pending = {7};
+    state_.sampler.temp = 0.5f;
+    state_.sampler.seed = 77;
+    state_.rng_state = "1 2 3";
+    state_.recent = {3, 4, 5, 7};
+    state_.tokens = {1, 2, 3, 4, 5, 7};
+    state_.text = "héllo";
+    state_.template_name = "plain";
+    state_.turns = 1;
+    path_ = testing::scratch_dir() / "conversation.m2c";
+    fingerprint_ = model_fingerprint(*model_);
+    save_conversation(path_, state_, fingerprint_);
+  }
+
+  ConversationState load(const std::filesystem::path& path) {
+    return load_conversation(path, fingerprint_, model_->config());
+  }
+
+  std::shared_ptr<const Model> model_;
+  ConversationState state_;
+  std::filesystem::path path_;
+  uint64_t fingerprint_ = 0;
+};
+
+TEST_F(ConversationStateTest, RoundTripsEveryField) { EXPECT_EQ(load(path_), state_); }
+
+TEST_F(ConversationStateTest, FingerprintTellsModelsApart) {
+  const auto other = load_model(testing::fixture_dir("small_groups"));
+  EXPECT_NE(model_fingerprint(*model_), model_fingerprint(*other));
+  EXPECT_EQ(model_fingerprint(*model_),
+            model_fingerprint(*load_model(testing::fixture_dir("tiny"))));
+  try {
+    load_conversation(path_, model_fingerprint(*other), other->config());
+    FAIL() << "loaded into another model";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("another model"), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(ConversationStateTest, EveryTruncationIsRefused) {
+  const std::string bytes = read_bytes(path_);
+  const auto cut = path_.parent_path() / "cut.m2c";
+  for (size_t size = 0; size < bytes.size(); size += size < 64 ? 1 : 97) {
+    write_bytes(cut, bytes.substr(0, size));
+    EXPECT_THROW(load(cut), Error) << size;
+  }
+}
+
+TEST_F(ConversationStateTest, FlippedBytesAreRefused) {
+  const std::string bytes = read_bytes(path_);
+  const auto damaged = path_.parent_path() / "damaged.m2c";
+  for (size_t at = 0; at < bytes.size(); at += at < 64 ? 1 : 61) {
+    std::string copy = bytes;
+    copy[at] ^= 0x10;
+    write_bytes(damaged, copy);
+    EXPECT_THROW(load(damaged), Error) << at;
+  }
+}
+
+TEST_F(ConversationStateTest, WrongVersionIsNamed) {
+  std::string bytes = read_bytes(path_);
+  bytes[8] = 2;
+  fix_checksum(bytes);
+  write_bytes(path_, bytes);
+  try {
+    load(path_);
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("version 2"), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(ConversationStateTest, AbsurdCountsAreRefusedBeforeAllocating) {
+  // The pending-token count sits after the two states and the base flag.
+  const ModelConfig& c = model_->config();
+  const size_t state_bytes = 8 + 8 + 4 * conv_state_size(c) + 8 + 4 * ssm_state_size(c);
+  const size_t pending_count_at = 32 + state_bytes + 1 + state_bytes;
+  std::string bytes = read_bytes(path_);
+  const uint64_t huge = uint64_t{1} << 61;
+  std::memcpy(bytes.data() + pending_count_at, &huge, 8);
+  fix_checksum(bytes);
+  write_bytes(path_, bytes);
+  EXPECT_THROW(load(path_), Error);
+}
+
+TEST_F(ConversationStateTest, NotAConversationAndMissingFile) {
+  write_bytes(path_, std::string(100, 'x'));
+  EXPECT_THROW(load(path_), Error);
+  EXPECT_THROW(load(path_.parent_path() / "missing.m2c"), Error);
+}
+
+}  // namespace
+}  // namespace mamba2
