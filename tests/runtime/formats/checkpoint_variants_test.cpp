@@ -217,6 +217,16 @@ TEST(DamagedFiles, EveryByteOfThePickleFlipped) {
   EXPECT_GT(failures, 0);
 }
 
+TEST(DamagedFiles, EveryPrefixOfThePickleIsTruncated) {
+  const auto pickle = fixture_pickle();
+  for (size_t size = 0; size < pickle.size(); ++size) {
+    const std::span<const std::byte> prefix(pickle.data(), size);
+    const std::string message =
+        testing::error_message([&] { parse_state_dict_pickle(prefix, "x"); });
+    ASSERT_NE(message.find("pickle: truncated"), std::string::npos) << size << ": " << message;
+  }
+}
+
 TEST(DamagedFiles, SafetensorsHeaderBytesFlipped) {
   const auto bytes = read_bytes(fixture_dir("tiny") / "model.safetensors");
   uint64_t header = 0;
