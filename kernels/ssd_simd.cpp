@@ -191,24 +191,42 @@ void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t l
 }
 
 // decay_matrix[t][s] = cb[t][s] exp(cum[t] - cum[s]) dt[s] for s <= t, 0 for s > t (to ld).
+// Rows go in blocks of one vector width starting at t0. Left of the block's diagonal tile
+// (s < t0 <= t) the decay factors through t0 as exp(cum[t] - cum[t0]) exp(cum[t0] - cum[s]):
+// both exponents are <= 0, so this is as stable as the direct form, and it needs one exp per
+// row plus one row of column factors per block instead of an exp per element. The product is
+// still flushed by the exact exponent, so the result does not depend on the factoring.
 template <class Arch>
 void head_decay_matrix(int64_t T, int64_t ld, const float* cb, const float* cum, const float* dt,
-                       float* out) {
+                       float* column_decay, float* out) {
   using Batch = xsimd::batch<float, Arch>;
   constexpr int64_t kLanes = Batch::size;
-  const Batch zero(0.0f), iota = Batch::load_unaligned(kIota);
-  for (int64_t t = 0; t < T; ++t) {
-    const Batch cum_t(cum[t]), t_v(static_cast<float>(t));
-    const int64_t s_end = SsdWorkspaceLayout::round_up(t + 1, kLanes);
-    for (int64_t s = 0; s < s_end; s += kLanes) {
-      const Batch segment = cum_t - Batch::load_unaligned(cum + s);
-      Batch v = Batch::load_unaligned(cb + t * ld + s) * decay_exp<Arch>(segment) *
-                Batch::load_unaligned(dt + s);
-      // Only the block holding the diagonal has s > t (cb there may be unset: select, not *).
-      if (s + kLanes > t) v = xsimd::select(iota + Batch(static_cast<float>(s)) <= t_v, v, zero);
-      v.store_unaligned(out + t * ld + s);
+  const Batch zero(0.0f), min_log(kMinLogDecay), iota = Batch::load_unaligned(kIota);
+  for (int64_t t0 = 0; t0 < T; t0 += kLanes) {
+    // column_decay[s] = exp(cum[t0] - cum[s]) dt[s] for the columns left of the block.
+    const Batch cum_t0(cum[t0]);
+    for (int64_t s = 0; s < t0; s += kLanes) {
+      (decay_exp<Arch>(cum_t0 - Batch::load_unaligned(cum + s)) * Batch::load_unaligned(dt + s))
+          .store_unaligned(column_decay + s);
     }
-    std::fill(out + t * ld + s_end, out + (t + 1) * ld, 0.0f);
+    for (int64_t t = t0; t < std::min(t0 + kLanes, T); ++t) {
+      const Batch cum_t(cum[t]), row_decay(decay_exp(cum[t] - cum[t0]));
+      const float* cb_t = cb + t * ld;
+      float* out_t = out + t * ld;
+      for (int64_t s = 0; s < t0; s += kLanes) {
+        const Batch segment = cum_t - Batch::load_unaligned(cum + s);
+        const Batch v =
+            Batch::load_unaligned(cb_t + s) * (row_decay * Batch::load_unaligned(column_decay + s));
+        xsimd::select(segment > min_log, v, zero).store_unaligned(out_t + s);
+      }
+      // The diagonal tile, directly; s > t there (cb may be unset: select, not *).
+      const Batch segment = cum_t - Batch::load_unaligned(cum + t0);
+      const Batch v = Batch::load_unaligned(cb_t + t0) * decay_exp<Arch>(segment) *
+                      Batch::load_unaligned(dt + t0);
+      const auto causal = iota + Batch(static_cast<float>(t0)) <= Batch(static_cast<float>(t));
+      xsimd::select(causal, v, zero).store_unaligned(out_t + t0);
+      std::fill(out_t + t0 + kLanes, out_t + ld, 0.0f);
+    }
   }
 }
 
@@ -289,7 +307,7 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
       cb_group = g;
     }
     head_decay(shape, chunk, h, ld, dt, cum);
-    head_decay_matrix<Arch>(T, ld, cb, cum, dt, decay_matrix);
+    head_decay_matrix<Arch>(T, ld, cb, cum, dt, decay_in, decay_matrix);
     float* y_h = y + h * P;  // [T, P] with row stride ld_y
     const float* x_h = chunk.x + h * P;
     if (state_in) {

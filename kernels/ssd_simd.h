@@ -39,7 +39,7 @@ struct SsdWorkspaceLayout {
   int64_t ld;            // padded token count
   int64_t cum;           // [ld] cumulative sum of dt * A within the chunk, one head
   int64_t dt;            // [ld] dt of one head, contiguous, zero padded
-  int64_t coeff;         // [ld] per-token scale (exp(cum) or the chunk-state weights)
+  int64_t coeff;         // [ld] exp(cum), the chunk-state weights, or column decays
   int64_t cb;            // [T, ld] C B^T of one group (lower triangle used)
   int64_t decay_matrix;  // [T, ld] (C B^T o L o dt) of one head, zero above the diagonal
   int64_t copy_buffer;   // B^T [N, ld], or S_in^T [N, P], or x or decay-weighted x [T, P]
