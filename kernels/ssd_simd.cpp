@@ -195,7 +195,7 @@ void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t l
 // (s < t0 <= t) the decay factors through t0 as exp(cum[t] - cum[t0]) exp(cum[t0] - cum[s]):
 // both exponents are <= 0, so this is as stable as the direct form, and it needs one exp per
 // row plus one row of column factors per block instead of an exp per element. The product is
-// still flushed by the exact exponent, so the result does not depend on the factoring.
+// still flushed by the exact exponent, so which entries vanish does not depend on the factoring.
 template <class Arch>
 void head_decay_matrix(int64_t T, int64_t ld, const float* cb, const float* cum, const float* dt,
                        float* column_decay, float* out) {
