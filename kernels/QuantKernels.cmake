@@ -1,0 +1,35 @@
+# Quantized projections (bf16, q8_0), added to mamba2_kernels. Included by kernels/CMakeLists.txt.
+#
+# matmul_bf16_simd.cpp is an xsimd kernel compiled once per SIMD level like the others. The
+# intrinsics files each target one instruction-set extension and get only that file's flags;
+# their code runs only after a run-time CPU check (matmul_bf16.cpp, matmul_q8_0.cpp), so the
+# library itself stays baseline x86-64.
+target_sources(mamba2_kernels PRIVATE matmul_bf16.cpp matmul_q8_0.cpp matmul_dispatch.cpp)
+
+foreach(arch IN LISTS MAMBA2_SIMD_ARCHS)
+  set(objects mamba2_kernels_bf16_simd_${arch})
+  add_library(${objects} OBJECT matmul_bf16_simd.cpp)
+  target_compile_options(${objects} PRIVATE ${MAMBA2_SIMD_FLAGS_${arch}})
+  target_compile_definitions(${objects} PRIVATE "MAMBA2_SIMD_ARCH=${MAMBA2_SIMD_XSIMD_${arch}}")
+  target_include_directories(${objects} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(${objects} PRIVATE mamba2_xsimd)
+  set_target_properties(${objects} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  mamba2_set_warnings(${objects})
+  target_compile_options(${objects} PRIVATE -Wno-maybe-uninitialized -Wno-uninitialized)
+  target_sources(mamba2_kernels PRIVATE $<TARGET_OBJECTS:${objects}>)
+endforeach()
+
+# mamba2_add_isa_source(source flag...): one intrinsics file with its own instruction-set flags.
+function(mamba2_add_isa_source source)
+  # GCC 12 reports the placeholders inside its AVX-512 intrinsics as uninitialized.
+  set_source_files_properties(${source} PROPERTIES COMPILE_OPTIONS
+                              "${ARGN};-Wno-maybe-uninitialized;-Wno-uninitialized")
+  target_sources(mamba2_kernels PRIVATE ${source})
+endfunction()
+
+mamba2_add_isa_source(matmul_q8_0_avx2.cpp -mavx2 -mfma -mf16c)
+mamba2_add_isa_source(matmul_q8_0_avxvnni.cpp -mavx2 -mfma -mf16c -mavxvnni)
+mamba2_add_isa_source(matmul_q8_0_avx512vnni.cpp -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+                      -mfma -mf16c)
+mamba2_add_isa_source(matmul_bf16_avx512bf16.cpp -mavx512f -mavx512bw -mavx512vl -mavx512bf16
+                      -mfma -mf16c)

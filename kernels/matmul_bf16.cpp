@@ -1,0 +1,107 @@
+#include "kernels/matmul_bf16.h"
+
+#include <cstring>
+
+#include "kernels/simd.h"
+#include "quant/float16.h"
+
+namespace mamba2::kernels {
+namespace {
+
+bool cpu_has_avx512_bf16() {
+  static const bool has = __builtin_cpu_supports("avx512bf16") != 0;
+  return has;
+}
+
+float weight_at(const std::byte* row, int64_t i) {
+  uint16_t bits;
+  std::memcpy(&bits, row + 2 * i, sizeof bits);
+  return bf16_to_f32(bits);
+}
+
+}  // namespace
+
+std::string_view bf16_path_name(Bf16Path path) {
+  switch (path) {
+    case Bf16Path::kWiden:
+      return "widen";
+    case Bf16Path::kAvx512Bf16:
+      return "avx512bf16";
+    case Bf16Path::kScalar:
+      break;
+  }
+  return "scalar";
+}
+
+bool bf16_path_supported(Bf16Path path) {
+  if (path != Bf16Path::kAvx512Bf16) return true;
+  return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16();
+}
+
+Bf16Path bf16_path(int64_t tokens) {
+  if (tokens > 1 && bf16_path_supported(Bf16Path::kAvx512Bf16)) return Bf16Path::kAvx512Bf16;
+  return Bf16Path::kWiden;
+}
+
+void Bf16Activations::resize(Bf16Path path, int64_t token_count, int64_t k_inputs) {
+  tokens = token_count;
+  k = k_inputs;
+  padded_k = (k + 31) / 32 * 32;
+  even.clear();
+  odd.clear();
+  bf16.clear();
+  if (path == Bf16Path::kWiden) {
+    even.resize(static_cast<size_t>(tokens * (k / 2)));
+    odd.resize(static_cast<size_t>(tokens * (k / 2)));
+  } else if (path == Bf16Path::kAvx512Bf16) {
+    bf16.resize(static_cast<size_t>(tokens * padded_k));
+  }
+}
+
+void prepare_activations_bf16(Bf16Path path, const float* x, int64_t ld_x, int64_t t_begin,
+                              int64_t t_end, Bf16Activations& out) {
+  if (path == Bf16Path::kAvx512Bf16) {
+    return bf16_detail::to_bf16_avx512(x, ld_x, t_begin, t_end, out);
+  }
+  if (path != Bf16Path::kWiden) return;
+  const int64_t pairs = out.k / 2;
+  for (int64_t t = t_begin; t < t_end; ++t) {
+    const float* row = x + t * ld_x;  // [K]
+    for (int64_t i = 0; i < pairs; ++i) {
+      out.even[t * pairs + i] = row[2 * i];
+      out.odd[t * pairs + i] = row[2 * i + 1];
+    }
+  }
+}
+
+void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+                 int64_t n_begin, int64_t n_end) {
+  if (n_begin >= n_end || args.tokens <= 0) return;
+  switch (path) {
+    case Bf16Path::kWiden:
+      return dispatch(Bf16WidenKernel{}, args, prepared, n_begin, n_end);
+    case Bf16Path::kAvx512Bf16:
+      return bf16_detail::matmul_avx512bf16(args, prepared, n_begin, n_end);
+    case Bf16Path::kScalar:
+      break;
+  }
+  ref::matmul_bf16(args, n_begin, n_end);
+}
+
+namespace ref {
+
+void matmul_bf16(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end) {
+  const int64_t row_bytes = 2 * args.k;
+  for (int64_t t = 0; t < args.tokens; ++t) {
+    const float* x = args.x + t * args.ld_x;  // [K]
+    for (int64_t n = n_begin; n < n_end; ++n) {
+      const std::byte* w = args.w + n * row_bytes;  // [K] bf16
+      double acc = 0.0;
+      for (int64_t i = 0; i < args.k; ++i) acc += static_cast<double>(x[i]) * weight_at(w, i);
+      args.y[t * args.ld_y + n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
+    }
+  }
+}
+
+}  // namespace ref
+}  // namespace mamba2::kernels

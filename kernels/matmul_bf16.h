@@ -1,0 +1,73 @@
+// Projections with bf16 weights and f32 activations.
+//
+// Two ways to the same product:
+//  - kWiden (any CPU, xsimd, one instantiation per SIMD level): each weight is widened to f32
+//    exactly (a bf16 is the top half of an f32) and multiplied by the f32 activation with FMAs.
+//    Pairs of weights are read as one 32-bit word; its low half is the even weight, its high half
+//    the odd one, so the activations are split once per call into even and odd inputs.
+//  - kAvx512Bf16 (CPUs with AVX512-BF16, tokens > 1): vdpbf16ps, two products per lane and
+//    instruction, twice the work of an f32 FMA. Its inputs are bf16, so the activations are rounded
+//    to bf16 first (as ggml does for bf16 weights): each product then carries a relative error of
+//    at most 2^-9 from the activation, so |y - y_exact| <= 2^-8 * sum|w x| with the accumulation.
+// The GEMV (one token) always widens: it is bound by the weight bytes, not the arithmetic, and
+// stays exact. A row's result never depends on the rows or tokens computed with it.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "kernels/matmul_dispatch_args.h"
+
+namespace mamba2::kernels {
+
+enum class Bf16Path { kScalar = 0, kWiden = 1, kAvx512Bf16 = 2 };
+
+std::string_view bf16_path_name(Bf16Path path);
+// kScalar and kWiden always; kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level.
+bool bf16_path_supported(Bf16Path path);
+// The fastest supported path for a call with this many tokens.
+Bf16Path bf16_path(int64_t tokens);
+
+// The activations of one call as a path reads them.
+struct Bf16Activations {
+  int64_t tokens = 0;
+  int64_t k = 0;
+  int64_t padded_k = 0;        // kAvx512Bf16: k rounded up to 32
+  std::vector<float> even;     // kWiden: [tokens, k / 2], x[2i]
+  std::vector<float> odd;      // kWiden: [tokens, k / 2], x[2i + 1]
+  std::vector<uint16_t> bf16;  // kAvx512Bf16: [tokens, padded_k], zero-padded
+
+  void resize(Bf16Path path, int64_t token_count, int64_t k_inputs);
+};
+
+// Converts rows [t_begin, t_end) of x [tokens, ld_x] for `path` into `out` (already resized for
+// it). Disjoint token ranges may run on different threads.
+void prepare_activations_bf16(Bf16Path path, const float* x, int64_t ld_x, int64_t t_begin,
+                              int64_t t_end, Bf16Activations& out);
+
+// y[t, n] for n in [n_begin, n_end) and every token; args.w holds bf16 rows [N, K].
+void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+                 int64_t n_begin, int64_t n_end);
+
+namespace ref {
+// Widened weights, double accumulation: the reference every path is tested against.
+void matmul_bf16(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end);
+}  // namespace ref
+
+// The kWiden body (matmul_bf16_simd.cpp), instantiated per SIMD level.
+struct Bf16WidenKernel {
+  template <class Arch>
+  void operator()(Arch, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+                  int64_t n_begin, int64_t n_end) const;
+};
+
+namespace bf16_detail {
+// The kAvx512Bf16 bodies (matmul_bf16_avx512bf16.cpp).
+void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+                    Bf16Activations& out);
+void matmul_avx512bf16(const TypedMatmulArgs& args, const Bf16Activations& prepared,
+                       int64_t n_begin, int64_t n_end);
+}  // namespace bf16_detail
+
+}  // namespace mamba2::kernels

@@ -1,0 +1,105 @@
+// The kAvx512Bf16 path (see matmul_bf16.h), compiled with -mavx512f -mavx512bw -mavx512vl
+// -mavx512bf16: vdpbf16ps over bf16 weights and activations rounded to bf16.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/matmul_bf16.h"
+
+namespace mamba2::kernels::bf16_detail {
+namespace {
+
+constexpr int64_t kStep = 32;  // bf16 values per 512-bit register
+
+// f32_to_bf16 on 16 floats: round to nearest even; a NaN keeps its top bits with the quiet bit set.
+__m256i round_to_bf16(__m512 x) {
+  const __m512i bits = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(
+      _mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+  const __mmask16 nan = _mm512_cmp_epi32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffffff)),
+                                              _mm512_set1_epi32(0x7f800000), _MM_CMPINT_NLE);
+  const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(64));
+  return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
+}
+
+// kRows rows by kTokens tokens, one 16-lane accumulator each; the last step's weights are read
+// with a mask (never past the row), the activations are zero-padded.
+template <int kRows, int kTokens>
+void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row, int64_t t0) {
+  const int64_t k = args.k;
+  const uint16_t* w = reinterpret_cast<const uint16_t*>(args.w) + row * k;
+  __m512 acc[kRows][kTokens];
+  for (auto& row_acc : acc) {
+    for (__m512& a : row_acc) a = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < xp.padded_k; i += kStep) {
+    const int64_t left = k - i;
+    const __mmask32 mask = left >= kStep ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
+    __m512i wv[kRows];
+    for (int r = 0; r < kRows; ++r) wv[r] = _mm512_maskz_loadu_epi16(mask, w + r * k + i);
+    for (int t = 0; t < kTokens; ++t) {
+      const __m512i x = _mm512_loadu_si512(&xp.bf16[(t0 + t) * xp.padded_k + i]);
+      for (int r = 0; r < kRows; ++r) {
+        acc[r][t] = _mm512_dpbf16_ps(acc[r][t], reinterpret_cast<__m512bh>(wv[r]),
+                                     reinterpret_cast<__m512bh>(x));
+      }
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    float* y = args.y + (t0 + t) * args.ld_y + row;
+    for (int r = 0; r < kRows; ++r) {
+      const float sum = _mm512_reduce_add_ps(acc[r][t]);
+      y[r] = args.bias ? sum + args.bias[row + r] : sum;
+    }
+  }
+}
+
+template <int kRows, int kMaxTokens>
+void tile_tokens(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row, int64_t t0,
+                 int64_t tokens) {
+  if constexpr (kMaxTokens > 1) {
+    if (tokens == kMaxTokens) return tile<kRows, kMaxTokens>(args, xp, row, t0);
+    return tile_tokens<kRows, kMaxTokens - 1>(args, xp, row, t0, tokens);
+  } else {
+    tile<kRows, 1>(args, xp, row, t0);
+  }
+}
+
+}  // namespace
+
+void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+                    Bf16Activations& out) {
+  for (int64_t t = t_begin; t < t_end; ++t) {
+    const float* row = x + t * ld_x;
+    uint16_t* dst = &out.bf16[t * out.padded_k];
+    for (int64_t i = 0; i < out.padded_k; i += 16) {
+      const int64_t left = std::clamp<int64_t>(out.k - i, 0, 16);
+      const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << left) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(mask, row + i);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), round_to_bf16(v));
+    }
+  }
+}
+
+// Four rows by four tokens: sixteen accumulators, four weight registers, one activation.
+void matmul_avx512bf16(const TypedMatmulArgs& args, const Bf16Activations& prepared,
+                       int64_t n_begin, int64_t n_end) {
+  constexpr int kRows = 4, kTokens = 4;
+  constexpr int64_t kTileBytes = 64 * 1024;
+  const int64_t tile_rows =
+      std::max<int64_t>(kRows, kTileBytes / std::max<int64_t>(2 * args.k, 1) / kRows * kRows);
+  for (int64_t r0 = n_begin; r0 < n_end; r0 += tile_rows) {
+    const int64_t r1 = std::min(n_end, r0 + tile_rows);
+    for (int64_t t0 = 0; t0 < args.tokens; t0 += kTokens) {
+      const int64_t tokens = std::min<int64_t>(kTokens, args.tokens - t0);
+      int64_t row = r0;
+      for (; row + kRows <= r1; row += kRows) {
+        tile_tokens<kRows, kTokens>(args, prepared, row, t0, tokens);
+      }
+      for (; row < r1; ++row) tile_tokens<1, kTokens>(args, prepared, row, t0, tokens);
+    }
+  }
+}
+
+}  // namespace mamba2::kernels::bf16_detail

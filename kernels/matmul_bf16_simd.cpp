@@ -1,0 +1,107 @@
+// The kWiden bf16 path (see matmul_bf16.h), compiled once per SIMD level.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/matmul_bf16.h"
+#include "kernels/simd.h"
+#include "quant/float16.h"
+
+namespace mamba2::kernels {
+namespace {
+
+template <class Arch>
+struct Widen {
+  using Floats = xsimd::batch<float, Arch>;
+  using Words = xsimd::batch<uint32_t, Arch>;
+  static constexpr int64_t kLanes = Floats::size;
+  static constexpr int64_t kStep = 2 * kLanes;  // weights per word batch
+
+  // kRows rows from `row` times kTokens tokens from `t0`. Each (row, token) has one accumulator fed
+  // the even then the odd products of every step, then the same hadd and scalar tail: a result
+  // does not depend on how rows and tokens are grouped.
+  template <int kRows, int kTokens>
+  static void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row,
+                   int64_t t0) {
+    const int64_t k = args.k;
+    const int64_t pairs = k / 2;
+    const int64_t vector_end = k - k % kStep;
+    const std::byte* w = args.w + row * 2 * k;
+    Floats acc[kRows][kTokens];
+    for (auto& row_acc : acc) std::fill(std::begin(row_acc), std::end(row_acc), Floats(0.0f));
+    const Words high_half(0xFFFF0000u);
+    for (int64_t i = 0; i < vector_end; i += kStep) {
+      Floats even[kRows], odd[kRows];
+      for (int r = 0; r < kRows; ++r) {
+        const Words words =
+            Words::load_unaligned(reinterpret_cast<const uint32_t*>(w + (r * k + i) * 2));
+        even[r] = xsimd::bitwise_cast<Floats>(words << 16);
+        odd[r] = xsimd::bitwise_cast<Floats>(words & high_half);
+      }
+      for (int t = 0; t < kTokens; ++t) {
+        const Floats x_even = Floats::load_unaligned(&xp.even[(t0 + t) * pairs + i / 2]);
+        const Floats x_odd = Floats::load_unaligned(&xp.odd[(t0 + t) * pairs + i / 2]);
+        for (int r = 0; r < kRows; ++r) {
+          acc[r][t] = xsimd::fma(even[r], x_even, acc[r][t]);
+          acc[r][t] = xsimd::fma(odd[r], x_odd, acc[r][t]);
+        }
+      }
+    }
+    for (int t = 0; t < kTokens; ++t) {
+      const float* x = args.x + (t0 + t) * args.ld_x;
+      float* y = args.y + (t0 + t) * args.ld_y + row;
+      for (int r = 0; r < kRows; ++r) {
+        float sum = xsimd::hadd(acc[r][t]);
+        for (int64_t i = vector_end; i < k; ++i) {
+          uint16_t bits;
+          std::memcpy(&bits, w + (r * k + i) * 2, sizeof bits);
+          sum += bf16_to_f32(bits) * x[i];
+        }
+        y[r] = args.bias ? sum + args.bias[row + r] : sum;
+      }
+    }
+  }
+
+  template <int kRows, int kMaxTokens>
+  static void tile_tokens(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row,
+                          int64_t t0, int64_t tokens) {
+    if constexpr (kMaxTokens > 1) {
+      if (tokens == kMaxTokens) return tile<kRows, kMaxTokens>(args, xp, row, t0);
+      return tile_tokens<kRows, kMaxTokens - 1>(args, xp, row, t0, tokens);
+    } else {
+      tile<kRows, 1>(args, xp, row, t0);
+    }
+  }
+
+  // Rows of W in cache-sized tiles; every token streams past a tile before the next is read.
+  template <int kRows, int kTokens>
+  static void run(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t n_begin,
+                  int64_t n_end) {
+    constexpr int64_t kTileBytes = 48 * 1024;
+    const int64_t tile_rows =
+        std::max<int64_t>(kRows, kTileBytes / std::max<int64_t>(2 * args.k, 1) / kRows * kRows);
+    for (int64_t r0 = n_begin; r0 < n_end; r0 += tile_rows) {
+      const int64_t r1 = std::min(n_end, r0 + tile_rows);
+      for (int64_t t0 = 0; t0 < args.tokens; t0 += kTokens) {
+        const int64_t tokens = std::min<int64_t>(kTokens, args.tokens - t0);
+        int64_t row = r0;
+        for (; row + kRows <= r1; row += kRows)
+          tile_tokens<kRows, kTokens>(args, xp, row, t0, tokens);
+        for (; row < r1; ++row) tile_tokens<1, kTokens>(args, xp, row, t0, tokens);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+template <class Arch>
+void Bf16WidenKernel::operator()(Arch, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+                                 int64_t n_begin, int64_t n_end) const {
+  if (args.tokens == 1) return Widen<Arch>::template run<4, 1>(args, prepared, n_begin, n_end);
+  Widen<Arch>::template run<2, 4>(args, prepared, n_begin, n_end);
+}
+
+MAMBA2_INSTANTIATE_KERNEL(void Bf16WidenKernel::operator(), const TypedMatmulArgs&,
+                          const Bf16Activations&, int64_t, int64_t);
+
+}  // namespace mamba2::kernels

@@ -1,0 +1,49 @@
+// One entry point for projections whatever their weight type: f32 (matmul_f32), bf16
+// (matmul_bf16.h) or q8_0 (matmul_q8_0.h), so a model may mix types tensor by tensor.
+//
+// A call is split in two so the runtime can tile it over threads: MatmulInput converts the
+// activations once for the weight type (q8_0 blocks, bf16 values or even/odd floats; nothing for
+// f32), token ranges in parallel if wanted; then matmul() computes any range of output rows from
+// it. Results do not depend on how the rows or tokens are split.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/matmul_bf16.h"
+#include "kernels/matmul_dispatch_args.h"
+#include "kernels/matmul_q8_0.h"
+
+namespace mamba2::kernels {
+
+class MatmulInput {
+ public:
+  // Sizes the buffers for `args` (which must outlive this) and picks the kernel path. Throws
+  // Error for a weight type without a kernel (f16) or a K that type cannot hold.
+  explicit MatmulInput(const TypedMatmulArgs& args);
+
+  // Converts tokens [t_begin, t_end); call for every token before matmul(). Disjoint ranges may
+  // run on different threads.
+  void convert(int64_t t_begin, int64_t t_end);
+  void convert_all() { convert(0, args_.tokens); }
+
+  const TypedMatmulArgs& args() const { return args_; }
+  Bf16Path bf16_path() const { return bf16_path_; }
+  Q8_0Path q8_0_path() const { return q8_0_path_; }
+  const Bf16Activations& bf16() const { return bf16_; }
+  const Q8_0Activations& q8_0() const { return q8_0_; }
+
+ private:
+  TypedMatmulArgs args_;
+  Bf16Path bf16_path_ = Bf16Path::kWiden;
+  Q8_0Path q8_0_path_ = Q8_0Path::kScalar;
+  Bf16Activations bf16_;
+  Q8_0Activations q8_0_;
+};
+
+// y rows [n_begin, n_end) of input.args(), from converted activations.
+void matmul(const MatmulInput& input, int64_t n_begin, int64_t n_end);
+
+// Converts and computes in one call (tests, benchmarks, callers without tiling).
+void matmul(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end);
+
+}  // namespace mamba2::kernels

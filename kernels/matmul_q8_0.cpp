@@ -1,0 +1,153 @@
+#include "kernels/matmul_q8_0.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "kernels/simd.h"
+#include "mamba2/error.h"
+#include "quant/float16.h"
+#include "quant/q8_0.h"
+
+namespace mamba2::kernels {
+namespace {
+
+constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
+
+bool cpu_has_avx512_vnni() {
+  static const bool has = __builtin_cpu_supports("avx512vnni") != 0;
+  return has;
+}
+
+bool cpu_has_avx_vnni() {
+  static const bool has = __builtin_cpu_supports("avxvnni") != 0;
+  return has;
+}
+
+// The scalar twin of ggml's hsum_float_8: halves added, then quarters, then the last pair.
+float sum_lanes(const float (&lane)[8]) {
+  const float q0 = lane[0] + lane[4], q1 = lane[1] + lane[5];
+  const float q2 = lane[2] + lane[6], q3 = lane[3] + lane[7];
+  return (q0 + q2) + (q1 + q3);
+}
+
+// One output: the eight-lane dot product of a Q8_0 row with one token's quantized activations.
+float dot_row_scalar(const std::byte* row, const int8_t* xq, const float* x_scales,
+                     int64_t blocks) {
+  float lane[8] = {};
+  for (int64_t b = 0; b < blocks; ++b) {
+    BlockQ8_0 block;
+    std::memcpy(&block, row + b * kBlockBytes, sizeof block);
+    const float scale = f16_to_f32(block.d) * x_scales[b];
+    for (int j = 0; j < 8; ++j) {
+      int32_t isum = 0;
+      for (int i = 4 * j; i < 4 * j + 4; ++i) {
+        isum += int32_t{block.qs[i]} * int32_t{xq[b * kQ8_0BlockElems + i]};
+      }
+      lane[j] = std::fma(static_cast<float>(isum), scale, lane[j]);
+    }
+  }
+  return sum_lanes(lane);
+}
+
+}  // namespace
+
+std::string_view q8_0_path_name(Q8_0Path path) {
+  switch (path) {
+    case Q8_0Path::kAvx2:
+      return "avx2";
+    case Q8_0Path::kAvxVnni:
+      return "avxvnni";
+    case Q8_0Path::kAvx512Vnni:
+      return "avx512vnni";
+    case Q8_0Path::kScalar:
+      break;
+  }
+  return "scalar";
+}
+
+bool q8_0_path_supported(Q8_0Path path) {
+  switch (path) {
+    case Q8_0Path::kScalar:
+      return true;
+    case Q8_0Path::kAvx2:
+      return simd_level() >= SimdLevel::kAvx2;
+    case Q8_0Path::kAvxVnni:
+      return simd_level() >= SimdLevel::kAvx2 && cpu_has_avx_vnni();
+    case Q8_0Path::kAvx512Vnni:
+      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_vnni();
+  }
+  return false;
+}
+
+Q8_0Path q8_0_path() {
+  static const Q8_0Path best = [] {
+    for (Q8_0Path path : {Q8_0Path::kAvx512Vnni, Q8_0Path::kAvxVnni, Q8_0Path::kAvx2}) {
+      if (q8_0_path_supported(path)) return path;
+    }
+    return Q8_0Path::kScalar;
+  }();
+  return best;
+}
+
+void Q8_0Activations::resize(int64_t token_count, int64_t k_inputs) {
+  if (token_count < 0 || k_inputs < 0 || k_inputs % kQ8_0BlockElems != 0) {
+    throw Error("Q8_0Activations",
+                "K " + std::to_string(k_inputs) + " is not a whole number of 32-input blocks");
+  }
+  tokens = token_count;
+  k = k_inputs;
+  quants.resize(static_cast<size_t>(tokens * k));
+  scales.resize(static_cast<size_t>(tokens * blocks()));
+}
+
+void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int64_t t_begin,
+                               int64_t t_end, Q8_0Activations& out) {
+  if (path != Q8_0Path::kScalar) return q8_0_detail::quantize_avx2(x, ld_x, t_begin, t_end, out);
+  const int64_t blocks = out.blocks();
+  for (int64_t t = t_begin; t < t_end; ++t) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      const BlockQ8_0 block = quantize_block_q8_0(x + t * ld_x + b * kQ8_0BlockElems);
+      std::memcpy(&out.quants[t * out.k + b * kQ8_0BlockElems], block.qs, sizeof block.qs);
+      out.scales[t * blocks + b] = f16_to_f32(block.d);
+    }
+  }
+}
+
+void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activations& xq,
+                 int64_t n_begin, int64_t n_end) {
+  if (n_begin >= n_end || args.tokens <= 0) return;
+  if (xq.k != args.k || xq.tokens < args.tokens) {
+    throw Error("matmul_q8_0", "activations quantized for another shape");
+  }
+  switch (path) {
+    case Q8_0Path::kAvx512Vnni:
+      return q8_0_detail::matmul_avx512vnni(args, xq, n_begin, n_end);
+    case Q8_0Path::kAvxVnni:
+      return q8_0_detail::matmul_avxvnni(args, xq, n_begin, n_end);
+    case Q8_0Path::kAvx2:
+      return q8_0_detail::matmul_avx2(args, xq, n_begin, n_end);
+    case Q8_0Path::kScalar:
+      break;
+  }
+  q8_0_detail::matmul_scalar(args, xq, n_begin, n_end);
+}
+
+namespace q8_0_detail {
+
+void matmul_scalar(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+                   int64_t n_end) {
+  const int64_t blocks = xq.blocks();
+  const int64_t row_bytes = blocks * kBlockBytes;
+  for (int64_t t = 0; t < args.tokens; ++t) {
+    const int8_t* quants = &xq.quants[t * xq.k];   // [K]
+    const float* scales = &xq.scales[t * blocks];  // [K / 32]
+    for (int64_t n = n_begin; n < n_end; ++n) {
+      const float sum = dot_row_scalar(args.w + n * row_bytes, quants, scales, blocks);
+      args.y[t * args.ld_y + n] = args.bias ? sum + args.bias[n] : sum;
+    }
+  }
+}
+
+}  // namespace q8_0_detail
+}  // namespace mamba2::kernels

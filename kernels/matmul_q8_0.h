@@ -1,0 +1,65 @@
+// Projections with Q8_0 weights, as ggml computes them: the activations are quantized on the fly
+// to Q8_0 blocks too (per token, per 32 inputs: d = amax / 127 rounded to f16, q = round(x / d)),
+// and each output is a sum over blocks of d_w * d_x * sum(q_w * q_x) with exact integer inner sums.
+//
+// Every path (scalar, AVX2 maddubs, AVX-VNNI and AVX512-VNNI vpdpbusd) follows ggml's AVX2 order
+// of float operations exactly: eight lanes, lane j holding the integer sum of the products of
+// bytes 4j..4j+3 of each block, accumulated as lane = fma(float(isum), d_w * d_x, lane) block after
+// block, then summed pairwise as ggml's hsum_float_8. The integer sums are exact, so all paths
+// give the same bits, and a row's result does not depend on the rows or tokens computed with it.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "kernels/matmul_dispatch_args.h"
+
+namespace mamba2::kernels {
+
+enum class Q8_0Path { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512Vnni = 3 };
+
+std::string_view q8_0_path_name(Q8_0Path path);
+// Whether this CPU (and the MAMBA2_SIMD cap: avx2 and below disable the AVX-512 path, sse2
+// every SIMD path) can run the path.
+bool q8_0_path_supported(Q8_0Path path);
+// The fastest supported path.
+Q8_0Path q8_0_path();
+
+// Activations quantized per token and 32-input block, as ggml's quantize_row_q8_0.
+struct Q8_0Activations {
+  int64_t tokens = 0;
+  int64_t k = 0;               // a multiple of 32
+  std::vector<int8_t> quants;  // [tokens, k]
+  std::vector<float> scales;   // [tokens, k / 32], the f16 scale d widened to f32
+
+  // Sizes the buffers (k must be a multiple of 32; throws Error otherwise).
+  void resize(int64_t token_count, int64_t k_inputs);
+  int64_t blocks() const { return k / 32; }
+};
+
+// Quantizes rows [t_begin, t_end) of x [tokens, ld_x] into `out` (already resized). Disjoint
+// token ranges may run on different threads. Every path gives the bytes of quantize_row_q8_0.
+void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int64_t t_begin,
+                               int64_t t_end, Q8_0Activations& out);
+
+// y[t, n] for n in [n_begin, n_end) and every token; args.w holds Q8_0 rows and args.x is
+// ignored (the activations are `xq`, quantized from it). K must be a multiple of 32.
+void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activations& xq,
+                 int64_t n_begin, int64_t n_end);
+
+namespace q8_0_detail {
+// The per-ISA bodies of matmul_q8_0 and quantize_activations_q8_0 (matmul_q8_0_*.cpp).
+void matmul_scalar(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+                   int64_t n_end);
+void matmul_avx2(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+                 int64_t n_end);
+void matmul_avxvnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+                    int64_t n_end);
+void matmul_avx512vnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+                       int64_t n_end);
+void quantize_avx2(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+                   Q8_0Activations& out);
+}  // namespace q8_0_detail
+
+}  // namespace mamba2::kernels

@@ -1,0 +1,123 @@
+// The 256-bit tiling shared by the AVX2, AVX-VNNI and AVX512-VNNI Q8_0 paths; included only by
+// their translation units (each compiled with its own instruction-set flags). `Ops` supplies the
+// one thing that differs, the integer dot product of a 32-weight block with a 32-input block:
+//   Weights weights(__m256i q)      once per weight block, reused for every token
+//   __m256i activations(__m256i q)  once per activation block, reused for every row
+//   __m256i dot(Weights, __m256i)   eight int32 lanes: lane j = sum of bytes 4j..4j+3 products
+// All three are exact, so every path produces the scalar path's bits (see matmul_q8_0.h).
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/matmul_q8_0.h"
+#include "quant/q8_0.h"
+
+namespace mamba2::kernels::q8_0_avx {
+// Internal linkage: each including file is compiled for another instruction set, and the linker
+// must not pick one file's copy of an inline function for another's callers.
+namespace {
+
+constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
+// Rows of W per cache tile: their blocks stay in L1/L2 while every token of the call streams past.
+constexpr int64_t kTileBytes = 48 * 1024;
+
+// ggml's hsum_float_8.
+inline float sum_lanes(__m256 v) {
+  __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_add_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
+}
+
+inline float block_scale(const std::byte* block) {
+  uint16_t d;
+  std::memcpy(&d, block, sizeof d);
+  return _cvtsh_ss(d);  // exact, as f16_to_f32
+}
+
+inline __m256i load_quants(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+// kRows rows [row, row + kRows) times kTokens tokens [t0, t0 + kTokens): one accumulator each.
+template <class Ops, int kRows, int kTokens>
+void tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, int64_t t0) {
+  const int64_t blocks = xq.blocks();
+  const int64_t row_bytes = blocks * kBlockBytes;
+  const std::byte* w = args.w + row * row_bytes;
+  __m256 acc[kRows][kTokens];
+  for (auto& row_acc : acc) {
+    for (__m256& a : row_acc) a = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < blocks; ++b) {
+    typename Ops::Weights wq[kRows];
+    float dw[kRows];
+    for (int r = 0; r < kRows; ++r) {
+      const std::byte* block = w + r * row_bytes + b * kBlockBytes;
+      dw[r] = block_scale(block);
+      wq[r] = Ops::weights(load_quants(block + sizeof(uint16_t)));
+    }
+    for (int t = 0; t < kTokens; ++t) {
+      const __m256i x = Ops::activations(load_quants(&xq.quants[(t0 + t) * xq.k + b * 32]));
+      const float dx = xq.scales[(t0 + t) * blocks + b];
+      for (int r = 0; r < kRows; ++r) {
+        const __m256 isum = _mm256_cvtepi32_ps(Ops::dot(wq[r], x));
+        acc[r][t] = _mm256_fmadd_ps(isum, _mm256_set1_ps(dw[r] * dx), acc[r][t]);
+      }
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    float* y = args.y + (t0 + t) * args.ld_y + row;
+    for (int r = 0; r < kRows; ++r) {
+      const float sum = sum_lanes(acc[r][t]);
+      y[r] = args.bias ? sum + args.bias[row + r] : sum;
+    }
+  }
+}
+
+// The token remainder of a row group: 1 .. kMaxTokens - 1 tokens.
+template <class Ops, int kRows, int kMaxTokens>
+void tile_tokens(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
+                 int64_t tokens) {
+  if constexpr (kMaxTokens > 1) {
+    if (tokens == kMaxTokens) return tile<Ops, kRows, kMaxTokens>(args, xq, row, t0);
+    return tile_tokens<Ops, kRows, kMaxTokens - 1>(args, xq, row, t0, tokens);
+  } else {
+    tile<Ops, kRows, 1>(args, xq, row, t0);
+  }
+}
+
+template <class Ops, int kRows, int kTokens>
+void rows_times_tokens(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+                       int64_t n_end) {
+  const int64_t row_bytes = xq.blocks() * kBlockBytes;
+  const int64_t tile_rows =
+      std::max<int64_t>(kRows, kTileBytes / std::max<int64_t>(row_bytes, 1) / kRows * kRows);
+  for (int64_t r0 = n_begin; r0 < n_end; r0 += tile_rows) {
+    const int64_t r1 = std::min(n_end, r0 + tile_rows);
+    for (int64_t t0 = 0; t0 < args.tokens; t0 += kTokens) {
+      const int64_t tokens = std::min<int64_t>(kTokens, args.tokens - t0);
+      int64_t row = r0;
+      for (; row + kRows <= r1; row += kRows) {
+        tile_tokens<Ops, kRows, kTokens>(args, xq, row, t0, tokens);
+      }
+      for (; row < r1; ++row) tile_tokens<Ops, 1, kTokens>(args, xq, row, t0, tokens);
+    }
+  }
+}
+
+// GEMV: four rows at a time for independent chains; GEMM: two rows by four tokens, so sixteen
+// registers hold the accumulators, the prepared weights and one activation block.
+template <class Ops>
+void matmul(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+            int64_t n_end) {
+  if (args.tokens == 1) return rows_times_tokens<Ops, 4, 1>(args, xq, n_begin, n_end);
+  rows_times_tokens<Ops, 2, 4>(args, xq, n_begin, n_end);
+}
+
+}  // namespace
+}  // namespace mamba2::kernels::q8_0_avx

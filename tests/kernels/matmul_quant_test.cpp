@@ -1,0 +1,370 @@
+// bf16 and q8_0 projections: every path against `dequantize -> f32 reference` over ragged shapes,
+// the paths against each other, and tiling invariance (a row or token computed alone or within a
+// bigger call gives the same bits).
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "kernels/matmul_dispatch.h"
+#include "mamba2/error.h"
+#include "quant/float16.h"
+#include "quant/q8_0.h"
+#include "tests/kernels/kernel_test_util.h"
+
+namespace mamba2::kernels {
+namespace {
+
+using testing::for_each_simd_level;
+using testing::ragged_lengths;
+using testing::random_vector;
+
+constexpr float kUntouched = -7.0f;
+
+// One projection: random f32 activations and weights, the weights stored as `type` and also
+// dequantized back to f32 (what the kernels must reproduce), padded row strides for X and Y.
+struct QuantCase {
+  DType type;
+  int64_t tokens, k, n, ld_x, ld_y;
+  std::vector<float> x, bias, y;
+  std::vector<std::byte> w;      // [N, K] of `type`
+  std::vector<float> w_widened;  // [N, K] dequantized
+
+  QuantCase(DType t, int64_t tokens_in, int64_t k_in, int64_t n_in, uint32_t seed)
+      : type(t), tokens(tokens_in), k(k_in), n(n_in), ld_x(k_in + 3), ld_y(n_in + 2) {
+    x = random_vector(tokens * ld_x, seed, -2.0f, 2.0f);  // [T, ld_x]
+    const std::vector<float> w_f32 = random_vector(n * k, seed + 1);
+    bias = random_vector(n, seed + 2);
+    y.assign(tokens * ld_y, kUntouched);
+    const int64_t row_bytes = static_cast<int64_t>(*dtype_bytes(type, k));
+    w.resize(static_cast<size_t>(n * row_bytes));
+    w_widened.resize(static_cast<size_t>(n * k));
+    for (int64_t r = 0; r < n; ++r) {
+      convert_row_from_f32(type, &w_f32[r * k], &w[r * row_bytes], k);
+      convert_row_to_f32(type, &w[r * row_bytes], &w_widened[r * k], k);
+    }
+  }
+
+  TypedMatmulArgs args(bool with_bias = true) {
+    return TypedMatmulArgs{x.data(), ld_x, type,   w.data(), with_bias ? bias.data() : nullptr,
+                           y.data(), ld_y, tokens, k,        n};
+  }
+};
+
+// Y = X_used * W_widened^T (+ bias) in double, with the sum of |terms| for error bounds.
+struct Reference {
+  std::vector<double> y, magnitude;  // [T, N]
+};
+
+Reference reference(const QuantCase& c, const std::vector<float>& x_used, int64_t ld, bool bias) {
+  Reference out;
+  out.y.resize(c.tokens * c.n);
+  out.magnitude.resize(c.tokens * c.n);
+  for (int64_t t = 0; t < c.tokens; ++t) {
+    for (int64_t r = 0; r < c.n; ++r) {
+      double acc = bias ? c.bias[r] : 0.0, magnitude = bias ? std::fabs(c.bias[r]) : 0.0;
+      for (int64_t i = 0; i < c.k; ++i) {
+        const double term = double(x_used[t * ld + i]) * c.w_widened[r * c.k + i];
+        acc += term;
+        magnitude += std::fabs(term);
+      }
+      out.y[t * c.n + r] = acc;
+      out.magnitude[t * c.n + r] = magnitude;
+    }
+  }
+  return out;
+}
+
+// |y - reference| <= rel * magnitude + abs for every output, padding columns untouched.
+void expect_near_reference(const QuantCase& c, const Reference& ref, double rel, double abs) {
+  for (int64_t t = 0; t < c.tokens; ++t) {
+    for (int64_t j = 0; j < c.ld_y; ++j) {
+      const float actual = c.y[t * c.ld_y + j];
+      if (j >= c.n) {
+        ASSERT_EQ(actual, kUntouched) << "padding written at token " << t << " column " << j;
+        continue;
+      }
+      ASSERT_NEAR(actual, ref.y[t * c.n + j], rel * ref.magnitude[t * c.n + j] + abs)
+          << "token " << t << " row " << j;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q8_0
+
+std::vector<Q8_0Path> q8_0_paths() {
+  std::vector<Q8_0Path> paths;
+  for (Q8_0Path path :
+       {Q8_0Path::kScalar, Q8_0Path::kAvx2, Q8_0Path::kAvxVnni, Q8_0Path::kAvx512Vnni}) {
+    if (q8_0_path_supported(path)) paths.push_back(path);
+  }
+  return paths;
+}
+
+Q8_0Activations quantized(Q8_0Path path, const QuantCase& c) {
+  Q8_0Activations xq;
+  xq.resize(c.tokens, c.k);
+  quantize_activations_q8_0(path, c.x.data(), c.ld_x, 0, c.tokens, xq);
+  return xq;
+}
+
+TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
+  // Random rows, plus one block of exact ties (x / d = n + 0.5) that roundf sends away from zero.
+  std::vector<float> x = random_vector(3 * 96, 5, -3.0f, 3.0f);  // [3, 96]
+  for (int i = 0; i < 32; ++i) x[i] = (i == 0) ? 127.0f : (i % 2 ? 1.0f : -1.0f) * (i + 0.5f);
+  for (int i = 32; i < 64; ++i) x[i] = 0.0f;  // an all-zero block: d = 0, quants 0
+  for (Q8_0Path path : q8_0_paths()) {
+    SCOPED_TRACE(std::string(q8_0_path_name(path)));
+    Q8_0Activations xq;
+    xq.resize(3, 96);
+    quantize_activations_q8_0(path, x.data(), 96, 0, 3, xq);
+    for (int64_t block = 0; block < 9; ++block) {
+      const BlockQ8_0 expected = quantize_block_q8_0(&x[block * 32]);
+      EXPECT_EQ(xq.scales[block], f16_to_f32(expected.d)) << "block " << block;
+      EXPECT_EQ(std::memcmp(&xq.quants[block * 32], expected.qs, 32), 0) << "block " << block;
+    }
+  }
+}
+
+TEST(Q8_0Activations, RefusesAKThatIsNotWholeBlocks) {
+  Q8_0Activations xq;
+  EXPECT_THROW(xq.resize(1, 48), Error);
+}
+
+TEST(MatmulQ8_0, MatchesDequantizedReferenceOnEveryPathAndShape) {
+  for (Q8_0Path path : q8_0_paths()) {
+    for (int64_t k : {32, 64, 96, 160, 768}) {
+      for (int64_t n : {1, 2, 3, 4, 5, 9, 17}) {
+        for (int64_t tokens : {1, 2, 3, 4, 5, 9}) {
+          for (bool bias : {true, false}) {
+            SCOPED_TRACE(::testing::Message() << q8_0_path_name(path) << " K " << k << " N " << n
+                                              << " T " << tokens << " bias " << bias);
+            QuantCase c(DType::kQ8_0, tokens, k, n, static_cast<uint32_t>(k * 31 + n * 7 + tokens));
+            const Q8_0Activations xq = quantized(path, c);
+            matmul_q8_0(path, c.args(bias), xq, 0, n);
+
+            // Exactly ggml's semantics: the dequantized activations times the dequantized
+            // weights, to float rounding (the per-block scale product and K/8 + 3 sums per lane).
+            std::vector<float> x_dequantized(c.tokens * c.k);
+            for (int64_t t = 0; t < c.tokens; ++t) {
+              for (int64_t i = 0; i < c.k; ++i) {
+                x_dequantized[t * c.k + i] = xq.scales[t * xq.blocks() + i / 32] *
+                                             static_cast<float>(xq.quants[t * c.k + i]);
+              }
+            }
+            expect_near_reference(c, reference(c, x_dequantized, c.k, bias),
+                                  1.2e-7 * (double(k) / 8 + 8), 1e-6);
+
+            // Against the f32 activations: each x moves by at most d/2 when rounded to a quant,
+            // plus 127 * d * 2^-11 from storing d as f16; bound it by 0.57 d * |w| per input.
+            const Reference exact = reference(c, c.x, c.ld_x, bias);
+            for (int64_t t = 0; t < tokens; ++t) {
+              for (int64_t r = 0; r < n; ++r) {
+                double bound = 1e-6 + 1.2e-7 * (double(k) / 8 + 8) * exact.magnitude[t * n + r];
+                for (int64_t i = 0; i < k; ++i) {
+                  bound += 0.57 * xq.scales[t * xq.blocks() + i / 32] *
+                           std::fabs(c.w_widened[r * k + i]);
+                }
+                ASSERT_NEAR(c.y[t * c.ld_y + r], exact.y[t * n + r], bound)
+                    << "t " << t << " r " << r;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(MatmulQ8_0, EveryPathGivesTheScalarPathsBits) {
+  for (int64_t k : {32, 96, 768}) {
+    for (int64_t tokens : {1, 6}) {
+      QuantCase expected(DType::kQ8_0, tokens, k, 23, 9);
+      matmul_q8_0(Q8_0Path::kScalar, expected.args(), quantized(Q8_0Path::kScalar, expected), 0,
+                  23);
+      for (Q8_0Path path : q8_0_paths()) {
+        SCOPED_TRACE(::testing::Message() << q8_0_path_name(path) << " K " << k << " T " << tokens);
+        QuantCase actual(DType::kQ8_0, tokens, k, 23, 9);
+        matmul_q8_0(path, actual.args(), quantized(path, actual), 0, 23);
+        EXPECT_EQ(actual.y, expected.y);
+      }
+    }
+  }
+}
+
+TEST(MatmulQ8_0, RowAndTokenTilesAreBitIdenticalToOneCall) {
+  for (Q8_0Path path : q8_0_paths()) {
+    SCOPED_TRACE(std::string(q8_0_path_name(path)));
+    QuantCase whole(DType::kQ8_0, 7, 160, 37, 3), tiled(DType::kQ8_0, 7, 160, 37, 3);
+    const Q8_0Activations xq = quantized(path, whole);
+    matmul_q8_0(path, whole.args(), xq, 0, 37);
+    // Tiles that move rows between the row groups and the single-row remainder.
+    const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
+    for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+      matmul_q8_0(path, tiled.args(), xq, edges[i], edges[i + 1]);
+    }
+    EXPECT_EQ(tiled.y, whole.y);
+
+    // Each token alone (the GEMV path) gives its row of the GEMM.
+    for (int64_t t = 0; t < whole.tokens; ++t) {
+      QuantCase single(DType::kQ8_0, 1, 160, 37, 3);
+      TypedMatmulArgs args = whole.args();
+      args.x += t * whole.ld_x;
+      args.tokens = 1;
+      args.y = single.y.data();
+      Q8_0Activations one;
+      one.resize(1, 160);
+      quantize_activations_q8_0(path, args.x, args.ld_x, 0, 1, one);
+      matmul_q8_0(path, args, one, 0, 37);
+      for (int64_t r = 0; r < 37; ++r) {
+        ASSERT_EQ(single.y[r], whole.y[t * whole.ld_y + r]) << "token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// BF16
+
+TEST(MatmulBf16, WideningPathMatchesReferenceAtEveryLevelAndShape) {
+  for_each_simd_level([](SimdLevel level) {
+    for (int64_t k : ragged_lengths()) {
+      for (int64_t n : {1, 3, 4, 5, 9, 17}) {
+        for (int64_t tokens : {1, 2, 5, 9}) {
+          for (bool bias : {true, false}) {
+            SCOPED_TRACE(::testing::Message()
+                         << "K " << k << " N " << n << " T " << tokens << " bias " << bias);
+            QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + 13 * n + tokens));
+            Bf16Activations xp;
+            xp.resize(Bf16Path::kWiden, tokens, k);
+            prepare_activations_bf16(Bf16Path::kWiden, c.x.data(), c.ld_x, 0, tokens, xp);
+            dispatch_at(level, Bf16WidenKernel{}, c.args(bias), xp, int64_t{0}, n);
+            // Exact products, float accumulation: a few roundings of the partial sums.
+            expect_near_reference(c, reference(c, c.x, c.ld_x, bias), 1e-6, 1e-7);
+          }
+        }
+      }
+    }
+  });
+}
+
+TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
+  for_each_simd_level([](SimdLevel level) {
+    for (int64_t k : {7, 64, 100}) {
+      SCOPED_TRACE(k);
+      QuantCase whole(DType::kBF16, 6, k, 37, 2), tiled(DType::kBF16, 6, k, 37, 2);
+      Bf16Activations xp;
+      xp.resize(Bf16Path::kWiden, 6, k);
+      prepare_activations_bf16(Bf16Path::kWiden, whole.x.data(), whole.ld_x, 0, 6, xp);
+      dispatch_at(level, Bf16WidenKernel{}, whole.args(), xp, int64_t{0}, int64_t{37});
+      const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
+      for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+        dispatch_at(level, Bf16WidenKernel{}, tiled.args(), xp, edges[i], edges[i + 1]);
+      }
+      EXPECT_EQ(tiled.y, whole.y);
+      // Token 4 alone (the GEMV grouping of rows) equals its row of the GEMM.
+      QuantCase single(DType::kBF16, 1, k, 37, 2);
+      TypedMatmulArgs args = whole.args();
+      args.x += 4 * whole.ld_x;
+      args.tokens = 1;
+      args.y = single.y.data();
+      Bf16Activations one;
+      one.resize(Bf16Path::kWiden, 1, k);
+      prepare_activations_bf16(Bf16Path::kWiden, args.x, args.ld_x, 0, 1, one);
+      dispatch_at(level, Bf16WidenKernel{}, args, one, int64_t{0}, int64_t{37});
+      for (int64_t r = 0; r < 37; ++r) ASSERT_EQ(single.y[r], whole.y[4 * whole.ld_y + r]);
+    }
+  });
+}
+
+TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
+  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  for (int64_t k : ragged_lengths()) {
+    for (int64_t n : {1, 3, 4, 5, 9, 17}) {
+      for (int64_t tokens : {1, 2, 5, 9}) {
+        SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
+        QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(3 * k + n + tokens));
+        Bf16Activations xp;
+        xp.resize(Bf16Path::kAvx512Bf16, tokens, k);
+        prepare_activations_bf16(Bf16Path::kAvx512Bf16, c.x.data(), c.ld_x, 0, tokens, xp);
+        std::vector<float> x_rounded(tokens * k);
+        for (int64_t t = 0; t < tokens; ++t) {
+          for (int64_t i = 0; i < k; ++i) {
+            const uint16_t bits = f32_to_bf16(c.x[t * c.ld_x + i]);
+            ASSERT_EQ(xp.bf16[t * xp.padded_k + i], bits) << "t " << t << " i " << i;
+            x_rounded[t * k + i] = bf16_to_f32(bits);
+          }
+          for (int64_t i = k; i < xp.padded_k; ++i) ASSERT_EQ(xp.bf16[t * xp.padded_k + i], 0);
+        }
+        matmul_bf16(Bf16Path::kAvx512Bf16, c.args(), xp, 0, n);
+        // Products of bf16 values are exact in f32: only the accumulation rounds.
+        expect_near_reference(c, reference(c, x_rounded, k, true), 1e-6, 1e-7);
+        // Against the f32 activations: each rounded by at most 2^-9 relative.
+        expect_near_reference(c, reference(c, c.x, c.ld_x, true), 1.0 / 256, 1e-6);
+      }
+    }
+  }
+}
+
+TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
+  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  const float values[] = {1.0f + 0x1.0p-8f,
+                          1.0f + 0x1.8p-8f,
+                          -3.0f,
+                          0.0f,
+                          -0.0f,
+                          std::numeric_limits<float>::infinity(),
+                          std::numeric_limits<float>::quiet_NaN(),
+                          0x1.0p-130f,
+                          65504.0f};
+  std::vector<float> x(std::begin(values), std::end(values));
+  Bf16Activations xp;
+  xp.resize(Bf16Path::kAvx512Bf16, 1, static_cast<int64_t>(x.size()));
+  prepare_activations_bf16(Bf16Path::kAvx512Bf16, x.data(), 0, 0, 1, xp);
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(xp.bf16[i], f32_to_bf16(x[i])) << i;
+}
+
+TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
+  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  QuantCase whole(DType::kBF16, 7, 100, 37, 4), tiled(DType::kBF16, 7, 100, 37, 4);
+  Bf16Activations xp;
+  xp.resize(Bf16Path::kAvx512Bf16, 7, 100);
+  prepare_activations_bf16(Bf16Path::kAvx512Bf16, whole.x.data(), whole.ld_x, 0, 7, xp);
+  matmul_bf16(Bf16Path::kAvx512Bf16, whole.args(), xp, 0, 37);
+  const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
+  for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+    matmul_bf16(Bf16Path::kAvx512Bf16, tiled.args(), xp, edges[i], edges[i + 1]);
+  }
+  EXPECT_EQ(tiled.y, whole.y);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The entry point
+
+TEST(Matmul, DispatchesByWeightType) {
+  for (DType type : {DType::kF32, DType::kBF16, DType::kQ8_0}) {
+    for (int64_t tokens : {1, 5}) {
+      SCOPED_TRACE(::testing::Message() << dtype_name(type) << " T " << tokens);
+      QuantCase c(type, tokens, 64, 11, 8);
+      MatmulInput input(c.args());
+      // Converted in two token ranges, as the runtime does on two threads.
+      input.convert(0, tokens / 2);
+      input.convert(tokens / 2, tokens);
+      matmul(input, 0, 5);
+      matmul(input, 5, 11);
+      const double rel = type == DType::kF32 ? 1e-6 : (type == DType::kBF16 ? 1.0 / 256 : 0.02);
+      expect_near_reference(c, reference(c, c.x, c.ld_x, true), rel, 1e-5);
+    }
+  }
+}
+
+TEST(Matmul, RefusesWeightTypesWithoutAKernel) {
+  QuantCase c(DType::kF16, 1, 32, 2, 1);
+  EXPECT_THROW(MatmulInput input(c.args()), Error);
+}
+
+}  // namespace
+}  // namespace mamba2::kernels
