@@ -29,6 +29,14 @@ bool uses_gpt2_regex(std::string_view pre) {
   return false;
 }
 
+// BPE keeps about 40 bytes of state per byte of a pre-token, so a pre-token longer than this
+// (a megabyte of letters with no space, digit or punctuation) is merged in pieces of at most
+// this size, cut between characters: a gigabyte "word" would otherwise need 40 GB. Hugging Face
+// merges it whole, so ids may differ next to each cut; decoding still gives the same text.
+constexpr size_t kMaxWordBytes = size_t{1} << 20;
+
+bool is_utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
 bool is_literal_type(TokenType type) {
   return type == TokenType::kControl || type == TokenType::kUserDefined;
 }
@@ -143,15 +151,24 @@ void Tokenizer::Impl::build_merges() {
 void Tokenizer::Impl::encode_normalized(std::string_view text, std::vector<int32_t>& ids) const {
   std::vector<int32_t> symbols;
   BpeWorkspace workspace;
-  const auto encode_word = [&](std::string_view word) {
+  const auto merge_piece = [&](std::string_view piece) {
     symbols.clear();
-    for (const char c : word) {
+    for (const char c : piece) {
       // A byte without a token is dropped, as Hugging Face does without an unk token. NeoX
       // lacks only bytes that never occur in UTF-8.
       const int32_t id = byte_token[static_cast<unsigned char>(c)];
       if (id >= 0) symbols.push_back(id);
     }
     bpe_merge(symbols, merges, ids, workspace);
+  };
+  const auto encode_word = [&](std::string_view word) {
+    while (word.size() > kMaxWordBytes) {
+      size_t cut = kMaxWordBytes;  // the text is valid UTF-8: at most 3 steps back
+      while (cut > 1 && is_utf8_continuation(word[cut])) --cut;
+      merge_piece(word.substr(0, cut));
+      word.remove_prefix(cut);
+    }
+    merge_piece(word);
   };
   user_defined_tokens.for_each(text, [&](const AddedTokenMatcher::Piece& piece) {
     if (piece.token_id >= 0) {
