@@ -27,6 +27,9 @@ struct ConversationState {
   std::string text;             // the transcript so far (empty for id-only models)
   std::string template_name;    // "plain", "chatml", "mistral"
   int64_t turns = 0;            // user turns since the system prefix
+  bool reply_open = false;      // the last reply still needs the template's closing text
+  int64_t base_tokens = 0;      // how many of `tokens` the system prefix is
+  int64_t base_text_bytes = 0;  // how much of `text` the system prefix is
 
   bool operator==(const ConversationState&) const = default;
 };

@@ -188,6 +188,9 @@ void save_conversation(const std::filesystem::path& path, const ConversationStat
   payload.text(state.text);
   payload.text(state.template_name);
   payload.value(state.turns);
+  payload.value(static_cast<uint8_t>(state.reply_open));
+  payload.value(state.base_tokens);
+  payload.value(state.base_text_bytes);
 
   std::string file(kMagic, sizeof kMagic);
   put(file, kVersion);
@@ -252,18 +255,29 @@ ConversationState load_conversation(const std::filesystem::path& path, uint64_t 
   state.session = payload.state(config);
   if (payload.value<uint8_t>() != 0) state.base = payload.state(config);
   state.pending = payload.items<int32_t>("pending tokens");
-  state.sampler = read_sampler(payload);
+  try {
+    state.sampler = read_sampler(payload);
+  } catch (const Error& bad_setting) {
+    throw Error(where, std::string("sampler settings: ") + bad_setting.what());
+  }
   state.rng_state = payload.text("random engine state", kMaxRngStateBytes);
   state.recent = payload.items<int32_t>("penalty window");
   state.tokens = payload.items<int32_t>("token ids");
   state.text = payload.text("text");
   state.template_name = payload.text("template name", 64);
   state.turns = payload.value<int64_t>();
+  state.reply_open = payload.value<uint8_t>() != 0;
+  state.base_tokens = payload.value<int64_t>();
+  state.base_text_bytes = payload.value<int64_t>();
   if (payload.left() != 0) throw Error(where, "unexpected bytes after the last field");
   for (const auto* ids : {&state.pending, &state.recent, &state.tokens}) {
     check_ids(where, *ids, config);
   }
   if (state.turns < 0) throw Error(where, "negative turn count");
+  if (state.base_tokens < 0 || static_cast<uint64_t>(state.base_tokens) > state.tokens.size() ||
+      state.base_text_bytes < 0 || static_cast<uint64_t>(state.base_text_bytes) > state.text.size()) {
+    throw Error(where, "the system prefix is longer than the conversation");
+  }
   return state;
 }
 

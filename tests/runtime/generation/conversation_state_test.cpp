@@ -51,6 +51,9 @@ class ConversationStateTest : public ::testing::Test {
     state_.text = "héllo";
     state_.template_name = "plain";
     state_.turns = 1;
+    state_.reply_open = true;
+    state_.base_tokens = 2;
+    state_.base_text_bytes = 1;
     path_ = testing::scratch_dir() / "conversation.m2c";
     fingerprint_ = model_fingerprint(*model_);
     save_conversation(path_, state_, fingerprint_);
