@@ -8,11 +8,6 @@
 // heads across threads gives bit-identical results.
 #include "kernels/ssd_simd.h"
 
-// GCC 12 with -fsanitize reports its own AVX-512 intrinsics (_mm512_undefined_ps inside the
-// xsimd::exp it inlines) as "used uninitialized"; the release build's maybe-uninitialized
-// variant is silenced for all SIMD sources in cmake/SimdKernels.cmake.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
