@@ -3,39 +3,10 @@
 
 #include "kernels/conv1d.h"
 #include "kernels/simd.h"
+#include "kernels/simd_strip.h"
 
 namespace mamba2::kernels {
 namespace {
-
-// A strip of `count` channels, a full batch when kFull and a ragged tail otherwise. The tail goes
-// through zero-padded copies so every channel sees the same lane arithmetic wherever the tile
-// edges fall: that is what makes channel tiling bit-identical to a full call.
-template <class Batch, bool kFull>
-Batch load_strip(const float* p, int64_t count) {
-  if constexpr (kFull) {
-    return Batch::load_unaligned(p);
-  } else {
-    alignas(64) float padded[Batch::size] = {};
-    std::memcpy(padded, p, sizeof(float) * count);
-    return Batch::load_aligned(padded);
-  }
-}
-
-template <class Batch, bool kFull>
-void store_strip(const Batch& value, float* p, int64_t count) {
-  if constexpr (kFull) {
-    value.store_unaligned(p);
-  } else {
-    alignas(64) float padded[Batch::size];
-    value.store_aligned(padded);
-    std::memcpy(p, padded, sizeof(float) * count);
-  }
-}
-
-template <class Batch>
-Batch silu(const Batch& v) {
-  return v / (Batch(1.0f) + xsimd::exp(-v));
-}
 
 // Runs all T tokens over one strip of channels. The kTaps-1 previous raw inputs live in registers
 // (`window`, oldest first), so each input is read once and the carried state falls out at the
@@ -45,8 +16,9 @@ void convolve_strip(const Conv1dArgs& args, int64_t c, int64_t count) {
   using Batch = xsimd::batch<float, Arch>;
   constexpr int kHistory = kTaps - 1;
   const int64_t channels = args.channels;
-  auto load = [count](const float* p) { return load_strip<Batch, kFull>(p, count); };
-  auto store = [count](const Batch& v, float* p) { store_strip<Batch, kFull>(v, p, count); };
+  const Strip<Batch, kFull> strip{count};
+  auto load = [&](const float* p) { return strip.load(p); };
+  auto store = [&](const Batch& v, float* p) { strip.store(v, p); };
 
   std::array<Batch, kTaps> weight;  // [d_conv] x lanes
   for (int k = 0; k < kTaps; ++k) weight[k] = load(args.weight + k * channels + c);
