@@ -5,8 +5,9 @@
 
 #include "kernels/conv1d.h"
 #include "kernels/elementwise.h"
-#include "kernels/matmul.h"
+#include "kernels/matmul_dispatch.h"
 #include "kernels/rmsnorm.h"
+#include "quant/float16.h"
 
 namespace mamba2 {
 namespace {
@@ -36,21 +37,31 @@ int64_t LayerStages::ssd_head_tile(const ModelConfig& config) {
 
 void LayerStages::embed(std::span<const int32_t> tokens, Block& block) const {
   const int64_t d_model = config_.d_model;
+  const EmbeddingTable& table = weights_.embedding;
   block.tokens = static_cast<int64_t>(tokens.size());
   for (size_t t = 0; t < tokens.size(); ++t) {
-    std::memcpy(&block.hidden[t * d_model], weights_.embedding + int64_t{tokens[t]} * d_model,
-                sizeof(float) * d_model);
+    // Only the rows needed, converted from the stored type (a copy for f32).
+    convert_row_to_f32(table.dtype, table.data + int64_t{tokens[t]} * table.row_bytes,
+                       &block.hidden[t * d_model], d_model);
   }
   std::fill_n(block.residual.begin(), block.tokens * d_model, 0.0f);
 }
 
 void LayerStages::project(const Projection& projection, const float* x, int64_t ld_x, float* y,
                           int64_t ld_y, int64_t tokens) const {
-  const kernels::MatmulArgs args{x,    ld_x,   projection.weight, projection.bias, y,
-                                 ld_y, tokens, projection.cols,   projection.rows};
+  const kernels::TypedMatmulArgs args{
+      x, ld_x, projection.dtype, projection.weight, projection.bias,
+      y, ld_y, tokens,           projection.cols,   projection.rows};
+  // Quantized weights read the activations converted once per call (q8_0 blocks, bf16), by
+  // fixed token tiles; every row tile then shares them.
+  kernels::MatmulInput input(args);
+  if (projection.dtype != DType::kF32) {
+    parallel_.for_tiles(tokens, kTokenTile,
+                        [&](int64_t begin, int64_t end) { input.convert(begin, end); });
+  }
   const int64_t tile = tokens == 1 ? kGemvRowTile : kGemmRowTile;
   parallel_.for_tiles(projection.rows, tile,
-                      [&](int64_t begin, int64_t end) { kernels::matmul_f32(args, begin, end); });
+                      [&](int64_t begin, int64_t end) { kernels::matmul(input, begin, end); });
 }
 
 void LayerStages::project_in(int64_t layer, Block& block) const {

@@ -1,5 +1,8 @@
 #include "runtime/engine/prepared_weights.h"
 
+#include <optional>
+#include <string>
+
 #include "mamba2/error.h"
 #include "quant/float16.h"
 
@@ -24,8 +27,43 @@ class Preparer {
     return buffer.data();
   }
 
+  // Weight types with a projection kernel stay in place; f16 is widened to f32.
   Projection projection(const TensorView& weight, const TensorView& bias, const char* what) {
-    return Projection{f32(weight, what), f32(bias, what), weight.shape[0], weight.shape[1]};
+    Projection out{weight.dtype, weight.data, f32(bias, what), weight.shape[0], weight.shape[1]};
+    if (weight.dtype == DType::kBF16 || weight.dtype == DType::kQ8_0) {
+      check_rows(weight, what);
+    } else {
+      out.dtype = DType::kF32;
+      out.weight = reinterpret_cast<const std::byte*>(f32(weight, what));
+    }
+    return out;
+  }
+
+  // The embedding in place whatever its type: rows are converted when tokens are embedded.
+  EmbeddingTable embedding(const TensorView& view, const char* what) {
+    check_rows(view, what);
+    const int64_t cols = view.shape[1];
+    return EmbeddingTable{view.dtype, view.data, view.shape[0], cols,
+                          static_cast<int64_t>(*dtype_bytes(view.dtype, cols))};
+  }
+
+  // A tied lm_head reads the embedding's data unless no kernel reads its type (f16).
+  Projection tied_lm_head(const TensorView& embedding, const char* what) {
+    return projection(embedding, TensorView{}, what);
+  }
+
+  // A 2-D tensor whose rows are whole blocks of its type and whose bytes are exactly its rows.
+  static void check_rows(const TensorView& view, const char* what) {
+    const auto row_bytes =
+        view.shape.rank == 2 ? dtype_bytes(view.dtype, view.shape[1]) : std::nullopt;
+    uint64_t total = 0;
+    if (!row_bytes || view.shape[0] < 0 ||
+        __builtin_mul_overflow(*row_bytes, static_cast<uint64_t>(view.shape[0]), &total) ||
+        total != view.nbytes) {
+      throw Error(std::string(what), "a " + std::string(dtype_name(view.dtype)) +
+                                         " tensor of shape " + view.shape.str() + " cannot be " +
+                                         std::to_string(view.nbytes) + " bytes");
+    }
   }
 
   // [C, K] checkpoint layout -> [K, C], so the conv kernel vectorises over channels.
@@ -49,7 +87,7 @@ class Preparer {
 std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& weights) {
   auto prepared = std::make_unique<PreparedWeights>();
   Preparer preparer(*prepared);
-  prepared->embedding = preparer.f32(weights.embedding, "token_embd.weight");
+  prepared->embedding = preparer.embedding(weights.embedding, "token_embd.weight");
   for (const LayerWeights& layer : weights.layers) {
     PreparedLayer& out = prepared->layers.emplace_back();
     out.norm = preparer.f32(layer.norm, "attn_norm");
@@ -64,8 +102,7 @@ std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& we
   }
   prepared->norm_f = preparer.f32(weights.norm_f, "output_norm");
   const bool tied = weights.lm_head.data == weights.embedding.data;
-  prepared->lm_head = tied ? Projection{prepared->embedding, nullptr, weights.embedding.shape[0],
-                                        weights.embedding.shape[1]}
+  prepared->lm_head = tied ? preparer.tied_lm_head(weights.embedding, "token_embd.weight")
                            : preparer.projection(weights.lm_head, TensorView{}, "output");
   return prepared;
 }

@@ -1,20 +1,33 @@
-// The weights as the engine reads them: f32 pointers into the model's tensors, plus the few
-// tensors prepared once in another layout (the conv filter transposed to tap-major).
+// The weights as the engine reads them: pointers into the model's tensors, plus the few tensors
+// prepared once in another layout (the conv filter transposed to tap-major). Projections and the
+// embedding stay in their stored type when a kernel reads it (f32, bf16, q8_0); f16 projections
+// and any small tensor not in f32 are widened to f32 once here.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "mamba2/dtype.h"
 #include "mamba2/model_weights.h"
 
 namespace mamba2 {
 
-// A weight matrix W [rows, cols] applied as y = W x (+ bias).
+// A weight matrix W [rows, cols] applied as y = W x (+ bias) by kernels::matmul.
 struct Projection {
-  const float* weight = nullptr;  // [rows, cols]
-  const float* bias = nullptr;    // [rows] or null
+  DType dtype = DType::kF32;          // f32, bf16 or q8_0: a type kernels::matmul reads
+  const std::byte* weight = nullptr;  // [rows, cols] of dtype
+  const float* bias = nullptr;        // [rows] or null
   int64_t rows = 0;
   int64_t cols = 0;
+};
+
+// The token embedding as stored; embed() converts only the rows of the tokens it needs.
+struct EmbeddingTable {
+  DType dtype = DType::kF32;
+  const std::byte* data = nullptr;  // [rows, cols] of dtype
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t row_bytes = 0;
 };
 
 struct PreparedLayer {
@@ -30,13 +43,13 @@ struct PreparedLayer {
 };
 
 struct PreparedWeights {
-  const float* embedding;  // [vocab_padded, d_model]
+  EmbeddingTable embedding;  // [vocab_padded, d_model]
   std::vector<PreparedLayer> layers;
   const float* norm_f;                    // [d_model]
-  Projection lm_head;                     // [vocab_padded, d_model]
+  Projection lm_head;                     // [vocab_padded, d_model]; the embedding's data if tied
   std::vector<std::vector<float>> owned;  // converted tensors the pointers above may point into
 
-  // Throws Error for a tensor type the f32 engine cannot use yet.
+  // Throws Error for a tensor whose bytes do not match its type and shape.
   static std::unique_ptr<PreparedWeights> prepare(const ModelWeights& weights);
 };
 
