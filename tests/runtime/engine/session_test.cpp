@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include "mamba2/error.h"
 #include "mamba2/perplexity.h"
@@ -238,6 +239,29 @@ TEST(Perplexity, EqualsTheMeanCrossEntropyOfTheLogits) {
   EXPECT_NEAR(result.perplexity, std::exp(nll / 20), 1e-6 * std::exp(nll / 20));
   EXPECT_NEAR(result.bits_per_byte, nll / std::log(2.0) / 40, 1e-9);
   EXPECT_EQ(last_progress, 21);
+}
+
+TEST(Session, SessionsOnOneModelInManyThreadsMatchRunsAlone) {
+  const ModelConfig config = small_config();
+  const auto model = random_model(config);
+  constexpr int kSessions = 4;
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<PromptRun> alone;
+  for (int i = 0; i < kSessions; ++i) {
+    prompts.push_back(random_tokens(20 + 7 * i, config.vocab_size, 100 + i));
+    alone.push_back(run_prompt(model, prompts.back(), with_scan(ScanMode::kChunked, 2)));
+  }
+  std::vector<PromptRun> together(kSessions);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSessions; ++i) {
+    threads.emplace_back(
+        [&, i] { together[i] = run_prompt(model, prompts[i], with_scan(ScanMode::kChunked, 2)); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int i = 0; i < kSessions; ++i) {
+    EXPECT_EQ(together[i].logits, alone[i].logits) << "session " << i;
+    EXPECT_EQ(together[i].state, alone[i].state) << "session " << i;
+  }
 }
 
 }  // namespace
