@@ -1,15 +1,22 @@
 // mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer tokenizer.json]
+//                 [--embedding-type TYPE] [--keep-f32 PATTERN]...
 //
 // Converts a model (a checkpoint directory, or a GGUF file, ours or llama.cpp's) to a GGUF file
 // in llama.cpp's mamba2 layout whose large 2-D weights have the chosen type, one tensor at a
 // time, to a temporary file renamed into place at the end. Progress goes to stderr, the summary to
 // stdout; any error is one line on stderr and exit code 1.
+#include <fnmatch.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <regex>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "mamba2/dtype.h"
 #include "mamba2/error.h"
@@ -31,7 +38,37 @@ struct QuantizeArgs {
   fs::path output;
   std::string type = "f16";
   fs::path tokenizer;
+  std::string embedding_type;         // empty: --type
+  std::vector<std::string> keep_f32;  // name patterns kept f32
 };
+
+// A --keep-f32 pattern: a glob matching the whole GGUF tensor name ("blk.*.ssm_out.weight"), or
+// an ECMAScript regex found anywhere in it ("ssm_in|ssm_out", "^output").
+class NamePattern {
+ public:
+  explicit NamePattern(std::string pattern) : pattern_(std::move(pattern)) {
+    try {
+      regex_ = std::regex(pattern_, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      regex_.reset();  // not a regex ("*ssm_out*"): a glob only
+    }
+  }
+  bool matches(std::string_view name) const {
+    const std::string text(name);
+    if (fnmatch(pattern_.c_str(), text.c_str(), 0) == 0) return true;
+    return regex_ && std::regex_search(text, *regex_);
+  }
+
+ private:
+  std::string pattern_;
+  std::optional<std::regex> regex_;
+};
+
+DType parse_type(const char* option, const std::string& name) {
+  const auto type = dtype_from_name(name);
+  if (!type) throw Error(option, "unknown type '" + name + "' (f32, f16, bf16 or q8_0)");
+  return *type;
+}
 
 std::string human_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -108,8 +145,13 @@ void print_summary(const fs::path& output, uint64_t bytes_before) {
 }
 
 int quantize(const QuantizeArgs& args) {
-  const auto type = dtype_from_name(args.type);
-  if (!type) throw Error("--type", "unknown type '" + args.type + "'");
+  const DType type = parse_type("--type", args.type);
+  const std::optional<DType> embedding_type =
+      args.embedding_type.empty()
+          ? std::nullopt
+          : std::optional(parse_type("--embedding-type", args.embedding_type));
+  std::vector<NamePattern> keep_f32;
+  for (const std::string& pattern : args.keep_f32) keep_f32.emplace_back(pattern);
   if (!fs::exists(args.input)) throw Error(args.input.string(), "does not exist");
   refuse_overwriting_input(args.input, args.output);
 
@@ -122,11 +164,29 @@ int quantize(const QuantizeArgs& args) {
   const uint64_t bytes_before = weight_bytes(weights, &elements);
 
   GgufWriteOptions options;
-  options.type = *type;
-  options.progress = [](const GgufWriteProgress& p) {
+  options.type = type;
+  options.embedding_type = embedding_type;
+  if (!keep_f32.empty()) {
+    options.keep_f32 = [&keep_f32](std::string_view name) {
+      for (const NamePattern& pattern : keep_f32) {
+        if (pattern.matches(name)) return true;
+      }
+      return false;
+    };
+  }
+  options.progress = [&](const GgufWriteProgress& p) {
     std::fprintf(stderr, "[%3zu/%3zu] %-28s %-5s %-14s %s\n", p.index + 1, p.count,
                  std::string(p.name).c_str(), std::string(dtype_name(p.dtype)).c_str(),
                  p.shape.str().c_str(), human_bytes(p.nbytes).c_str());
+    // gguf_tensor_type's fallback: q8_0 needs rows of whole 32-weight blocks.
+    const bool embedding_role = p.name == "token_embd.weight" || p.name == "output.weight";
+    const DType requested = embedding_role && embedding_type ? *embedding_type : type;
+    const bool kept = options.keep_f32 && options.keep_f32(p.name);
+    if (requested == DType::kQ8_0 && p.dtype == DType::kF16 && !kept) {
+      std::fprintf(
+          stderr, "%s: note: %s stays f16: its rows of %lld are not whole 32-weight blocks\n",
+          kProgram, std::string(p.name).c_str(), static_cast<long long>(p.shape[p.shape.rank - 1]));
+    }
   };
   write_gguf_model(weights, args.output, options);
   print_summary(args.output, bytes_before);
@@ -157,6 +217,11 @@ int main(int argc, char** argv) {
                  "biases stay f32)")
       ->capture_default_str();
   app.add_option("--tokenizer", args.tokenizer, "tokenizer.json to embed");
+  app.add_option("--embedding-type", args.embedding_type,
+                 "type of token_embd and output (lm_head) instead of --type");
+  app.add_option("--keep-f32", args.keep_f32,
+                 "keep tensors whose GGUF name matches f32: a glob of the whole name "
+                 "(blk.*.ssm_out.weight) or a regex found in it (ssm_out|output); repeatable");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

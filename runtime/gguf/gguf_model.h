@@ -3,6 +3,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <optional>
+#include <string_view>
 
 #include "mamba2/dtype.h"
 #include "mamba2/model_weights.h"
@@ -17,6 +20,11 @@ struct GgufWriteOptions {
   // whose rows are not whole 32-weight blocks falls back to f16.
   DType type = DType::kF32;
   GgufProgressCallback progress;  // called after each tensor is written
+  // mamba2-quantize's --embedding-type: the type of token_embd and output instead of `type`
+  // (with the same fallback for rows that are not whole blocks).
+  std::optional<DType> embedding_type;
+  // mamba2-quantize's --keep-f32: tensors whose GGUF name it accepts stay f32.
+  std::function<bool(std::string_view name)> keep_f32;
 };
 
 // Maps a GGUF file with general.architecture = "mamba2" and returns its weights; tensor views

@@ -146,7 +146,12 @@ void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& 
   for_each_tensor(model, [&](TensorSlot& slot) {
     if (!slot.present) return;
     const TensorView& view = *slot.view;
-    const DType target = gguf_tensor_type(slot.role, view.shape, options.type);
+    DType requested = options.type;
+    const bool embedding_role =
+        slot.role == TensorRole::kEmbedding || slot.role == TensorRole::kOutput;
+    if (options.embedding_type && embedding_role) requested = *options.embedding_type;
+    if (options.keep_f32 && options.keep_f32(slot.name)) requested = DType::kF32;
+    const DType target = gguf_tensor_type(slot.role, view.shape, requested);
     if (view.dtype == target) {
       out.add_tensor(slot.name, view);
     } else {

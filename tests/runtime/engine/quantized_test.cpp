@@ -180,5 +180,33 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, QuantizedModel,
                                   std::string(dtype_name(param.param.type));
                          });
 
+// mamba2-quantize's --embedding-type and --keep-f32: a file mixing f32, bf16 and q8_0 tensors,
+// which the engine runs tensor by tensor with the matching kernel.
+TEST(QuantizedModelMixed, EmbeddingTypeAndKeptTensorsGiveAMixedModel) {
+  const auto dir = testing::fixture_dir("tiny");
+  const auto path = testing::scratch_dir() / "mixed.gguf";
+  GgufWriteOptions options{DType::kQ8_0, {}};
+  options.embedding_type = DType::kBF16;
+  options.keep_f32 = [](std::string_view name) { return name == "blk.1.ssm_in.weight"; };
+  write_gguf_model(load_model_weights(dir), path, options);
+
+  const auto model = load_model(path);
+  const PreparedWeights& prepared = model->prepared();
+  EXPECT_EQ(prepared.embedding.dtype, DType::kBF16);
+  EXPECT_EQ(prepared.lm_head.dtype, DType::kBF16);  // tied: the embedding's type
+  EXPECT_EQ(prepared.layers[0].in_proj.dtype, DType::kQ8_0);
+  EXPECT_EQ(prepared.layers[0].out_proj.dtype, DType::kQ8_0);
+  EXPECT_EQ(prepared.layers[1].in_proj.dtype, DType::kF32);
+  EXPECT_EQ(prepared.layers[1].out_proj.dtype, DType::kQ8_0);
+
+  const auto f32 = load_model(dir);
+  for (const auto& prompt : prompts_of(dir)) {
+    const Agreement agreement = compare(all_logits(model, prompt, 2), all_logits(f32, prompt, 1),
+                                        f32->config().vocab_padded);
+    EXPECT_LE(agreement.max_abs_error, 1.5);
+    EXPECT_GE(agreement.min_cosine, 0.995);
+  }
+}
+
 }  // namespace
 }  // namespace mamba2
