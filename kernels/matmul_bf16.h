@@ -5,12 +5,14 @@
 //    exactly (a bf16 is the top half of an f32) and multiplied by the f32 activation with FMAs.
 //    Pairs of weights are read as one 32-bit word; its low half is the even weight, its high half
 //    the odd one, so the activations are split once per call into even and odd inputs.
-//  - kAvx512Bf16 (CPUs with AVX512-BF16, tokens > 1): vdpbf16ps, two products per lane and
-//    instruction, twice the work of an f32 FMA. Its inputs are bf16, so the activations are rounded
-//    to bf16 first (as ggml does for bf16 weights): each product then carries a relative error of
-//    at most 2^-9 from the activation, so |y - y_exact| <= 2^-8 * sum|w x| with the accumulation.
-// The GEMV (one token) always widens: it is bound by the weight bytes, not the arithmetic, and
-// stays exact. A row's result never depends on the rows or tokens computed with it.
+//  - kAvx512Bf16 (CPUs with AVX512-BF16): vdpbf16ps, two products per lane and instruction. Its
+//    inputs are bf16, so the activations are rounded to bf16 first (as ggml does for bf16
+//    weights): each product then carries a relative error of at most 2^-9 from the activation,
+//    so |y - y_exact| <= 2^-8 * sum|w x| with the accumulation. Kept as an option (tests,
+//    benchmarks), not the default: Sapphire Rapids issues vdpbf16ps once per two cycles (16
+//    products per cycle), half what its two FMA units do on widened weights, and it rounds.
+// bf16_path() therefore always picks kWiden, which is exact. A row's result never depends on the
+// rows or tokens computed with it.
 #pragma once
 
 #include <cstdint>

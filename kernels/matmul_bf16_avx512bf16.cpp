@@ -5,9 +5,12 @@
 #include <algorithm>
 
 #include "kernels/matmul_bf16.h"
+#include "kernels/matmul_unroll.h"
 
 namespace mamba2::kernels::bf16_detail {
 namespace {
+
+using kernels::unroll;
 
 constexpr int64_t kStep = 32;  // bf16 values per 512-bit register
 
@@ -29,30 +32,34 @@ template <int kRows, int kTokens>
 void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row, int64_t t0) {
   const int64_t k = args.k;
   const uint16_t* w = reinterpret_cast<const uint16_t*>(args.w) + row * k;
+  const int64_t padded_k = xp.padded_k;
+  const uint16_t* x_rows = xp.bf16.data() + t0 * padded_k;  // [kTokens, padded_k]
   __m512 acc[kRows][kTokens];
-  for (auto& row_acc : acc) {
-    for (__m512& a : row_acc) a = _mm512_setzero_ps();
-  }
-  for (int64_t i = 0; i < xp.padded_k; i += kStep) {
+  unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[r][t] = _mm512_setzero_ps(); });
+  });
+  for (int64_t i = 0; i < padded_k; i += kStep) {
     const int64_t left = k - i;
     const __mmask32 mask = left >= kStep ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
     __m512i wv[kRows];
-    for (int r = 0; r < kRows; ++r) wv[r] = _mm512_maskz_loadu_epi16(mask, w + r * k + i);
-    for (int t = 0; t < kTokens; ++t) {
-      const __m512i x = _mm512_loadu_si512(&xp.bf16[(t0 + t) * xp.padded_k + i]);
-      for (int r = 0; r < kRows; ++r) {
+    unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+      wv[r] = _mm512_maskz_loadu_epi16(mask, w + r * k + i);
+    });
+    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+      const __m512i x = _mm512_loadu_si512(x_rows + t * padded_k + i);
+      unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         acc[r][t] = _mm512_dpbf16_ps(acc[r][t], reinterpret_cast<__m512bh>(wv[r]),
                                      reinterpret_cast<__m512bh>(x));
-      }
-    }
+      });
+    });
   }
-  for (int t = 0; t < kTokens; ++t) {
+  unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
     float* y = args.y + (t0 + t) * args.ld_y + row;
-    for (int r = 0; r < kRows; ++r) {
+    unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
       const float sum = _mm512_reduce_add_ps(acc[r][t]);
       y[r] = args.bias ? sum + args.bias[row + r] : sum;
-    }
-  }
+    });
+  });
 }
 
 template <int kRows, int kMaxTokens>

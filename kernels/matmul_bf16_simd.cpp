@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/matmul_bf16.h"
+#include "kernels/matmul_unroll.h"
 #include "kernels/simd.h"
 #include "quant/float16.h"
 
@@ -26,30 +27,35 @@ struct Widen {
     const int64_t pairs = k / 2;
     const int64_t vector_end = k - k % kStep;
     const std::byte* w = args.w + row * 2 * k;
+    const float* x_even = xp.even.data() + t0 * pairs;  // [kTokens, pairs]
+    const float* x_odd = xp.odd.data() + t0 * pairs;    // [kTokens, pairs]
+    // Indexed only by unroll's constants, so the accumulators stay in registers.
     Floats acc[kRows][kTokens];
-    for (auto& row_acc : acc) std::fill(std::begin(row_acc), std::end(row_acc), Floats(0.0f));
+    unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[r][t] = Floats(0.0f); });
+    });
     const Words high_half(0xFFFF0000u);
     for (int64_t i = 0; i < vector_end; i += kStep) {
       Floats even[kRows], odd[kRows];
-      for (int r = 0; r < kRows; ++r) {
+      unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         const Words words =
             Words::load_unaligned(reinterpret_cast<const uint32_t*>(w + (r * k + i) * 2));
         even[r] = xsimd::bitwise_cast<Floats>(words << 16);
         odd[r] = xsimd::bitwise_cast<Floats>(words & high_half);
-      }
-      for (int t = 0; t < kTokens; ++t) {
-        const Floats x_even = Floats::load_unaligned(&xp.even[(t0 + t) * pairs + i / 2]);
-        const Floats x_odd = Floats::load_unaligned(&xp.odd[(t0 + t) * pairs + i / 2]);
-        for (int r = 0; r < kRows; ++r) {
-          acc[r][t] = xsimd::fma(even[r], x_even, acc[r][t]);
-          acc[r][t] = xsimd::fma(odd[r], x_odd, acc[r][t]);
-        }
-      }
+      });
+      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+        const Floats xe = Floats::load_unaligned(x_even + t * pairs + i / 2);
+        const Floats xo = Floats::load_unaligned(x_odd + t * pairs + i / 2);
+        unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+          acc[r][t] = xsimd::fma(even[r], xe, acc[r][t]);
+          acc[r][t] = xsimd::fma(odd[r], xo, acc[r][t]);
+        });
+      });
     }
-    for (int t = 0; t < kTokens; ++t) {
+    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
       const float* x = args.x + (t0 + t) * args.ld_x;
       float* y = args.y + (t0 + t) * args.ld_y + row;
-      for (int r = 0; r < kRows; ++r) {
+      unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         float sum = xsimd::hadd(acc[r][t]);
         for (int64_t i = vector_end; i < k; ++i) {
           uint16_t bits;
@@ -57,8 +63,8 @@ struct Widen {
           sum += bf16_to_f32(bits) * x[i];
         }
         y[r] = args.bias ? sum + args.bias[row + r] : sum;
-      }
-    }
+      });
+    });
   }
 
   template <int kRows, int kMaxTokens>
@@ -97,8 +103,10 @@ struct Widen {
 template <class Arch>
 void Bf16WidenKernel::operator()(Arch, const TypedMatmulArgs& args, const Bf16Activations& prepared,
                                  int64_t n_begin, int64_t n_end) const {
+  // GEMM: four tokens by as many rows as the registers hold (32 with AVX-512, 16 below).
+  constexpr int kGemmRows = xsimd::batch<float, Arch>::size >= 16 ? 4 : 2;
   if (args.tokens == 1) return Widen<Arch>::template run<4, 1>(args, prepared, n_begin, n_end);
-  Widen<Arch>::template run<2, 4>(args, prepared, n_begin, n_end);
+  Widen<Arch>::template run<kGemmRows, 4>(args, prepared, n_begin, n_end);
 }
 
 MAMBA2_INSTANTIATE_KERNEL(void Bf16WidenKernel::operator(), const TypedMatmulArgs&,
