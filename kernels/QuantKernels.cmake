@@ -29,7 +29,7 @@ endfunction()
 
 mamba2_add_isa_source(matmul_q8_0_avx2.cpp -mavx2 -mfma -mf16c)
 mamba2_add_isa_source(matmul_q8_0_avxvnni.cpp -mavx2 -mfma -mf16c -mavxvnni)
-mamba2_add_isa_source(matmul_q8_0_avx512vnni.cpp -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+mamba2_add_isa_source(matmul_q8_0_avx512vnni.cpp -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni
                       -mfma -mf16c)
 mamba2_add_isa_source(matmul_bf16_avx512bf16.cpp -mavx512f -mavx512bw -mavx512vl -mavx512bf16
                       -mfma -mf16c)

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "kernels/matmul_q8_0.h"
+#include "kernels/matmul_unroll.h"
 #include "quant/q8_0.h"
 
 namespace mamba2::kernels::q8_0_avx {
@@ -43,40 +44,43 @@ inline __m256i load_quants(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }
 
-// kRows rows [row, row + kRows) times kTokens tokens [t0, t0 + kTokens): one accumulator each.
+// kRows rows [row, row + kRows) times kTokens tokens [t0, t0 + kTokens): one accumulator each,
+// indexed only by unroll's constants so that it stays in a register.
 template <class Ops, int kRows, int kTokens>
 void tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, int64_t t0) {
   const int64_t blocks = xq.blocks();
   const int64_t row_bytes = blocks * kBlockBytes;
   const std::byte* w = args.w + row * row_bytes;
+  const int8_t* x_quants = xq.quants.data() + t0 * xq.k;   // [kTokens, K]
+  const float* x_scales = xq.scales.data() + t0 * blocks;  // [kTokens, K / 32]
   __m256 acc[kRows][kTokens];
-  for (auto& row_acc : acc) {
-    for (__m256& a : row_acc) a = _mm256_setzero_ps();
-  }
+  unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[r][t] = _mm256_setzero_ps(); });
+  });
   for (int64_t b = 0; b < blocks; ++b) {
     typename Ops::Weights wq[kRows];
     float dw[kRows];
-    for (int r = 0; r < kRows; ++r) {
+    unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
       const std::byte* block = w + r * row_bytes + b * kBlockBytes;
       dw[r] = block_scale(block);
       wq[r] = Ops::weights(load_quants(block + sizeof(uint16_t)));
-    }
-    for (int t = 0; t < kTokens; ++t) {
-      const __m256i x = Ops::activations(load_quants(&xq.quants[(t0 + t) * xq.k + b * 32]));
-      const float dx = xq.scales[(t0 + t) * blocks + b];
-      for (int r = 0; r < kRows; ++r) {
+    });
+    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+      const __m256i x = Ops::activations(load_quants(x_quants + t * xq.k + b * 32));
+      const float dx = x_scales[t * blocks + b];
+      unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         const __m256 isum = _mm256_cvtepi32_ps(Ops::dot(wq[r], x));
         acc[r][t] = _mm256_fmadd_ps(isum, _mm256_set1_ps(dw[r] * dx), acc[r][t]);
-      }
-    }
+      });
+    });
   }
-  for (int t = 0; t < kTokens; ++t) {
+  unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
     float* y = args.y + (t0 + t) * args.ld_y + row;
-    for (int r = 0; r < kRows; ++r) {
+    unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
       const float sum = sum_lanes(acc[r][t]);
       y[r] = args.bias ? sum + args.bias[row + r] : sum;
-    }
-  }
+    });
+  });
 }
 
 // The token remainder of a row group: 1 .. kMaxTokens - 1 tokens.
