@@ -1,0 +1,214 @@
+#include "runtime/training/parameters.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "mamba2/error.h"
+
+namespace mamba2::training {
+
+void check_trainable_config(const ModelConfig& config, const std::string& where) {
+  auto refuse = [&](const std::string& why) {
+    throw Error(where, "the trainer does not support " + why);
+  };
+  if (!config.rmsnorm) refuse("rmsnorm = false");
+  if (config.norm_before_gate) refuse("norm_before_gate = true");
+  if (!config.conv_bias) refuse("conv_bias = false");
+  if (config.proj_bias) refuse("projection biases (bias = true)");
+  if (config.d_mlp != 0) refuse("d_ssm < d_inner");
+  if (config.D_has_hdim) refuse("D_has_hdim = true");
+}
+
+ParameterLayout::ParameterLayout(const ModelConfig& config) : config_(config) {
+  check_trainable_config(config, "training config");
+  const ModelConfig& c = config_;
+  add("token_embd.weight", {c.vocab_padded, c.d_model}, false);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const std::string blk = "blk." + std::to_string(l) + ".";
+    add(blk + "attn_norm.weight", {c.d_model}, false);
+    add(blk + "ssm_in.weight", {c.d_in_proj, c.d_model}, true);
+    add(blk + "ssm_conv1d.weight", {c.conv_dim, c.d_conv}, false);
+    add(blk + "ssm_conv1d.bias", {c.conv_dim}, false);
+    add(blk + "ssm_dt.bias", {c.nheads}, false);
+    add(blk + "ssm_a_log", {c.nheads, 1}, false);
+    add(blk + "ssm_d", {c.nheads, 1}, false);
+    add(blk + "ssm_norm.weight", {c.ngroups, c.d_ssm / c.ngroups}, false);
+    add(blk + "ssm_out.weight", {c.d_model, c.d_inner}, true);
+  }
+  add("output_norm.weight", {c.d_model}, false);
+  // The tied embedding is not decayed (upstream's optimizer groups leave embeddings out); an
+  // untied lm_head is a projection and is.
+  if (!c.tie_embeddings) add("output.weight", {c.vocab_padded, c.d_model}, true);
+}
+
+void ParameterLayout::add(std::string name, std::vector<int64_t> shape, bool weight_decay) {
+  int64_t size = 1;
+  for (int64_t d : shape) size *= d;  // the config's resolve() bounds every tensor size
+  slots_.push_back({std::move(name), std::move(shape), total_, size, weight_decay});
+  total_ += size;
+}
+
+template <class T>
+ModelParams<T> view_params(const ParameterLayout& layout, T* base) {
+  ModelParams<T> p;
+  p.embedding = base + layout.embedding().offset;
+  for (int64_t l = 0; l < layout.config().n_layer; ++l) {
+    auto at = [&](ParameterLayout::LayerSlot s) { return base + layout.layer_slot(l, s).offset; };
+    p.layers.push_back(
+        {at(ParameterLayout::kNorm), at(ParameterLayout::kInProj), at(ParameterLayout::kConv),
+         at(ParameterLayout::kConvBias), at(ParameterLayout::kDtBias), at(ParameterLayout::kALog),
+         at(ParameterLayout::kD), at(ParameterLayout::kGatedNorm), at(ParameterLayout::kOutProj)});
+  }
+  p.norm_f = base + layout.norm_f().offset;
+  p.lm_head = base + layout.lm_head().offset;
+  return p;
+}
+
+std::vector<float> init_parameters(const ParameterLayout& layout, uint64_t seed) {
+  const ModelConfig& c = layout.config();
+  std::vector<float> params(static_cast<size_t>(layout.total()), 0.0f);
+  ModelParams<float> p = view_params(layout, params.data());
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  auto fill_uniform = [&](float* v, int64_t n, float bound) {
+    for (int64_t i = 0; i < n; ++i) v[i] = bound * (2.0f * uniform(rng) - 1.0f);
+  };
+  for (int64_t i = 0; i < c.vocab_padded * c.d_model; ++i) p.embedding[i] = 0.02f * normal(rng);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    LayerParams<float>& w = p.layers[l];
+    std::fill_n(w.norm, c.d_model, 1.0f);
+    fill_uniform(w.in_proj, c.d_in_proj * c.d_model, 1.0f / std::sqrt(float(c.d_model)));
+    fill_uniform(w.conv, c.conv_dim * c.d_conv, 1.0f / std::sqrt(float(c.d_conv)));
+    fill_uniform(w.conv_bias, c.conv_dim, 1.0f / std::sqrt(float(c.d_conv)));
+    for (int64_t h = 0; h < c.nheads; ++h) {
+      const float dt = std::exp(std::log(0.001f) + uniform(rng) * std::log(100.0f));
+      w.dt_bias[h] = dt + std::log(-std::expm1(-dt));  // softplus^-1(dt)
+      w.A_log[h] = std::log(1.0f + 15.0f * uniform(rng));
+      w.D[h] = 1.0f;
+    }
+    std::fill_n(w.gated_norm, c.d_ssm, 1.0f);
+    fill_uniform(w.out_proj, c.d_model * c.d_inner,
+                 1.0f / std::sqrt(float(c.d_inner)) / std::sqrt(float(c.n_layer)));
+  }
+  std::fill_n(p.norm_f, c.d_model, 1.0f);
+  if (!c.tie_embeddings) {
+    fill_uniform(p.lm_head, c.vocab_padded * c.d_model, 1.0f / std::sqrt(float(c.d_model)));
+  }
+  return params;
+}
+
+namespace {
+
+// The ModelWeights tensor that holds a slot's values (A for A_log).
+const TensorView& weight_for(const ParameterLayout& layout, const ModelWeights& weights,
+                             size_t slot) {
+  const int64_t n_layer = layout.config().n_layer;
+  if (slot == 0) return weights.embedding;
+  const int64_t index = static_cast<int64_t>(slot) - 1;
+  if (index == n_layer * ParameterLayout::kLayerSlots) return weights.norm_f;
+  if (index > n_layer * ParameterLayout::kLayerSlots) return weights.lm_head;
+  const LayerWeights& w = weights.layers[index / ParameterLayout::kLayerSlots];
+  switch (index % ParameterLayout::kLayerSlots) {
+    case ParameterLayout::kNorm:
+      return w.norm;
+    case ParameterLayout::kInProj:
+      return w.in_proj;
+    case ParameterLayout::kConv:
+      return w.conv1d;
+    case ParameterLayout::kConvBias:
+      return w.conv1d_bias;
+    case ParameterLayout::kDtBias:
+      return w.dt_bias;
+    case ParameterLayout::kALog:
+      return w.A;
+    case ParameterLayout::kD:
+      return w.D;
+    case ParameterLayout::kGatedNorm:
+      return w.gated_norm;
+    default:
+      return w.out_proj;
+  }
+}
+
+bool is_a_log(const ParameterLayout& layout, size_t slot) {
+  const int64_t index = static_cast<int64_t>(slot) - 1;
+  return index >= 0 && index < layout.config().n_layer * ParameterLayout::kLayerSlots &&
+         index % ParameterLayout::kLayerSlots == ParameterLayout::kALog;
+}
+
+}  // namespace
+
+template <class T>
+std::vector<T> parameters_from_weights(const ParameterLayout& layout, const ModelWeights& weights) {
+  const ModelConfig& c = layout.config();
+  if (static_cast<int64_t>(weights.layers.size()) != c.n_layer) {
+    throw Error("init model", "layer count does not match the training config");
+  }
+  std::vector<T> params(static_cast<size_t>(layout.total()));
+  for (size_t s = 0; s < layout.slots().size(); ++s) {
+    const ParameterSlot& slot = layout.slots()[s];
+    const TensorView& view = weight_for(layout, weights, s);
+    if (view.dtype != DType::kF32) {
+      throw Error("init model", "tensor '" + slot.name +
+                                    "' is not f32; fine-tuning needs an f32 model (mamba2-quantize "
+                                    "--type f32 converts one)");
+    }
+    const std::span<const float> values = view.f32();
+    if (static_cast<int64_t>(values.size()) != slot.size) {
+      throw Error("init model", "tensor '" + slot.name + "' does not match the training config");
+    }
+    for (int64_t i = 0; i < slot.size; ++i) {
+      const double v = values[i];
+      if (is_a_log(layout, s)) {
+        if (!(v < 0)) throw Error("init model", "tensor '" + slot.name + "' has A >= 0");
+        params[slot.offset + i] = static_cast<T>(std::log(-v));
+      } else {
+        params[slot.offset + i] = static_cast<T>(v);
+      }
+    }
+  }
+  return params;
+}
+
+template <class T>
+ModelWeights weights_from_parameters(const ParameterLayout& layout, const std::vector<T>& params,
+                                     const std::string& name,
+                                     std::optional<TokenizerData> tokenizer) {
+  ModelWeights weights;
+  weights.config = layout.config();
+  weights.name = name;
+  weights.tokenizer = std::move(tokenizer);
+  weights.layers.resize(static_cast<size_t>(layout.config().n_layer));
+  for (size_t s = 0; s < layout.slots().size(); ++s) {
+    const ParameterSlot& slot = layout.slots()[s];
+    std::vector<float> values(static_cast<size_t>(slot.size));
+    for (int64_t i = 0; i < slot.size; ++i) {
+      const double v = params[slot.offset + i];
+      values[i] = static_cast<float>(is_a_log(layout, s) ? -std::exp(v) : v);
+    }
+    std::vector<std::byte> bytes(values.size() * sizeof(float));
+    std::memcpy(bytes.data(), values.data(), bytes.size());
+    TensorShape shape;
+    shape.rank = static_cast<int>(slot.shape.size());
+    for (int i = 0; i < shape.rank; ++i) shape.dims[i] = slot.shape[i];
+    const_cast<TensorView&>(weight_for(layout, weights, s)) =
+        weights.own(DType::kF32, shape, std::move(bytes));
+  }
+  check_model_weights(weights, name);
+  return weights;
+}
+
+template ModelParams<float> view_params(const ParameterLayout&, float*);
+template ModelParams<double> view_params(const ParameterLayout&, double*);
+template ModelParams<const float> view_params(const ParameterLayout&, const float*);
+template ModelParams<const double> view_params(const ParameterLayout&, const double*);
+template std::vector<float> parameters_from_weights(const ParameterLayout&, const ModelWeights&);
+template std::vector<double> parameters_from_weights(const ParameterLayout&, const ModelWeights&);
+template ModelWeights weights_from_parameters(const ParameterLayout&, const std::vector<float>&,
+                                              const std::string&, std::optional<TokenizerData>);
+template ModelWeights weights_from_parameters(const ParameterLayout&, const std::vector<double>&,
+                                              const std::string&, std::optional<TokenizerData>);
+
+}  // namespace mamba2::training

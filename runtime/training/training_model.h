@@ -1,0 +1,63 @@
+// The Mamba-2 language model for training: a forward over a batch of sequences [batch, seq_len]
+// that keeps what the backward needs, and the backward that turns the mean cross-entropy into
+// gradients for every parameter of a ParameterLayout. Templated on the scalar type: float trains,
+// double checks gradients against finite differences.
+//
+// Parallelism: tiles over rows (tokens), sequences, (sequence, group) pairs or output channels,
+// with boundaries that depend only on the shapes and reductions summed in a fixed order, so the
+// results are bit-identical for any thread count. GEMMs run single-threaded inside the tiles.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "runtime/engine/parallel.h"
+#include "runtime/training/parameters.h"
+
+namespace mamba2::training {
+
+template <class T>
+class TrainingModel {
+ public:
+  TrainingModel(const ParameterLayout& layout, int64_t batch, int64_t seq_len);
+
+  int64_t batch() const { return batch_; }
+  int64_t seq_len() const { return seq_len_; }
+
+  // tokens [batch, seq_len + 1]: each sequence's first seq_len tokens are the input and its last
+  // seq_len the targets. Returns the mean cross-entropy (nats per token) over all vocab_padded
+  // logits, as measure_perplexity counts it. Runs the parallel loops in `parallel`.
+  double forward(const T* params, std::span<const int32_t> tokens, Parallel& parallel);
+
+  // After forward(): grads (layout.total() values) = d mean loss / d params.
+  void backward(const T* params, T* grads, Parallel& parallel);
+
+  // After forward(): the logits [batch * seq_len, vocab_padded] of every input position.
+  const std::vector<T>& logits() const { return logits_; }
+
+ private:
+  struct LayerActivations {
+    std::vector<T> rstd;    // [R] the block norm's 1/rms
+    std::vector<T> normed;  // [R, d_model] in_proj input
+    std::vector<T> zxbcdt;  // [R, d_in_proj]
+    std::vector<T> xbc;     // [R, conv_dim] after conv + SiLU
+    std::vector<T> dt;      // [R, nheads]
+    std::vector<T> y;       // [R, d_ssm] SSD output
+    std::vector<T> gated;   // [R, d_inner] out_proj input
+    std::vector<T> states;  // [batch, chunks, nheads, headdim, d_state] entering each chunk
+  };
+
+  const ParameterLayout& layout_;
+  const ModelConfig& c_;
+  int64_t batch_, seq_len_, rows_;
+  std::vector<int32_t> inputs_, targets_;  // [R]
+  std::vector<std::vector<T>> residual_;   // [n_layer + 1][R, d_model] entering each layer / norm_f
+  std::vector<LayerActivations> layers_;
+  std::vector<T> rstd_f_, normed_f_, logits_, dlogits_;
+  // Backward scratch, reused by every layer.
+  std::vector<T> d_residual_, d_normed_, d_zxbcdt_, d_xbc_, d_dt_, d_y_, d_gated_;
+  std::vector<T> partials_;  // per-tile partial sums of small parameter gradients
+};
+
+}  // namespace mamba2::training
