@@ -1,0 +1,50 @@
+// AdamW over the flat parameter buffer: decoupled weight decay on the matrices only (the layout's
+// weight_decay flags), global-norm gradient clipping, and a learning rate that warms up linearly
+// and then follows a cosine down to min_lr_ratio * lr at total_steps.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/training/parameters.h"
+
+namespace mamba2::training {
+
+struct AdamWSettings {
+  double lr = 3e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double weight_decay = 0.1;
+  double clip = 1.0;  // <= 0: no clipping
+  int64_t warmup_steps = 100;
+  int64_t total_steps = 1000;
+  double min_lr_ratio = 0.1;
+};
+
+// The learning rate of step `step` (0-based).
+double learning_rate(const AdamWSettings& settings, int64_t step);
+
+class AdamW {
+ public:
+  AdamW(const ParameterLayout& layout, AdamWSettings settings);
+
+  // Clips grads in place to the global norm `clip`, then updates params with the rate of step
+  // `step()`, and advances the step. Returns the gradient norm before clipping.
+  double update(float* params, float* grads);
+
+  int64_t step() const { return step_; }
+  const AdamWSettings& settings() const { return settings_; }
+  // The moments, for checkpoints.
+  std::vector<float>& first_moment() { return m_; }
+  std::vector<float>& second_moment() { return v_; }
+  void set_step(int64_t step) { step_ = step; }
+
+ private:
+  const ParameterLayout& layout_;
+  AdamWSettings settings_;
+  std::vector<float> m_, v_;
+  int64_t step_ = 0;
+};
+
+}  // namespace mamba2::training
