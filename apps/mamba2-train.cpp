@@ -1,0 +1,251 @@
+// mamba2-train: trains a Mamba-2 language model on text, from scratch (--config, a byte-level model
+// with the GPT-2 byte alphabet as its tokenizer) or from an f32 model (--init, keeping its
+// tokenizer). Checkpoints are written atomically every few minutes and on Ctrl-C; --resume
+// continues bit-exactly from one.
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/common/cli.h"
+#include "mamba2/error.h"
+#include "mamba2/model_loader.h"
+#include "mamba2/perplexity.h"
+#include "mamba2/session.h"
+#include "mamba2/tokenizer.h"
+#include "runtime/formats/config_json.h"
+#include "runtime/gguf/gguf_model.h"
+#include "runtime/training/byte_tokenizer.h"
+#include "runtime/training/checkpoint.h"
+#include "runtime/training/data_windows.h"
+#include "runtime/training/trainer.h"
+
+namespace {
+
+using namespace mamba2;
+using namespace mamba2::training;
+using Clock = std::chrono::steady_clock;
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+struct Options {
+  std::vector<std::string> data;
+  std::string val, config, init, out, resume, checkpoint;
+  int64_t steps = 1000, seq_len = 256, batch = 16, warmup = 100, eval_every = 200,
+          val_bytes = 32768;
+  double lr = 3e-3, weight_decay = 0.1, clip = 1.0, checkpoint_minutes = 5.0;
+  uint64_t seed = 1;
+  int threads = 0;
+};
+
+std::string read_text(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) throw Error(path, "no such file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "cannot open");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// What the run starts from: the config, the first parameters and the tokenizer to write out.
+struct Start {
+  ModelConfig config;
+  std::vector<float> params;
+  TokenizerData tokenizer;
+  bool byte_level = true;  // tokens are the text's bytes
+};
+
+Start make_start(const Options& o) {
+  Start start;
+  if (!o.config.empty()) {
+    start.config = parse_config_json(read_text(o.config), o.config);
+    if (start.config.vocab_size != 256 || start.config.vocab_padded != 256) {
+      throw Error(o.config, "a model trained from scratch is byte-level: vocab_size must be 256");
+    }
+    check_trainable_config(start.config, o.config);
+    start.params = init_parameters(ParameterLayout(start.config), o.seed);
+    start.tokenizer = byte_level_tokenizer();
+    return start;
+  }
+  ModelWeights weights = load_model_weights(o.init);
+  if (!weights.tokenizer) throw Error(o.init, "the model has no tokenizer to read text with");
+  start.config = weights.config;
+  check_trainable_config(start.config, o.init);
+  start.params = parameters_from_weights<float>(ParameterLayout(start.config), weights);
+  start.tokenizer = *weights.tokenizer;
+  start.byte_level = false;
+  return start;
+}
+
+std::vector<int32_t> tokenize(const std::string& text, const Start& start) {
+  if (start.byte_level) {
+    std::vector<int32_t> bytes(text.size());
+    for (size_t i = 0; i < text.size(); ++i) bytes[i] = static_cast<unsigned char>(text[i]);
+    return bytes;
+  }
+  return Tokenizer(start.tokenizer, "tokenizer").encode(text);
+}
+
+// Bits per byte of the validation slice under the current parameters, through the inference
+// engine (what mamba2-eval --perplexity would report on the written model).
+double validation_bpb(const ParameterLayout& layout, const std::vector<float>& params,
+                      const std::vector<int32_t>& val_tokens, int64_t val_bytes, int threads) {
+  auto model = std::make_shared<const Model>(
+      weights_from_parameters(layout, params, "validation", std::nullopt));
+  Session session(model, SessionOptions{.threads = threads});
+  return measure_perplexity(session, val_tokens, val_bytes).bits_per_byte;
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<int64_t>(std::max(0.0, seconds));
+  char text[32];
+  std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  return text;
+}
+
+void check_options(const Options& o) {
+  auto positive = [](int64_t value, const char* flag) {
+    if (value < 1) throw Error(flag, "must be at least 1");
+  };
+  positive(o.steps, "--steps");
+  positive(o.seq_len, "--seq-len");
+  positive(o.batch, "--batch");
+  positive(o.eval_every, "--eval-every");
+  positive(o.val_bytes, "--val-bytes");
+  if (o.warmup < 0) throw Error("--warmup", "must not be negative");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr", "must be a positive number");
+  if (!(o.weight_decay >= 0)) throw Error("--weight-decay", "must not be negative");
+  if (!(o.checkpoint_minutes > 0)) throw Error("--checkpoint-every-minutes", "must be positive");
+  if (o.config.empty() == o.init.empty()) throw Error("mamba2-train", "give --config or --init");
+}
+
+int run(const Options& o) {
+  check_options(o);
+  const Start start = make_start(o);
+  const ParameterLayout layout(start.config);
+  std::string text;
+  for (const std::string& path : o.data) text += read_text(path);
+  const DataWindows data(tokenize(text, start), o.seq_len, o.seed);
+
+  std::vector<int32_t> val_tokens;
+  int64_t val_predicted_bytes = 0;
+  if (!o.val.empty()) {
+    std::string val = read_text(o.val);
+    val.resize(std::min<size_t>(val.size(), static_cast<size_t>(o.val_bytes)));
+    val_tokens = tokenize(val, start);
+    if (val_tokens.size() < 2) throw Error(o.val, "needs at least two tokens of text");
+    val_predicted_bytes = static_cast<int64_t>(
+        Tokenizer(start.tokenizer, "tokenizer").decode(std::span(val_tokens).subspan(1)).size());
+  }
+
+  AdamWSettings settings;
+  settings.lr = o.lr;
+  settings.weight_decay = o.weight_decay;
+  settings.clip = o.clip;
+  settings.warmup_steps = o.warmup;
+  settings.total_steps = o.steps;
+  Trainer trainer(layout, start.params, settings, o.batch, o.seq_len, o.threads);
+  const std::string checkpoint = o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint;
+  if (!o.resume.empty()) {
+    CheckpointState state = read_checkpoint(o.resume, layout);
+    if (state.seed != o.seed) throw Error(o.resume, "checkpoint was made with another --seed");
+    trainer.params() = std::move(state.params);
+    trainer.optimizer().first_moment() = std::move(state.m);
+    trainer.optimizer().second_moment() = std::move(state.v);
+    trainer.optimizer().set_step(state.step);
+  }
+  auto save_checkpoint = [&] {
+    write_checkpoint(checkpoint, layout,
+                     {trainer.optimizer().step(), o.seed, trainer.params(),
+                      trainer.optimizer().first_moment(), trainer.optimizer().second_moment()});
+  };
+
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+
+  const int64_t first_step = trainer.optimizer().step();
+  const auto started = Clock::now();
+  auto last_checkpoint = started;
+  double loss = NAN, val_bpb = NAN;
+  bool interrupted = false;
+  for (int64_t step = first_step; step < o.steps; ++step) {
+    if (g_interrupted) {
+      interrupted = true;
+      break;
+    }
+    loss = trainer.step(data.batch(step, o.batch)).loss;
+    const bool last = step + 1 == o.steps;
+    if (!val_tokens.empty() && ((step + 1) % o.eval_every == 0 || last)) {
+      val_bpb =
+          validation_bpb(layout, trainer.params(), val_tokens, val_predicted_bytes, o.threads);
+    }
+    const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+    const double done = double(step + 1 - first_step);
+    std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %.4f bpb  %.0f tok/s  %s left   ",
+                 static_cast<long long>(step + 1), static_cast<long long>(o.steps), loss, val_bpb,
+                 done * double(o.batch * o.seq_len) / elapsed,
+                 format_duration(elapsed / done * double(o.steps - step - 1)).c_str());
+    if (Clock::now() - last_checkpoint >=
+        std::chrono::duration<double>(o.checkpoint_minutes * 60.0)) {
+      save_checkpoint();
+      last_checkpoint = Clock::now();
+    }
+  }
+  std::fprintf(stderr, "\n");
+  save_checkpoint();
+  const std::string name = std::filesystem::path(o.out).stem().string();
+  write_gguf_model(weights_from_parameters(layout, trainer.params(), name, start.tokenizer), o.out);
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  const int64_t steps_done = trainer.optimizer().step();
+  std::printf(
+      "%s at step %lld: loss %.4f, val %.4f bits/byte, %lld tokens seen, %s this run; "
+      "wrote %s and %s\n",
+      interrupted ? "interrupted" : "finished", static_cast<long long>(steps_done), loss, val_bpb,
+      static_cast<long long>(steps_done * o.batch * o.seq_len), format_duration(seconds).c_str(),
+      o.out.c_str(), checkpoint.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train a Mamba-2 language model on text"};
+  app.name("mamba2-train");
+  Options o;
+  app.add_option("--data", o.data, "training text file (repeatable)")->required();
+  app.add_option("--val", o.val, "validation text; bits per byte on its first --val-bytes");
+  auto* config = app.add_option("--config", o.config,
+                                "model config.json (state-spaces format, vocab_size 256): "
+                                "train a byte-level model from scratch");
+  auto* init = app.add_option("--init", o.init, "f32 model to fine-tune (keeps its tokenizer)");
+  config->excludes(init);
+  app.add_option("--out", o.out, "output GGUF")->required();
+  app.add_option("--steps", o.steps, "optimizer steps in total")->capture_default_str();
+  app.add_option("--seq-len", o.seq_len, "tokens per training sequence")->capture_default_str();
+  app.add_option("--batch", o.batch, "sequences per step")->capture_default_str();
+  app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
+  app.add_option("--warmup", o.warmup, "linear warm-up steps")->capture_default_str();
+  app.add_option("--weight-decay", o.weight_decay, "AdamW decay of the matrices")
+      ->capture_default_str();
+  app.add_option("--clip", o.clip, "global gradient-norm clip (0: none)")->capture_default_str();
+  app.add_option("--seed", o.seed, "initialisation and data-order seed")->capture_default_str();
+  app.add_option("-t,--threads", o.threads, "threads (0: all cores)")->capture_default_str();
+  app.add_option("--resume", o.resume, "checkpoint to continue from (same flags as its run)");
+  app.add_option("--checkpoint", o.checkpoint, "checkpoint path (default: OUT.ckpt)");
+  app.add_option("--checkpoint-every-minutes", o.checkpoint_minutes, "checkpoint interval")
+      ->capture_default_str();
+  app.add_option("--eval-every", o.eval_every, "steps between validation runs")
+      ->capture_default_str();
+  app.add_option("--val-bytes", o.val_bytes, "bytes of --val to evaluate")->capture_default_str();
+  return mamba2::apps::run_app(app, argc, argv, [&] { return run(o); });
+}
