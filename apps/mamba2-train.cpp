@@ -191,8 +191,10 @@ int run(const Options& o) {
     }
     const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     const double done = double(step + 1 - first_step);
-    std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %.4f bpb  %.0f tok/s  %s left   ",
-                 static_cast<long long>(step + 1), static_cast<long long>(o.steps), loss, val_bpb,
+    char val_text[32] = "-";
+    if (!std::isnan(val_bpb)) std::snprintf(val_text, sizeof val_text, "%.4f", val_bpb);
+    std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %s bpb  %.0f tok/s  %s left   ",
+                 static_cast<long long>(step + 1), static_cast<long long>(o.steps), loss, val_text,
                  done * double(o.batch * o.seq_len) / elapsed,
                  format_duration(elapsed / done * double(o.steps - step - 1)).c_str());
     if (Clock::now() - last_checkpoint >=
