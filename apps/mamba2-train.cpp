@@ -40,7 +40,7 @@ struct Options {
   std::vector<std::string> data;
   std::string val, config, init, out, resume, checkpoint;
   int64_t steps = 1000, seq_len = 256, batch = 16, warmup = 100, eval_every = 200,
-          val_bytes = 32768;
+          val_bytes = 32768, stop_at = 0;
   double lr = 3e-3, weight_decay = 0.1, clip = 1.0, checkpoint_minutes = 5.0;
   uint64_t seed = 1;
   int threads = 0;
@@ -179,7 +179,7 @@ int run(const Options& o) {
   double loss = NAN, val_bpb = NAN;
   bool interrupted = false;
   for (int64_t step = first_step; step < o.steps; ++step) {
-    if (g_interrupted) {
+    if (g_interrupted || (o.stop_at > 0 && step >= o.stop_at)) {
       interrupted = true;
       break;
     }
@@ -212,7 +212,7 @@ int run(const Options& o) {
   std::printf(
       "%s at step %lld: loss %.4f, val %.4f bits/byte, %lld tokens seen, %s this run; "
       "wrote %s and %s\n",
-      interrupted ? "interrupted" : "finished", static_cast<long long>(steps_done), loss, val_bpb,
+      interrupted ? "stopped" : "finished", static_cast<long long>(steps_done), loss, val_bpb,
       static_cast<long long>(steps_done * o.batch * o.seq_len), format_duration(seconds).c_str(),
       o.out.c_str(), checkpoint.c_str());
   return 0;
@@ -248,6 +248,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--eval-every", o.eval_every, "steps between validation runs")
       ->capture_default_str();
+  app.add_option("--stop-at", o.stop_at,
+                 "stop at this step as Ctrl-C would (checkpoint + output), to train in sessions");
   app.add_option("--val-bytes", o.val_bytes, "bytes of --val to evaluate")->capture_default_str();
   return mamba2::apps::run_app(app, argc, argv, [&] { return run(o); });
 }
