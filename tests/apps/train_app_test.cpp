@@ -95,6 +95,24 @@ TEST_F(TrainApp, ShortRunWritesAModelThatLoadsAndEvaluates) {
   EXPECT_LT(eval_bpb, 8.0);
 }
 
+TEST_F(TrainApp, InitFineTunesAModelAndKeepsItsTokenizer) {
+  const std::string base = (dir_ / "base.gguf").string();
+  ASSERT_EQ(testing::run_binary(MAMBA2_TRAIN_BIN, args(base, {}, "3")).exit_code, 0);
+  const std::string tuned = (dir_ / "tuned.gguf").string();
+  const testing::BinaryRun run = testing::run_binary(
+      MAMBA2_TRAIN_BIN, {"--data", (dir_ / "val.txt").string(), "--init", base, "--out", tuned,
+                         "--steps", "3", "--seq-len", "16", "--batch", "2", "-t", "1"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const ModelWeights before = load_model_weights(base), after = load_model_weights(tuned);
+  ASSERT_TRUE(after.tokenizer.has_value());
+  EXPECT_EQ(after.tokenizer->tokens, before.tokenizer->tokens);
+  EXPECT_EQ(after.tokenizer->model, before.tokenizer->model);
+  EXPECT_EQ(after.config.d_model, before.config.d_model);
+  // The weights moved.
+  const auto a = before.layers[0].in_proj.f32(), b = after.layers[0].in_proj.f32();
+  EXPECT_FALSE(std::equal(a.begin(), a.end(), b.begin()));
+}
+
 TEST_F(TrainApp, ResumeGivesTheSameWeightsAsOneRun) {
   const std::string whole = (dir_ / "a" / "model.gguf").string();
   const std::string parts = (dir_ / "b" / "model.gguf").string();
