@@ -39,14 +39,17 @@ void cumulative_decay(const SsdSequence<T>& s, const ChunkView<T>& v, int64_t h,
   }
 }
 
-// M[i, j] = G[i, j] exp(cum_i - cum_j) dt_j for j <= i, else 0. [q, Q]
+// M[i, j] = G[i, j] E[i, j] dt_j with E[i, j] = exp(cum_i - cum_j) for j <= i, else 0. [q, Q]
+// E is kept when asked for: the backward needs it again.
 template <class T>
 void masked_scores(const SsdSequence<T>& s, const ChunkView<T>& v, int64_t h, const T* G,
-                   const T* cum, T* M) {
+                   const T* cum, T* M, T* E = nullptr) {
   const int64_t Q = s.chunk;
   for (int64_t i = 0; i < v.q; ++i) {
     for (int64_t j = 0; j <= i; ++j) {
-      M[i * Q + j] = G[i * Q + j] * std::exp(cum[i] - cum[j]) * s.dt[(v.t0 + j) * s.nheads + h];
+      const T e = std::exp(cum[i] - cum[j]);
+      if (E) E[i * Q + j] = e;
+      M[i * Q + j] = G[i * Q + j] * e * s.dt[(v.t0 + j) * s.nheads + h];
     }
     for (int64_t j = i + 1; j < v.q; ++j) M[i * Q + j] = 0;
   }
@@ -95,7 +98,7 @@ void ssd_backward(const SsdSequence<T>& s, int64_t group, const T* dy, int64_t l
                   const T* states, T* dxbc, T* ddt, T* dA_log, T* dD) {
   const int64_t Q = s.chunk, P = s.headdim, N = s.d_state, H = s.nheads;
   const int64_t heads_per_group = H / s.ngroups;
-  std::vector<T> G(Q * Q), M(Q * Q), dM(Q * Q), dG(Q * Q), cum(Q), dcum(Q), ddt_local(Q);
+  std::vector<T> G(Q * Q), M(Q * Q), E(Q * Q), dM(Q * Q), dG(Q * Q), cum(Q), dcum(Q), ddt_local(Q);
   std::vector<T> dx(Q * P), BdS(Q * P), CS(Q * P), edy(Q * P), wx(Q * P), dB(Q * N), dC(Q * N);
   std::vector<T> dstate(heads_per_group * P * N, T(0));  // dL/dS leaving the current chunk
   for (int64_t c = s.chunks() - 1; c >= 0; --c) {
@@ -112,7 +115,7 @@ void ssd_backward(const SsdSequence<T>& s, int64_t group, const T* dy, int64_t l
       const T* S_in = states + (c * H + h) * P * N;
       T* dS = &dstate[hg * P * N];
       cumulative_decay(s, v, h, A, cum.data());
-      masked_scores(s, v, h, G.data(), cum.data(), M.data());
+      masked_scores(s, v, h, G.data(), cum.data(), M.data(), E.data());
       const T cum_last = cum[v.q - 1];
       std::fill(dcum.begin(), dcum.end(), T(0));
       std::fill(ddt_local.begin(), ddt_local.end(), T(0));
@@ -130,7 +133,7 @@ void ssd_backward(const SsdSequence<T>& s, int64_t group, const T* dy, int64_t l
       gemm(false, true, v.q, v.q, P, T(1), dyh, ld_y, x, v.ld, T(0), dM.data(), Q);  // dy x^T
       for (int64_t i = 0; i < v.q; ++i) {
         for (int64_t j = 0; j <= i; ++j) {
-          const T e = std::exp(cum[i] - cum[j]);
+          const T e = E[i * Q + j];
           const T dt_j = s.dt[(v.t0 + j) * H + h];
           const T g = dM[i * Q + j];
           dG[i * Q + j] += g * e * dt_j;
