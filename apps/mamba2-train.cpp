@@ -127,8 +127,17 @@ void check_options(const Options& o) {
   if (o.config.empty() == o.init.empty()) throw Error("mamba2-train", "give --config or --init");
 }
 
+// Ctrl-C from here on is a request to save and stop, checked once per step.
+void install_interrupt_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+}
+
 int run(const Options& o) {
   check_options(o);
+  install_interrupt_handler();
   const Start start = make_start(o);
   const ParameterLayout layout(start.config);
   std::string text;
@@ -168,40 +177,47 @@ int run(const Options& o) {
                       trainer.optimizer().first_moment(), trainer.optimizer().second_moment()});
   };
 
-  struct sigaction action {};
-  action.sa_handler = on_sigint;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-
   const int64_t first_step = trainer.optimizer().step();
   const auto started = Clock::now();
   auto last_checkpoint = started;
   double loss = NAN, val_bpb = NAN;
   bool interrupted = false;
-  for (int64_t step = first_step; step < o.steps; ++step) {
-    if (g_interrupted || (o.stop_at > 0 && step >= o.stop_at)) {
-      interrupted = true;
-      break;
+  // Steps until done, stopped or failed; an error ends the progress line before it is reported.
+  try {
+    for (int64_t step = first_step; step < o.steps; ++step) {
+      if (g_interrupted || (o.stop_at > 0 && step >= o.stop_at)) {
+        interrupted = true;
+        break;
+      }
+      loss = trainer.step(data.batch(step, o.batch)).loss;
+      if (!std::isfinite(loss)) {
+        const bool saved = std::filesystem::exists(checkpoint);
+        throw Error("step " + std::to_string(step + 1),
+                    "the loss is not finite (training diverged; try a lower --lr)" +
+                        (saved ? "; the last checkpoint is " + checkpoint : std::string()));
+      }
+      const bool last = step + 1 == o.steps;
+      if (!val_tokens.empty() && ((step + 1) % o.eval_every == 0 || last)) {
+        val_bpb =
+            validation_bpb(layout, trainer.params(), val_tokens, val_predicted_bytes, o.threads);
+      }
+      const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+      const double done = double(step + 1 - first_step);
+      char val_text[32] = "-";
+      if (!std::isnan(val_bpb)) std::snprintf(val_text, sizeof val_text, "%.4f", val_bpb);
+      std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %s bpb  %.0f tok/s  %s left   ",
+                   static_cast<long long>(step + 1), static_cast<long long>(o.steps), loss,
+                   val_text, done * double(o.batch * o.seq_len) / elapsed,
+                   format_duration(elapsed / done * double(o.steps - step - 1)).c_str());
+      if (Clock::now() - last_checkpoint >=
+          std::chrono::duration<double>(o.checkpoint_minutes * 60.0)) {
+        save_checkpoint();
+        last_checkpoint = Clock::now();
+      }
     }
-    loss = trainer.step(data.batch(step, o.batch)).loss;
-    const bool last = step + 1 == o.steps;
-    if (!val_tokens.empty() && ((step + 1) % o.eval_every == 0 || last)) {
-      val_bpb =
-          validation_bpb(layout, trainer.params(), val_tokens, val_predicted_bytes, o.threads);
-    }
-    const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-    const double done = double(step + 1 - first_step);
-    char val_text[32] = "-";
-    if (!std::isnan(val_bpb)) std::snprintf(val_text, sizeof val_text, "%.4f", val_bpb);
-    std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %s bpb  %.0f tok/s  %s left   ",
-                 static_cast<long long>(step + 1), static_cast<long long>(o.steps), loss, val_text,
-                 done * double(o.batch * o.seq_len) / elapsed,
-                 format_duration(elapsed / done * double(o.steps - step - 1)).c_str());
-    if (Clock::now() - last_checkpoint >=
-        std::chrono::duration<double>(o.checkpoint_minutes * 60.0)) {
-      save_checkpoint();
-      last_checkpoint = Clock::now();
-    }
+  } catch (...) {
+    std::fprintf(stderr, "\n");
+    throw;
   }
   std::fprintf(stderr, "\n");
   save_checkpoint();

@@ -60,6 +60,16 @@ TrainingModel<T>::TrainingModel(const ParameterLayout& layout, int64_t batch, in
       seq_len_(seq_len),
       rows_(batch * seq_len) {
   if (batch < 1 || seq_len < 1) throw Error("training", "batch and seq_len must be positive");
+  // The widest activation is [batch * seq_len, max(d_in_proj, vocab_padded)] per layer; refuse
+  // sizes whose element counts overflow instead of wrapping around.
+  const int64_t widest = std::max({c_.d_in_proj, c_.vocab_padded, c_.conv_dim, c_.d_model});
+  int64_t elements = 0;
+  if (__builtin_mul_overflow(batch, seq_len, &elements) ||
+      __builtin_mul_overflow(elements, widest, &elements) ||
+      __builtin_mul_overflow(elements, c_.n_layer + 1, &elements) ||
+      elements > (int64_t{1} << 40)) {
+    throw Error("training", "batch * seq_len is too large for this model");
+  }
   // The trainer parallelises over tiles itself; OpenBLAS threads inside them would oversubscribe.
   openblas_set_num_threads(1);
   const int64_t R = rows_;
