@@ -102,14 +102,15 @@ std::vector<float> init_parameters(const ParameterLayout& layout, uint64_t seed)
 namespace {
 
 // The ModelWeights tensor that holds a slot's values (A for A_log).
-const TensorView& weight_for(const ParameterLayout& layout, const ModelWeights& weights,
-                             size_t slot) {
+// (Templated on constness: reading uses const ModelWeights, writing a fresh one.)
+template <class Weights>
+auto& weight_for(const ParameterLayout& layout, Weights& weights, size_t slot) {
   const int64_t n_layer = layout.config().n_layer;
   if (slot == 0) return weights.embedding;
   const int64_t index = static_cast<int64_t>(slot) - 1;
   if (index == n_layer * ParameterLayout::kLayerSlots) return weights.norm_f;
   if (index > n_layer * ParameterLayout::kLayerSlots) return weights.lm_head;
-  const LayerWeights& w = weights.layers[index / ParameterLayout::kLayerSlots];
+  auto& w = weights.layers[index / ParameterLayout::kLayerSlots];
   switch (index % ParameterLayout::kLayerSlots) {
     case ParameterLayout::kNorm:
       return w.norm;
@@ -193,8 +194,7 @@ ModelWeights weights_from_parameters(const ParameterLayout& layout, const std::v
     TensorShape shape;
     shape.rank = static_cast<int>(slot.shape.size());
     for (int i = 0; i < shape.rank; ++i) shape.dims[i] = slot.shape[i];
-    const_cast<TensorView&>(weight_for(layout, weights, s)) =
-        weights.own(DType::kF32, shape, std::move(bytes));
+    weight_for(layout, weights, s) = weights.own(DType::kF32, shape, std::move(bytes));
   }
   check_model_weights(weights, name);
   return weights;
