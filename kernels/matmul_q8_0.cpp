@@ -99,6 +99,7 @@ void Q8_0Activations::resize(int64_t token_count, int64_t k_inputs) {
   k = k_inputs;
   quants.resize(static_cast<size_t>(tokens * k));
   scales.resize(static_cast<size_t>(tokens * blocks()));
+  lane_offsets.resize(static_cast<size_t>(tokens * blocks() * 8));
 }
 
 void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int64_t t_begin,
@@ -110,6 +111,11 @@ void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int6
       const BlockQ8_0 block = quantize_block_q8_0(x + t * ld_x + b * kQ8_0BlockElems);
       std::memcpy(&out.quants[t * out.k + b * kQ8_0BlockElems], block.qs, sizeof block.qs);
       out.scales[t * blocks + b] = f16_to_f32(block.d);
+      for (int j = 0; j < 8; ++j) {
+        int32_t sum = 0;
+        for (int i = 4 * j; i < 4 * j + 4; ++i) sum += block.qs[i];
+        out.lane_offsets[(t * blocks + b) * 8 + j] = -128 * sum;
+      }
     }
   }
 }

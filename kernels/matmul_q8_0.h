@@ -32,6 +32,9 @@ struct Q8_0Activations {
   int64_t k = 0;               // a multiple of 32
   std::vector<int8_t> quants;  // [tokens, k]
   std::vector<float> scales;   // [tokens, k / 32], the f16 scale d widened to f32
+  // [tokens, k / 32, 8]: -128 * (sum of quants 4j..4j+3 of each block), which turns vpdpbusd's
+  // unsigned operand (the weights plus 128) back into a signed product; see matmul_q8_0_vnni.h.
+  std::vector<int32_t> lane_offsets;
 
   // Sizes the buffers (k must be a multiple of 32; throws Error otherwise).
   void resize(int64_t token_count, int64_t k_inputs);

@@ -2,8 +2,10 @@
 // their translation units (each compiled with its own instruction-set flags). `Ops` supplies the
 // one thing that differs, the integer dot product of a 32-weight block with a 32-input block:
 //   Weights weights(__m256i q)      once per weight block, reused for every token
-//   __m256i activations(__m256i q)  once per activation block, reused for every row
-//   __m256i dot(Weights, __m256i)   eight int32 lanes: lane j = sum of bytes 4j..4j+3 products
+//   Activations activations(const int8_t* quants, const int32_t* lane_offsets)
+//                                   once per activation block, reused for every row
+//   __m256i dot(Weights, Activations)  eight int32 lanes: lane j = sum of the products of bytes
+//                                      4j..4j+3
 // All three are exact, so every path produces the scalar path's bits (see matmul_q8_0.h).
 #pragma once
 
@@ -51,8 +53,9 @@ void tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, i
   const int64_t blocks = xq.blocks();
   const int64_t row_bytes = blocks * kBlockBytes;
   const std::byte* w = args.w + row * row_bytes;
-  const int8_t* x_quants = xq.quants.data() + t0 * xq.k;   // [kTokens, K]
-  const float* x_scales = xq.scales.data() + t0 * blocks;  // [kTokens, K / 32]
+  const int8_t* x_quants = xq.quants.data() + t0 * xq.k;                // [kTokens, K]
+  const float* x_scales = xq.scales.data() + t0 * blocks;               // [kTokens, K / 32]
+  const int32_t* x_offsets = xq.lane_offsets.data() + t0 * blocks * 8;  // [kTokens, K / 32, 8]
   __m256 acc[kRows][kTokens];
   unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[r][t] = _mm256_setzero_ps(); });
@@ -66,7 +69,8 @@ void tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, i
       wq[r] = Ops::weights(load_quants(block + sizeof(uint16_t)));
     });
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-      const __m256i x = Ops::activations(load_quants(x_quants + t * xq.k + b * 32));
+      const typename Ops::Activations x =
+          Ops::activations(x_quants + t * xq.k + b * 32, x_offsets + (t * blocks + b) * 8);
       const float dx = x_scales[t * blocks + b];
       unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         const __m256 isum = _mm256_cvtepi32_ps(Ops::dot(wq[r], x));

@@ -17,7 +17,10 @@ struct Avx2Ops {
     __m256i sign;
   };
   static Weights weights(__m256i q) { return {_mm256_sign_epi8(q, q), q}; }
-  static __m256i activations(__m256i q) { return q; }
+  using Activations = __m256i;
+  static __m256i activations(const int8_t* quants, const int32_t* /*lane_offsets*/) {
+    return q8_0_avx::load_quants(quants);
+  }
   static __m256i dot(const Weights& w, __m256i x) {
     const __m256i pairs = _mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(x, w.sign));
     return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
@@ -36,7 +39,7 @@ __m256 round_half_away(__m256 v) {
 }
 
 // quantize_block_q8_0, vectorized with the same float operations.
-void quantize_block(const float* x, int8_t* quants, float* scale) {
+void quantize_block(const float* x, int8_t* quants, float* scale, int32_t* lane_offsets) {
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   __m256 v[4];
   __m256 amax = _mm256_setzero_ps();
@@ -60,6 +63,11 @@ void quantize_block(const float* x, int8_t* quants, float* scale) {
                                                     _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(quants), bytes);
   *scale = f16_to_f32(f32_to_f16(d));
+  // Sums of four quants per lane (maddubs with ones, then madd with ones), times -128.
+  const __m256i sums =
+      _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), bytes), _mm256_set1_epi16(1));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lane_offsets),
+                      _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 7)));
 }
 
 }  // namespace
@@ -75,7 +83,7 @@ void quantize_avx2(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
   for (int64_t t = t_begin; t < t_end; ++t) {
     for (int64_t b = 0; b < blocks; ++b) {
       quantize_block(x + t * ld_x + b * 32, &out.quants[t * out.k + b * 32],
-                     &out.scales[t * blocks + b]);
+                     &out.scales[t * blocks + b], &out.lane_offsets[(t * blocks + b) * 8]);
     }
   }
 }

@@ -23,34 +23,37 @@ void pair_tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t r
   const int64_t blocks = xq.blocks();
   const int64_t row_bytes = blocks * kBlockBytes;
   const std::byte* w = args.w + row * row_bytes;
-  const int8_t* x_quants = xq.quants.data() + t0 * xq.k;   // [kTokens, K]
-  const float* x_scales = xq.scales.data() + t0 * blocks;  // [kTokens, K / 32]
-  const __m512i zero = _mm512_setzero_si512();
+  const int8_t* x_quants = xq.quants.data() + t0 * xq.k;                // [kTokens, K]
+  const float* x_scales = xq.scales.data() + t0 * blocks;               // [kTokens, K / 32]
+  const int32_t* x_offsets = xq.lane_offsets.data() + t0 * blocks * 8;  // [kTokens, K / 32, 8]
   const __m512i offset = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512 acc[kPairs][kTokens];
   unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[p][t] = _mm512_setzero_ps(); });
   });
   for (int64_t b = 0; b < blocks; ++b) {
-    __m512i quants[kPairs], start[kPairs];
+    __m512i quants[kPairs];
     __m512 dw[kPairs];
     unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
       const std::byte* low = w + 2 * p * row_bytes + b * kBlockBytes;
       const std::byte* high = low + row_bytes;
-      quants[p] = _mm512_inserti64x4(_mm512_castsi256_si512(load_block_quants(low)),
-                                     load_block_quants(high), 1);
-      // -128 * (sum of each lane's four weights): see matmul_q8_0_vnni.h.
-      start[p] = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, offset, quants[p]));
+      // The weights plus 128, unsigned: see matmul_q8_0_vnni.h.
+      quants[p] =
+          _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(load_block_quants(low)),
+                                              load_block_quants(high), 1),
+                           offset);
       dw[p] = _mm512_insertf32x8(_mm512_set1_ps(q8_0_avx::block_scale(low)),
                                  _mm256_set1_ps(q8_0_avx::block_scale(high)), 1);
     });
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
       const __m256i x_block =
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_quants + t * xq.k + b * 32));
-      const __m512i x = _mm512_xor_si512(_mm512_broadcast_i64x4(x_block), offset);
+      const __m512i x = _mm512_broadcast_i64x4(x_block);
+      const __m512i start = _mm512_broadcast_i64x4(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_offsets + (t * blocks + b) * 8)));
       const __m512 dx = _mm512_set1_ps(x_scales[t * blocks + b]);
       unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
-        const __m512 isum = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start[p], x, quants[p]));
+        const __m512 isum = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, quants[p], x));
         acc[p][t] = _mm512_fmadd_ps(isum, _mm512_mul_ps(dw[p], dx), acc[p][t]);
       });
     });

@@ -125,6 +125,11 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
       const BlockQ8_0 expected = quantize_block_q8_0(&x[block * 32]);
       EXPECT_EQ(xq.scales[block], f16_to_f32(expected.d)) << "block " << block;
       EXPECT_EQ(std::memcmp(&xq.quants[block * 32], expected.qs, 32), 0) << "block " << block;
+      for (int lane = 0; lane < 8; ++lane) {
+        const int8_t* q = expected.qs + 4 * lane;
+        EXPECT_EQ(xq.lane_offsets[block * 8 + lane], -128 * (q[0] + q[1] + q[2] + q[3]))
+            << "block " << block << " lane " << lane;
+      }
     }
   }
 }
