@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   app.add_flag("--verbose", verbose, "print timings at the end");
 
   return apps::run_app(app, argc, argv, [&] {
+    chat::install_interrupt_handler();
     for (const auto& [name, value] : sampler_flags) {
       set_sampler_setting(settings.sampler, name, value);
     }
@@ -103,7 +104,6 @@ int main(int argc, char** argv) {
     SessionOptions options;
     options.threads = threads;
     chat::ChatSession session(model, options, settings);
-    chat::install_interrupt_handler();
 
     int exit_code = 0;
     if (!prompt.empty() || !ids_text.empty()) {

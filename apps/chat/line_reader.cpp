@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <clocale>
+#include <csignal>
 #include <cstdio>
+#include <cwchar>
 
 #include "apps/chat/interrupt.h"
 
@@ -28,12 +32,10 @@ class PlainReader : public LineReader {
         buffer_.clear();
         return ReadStatus::kLine;
       }
+      if (!wait_readable_or_interrupt(STDIN_FILENO)) return ReadStatus::kInterrupted;
       char chunk[4096];
       const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) {
-        if (interrupt_requested()) return ReadStatus::kInterrupted;
-        continue;
-      }
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         at_end_ = true;
         continue;
@@ -53,10 +55,38 @@ class PlainReader : public LineReader {
 const char* g_prompt = "";
 extern "C" char* current_prompt(EditLine*) { return const_cast<char*>(g_prompt); }
 
+// libedit's key reader, replaced so Ctrl-C wakes it wherever the signal lands (see interrupt.h).
+extern "C" int read_key(EditLine*, wchar_t* key) {
+  std::mbstate_t state{};
+  char bytes[MB_LEN_MAX];
+  size_t count = 0;
+  for (;;) {
+    if (!wait_readable_or_interrupt(STDIN_FILENO)) {
+      errno = EINTR;
+      *key = L'\0';
+      return -1;
+    }
+    const ssize_t got = ::read(STDIN_FILENO, bytes + count, 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      *key = L'\0';
+      return got == 0 ? 0 : -1;
+    }
+    const size_t used = std::mbrtowc(key, bytes + count, 1, &state);
+    ++count;
+    if (used == static_cast<size_t>(-2) && count < sizeof bytes) continue;  // more bytes to come
+    if (used == static_cast<size_t>(-1) || used == static_cast<size_t>(-2)) {
+      *key = static_cast<unsigned char>(bytes[0]);  // not a character here: pass the byte on
+    }
+    return 1;
+  }
+}
+
 class EditReader : public LineReader {
  public:
   EditReader(const char* program, std::string history_path)
       : history_path_(std::move(history_path)) {
+    std::setlocale(LC_CTYPE, "");  // libedit reads and shows UTF-8 only in a UTF-8 locale
     editor_ = el_init(program, stdin, stdout, stderr);
     history_ = history_init();
     HistEvent event;
@@ -66,6 +96,7 @@ class EditReader : public LineReader {
     el_set(editor_, EL_EDITOR, "emacs");
     el_set(editor_, EL_PROMPT, current_prompt);
     el_set(editor_, EL_HIST, history, history_);
+    el_set(editor_, EL_GETCFN, read_key);
     el_source(editor_, nullptr);  // the user's ~/.editrc
   }
   ~EditReader() override {

@@ -281,7 +281,6 @@ class PtyChild {
            Clock::now() < deadline) {
       usleep(2000);
     }
-    usleep(50000);  // and until it sits in read(), as a person typing would give it time to
   }
   void type(const std::string& keys) {
     wait_for_line_editor();
