@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh release
 model=models/default.gguf
-if [ ! -f "$model" ] || [ ! -x build/release/apps/mamba2-chat ]; then
-  echo "mamba2-chat and the embedded default model are not built yet (issues 5 and 6)." >&2
-  echo "The build succeeded; see README.md for what works today." >&2
+if [ ! -f "$model" ]; then
+  echo "The embedded default model ($model) is not built yet (issue 6)." >&2
+  echo "The build succeeded; chat with any Mamba-2 model (GGUF file or checkpoint directory):" >&2
+  echo "  build/release/apps/mamba2-chat MODEL" >&2
   exit 1
 fi
 exec build/release/apps/mamba2-chat "$model" "$@"
