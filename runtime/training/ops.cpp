@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace mamba2::training {
 namespace {
@@ -81,28 +82,30 @@ void gated_rmsnorm_forward(const T* y, const T* z, int64_t ld_z, const T* w, T* 
 template <class T>
 void gated_rmsnorm_backward(const T* y, const T* z, int64_t ld_z, const T* w, const T* dout, T* dy,
                             T* dz, T* dw, int64_t rows, int64_t d, int64_t group, T eps) {
+  std::vector<T> sig(group), ghat(group);  // sigmoid(z), normalised y * silu(z)
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t g0 = 0; g0 < d; g0 += group) {
+      const T* yr = y + r * d + g0;
+      const T* zr = z + r * ld_z + g0;
+      const T* gr = dout + r * d + g0;
       T sum = 0;
-      for (int64_t i = g0; i < g0 + group; ++i) {
-        const T g = y[r * d + i] * silu(z[r * ld_z + i]);
-        sum += g * g;
+      for (int64_t i = 0; i < group; ++i) {
+        sig[i] = sigmoid(zr[i]);
+        ghat[i] = yr[i] * zr[i] * sig[i];
+        sum += ghat[i] * ghat[i];
       }
       const T s = T(1) / std::sqrt(sum / T(group) + eps);
       T dot = 0;  // mean(dghat * ghat)
-      for (int64_t i = g0; i < g0 + group; ++i) {
-        const T ghat = y[r * d + i] * silu(z[r * ld_z + i]) * s;
-        dot += dout[r * d + i] * w[i] * ghat;
+      for (int64_t i = 0; i < group; ++i) {
+        ghat[i] *= s;
+        dot += gr[i] * w[g0 + i] * ghat[i];
       }
       dot /= T(group);
-      for (int64_t i = g0; i < g0 + group; ++i) {
-        const T zi = z[r * ld_z + i];
-        const T yi = y[r * d + i];
-        const T ghat = yi * silu(zi) * s;
-        const T dg = s * (dout[r * d + i] * w[i] - ghat * dot);
-        dw[i] += dout[r * d + i] * ghat;
-        dy[r * d + i] += dg * silu(zi);
-        dz[r * ld_z + i] += dg * yi * silu_grad(zi);
+      for (int64_t i = 0; i < group; ++i) {
+        const T dg = s * (gr[i] * w[g0 + i] - ghat[i] * dot);
+        dw[g0 + i] += gr[i] * ghat[i];
+        dy[r * d + g0 + i] += dg * zr[i] * sig[i];
+        dz[r * ld_z + g0 + i] += dg * yr[i] * sig[i] * (T(1) + zr[i] * (T(1) - sig[i]));
       }
     }
   }
@@ -127,20 +130,40 @@ template <class T>
 void conv_silu_backward(const T* in, int64_t ld_in, const T* w, const T* bias, const T* dout,
                         int64_t ld_dout, T* din, int64_t ld_din, T* dw, T* dbias, int64_t tokens,
                         int64_t taps, int64_t c_begin, int64_t c_end) {
+  // Channel-contiguous copies of the taps ([taps, width]) so the inner loops run over channels.
+  const int64_t width = c_end - c_begin;
+  std::vector<T> w_t(taps * width), dw_t(taps * width, T(0)), dpre(width);
+  for (int64_t k = 0; k < taps; ++k) {
+    for (int64_t c = 0; c < width; ++c) w_t[k * width + c] = w[(c_begin + c) * taps + k];
+  }
   for (int64_t t = 0; t < tokens; ++t) {
-    for (int64_t c = c_begin; c < c_end; ++c) {
-      const int64_t k0 = std::max<int64_t>(0, taps - 1 - t);
-      T pre = bias[c];  // recomputed: cheaper than storing [tokens, conv_dim] per layer
-      for (int64_t k = k0; k < taps; ++k)
-        pre += w[c * taps + k] * in[(t - taps + 1 + k) * ld_in + c];
-      const T dpre = dout[t * ld_dout + c] * silu_grad(pre);
-      dbias[c] += dpre;
-      for (int64_t k = k0; k < taps; ++k) {
-        const int64_t src = t - taps + 1 + k;
-        dw[c * taps + k] += dpre * in[src * ld_in + c];
-        din[src * ld_din + c] += dpre * w[c * taps + k];
+    const int64_t k0 = std::max<int64_t>(0, taps - 1 - t);
+    // pre is recomputed: cheaper than storing [tokens, conv_dim] per layer.
+    for (int64_t c = 0; c < width; ++c) dpre[c] = bias[c_begin + c];
+    for (int64_t k = k0; k < taps; ++k) {
+      const T* x = in + (t - taps + 1 + k) * ld_in + c_begin;
+      const T* wk = &w_t[k * width];
+      for (int64_t c = 0; c < width; ++c) dpre[c] += wk[c] * x[c];
+    }
+    const T* g = dout + t * ld_dout + c_begin;
+    for (int64_t c = 0; c < width; ++c) {
+      dpre[c] = g[c] * silu_grad(dpre[c]);
+      dbias[c_begin + c] += dpre[c];
+    }
+    for (int64_t k = k0; k < taps; ++k) {
+      const int64_t src = t - taps + 1 + k;
+      const T* x = in + src * ld_in + c_begin;
+      T* dx = din + src * ld_din + c_begin;
+      const T* wk = &w_t[k * width];
+      T* dwk = &dw_t[k * width];
+      for (int64_t c = 0; c < width; ++c) {
+        dwk[c] += dpre[c] * x[c];
+        dx[c] += dpre[c] * wk[c];
       }
     }
+  }
+  for (int64_t k = 0; k < taps; ++k) {
+    for (int64_t c = 0; c < width; ++c) dw[(c_begin + c) * taps + k] += dw_t[k * width + c];
   }
 }
 
