@@ -86,7 +86,8 @@ void ChatSession::reset() {
 
 ReplyResult ChatSession::reply_to_text(const std::string& message, std::FILE* out) {
   if (!tokenizer_) {
-    throw Error("mamba2-chat", "the model has no tokenizer: type token ids like 1,2,3");
+    throw Error("mamba2-chat",
+                "the model has no tokenizer: give token ids (--ids 1,2,3, or lines like 1,2,3)");
   }
   const std::string turn = (reply_open_ ? template_.reply_end() : "") +
                            template_.user_turn(message, turns_ == 0, !settings_.system.empty());

@@ -22,7 +22,9 @@ constexpr char kMagic[8] = {'M', 'A', 'M', 'B', 'A', '2', 'C', 'V'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8;
 constexpr size_t kChecksumSize = 8;
-constexpr uint64_t kMaxRngStateBytes = 1 << 16;  // mt19937_64's text state is about 6 KB
+constexpr uint64_t kMaxRngStateBytes = 1 << 16;
+constexpr uint64_t kMaxTranscriptBytes =
+    uint64_t{1} << 32;  // text, ids and settings  // mt19937_64's text state is about 6 KB
 
 class PayloadWriter {
  public:
@@ -213,6 +215,13 @@ ConversationState load_conversation(const std::filesystem::path& path, uint64_t 
   std::error_code error;
   const uintmax_t file_size = std::filesystem::file_size(path, error);
   if (error) throw Error(where, "cannot read: " + error.message());
+  // Two states plus a generous transcript: anything larger is not ours, and is not read into
+  // memory.
+  const uint64_t state_bytes =
+      static_cast<uint64_t>(conv_state_size(config) + ssm_state_size(config)) * sizeof(float);
+  if (file_size > 2 * state_bytes + kMaxTranscriptBytes) {
+    throw Error(where, "implausibly large for a saved conversation of this model");
+  }
   if (file_size < kHeaderSize + kChecksumSize) {
     throw Error(where, "too short to be a saved conversation");
   }
@@ -275,7 +284,8 @@ ConversationState load_conversation(const std::filesystem::path& path, uint64_t 
   }
   if (state.turns < 0) throw Error(where, "negative turn count");
   if (state.base_tokens < 0 || static_cast<uint64_t>(state.base_tokens) > state.tokens.size() ||
-      state.base_text_bytes < 0 || static_cast<uint64_t>(state.base_text_bytes) > state.text.size()) {
+      state.base_text_bytes < 0 ||
+      static_cast<uint64_t>(state.base_text_bytes) > state.text.size()) {
     throw Error(where, "the system prefix is longer than the conversation");
   }
   return state;

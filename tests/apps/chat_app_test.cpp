@@ -282,6 +282,9 @@ class PtyChild {
       usleep(2000);
     }
   }
+  void type_now(const std::string& keys) {
+    ASSERT_EQ(write(master_, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
+  }
   void type(const std::string& keys) {
     wait_for_line_editor();
     ASSERT_EQ(write(master_, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
@@ -350,6 +353,24 @@ TEST(ChatApp, TerminalSessionEditsLinesKeepsHistoryAndExitsOnCtrlD) {
   std::ifstream history(home / ".mamba2_chat_history");
   const std::string saved{std::istreambuf_iterator<char>(history), {}};
   EXPECT_NE(saved.find("1,2,3"), std::string::npos) << saved;
+}
+
+TEST(ChatApp, TerminalSessionExitsOnASecondCtrlC) {
+  PtyChild child({fixture("tiny"), "-n", "-1", "--temp", "1", "--seed", "1", "-t", "1"},
+                 testing::scratch_dir());
+  child.read_until([](const std::string& out) { return out.find("> ") != std::string::npos; });
+  child.type("1,2,3\r");
+  // An endless reply: the first Ctrl-C stops it, the second (at the empty prompt) exits.
+  child.read_until([](const std::string& out) { return out.size() > 2000; });
+  child.type_now("\x03");
+  child.read_until([](const std::string& out) {
+    const size_t at = out.find("(stopped)");
+    return at != std::string::npos && out.find("> ", at) != std::string::npos;
+  });
+  child.type("\x03");
+  const std::string& out = child.read_until([](const std::string&) { return false; }, 10);
+  EXPECT_EQ(child.wait_exit(), 0) << out.substr(out.size() > 300 ? out.size() - 300 : 0);
+  EXPECT_NE(out.find("(stopped)"), std::string::npos);
 }
 
 TEST(ChatApp, TextModelStreamsValidTextAndEndsWithItsIds) {
