@@ -7,7 +7,8 @@
 
 namespace mamba2::kernels {
 
-MatmulInput::MatmulInput(const TypedMatmulArgs& args) : args_(args) {
+void MatmulInput::prepare(const TypedMatmulArgs& args) {
+  args_ = args;
   switch (args.w_type) {
     case DType::kF32:
       return;

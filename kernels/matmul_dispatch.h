@@ -17,9 +17,13 @@ namespace mamba2::kernels {
 
 class MatmulInput {
  public:
-  // Sizes the buffers for `args` (which must outlive this) and picks the kernel path. Throws
-  // Error for a weight type without a kernel (f16) or a K that type cannot hold.
-  explicit MatmulInput(const TypedMatmulArgs& args);
+  MatmulInput() = default;
+  explicit MatmulInput(const TypedMatmulArgs& args) { prepare(args); }
+  // Sizes the buffers for `args` (whose pointers must outlive the use) and picks the kernel path.
+  // Buffers are kept between calls, so a reused MatmulInput stops allocating once it has seen
+  // its largest shape. Throws Error for a weight type without a kernel (f16) or a K that type
+  // cannot hold.
+  void prepare(const TypedMatmulArgs& args);
 
   // Converts tokens [t_begin, t_end); call for every token before matmul(). Disjoint ranges may
   // run on different threads.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/matmul_dispatch.h"
 #include "kernels/ssd.h"
 #include "mamba2/config.h"
 
@@ -26,9 +27,10 @@ struct Block {
   std::vector<float> y;              // [capacity, d_inner] gated SSM output, the out_proj input
   std::vector<float> ssd_workspace;  // one slice per SSD head tile
   int64_t ssd_workspace_stride;
-  std::vector<float> state_local;  // [nheads, headdim, d_state] this chunk's state from zero
-  std::vector<float> state_in;     // [nheads, headdim, d_state] the state entering this chunk
-  std::vector<float> decay;        // [nheads] exp(sum dt * A) over the chunk
+  std::vector<float> state_local;     // [nheads, headdim, d_state] this chunk's state from zero
+  std::vector<float> state_in;        // [nheads, headdim, d_state] the state entering this chunk
+  std::vector<float> decay;           // [nheads] exp(sum dt * A) over the chunk
+  kernels::MatmulInput matmul_input;  // the projections' converted activations, reused
 };
 
 }  // namespace mamba2

@@ -48,13 +48,13 @@ void LayerStages::embed(std::span<const int32_t> tokens, Block& block) const {
 }
 
 void LayerStages::project(const Projection& projection, const float* x, int64_t ld_x, float* y,
-                          int64_t ld_y, int64_t tokens) const {
+                          int64_t ld_y, int64_t tokens, kernels::MatmulInput& input) const {
   const kernels::TypedMatmulArgs args{
       x, ld_x, projection.dtype, projection.weight, projection.bias,
       y, ld_y, tokens,           projection.cols,   projection.rows};
   // Quantized weights read the activations converted once per call (q8_0 blocks, bf16), by
-  // fixed token tiles; every row tile then shares them.
-  kernels::MatmulInput input(args);
+  // fixed token tiles; every row tile then shares them. The block's buffers are reused.
+  input.prepare(args);
   if (projection.dtype != DType::kF32) {
     parallel_.for_tiles(tokens, kTokenTile,
                         [&](int64_t begin, int64_t end) { input.convert(begin, end); });
@@ -75,7 +75,7 @@ void LayerStages::project_in(int64_t layer, Block& block) const {
   });
   observe(layer, block, block.residual);
   project(weights.in_proj, block.normed.data(), d_model, block.zxbcdt.data(), config_.d_in_proj,
-          block.tokens);
+          block.tokens, block.matmul_input);
 }
 
 void LayerStages::observe(int64_t layer, const Block& block, const std::vector<float>& rows) const {
@@ -189,7 +189,7 @@ void LayerStages::project_out(int64_t layer, Block& block) const {
     }
   });
   project(weights.out_proj, block.y.data(), d_inner, block.hidden.data(), config_.d_model,
-          block.tokens);
+          block.tokens, block.matmul_input);
 }
 
 void LayerStages::final_norm(Block& block) const {
@@ -203,10 +203,9 @@ void LayerStages::final_norm(Block& block) const {
   observe(config_.n_layer, block, block.normed);
 }
 
-void LayerStages::logits(const Block& block, int64_t row_begin, int64_t row_end,
-                         float* logits) const {
+void LayerStages::logits(Block& block, int64_t row_begin, int64_t row_end, float* logits) const {
   project(weights_.lm_head, block.normed.data() + row_begin * config_.d_model, config_.d_model,
-          logits, config_.vocab_padded, row_end - row_begin);
+          logits, config_.vocab_padded, row_end - row_begin, block.matmul_input);
 }
 
 }  // namespace mamba2

@@ -51,13 +51,13 @@ class LayerStages {
   // residual += hidden (the last mixer's output); normed = RMSNorm(residual, norm_f).
   void final_norm(Block& block) const;
   // logits [row_end - row_begin, vocab_padded] = lm_head(normed rows [row_begin, row_end)).
-  void logits(const Block& block, int64_t row_begin, int64_t row_end, float* logits) const;
+  void logits(Block& block, int64_t row_begin, int64_t row_end, float* logits) const;
 
   kernels::SsdShape ssd_shape() const { return shape_; }
 
  private:
   void project(const Projection& projection, const float* x, int64_t ld_x, float* y, int64_t ld_y,
-               int64_t tokens) const;
+               int64_t tokens, kernels::MatmulInput& input) const;
   kernels::SsdChunk ssd_chunk(int64_t layer, const Block& block) const;
   void observe(int64_t layer, const Block& block, const std::vector<float>& rows) const;
 
