@@ -119,6 +119,7 @@ ReplyResult ChatSession::run_turn(std::vector<int32_t> prompt, const std::string
                                   std::FILE* out) {
   ReplyResult result;
   if (prompt.empty()) return result;
+  const size_t already_recorded = pending_.size();
   pending_.clear();
   reply_open_ = true;
   ++turns_;
@@ -128,8 +129,10 @@ ReplyResult ChatSession::run_turn(std::vector<int32_t> prompt, const std::string
   std::span<const float> logits = session_.prefill(prompt);
   stats_.prompt_seconds += seconds_since(start);
   stats_.prompt_tokens += static_cast<int64_t>(prompt.size());
-  sampler_.accept(prompt);
-  tokens_.insert(tokens_.end(), prompt.begin(), prompt.end());
+  // The pending token opened the prompt, but it is already counted: it was generated.
+  const auto fresh = std::span<const int32_t>(prompt).subspan(already_recorded);
+  sampler_.accept(fresh);
+  tokens_.insert(tokens_.end(), fresh.begin(), fresh.end());
 
   const int32_t eos = tokenizer_ ? tokenizer_->eos_id() : -1;
   std::optional<TokenStreamDecoder> decoder;
