@@ -411,6 +411,13 @@ TEST(ChatApp, TextModelStreamsValidTextAndEndsWithItsIds) {
   const std::string text = run.out.substr(0, run.out.size() - lines.back().size() - 2);
   EXPECT_EQ(text, decoded);
 
+  // The same run with a stop string from the middle of that text ends just before it.
+  const std::string stop = text.substr(text.size() / 2, 3);
+  const auto stopped = chat({model, "-p", "Once upon a time", "-n", "24", "--seed", "5", "--stop",
+                             "no such text", "--stop", stop});
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_EQ(stopped.out, text.substr(0, text.find(stop)) + "\n");
+
   // A scripted chatml conversation with a system text, /reset and /save + /load.
   const auto file = (dir / "talk.m2c").string();
   const std::vector<std::string> args = {
