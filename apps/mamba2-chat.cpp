@@ -63,20 +63,23 @@ int main(int argc, char** argv) {
   for (const auto& [flag, help] : sampler_options) {
     const std::string name = std::string(flag).substr(2);
     app.add_option_function<std::string>(
-        flag,
-        [&sampler_flags, name](const std::string& value) {
-          sampler_flags.emplace_back(name, value);
-        },
-        help);
+           flag,
+           [&sampler_flags, name](const std::string& value) {
+             sampler_flags.emplace_back(name, value);
+           },
+           help)
+        ->type_name("NUMBER");
   }
   app.add_option_function<std::string>(
-      "--seed",
-      [&](const std::string& value) {
-        sampler_flags.emplace_back("seed", value);
-        seed_given = true;
-      },
-      "random seed; the same seed gives the same text (default: random)");
-  app.add_option("--stop", settings.stops, "end a reply at this text (repeatable)");
+         "--seed",
+         [&](const std::string& value) {
+           sampler_flags.emplace_back("seed", value);
+           seed_given = true;
+         },
+         "random seed; the same seed gives the same text (default: random)")
+      ->type_name("INT");
+  app.add_option("--stop", settings.stops, "end a reply at this text (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--template", template_name, "plain (default), chatml or mistral");
   app.add_option("--system", settings.system, "system text, prefilled once and kept for /reset");
   auto* prompt_option = app.add_option("-p,--prompt", prompt, "print one reply to TEXT and exit");
