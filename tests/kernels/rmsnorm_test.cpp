@@ -7,8 +7,8 @@ namespace {
 
 using testing::expect_close;
 using testing::for_each_simd_level;
-using testing::random_vector;
 using testing::ragged_lengths;
+using testing::random_vector;
 
 TEST(RmsNorm, MatchesReferenceAtEveryLevelAndLength) {
   for_each_simd_level([](SimdLevel level) {
@@ -36,8 +36,8 @@ TEST(RmsNorm, AddUpdatesResidualThenNormalises) {
       auto actual_residual = expected_residual;
       std::vector<float> expected(n), actual(n);
       ref::add_rmsnorm(expected_residual.data(), x.data(), w.data(), expected.data(), n, 1e-5f);
-      dispatch_at(level, RmsNormKernel{}, actual_residual.data(), x.data(), w.data(),
-                  actual.data(), n, 1e-5f);
+      dispatch_at(level, RmsNormKernel{}, actual_residual.data(), x.data(), w.data(), actual.data(),
+                  n, 1e-5f);
       expect_close(actual_residual, expected_residual, 0.0f);
       expect_close(actual, expected, 1e-5f, 1e-5f);
     }
