@@ -1,27 +1,46 @@
 #include "runtime/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <string>
-#include <vector>
 
 #include "mamba2/error.h"
 
 namespace mamba2 {
+namespace {
+
+// Like mkstemp, but the file gets the mode any new file gets (0666 minus the umask, applied by
+// the kernel) where mkstemp's is owner-only.
+int create_temporary(const std::filesystem::path& path, std::filesystem::path& temp_path) {
+  std::random_device entropy;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    char suffix[16];
+    std::snprintf(suffix, sizeof(suffix), ".tmp.%08x", static_cast<unsigned>(entropy()));
+    temp_path = path.string() + suffix;
+    const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
+}  // namespace
 
 AtomicFile::AtomicFile(std::filesystem::path path) : path_(std::move(path)) {
-  std::string pattern = path_.string() + ".tmp.XXXXXX";
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  fd_ = ::mkstemp(name.data());
+  fd_ = create_temporary(path_, temp_path_);
   if (fd_ < 0) {
-    throw Error(path_.string(), std::string("cannot create a temporary file: ") +
-                                    std::strerror(errno));
+    throw Error(path_.string(),
+                std::string("cannot create a temporary file: ") + std::strerror(errno));
   }
-  temp_path_ = name.data();
+  // A replaced file keeps its mode.
+  struct stat existing {};
+  if (::stat(path_.c_str(), &existing) == 0) ::fchmod(fd_, existing.st_mode & 07777);
 }
 
 AtomicFile::~AtomicFile() {

@@ -1,6 +1,7 @@
 #include "runtime/io/atomic_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
@@ -39,6 +40,30 @@ TEST(AtomicFile, AbandonedWriteLeavesNothingBehind) {
   size_t entries = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++entries;
   EXPECT_EQ(entries, 1u);
+}
+
+TEST(AtomicFile, NewFileGetsTheUmaskModeAndAReplacedFileKeepsItsMode) {
+  namespace fs = std::filesystem;
+  const auto dir = testing::scratch_dir();
+  const mode_t previous_umask = ::umask(022);
+  {
+    AtomicFile file(dir / "new.bin");
+    file.commit();
+  }
+  ::umask(previous_umask);
+  EXPECT_EQ(fs::status(dir / "new.bin").permissions(),
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                fs::perms::others_read);
+
+  const auto kept = dir / "kept.bin";
+  std::ofstream(kept) << "old";
+  fs::permissions(kept, fs::perms::owner_read | fs::perms::owner_write | fs::perms::owner_exec);
+  {
+    AtomicFile file(kept);
+    file.commit();
+  }
+  EXPECT_EQ(fs::status(kept).permissions(),
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::owner_exec);
 }
 
 }  // namespace
