@@ -106,10 +106,13 @@ struct Case {
   DType type;
   // Documented bounds, a margin above what was measured on a Sapphire Rapids (the test prints
   // the numbers; the q8_0 ones are the same on every CPU, every q8_0 path giving the same bits):
-  //   tiny         bf16 max abs error 0.18, min cosine 0.99990, 4/5 greedy identical (first 0
-  //   agree) tiny         q8_0 max abs error 0.83, min cosine 0.99795, 4/5 small_groups bf16 max
-  //   abs error 0.40, min cosine 0.99969, 5/5 small_groups q8_0 max abs error 0.98, min cosine
-  //   0.99752, 1/5 (first 6, 16, 12, 3, 0 agree)
+  //
+  //   fixture        type  max abs error  min cosine  greedy 16 identical
+  //   tiny           bf16  0.18           0.99990     4/5 (prompt 3: first 0 agree)
+  //   tiny           q8_0  0.83           0.99795     4/5
+  //   small_groups   bf16  0.40           0.99969     5/5
+  //   small_groups   q8_0  0.98           0.99752     1/5 (first 6, 16, 12, 3, 0 agree)
+  //
   // with logits up to 12..19. Most of the error is the rounding of the weights themselves (the
   // "weights only" lines: the same file dequantized to f32); q8_0 rounds the activations too.
   // small_groups' greedy runs have top-1/top-2 margins down to 0.03 (greedy.json), far below
