@@ -4,14 +4,15 @@
 
 #include <cctype>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <numeric>
+#include <ctime>
+#include <fstream>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "apps/bench/bench_output.h"
 #include "apps/common/cli.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
@@ -23,25 +24,37 @@
 namespace {
 
 using namespace mamba2;
+using namespace mamba2::apps;
 using Clock = std::chrono::steady_clock;
 
-struct Stats {
-  double mean = 0;
-  double stddev = 0;
-};
-
-Stats stats_of(const std::vector<double>& values) {
-  Stats stats;
-  stats.mean = std::accumulate(values.begin(), values.end(), 0.0) / double(values.size());
-  for (double value : values) stats.stddev += (value - stats.mean) * (value - stats.mean);
-  stats.stddev = values.size() > 1 ? std::sqrt(stats.stddev / double(values.size() - 1)) : 0.0;
-  return stats;
-}
-
-double peak_rss_mib() {
+uint64_t peak_rss_bytes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_maxrss) / 1024.0;
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB on Linux
+}
+
+std::string cpu_model_name() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+  }
+  return "unknown";
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+double nanoseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::nano>(Clock::now() - start).count();
 }
 
 std::vector<int32_t> random_prompt(int64_t length, int64_t vocab, uint32_t seed) {
@@ -108,6 +121,7 @@ int main(int argc, char** argv) {
   std::string model_path, size, scan = "auto", type_name;
   int64_t prompt = 512, generate = 128, chunk = 0;
   int threads = 2, repetitions = 5;
+  bool json = false;
   app.add_option("MODEL", model_path, "GGUF file or model directory");
   app.add_option("--size", size, "random weights of a released shape: 130m 370m 780m 1.3b 2.7b");
   app.add_option("-p,--n-prompt", prompt, "prompt tokens (0: skip)")
@@ -123,6 +137,10 @@ int main(int argc, char** argv) {
                  "(default: as loaded; random weights are f32)");
   app.add_option("--chunk", chunk, "SSD chunk size (default: the model's)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
+  app.add_flag("--json", json,
+               "print only a JSON list on stdout, one object per test with llama-bench's field "
+               "names (avg_ts, samples_ns, ...) plus ours (scan, chunk_size, load_ms, "
+               "peak_rss_bytes); progress goes to stderr");
 
   return apps::run_app(app, argc, argv, [&] {
     if (model_path.empty() == size.empty()) {
@@ -145,33 +163,46 @@ int main(int argc, char** argv) {
     options.scan = parse_scan_mode(scan);
     options.chunk_size = chunk;
 
-    const std::string name = size.empty() ? model->weights().name : "mamba2 " + size;
-    std::printf("| model | size | params | backend | threads | scan | test | t/s |\n");
-    std::printf("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |\n");
-    auto report = [&](const std::string& test, const std::vector<double>& rates) {
-      const Stats stats = stats_of(rates);
-      std::printf("| %s %s | %.2f MiB | %.2f M | CPU | %d | %s | %s | %.2f ± %.2f |\n",
-                  name.c_str(), type_label(model->weights()).c_str(),
-                  double(weight_bytes(model->weights())) / (1 << 20),
-                  double(parameter_count(model->weights())) / 1e6, threads, scan.c_str(),
-                  test.c_str(), stats.mean, stats.stddev);
-      std::fflush(stdout);
+    BenchInfo info;
+    info.model_filename = model_path;
+    info.model_type = (size.empty() ? model->weights().name : "mamba2 " + size) + " " +
+                      type_label(model->weights());
+    info.model_size = weight_bytes(model->weights());
+    info.model_n_params = parameter_count(model->weights());
+    info.cpu_info = cpu_model_name();
+    info.threads = threads;
+    info.scan = scan;
+    info.chunk_size = chunk > 0 ? chunk : config.chunk_size;
+    info.load_ms = load_seconds * 1000.0;
+
+    // The table goes to stdout as rows finish; with --json stdout holds only the JSON list.
+    std::FILE* table = json ? stderr : stdout;
+    if (!json) print_table_header(table);
+    std::vector<BenchRow> rows;
+    auto finish = [&](BenchRow row) {
+      if (json) {
+        std::fprintf(stderr, "mamba2-bench: %s done\n", row.test.c_str());
+      } else {
+        print_table_row(table, info, row);
+      }
+      rows.push_back(std::move(row));
     };
 
     if (prompt > 0) {
       const auto tokens = random_prompt(prompt, config.vocab_size, 1);
-      std::vector<double> rates;
+      BenchRow row{
+          .test = "pp" + std::to_string(prompt), .n_prompt = prompt, .test_time = utc_now()};
       for (int r = 0; r < repetitions; ++r) {
         Session session(model, options);
         const auto start = Clock::now();
         session.prefill(tokens);
-        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        rates.push_back(double(prompt) / seconds);
+        row.samples_ns.push_back(nanoseconds_since(start));
       }
-      report("pp" + std::to_string(prompt), rates);
+      finish(std::move(row));
     }
     if (generate > 0) {
-      std::vector<double> rates;
+      BenchRow row{
+          .test = "tg" + std::to_string(generate), .n_gen = generate, .test_time = utc_now()};
       for (int r = 0; r < repetitions; ++r) {
         Session session(model, options);
         int32_t token = 1;
@@ -182,12 +213,16 @@ int main(int argc, char** argv) {
                                        logits.begin()) %
                   static_cast<int32_t>(config.vocab_size);
         }
-        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        rates.push_back(double(generate) / seconds);
+        row.samples_ns.push_back(nanoseconds_since(start));
       }
-      report("tg" + std::to_string(generate), rates);
+      finish(std::move(row));
     }
-    std::printf("\nload: %.3f s, peak RSS: %.1f MiB\n", load_seconds, peak_rss_mib());
+    info.peak_rss_bytes = peak_rss_bytes();
+    if (json) {
+      std::printf("%s\n", bench_json(info, rows).c_str());
+    } else {
+      print_table_footer(stdout, info);
+    }
     return 0;
   });
 }

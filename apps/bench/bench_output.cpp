@@ -1,0 +1,80 @@
+#include "apps/bench/bench_output.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+namespace mamba2::apps {
+
+std::vector<double> BenchRow::samples_ts() const {
+  std::vector<double> rates;
+  for (double ns : samples_ns) rates.push_back(double(tokens_per_sample()) * 1e9 / ns);
+  return rates;
+}
+
+MeanStd mean_std(const std::vector<double>& values) {
+  MeanStd stats;
+  if (values.empty()) return stats;
+  stats.mean = std::accumulate(values.begin(), values.end(), 0.0) / double(values.size());
+  for (double value : values) stats.stddev += (value - stats.mean) * (value - stats.mean);
+  stats.stddev = values.size() > 1 ? std::sqrt(stats.stddev / double(values.size() - 1)) : 0.0;
+  return stats;
+}
+
+void print_table_header(std::FILE* out) {
+  std::fprintf(out, "| model | size | params | backend | threads | scan | batch | test | t/s |\n");
+  std::fprintf(out, "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |\n");
+}
+
+void print_table_row(std::FILE* out, const BenchInfo& info, const BenchRow& row) {
+  const MeanStd ts = mean_std(row.samples_ts());
+  std::fprintf(out, "| %s | %.2f MiB | %.2f M | CPU | %d | %s | %lld | %s | %.2f ± %.2f |\n",
+               info.model_type.c_str(), double(info.model_size) / (1 << 20),
+               double(info.model_n_params) / 1e6, info.threads, info.scan.c_str(),
+               static_cast<long long>(row.n_batch), row.test.c_str(), ts.mean, ts.stddev);
+  std::fflush(out);
+}
+
+void print_table_footer(std::FILE* out, const BenchInfo& info) {
+  std::fprintf(out, "\nload: %.3f s, peak RSS: %.1f MiB\n", info.load_ms / 1000.0,
+               double(info.peak_rss_bytes) / (1 << 20));
+}
+
+std::string bench_json(const BenchInfo& info, const std::vector<BenchRow>& rows) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const BenchRow& row : rows) {
+    const MeanStd ns = mean_std(row.samples_ns);
+    const std::vector<double> samples_ts = row.samples_ts();
+    const MeanStd ts = mean_std(samples_ts);
+    std::vector<int64_t> samples_ns;
+    for (double value : row.samples_ns) samples_ns.push_back(std::llround(value));
+    nlohmann::ordered_json entry;
+    entry["build_commit"] = MAMBA2_BUILD_COMMIT;
+    entry["cpu_info"] = info.cpu_info;
+    entry["backends"] = "CPU";
+    entry["model_filename"] = info.model_filename;
+    entry["model_type"] = info.model_type;
+    entry["model_size"] = info.model_size;
+    entry["model_n_params"] = info.model_n_params;
+    entry["n_batch"] = row.n_batch;
+    entry["n_threads"] = info.threads;
+    entry["n_prompt"] = row.n_prompt;
+    entry["n_gen"] = row.n_gen;
+    entry["test_time"] = row.test_time;
+    entry["avg_ns"] = std::llround(ns.mean);
+    entry["stddev_ns"] = std::llround(ns.stddev);
+    entry["avg_ts"] = ts.mean;
+    entry["stddev_ts"] = ts.stddev;
+    entry["samples_ns"] = samples_ns;
+    entry["samples_ts"] = samples_ts;
+    entry["avg_ts_per_session"] = ts.mean / double(row.n_batch);
+    entry["scan"] = info.scan;
+    entry["chunk_size"] = info.chunk_size;
+    entry["load_ms"] = info.load_ms;
+    entry["peak_rss_bytes"] = info.peak_rss_bytes;
+    list.push_back(std::move(entry));
+  }
+  return list.dump(2);
+}
+
+}  // namespace mamba2::apps
