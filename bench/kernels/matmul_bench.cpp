@@ -8,28 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "bench/kernels/projection_shapes.h"
 #include "kernels/matmul.h"
 #include "kernels/simd.h"
 
 namespace mamba2::kernels {
 namespace {
-
-struct Shape {
-  const char* name;
-  int64_t n;  // output rows of W
-  int64_t k;  // inputs
-};
-
-// in_proj: N = 2*d_inner + 2*ngroups*d_state + nheads, K = d_model; out_proj: N = d_model,
-// K = d_inner (d_inner = 2*d_model, d_state 128, ngroups 1, headdim 64).
-constexpr std::array<Shape, 6> kShapes = {{
-    {"130m in_proj", 3352, 768},
-    {"130m out_proj", 768, 1536},
-    {"370m in_proj", 4384, 1024},
-    {"370m out_proj", 1024, 2048},
-    {"2.7b in_proj", 10576, 2560},
-    {"2.7b out_proj", 2560, 5120},
-}};
 
 struct Projection {
   int64_t tokens;
