@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test: the release build, then the whole
-# suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer, and the multi-session tests
+# under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +12,13 @@ for config in release sanitize; do
   echo "== $config: test"
   (cd "build/$config" && ctest --output-on-failure -j "$(nproc)" --timeout 600)
 done
+
+# ThreadSanitizer on the multi-session tests only (the rest is single-session): just that
+# executable is built, in build/tsan.
+echo "== tsan: build (multi-session tests)"
+tsan_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAMBA2_TSAN=ON -DMAMBA2_BUILD_BENCH=OFF)
+[ -n "${CI:-}" ] && tsan_flags+=(-DMAMBA2_WERROR=ON)
+cmake -S . -B build/tsan -G Ninja "${tsan_flags[@]}" >/dev/null
+cmake --build build/tsan -j "$(nproc)" --target runtime_concurrency_test
+echo "== tsan: test"
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_concurrency_test

@@ -1,0 +1,158 @@
+// N sessions on one shared Model in N threads produce exactly what each produces alone, for
+// every scan path, prefill and decode. Built on its own so the TSan step (scripts/test.sh) can
+// run just this under ThreadSanitizer.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mamba2/random_model.h"
+#include "mamba2/session.h"
+
+namespace mamba2 {
+namespace {
+
+ModelConfig small_config() {
+  ModelConfig config;
+  config.d_model = 48;
+  config.n_layer = 2;
+  config.vocab_size = 60;
+  config.pad_vocab_size_multiple = 16;
+  config.d_state = 12;
+  config.headdim = 8;
+  config.ngroups = 2;
+  config.chunk_size = 8;
+  config.resolve("test");
+  return config;
+}
+
+std::vector<int32_t> random_tokens(size_t count, int64_t vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
+  std::vector<int32_t> tokens(count);
+  for (int32_t& token : tokens) token = dist(rng);
+  return tokens;
+}
+
+// Everything a session computes: every prompt position's logits, then greedy decode steps.
+struct Transcript {
+  std::vector<float> prompt_logits;  // [prompt tokens, vocab_padded]
+  std::vector<float> decode_logits;  // [decode steps, vocab_padded]
+  std::vector<int32_t> decoded;      // [decode steps]
+  SessionState state;
+};
+
+constexpr int kDecodeSteps = 12;
+
+// Threads inside each session. Under ThreadSanitizer one: libtbb is not instrumented, so TSan
+// cannot see the happens-before edges of TBB's task hand-off and flags every parallel_for and
+// flow-graph node (blocked_range splits included). With one thread a session runs its loops on
+// its own thread, and TSan checks what this test is about: sessions in different threads that
+// share one Model. (Thread counts within a session are covered by session_test.cpp.)
+#if defined(__SANITIZE_THREAD__)
+constexpr int kSessionThreads = 1;
+#else
+constexpr int kSessionThreads = 2;
+#endif
+
+Transcript run_session(std::shared_ptr<const Model> model, const std::vector<int32_t>& prompt,
+                       ScanMode scan) {
+  SessionOptions options;
+  options.scan = scan;
+  options.threads = kSessionThreads;
+  options.window_chunks = 2;  // the longer prompts cross window boundaries
+  Session session(model, options);
+  Transcript run;
+  std::span<const float> last =
+      session.prefill(prompt, [&](int64_t, std::span<const float> logits) {
+        run.prompt_logits.insert(run.prompt_logits.end(), logits.begin(), logits.end());
+      });
+  const int64_t vocab = model->config().vocab_size;
+  for (int step = 0; step < kDecodeSteps; ++step) {
+    // Greedy over the real vocabulary, so the decoded tokens depend on every logit before.
+    int32_t next = 0;
+    for (int32_t id = 1; id < vocab; ++id) {
+      if (last[id] > last[next]) next = id;
+    }
+    run.decoded.push_back(next);
+    last = session.decode(next);
+    run.decode_logits.insert(run.decode_logits.end(), last.begin(), last.end());
+  }
+  run.state = session.state();
+  return run;
+}
+
+TEST(ConcurrentSessions, NThreadsTimesEveryScanModeWithDecodeMatchRunsAlone) {
+  const ModelConfig config = small_config();
+  const auto model = std::make_shared<const Model>(make_random_weights(config, 7));
+  const std::vector<ScanMode> scans = {ScanMode::kChunked, ScanMode::kAssociative,
+                                       ScanMode::kRecurrent};
+  constexpr int kPromptsPerScan = 2;
+  // One job per (scan, prompt): every scan path runs at the same time as the others.
+  struct Job {
+    ScanMode scan;
+    std::vector<int32_t> prompt;
+  };
+  std::vector<Job> jobs;
+  for (ScanMode scan : scans) {
+    for (int i = 0; i < kPromptsPerScan; ++i) {
+      const uint32_t seed = static_cast<uint32_t>(100 + jobs.size());
+      jobs.push_back({scan, random_tokens(5 + 9 * jobs.size(), config.vocab_size, seed)});
+    }
+  }
+  std::vector<Transcript> alone;
+  for (const Job& job : jobs) alone.push_back(run_session(model, job.prompt, job.scan));
+
+  std::vector<Transcript> together(jobs.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    threads.emplace_back(
+        [&, i] { together[i] = run_session(model, jobs[i].prompt, jobs[i].scan); });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    SCOPED_TRACE("job " + std::to_string(i) + ", " + std::string(scan_mode_name(jobs[i].scan)));
+    ASSERT_EQ(together[i].prompt_logits.size(),
+              jobs[i].prompt.size() * static_cast<size_t>(config.vocab_padded));
+    EXPECT_EQ(together[i].prompt_logits, alone[i].prompt_logits);
+    EXPECT_EQ(together[i].decoded, alone[i].decoded);
+    EXPECT_EQ(together[i].decode_logits, alone[i].decode_logits);
+    EXPECT_EQ(together[i].state, alone[i].state);
+  }
+}
+
+// Sessions copied from one prefilled session decode on in parallel threads exactly like a copy
+// decoding alone (copies share nothing mutable).
+TEST(ConcurrentSessions, CopiesOfOneSessionDecodeIndependently) {
+  const ModelConfig config = small_config();
+  const auto model = std::make_shared<const Model>(make_random_weights(config, 9));
+  SessionOptions options;
+  options.threads = kSessionThreads;
+  Session base(model, options);
+  base.prefill(random_tokens(30, config.vocab_size, 5));
+  constexpr int kCopies = 4;
+  auto decode_from = [&](Session session, int copy) {
+    std::vector<float> logits;
+    for (int step = 0; step < kDecodeSteps; ++step) {
+      const auto row = session.decode(static_cast<int32_t>((copy * 7 + step) % config.vocab_size));
+      logits.insert(logits.end(), row.begin(), row.end());
+    }
+    return logits;
+  };
+  std::vector<std::vector<float>> alone;
+  for (int copy = 0; copy < kCopies; ++copy) alone.push_back(decode_from(base, copy));
+  std::vector<std::vector<float>> together(kCopies);
+  std::vector<std::thread> threads;
+  for (int copy = 0; copy < kCopies; ++copy) {
+    threads.emplace_back([&, copy] { together[copy] = decode_from(base, copy); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int copy = 0; copy < kCopies; ++copy) EXPECT_EQ(together[copy], alone[copy]) << copy;
+}
+
+}  // namespace
+}  // namespace mamba2
