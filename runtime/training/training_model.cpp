@@ -102,6 +102,23 @@ TrainingModel<T>::TrainingModel(const ParameterLayout& layout, int64_t batch, in
 }
 
 template <class T>
+SsdSequence<T> TrainingModel<T>::ssd_sequence(const LayerActivations& a,
+                                              const LayerParams<const T>& w, int64_t b) const {
+  const int64_t L = seq_len_;
+  return SsdSequence<T>{L,
+                        c_.chunk_size,
+                        c_.nheads,
+                        c_.headdim,
+                        c_.d_state,
+                        c_.ngroups,
+                        &a.xbc[b * L * c_.conv_dim],
+                        c_.conv_dim,
+                        &a.dt[b * L * c_.nheads],
+                        w.A_log,
+                        w.D};
+}
+
+template <class T>
 double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> tokens,
                                  Parallel& par) {
   const int64_t L = seq_len_, R = rows_, d = c_.d_model;
@@ -143,18 +160,8 @@ double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> 
     const int64_t state_stride = static_cast<int64_t>(a.states.size()) / batch_;
     par.for_tiles(batch_ * c_.ngroups, 1, [&](int64_t bg, int64_t) {
       const int64_t b = bg / c_.ngroups, g = bg % c_.ngroups;
-      const SsdSequence<T> seq{L,
-                               c_.chunk_size,
-                               c_.nheads,
-                               c_.headdim,
-                               c_.d_state,
-                               c_.ngroups,
-                               &a.xbc[b * L * c_.conv_dim],
-                               c_.conv_dim,
-                               &a.dt[b * L * c_.nheads],
-                               w.A_log,
-                               w.D};
-      ssd_forward(seq, g, &a.y[b * L * c_.d_ssm], c_.d_ssm, &a.states[b * state_stride]);
+      ssd_forward(ssd_sequence(a, w, b), g, &a.y[b * L * c_.d_ssm], c_.d_ssm,
+                  &a.states[b * state_stride]);
     });
     par.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
       gated_rmsnorm_forward(&a.y[r0 * c_.d_ssm], &a.zxbcdt[r0 * c_.d_in_proj], c_.d_in_proj,
@@ -236,19 +243,9 @@ void TrainingModel<T>::backward(const T* params_base, T* grads_base, Parallel& p
     const int64_t state_stride = static_cast<int64_t>(a.states.size()) / batch_;
     par.for_tiles(batch_ * c_.ngroups, 1, [&](int64_t bg, int64_t) {
       const int64_t b = bg / c_.ngroups, grp = bg % c_.ngroups;
-      const SsdSequence<T> seq{L,
-                               c_.chunk_size,
-                               c_.nheads,
-                               c_.headdim,
-                               c_.d_state,
-                               c_.ngroups,
-                               &a.xbc[b * L * c_.conv_dim],
-                               c_.conv_dim,
-                               &a.dt[b * L * H],
-                               w.A_log,
-                               w.D};
-      ssd_backward(seq, grp, &d_y_[b * L * c_.d_ssm], c_.d_ssm, &a.states[b * state_stride],
-                   &d_xbc_[b * L * c_.conv_dim], &d_dt_[b * L * H], &dA_log[b * H], &dD[b * H]);
+      ssd_backward(ssd_sequence(a, w, b), grp, &d_y_[b * L * c_.d_ssm], c_.d_ssm,
+                   &a.states[b * state_stride], &d_xbc_[b * L * c_.conv_dim], &d_dt_[b * L * H],
+                   &dA_log[b * H], &dD[b * H]);
     });
     par.for_tiles(batch_, 1, [&](int64_t b, int64_t) {
       const int64_t r0 = b * L;

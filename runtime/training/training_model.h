@@ -14,6 +14,7 @@
 
 #include "runtime/engine/parallel.h"
 #include "runtime/training/parameters.h"
+#include "runtime/training/ssd.h"
 
 namespace mamba2::training {
 
@@ -47,6 +48,9 @@ class TrainingModel {
     std::vector<T> gated;   // [R, d_inner] out_proj input
     std::vector<T> states;  // [batch, chunks, nheads, headdim, d_state] entering each chunk
   };
+  // Sequence b of a layer's activations, as the SSD forward and backward read it.
+  SsdSequence<T> ssd_sequence(const LayerActivations& a, const LayerParams<const T>& w,
+                              int64_t b) const;
 
   const ParameterLayout& layout_;
   const ModelConfig& c_;
