@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "apps/bench/bench_output.h"
+#include "apps/bench/model_costs.h"
+#include "apps/bench/roofline.h"
 #include "apps/common/cli.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
@@ -113,6 +115,27 @@ uint64_t weight_bytes(const ModelWeights& weights) {
   return bytes;
 }
 
+// The row's mean rate as a percentage of the limit it runs against: decode of the read bandwidth,
+// prefill of the peak of the arithmetic its weights' kernel uses.
+void add_roofline(BenchRow& row, const MachineLimits& limits, const ModelWeights& weights,
+                  int64_t chunk_size) {
+  const ModelCosts costs = model_costs(weights, chunk_size, row.n_prompt);
+  const double tokens_per_s = mean_std(row.samples_ts()).mean;
+  if (row.n_gen > 0) {
+    const double batch = double(row.n_batch);
+    row.roofline_limit = "memory_bandwidth";
+    row.roofline_work_per_token = costs.weight_bytes_per_step / batch + costs.state_bytes_per_token;
+    row.roofline_pct = 100.0 * row.roofline_work_per_token * tokens_per_s / limits.read_bytes_per_s;
+    return;
+  }
+  row.roofline_work_per_token = costs.prefill_flops_per_token;
+  const bool q8_0 = !weights.layers.empty() && weights.layers[0].in_proj.dtype == DType::kQ8_0;
+  row.roofline_limit = q8_0 ? "vnni" : "fma";
+  const std::optional<double> peak =
+      q8_0 ? limits.vnni_ops_per_s : std::optional<double>(limits.fma_flops_per_s);
+  if (peak) row.roofline_pct = 100.0 * costs.prefill_flops_per_token * tokens_per_s / *peak;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,7 +144,7 @@ int main(int argc, char** argv) {
   std::string model_path, size, scan = "auto", type_name;
   int64_t prompt = 512, generate = 128, chunk = 0;
   int threads = 2, repetitions = 5;
-  bool json = false;
+  bool json = false, roofline = false;
   app.add_option("MODEL", model_path, "GGUF file or model directory");
   app.add_option("--size", size, "random weights of a released shape: 130m 370m 780m 1.3b 2.7b");
   app.add_option("-p,--n-prompt", prompt, "prompt tokens (0: skip)")
@@ -141,6 +164,12 @@ int main(int argc, char** argv) {
                "print only a JSON list on stdout, one object per test with llama-bench's field "
                "names (avg_ts, samples_ns, ...) plus ours (scan, chunk_size, load_ms, "
                "peak_rss_bytes); progress goes to stderr");
+  app.add_flag("--roofline", roofline,
+               "after the tests, measure this machine's read bandwidth and peak f32 FMA, "
+               "AVX512-BF16 and VNNI rates with -t threads (short probes, a 2 GiB buffer at most; "
+               "peak RSS is taken before them) and give each test as a percentage of its limit: "
+               "tg of bandwidth (weights per step + state per token), pp of the arithmetic peak "
+               "(FMA for f32/bf16, VNNI for q8_0)");
 
   return apps::run_app(app, argc, argv, [&] {
     if (model_path.empty() == size.empty()) {
@@ -175,15 +204,16 @@ int main(int argc, char** argv) {
     info.chunk_size = chunk > 0 ? chunk : config.chunk_size;
     info.load_ms = load_seconds * 1000.0;
 
-    // The table goes to stdout as rows finish; with --json stdout holds only the JSON list.
-    std::FILE* table = json ? stderr : stdout;
-    if (!json) print_table_header(table);
+    // The table goes to stdout as rows finish (with --roofline at the end, once the limits are
+    // known); with --json stdout holds only the JSON list.
+    const bool rows_as_they_finish = !json && !roofline;
+    if (rows_as_they_finish) print_table_header(stdout, false);
     std::vector<BenchRow> rows;
     auto finish = [&](BenchRow row) {
-      if (json) {
-        std::fprintf(stderr, "mamba2-bench: %s done\n", row.test.c_str());
+      if (rows_as_they_finish) {
+        print_table_row(stdout, info, row);
       } else {
-        print_table_row(table, info, row);
+        std::fprintf(stderr, "mamba2-bench: %s done\n", row.test.c_str());
       }
       rows.push_back(std::move(row));
     };
@@ -218,11 +248,22 @@ int main(int argc, char** argv) {
       finish(std::move(row));
     }
     info.peak_rss_bytes = peak_rss_bytes();
+    if (roofline) {
+      std::fprintf(stderr, "mamba2-bench: measuring the roofline\n");
+      info.limits = measure_machine_limits(threads);
+      for (BenchRow& row : rows) {
+        add_roofline(row, *info.limits, model->weights(), info.chunk_size);
+      }
+    }
     if (json) {
       std::printf("%s\n", bench_json(info, rows).c_str());
-    } else {
-      print_table_footer(stdout, info);
+      return 0;
     }
+    if (!rows_as_they_finish) {
+      print_table_header(stdout, roofline);
+      for (const BenchRow& row : rows) print_table_row(stdout, info, row);
+    }
+    print_table_footer(stdout, info);
     return 0;
   });
 }

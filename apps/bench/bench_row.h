@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "apps/bench/roofline.h"
 
 namespace mamba2::apps {
 
@@ -15,6 +18,13 @@ struct BenchRow {
   int64_t n_batch = 1;             // sessions stepped together (tg rows; 1 for pp)
   std::string test_time;           // UTC start, ISO 8601
   std::vector<double> samples_ns;  // wall time of each repetition
+
+  // With --roofline: the limit this test runs against ("memory_bandwidth", "fma", "vnni"), the
+  // work per token it counts (bytes or operations) and the mean rate as a percentage of the limit
+  // (absent when the CPU lacks the instructions).
+  std::string roofline_limit;
+  double roofline_work_per_token = 0;
+  std::optional<double> roofline_pct;
 
   // Tokens one repetition processes, over all sessions.
   int64_t tokens_per_sample() const { return (n_prompt + n_gen) * n_batch; }
@@ -33,6 +43,7 @@ struct BenchInfo {
   int64_t chunk_size = 0;
   double load_ms = 0;
   uint64_t peak_rss_bytes = 0;
+  std::optional<MachineLimits> limits;  // with --roofline
 };
 
 struct MeanStd {

@@ -1,0 +1,132 @@
+#include "apps/bench/roofline.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "apps/bench/roofline_probes.h"
+#include "kernels/matmul_bf16.h"
+#include "kernels/matmul_q8_0.h"
+#include "kernels/simd.h"
+
+namespace mamba2::apps {
+namespace {
+
+constexpr int kRuns = 5;                         // median of these
+constexpr int64_t kComputeIterations = 1 << 22;  // about 10-50 ms per run at today's clocks
+
+// Runs work(thread) on `threads` threads started together; returns the wall seconds.
+double timed_on_threads(int threads, const std::function<void(int)>& work) {
+  std::latch ready(threads + 1);
+  std::vector<std::jthread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      ready.arrive_and_wait();
+      work(t);
+    });
+  }
+  ready.arrive_and_wait();
+  const auto start = std::chrono::steady_clock::now();
+  pool.clear();  // joins
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Operations per second: the median over kRuns of ops done by all threads / wall time.
+double median_rate(int threads, const std::function<int64_t()>& probe) {
+  std::vector<double> rates;
+  for (int run = 0; run < kRuns; ++run) {
+    std::vector<int64_t> ops(static_cast<size_t>(threads));
+    const double seconds = timed_on_threads(threads, [&](int t) { ops[t] = probe(); });
+    double total = 0;
+    for (int64_t count : ops) total += double(count);
+    rates.push_back(total / seconds);
+  }
+  std::nth_element(rates.begin(), rates.begin() + kRuns / 2, rates.end());
+  return rates[kRuns / 2];
+}
+
+// Four times the last-level cache, at least 256 MiB and at most 2 GiB: large enough that the
+// reads come from memory, small enough to read in well under a second.
+size_t bandwidth_buffer_bytes() {
+  const long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  const size_t four_llc = llc > 0 ? 4 * static_cast<size_t>(llc) : 0;
+  return std::clamp<size_t>(four_llc, size_t{256} << 20, size_t{2} << 30);
+}
+
+double measure_read_bandwidth(int threads, size_t bytes) {
+  const size_t words = bytes / sizeof(uint64_t);
+  std::unique_ptr<uint64_t[]> buffer(new uint64_t[words]);
+  auto slice = [&](int t) {
+    const size_t begin = words * size_t(t) / size_t(threads);
+    const size_t end = words * size_t(t + 1) / size_t(threads);
+    return std::pair{begin, end};
+  };
+  // Each thread touches its own slice first, so the pages sit near the thread that reads them.
+  timed_on_threads(threads, [&](int t) {
+    const auto [begin, end] = slice(t);
+    for (size_t i = begin; i < end; ++i) buffer[i] = i;
+  });
+  std::vector<uint64_t> sinks(static_cast<size_t>(threads) * 8);  // a cache line per thread
+  std::vector<double> rates;
+  for (int run = 0; run < 3; ++run) {
+    const double seconds = timed_on_threads(threads, [&](int t) {
+      const auto [begin, end] = slice(t);
+      uint64_t a = 0, b = 0, c = 0, d = 0;  // independent sums: the loads never wait on adds
+      size_t i = begin;
+      for (; i + 4 <= end; i += 4) {
+        a += buffer[i];
+        b += buffer[i + 1];
+        c += buffer[i + 2];
+        d += buffer[i + 3];
+      }
+      for (; i < end; ++i) a += buffer[i];
+      sinks[size_t(t) * 8] = a + b + c + d;
+    });
+    rates.push_back(double(words * sizeof(uint64_t)) / seconds);
+  }
+  volatile uint64_t used = 0;  // the sums are used, so the reads stay
+  for (uint64_t sink : sinks) used = used + sink;
+  std::sort(rates.begin(), rates.end());
+  return rates[1];
+}
+
+}  // namespace
+
+MachineLimits measure_machine_limits(int threads) {
+  MachineLimits limits;
+  limits.buffer_bytes = double(bandwidth_buffer_bytes());
+  limits.read_bytes_per_s = measure_read_bandwidth(threads, bandwidth_buffer_bytes());
+
+  const kernels::SimdLevel level = kernels::simd_level();
+  limits.fma_level = std::string(kernels::simd_level_name(level));
+  limits.fma_flops_per_s = median_rate(threads, [] {
+    float sink = 0;
+    return kernels::dispatch(FmaProbe{}, kComputeIterations, &sink);
+  });
+
+  if (kernels::bf16_path_supported(kernels::Bf16Path::kAvx512Bf16)) {
+    limits.bf16_flops_per_s = median_rate(threads, [] {
+      float sink = 0;
+      return bf16_probe_avx512bf16(kComputeIterations, &sink);
+    });
+  }
+  const kernels::Q8_0Path q8_0 = kernels::q8_0_path();
+  if (q8_0 == kernels::Q8_0Path::kAvx512Vnni || q8_0 == kernels::Q8_0Path::kAvxVnni) {
+    limits.vnni_path = std::string(kernels::q8_0_path_name(q8_0));
+    limits.vnni_ops_per_s = median_rate(threads, [q8_0] {
+      int32_t sink = 0;
+      return q8_0 == kernels::Q8_0Path::kAvx512Vnni
+                 ? vnni_probe_avx512vnni(kComputeIterations, &sink)
+                 : vnni_probe_avxvnni(kComputeIterations, &sink);
+    });
+  }
+  return limits;
+}
+
+}  // namespace mamba2::apps
