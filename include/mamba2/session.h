@@ -79,6 +79,9 @@ class Session {
   const SessionOptions& options() const { return options_; }
 
  private:
+  friend class BatchDecoder;  // steps the states of several sessions together
+  SessionState& mutable_state();
+
   struct Impl;
   std::shared_ptr<const Model> model_;
   SessionOptions options_;

@@ -87,12 +87,31 @@ void LayerStages::observe(int64_t layer, const Block& block, const std::vector<f
 }
 
 void LayerStages::convolve(int64_t layer, float* conv_state, Block& block) const {
+  const float* in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm;
+  parallel_.for_tiles(config_.conv_dim, kChannelTile, [&](int64_t begin, int64_t end) {
+    convolve_channels(layer, conv_state, in, block.xbc.data(), block.tokens, begin, end);
+  });
+}
+
+void LayerStages::convolve_rows(int64_t layer, std::span<float* const> conv_states,
+                                Block& block) const {
+  const int64_t channel_tiles = (config_.conv_dim + kChannelTile - 1) / kChannelTile;
+  const float* in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm;
+  parallel_.for_tiles(block.tokens * channel_tiles, 1, [&](int64_t index, int64_t) {
+    const int64_t row = index / channel_tiles;
+    const int64_t begin = index % channel_tiles * kChannelTile;
+    const int64_t end = std::min(config_.conv_dim, begin + kChannelTile);
+    convolve_channels(layer, conv_states[row], in + row * config_.d_in_proj,
+                      block.xbc.data() + row * config_.conv_dim, 1, begin, end);
+  });
+}
+
+void LayerStages::convolve_channels(int64_t layer, float* conv_state, const float* in, float* out,
+                                    int64_t tokens, int64_t begin, int64_t end) const {
   const PreparedLayer& weights = weights_.layers[layer];
   const int64_t channels = config_.conv_dim;
   const int64_t taps = config_.d_conv;
-  const int64_t tokens = block.tokens;
   const int64_t ld_in = config_.d_in_proj;
-  const float* in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm;
   // The kernel carries the d_conv-1 inputs it needs (state rows 1..); row 0 keeps the input
   // before those, as upstream's conv_state does, so saved states match the reference layout.
   const kernels::Conv1dArgs args{in,
@@ -100,21 +119,19 @@ void LayerStages::convolve(int64_t layer, float* conv_state, Block& block) const
                                  conv_state + channels,
                                  weights.conv,
                                  weights.conv_bias,
-                                 block.xbc.data(),
+                                 out,
                                  channels,
                                  tokens,
                                  channels,
                                  taps};
-  parallel_.for_tiles(channels, kChannelTile, [&](int64_t begin, int64_t end) {
-    float oldest[kChannelTile];
-    // In the sequence [state rows 0..taps-1, inputs 0..tokens-1], the new row 0 is entry `tokens`.
-    for (int64_t c = begin; c < end; ++c) {
-      oldest[c - begin] =
-          tokens < taps ? conv_state[tokens * channels + c] : in[(tokens - taps) * ld_in + c];
-    }
-    kernels::conv1d_silu(args, begin, end);
-    std::copy(oldest, oldest + (end - begin), conv_state + begin);
-  });
+  float oldest[kChannelTile];
+  // In the sequence [state rows 0..taps-1, inputs 0..tokens-1], the new row 0 is entry `tokens`.
+  for (int64_t c = begin; c < end; ++c) {
+    oldest[c - begin] =
+        tokens < taps ? conv_state[tokens * channels + c] : in[(tokens - taps) * ld_in + c];
+  }
+  kernels::conv1d_silu(args, begin, end);
+  std::copy(oldest, oldest + (end - begin), conv_state + begin);
 }
 
 void LayerStages::discretize(int64_t layer, Block& block) const {
@@ -170,6 +187,23 @@ void LayerStages::scan_step(int64_t layer, float* ssm_state, Block& block) const
   parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
     kernels::ssd_step(shape_, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D, ssm_state, y,
                       begin, end);
+  });
+}
+
+void LayerStages::scan_step_rows(int64_t layer, std::span<float* const> ssm_states,
+                                 Block& block) const {
+  const PreparedLayer& weights = weights_.layers[layer];
+  const int64_t head_tiles = (config_.nheads + head_tile_ - 1) / head_tile_;
+  parallel_.for_tiles(block.tokens * head_tiles, 1, [&](int64_t index, int64_t) {
+    const int64_t row = index / head_tiles;
+    const int64_t begin = index % head_tiles * head_tile_;
+    const int64_t end = std::min(config_.nheads, begin + head_tile_);
+    const float* x = block.xbc.data() + row * config_.conv_dim;  // [conv_dim]: x | B | C
+    const float* B = x + config_.d_ssm;
+    const float* C = B + config_.ngroups * config_.d_state;
+    float* y = block.y.data() + row * config_.d_inner + config_.d_mlp;
+    kernels::ssd_step(shape_, x, B, C, block.dt.data() + row * config_.nheads, weights.A, weights.D,
+                      ssm_states[row], y, begin, end);
   });
 }
 

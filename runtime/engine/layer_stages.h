@@ -46,6 +46,11 @@ class LayerStages {
   void scan_chunk_output(int64_t layer, const float* state_in, Block& block) const;
   // One token (block.tokens == 1) through the recurrence, updating ssm_state.
   void scan_step(int64_t layer, float* ssm_state, Block& block) const;
+  // Batched decode, where row s of the block is the next token of sequence s: convolve and
+  // scan_step for every row with that row's own state (conv_states[s], ssm_states[s]), in
+  // parallel over rows x channel or head tiles. The other stages work per token already.
+  void convolve_rows(int64_t layer, std::span<float* const> conv_states, Block& block) const;
+  void scan_step_rows(int64_t layer, std::span<float* const> ssm_states, Block& block) const;
   // y = gated norm of the scan output (and the d_mlp part); hidden = out_proj(y).
   void project_out(int64_t layer, Block& block) const;
   // residual += hidden (the last mixer's output); normed = RMSNorm(residual, norm_f).
@@ -58,6 +63,10 @@ class LayerStages {
  private:
   void project(const Projection& projection, const float* x, int64_t ld_x, float* y, int64_t ld_y,
                int64_t tokens, kernels::MatmulInput& input) const;
+  // Conv channels [begin, end) of `tokens` consecutive tokens of one sequence (rows of `in`,
+  // ld d_in_proj) into `out` (ld conv_dim), carrying conv_state.
+  void convolve_channels(int64_t layer, float* conv_state, const float* in, float* out,
+                         int64_t tokens, int64_t begin, int64_t end) const;
   kernels::SsdChunk ssd_chunk(int64_t layer, const Block& block) const;
   void observe(int64_t layer, const Block& block, const std::vector<float>& rows) const;
 

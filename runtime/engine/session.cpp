@@ -149,6 +149,8 @@ std::span<const float> Session::decode(int32_t token) {
 
 const SessionState& Session::state() const { return impl_->state; }
 
+SessionState& Session::mutable_state() { return impl_->state; }
+
 void Session::set_state(const SessionState& state) {
   const ModelConfig& c = model_->config();
   if (static_cast<int64_t>(state.conv.size()) != state_conv_size(c) ||

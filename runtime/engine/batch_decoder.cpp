@@ -1,0 +1,113 @@
+#include "mamba2/batch_decoder.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "mamba2/error.h"
+#include "runtime/engine/block.h"
+#include "runtime/engine/layer_stages.h"
+#include "runtime/engine/parallel.h"
+
+namespace mamba2 {
+
+struct BatchDecoder::Impl {
+  Impl(const Model& model, int64_t max, int threads)
+      : config(model.config()),
+        max_sessions(max),
+        parallel(threads),
+        stages(config, model.prepared(), parallel),
+        block(config, max, LayerStages::ssd_head_tile(config)),
+        conv_states(static_cast<size_t>(max)),
+        ssm_states(static_cast<size_t>(max)),
+        logits(static_cast<size_t>(max * config.vocab_padded)) {
+    states.reserve(static_cast<size_t>(max));
+  }
+
+  void check(const Model& model, std::span<Session* const> sessions,
+             std::span<const int32_t> tokens) const {
+    if (sessions.size() != tokens.size()) {
+      throw Error("BatchDecoder::decode", std::to_string(sessions.size()) + " sessions but " +
+                                              std::to_string(tokens.size()) + " tokens");
+    }
+    if (static_cast<int64_t>(sessions.size()) > max_sessions) {
+      throw Error("BatchDecoder::decode", std::to_string(sessions.size()) +
+                                              " sessions, more than the " +
+                                              std::to_string(max_sessions) + " it was made for");
+    }
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      if (sessions[i] == nullptr || &sessions[i]->model() != &model) {
+        throw Error("BatchDecoder::decode",
+                    "session " + std::to_string(i) + " is not on the decoder's model");
+      }
+      if (std::find(sessions.begin(), sessions.begin() + i, sessions[i]) != sessions.begin() + i) {
+        throw Error("BatchDecoder::decode", "session " + std::to_string(i) + " appears twice");
+      }
+      if (tokens[i] < 0 || tokens[i] >= config.vocab_padded) {
+        throw Error("token id " + std::to_string(tokens[i]),
+                    "outside the vocabulary (0.." + std::to_string(config.vocab_padded - 1) + ")");
+      }
+    }
+  }
+
+  // The same stages, in the same order, as a one-token recurrent decode; the rows of the block
+  // are the sessions.
+  void step(std::span<const int32_t> tokens) {
+    const auto rows = static_cast<int64_t>(tokens.size());
+    const int64_t conv_layer = config.d_conv * config.conv_dim;
+    const int64_t ssm_layer = config.nheads * config.headdim * config.d_state;
+    const std::span<float* const> conv(conv_states.data(), tokens.size());
+    const std::span<float* const> ssm(ssm_states.data(), tokens.size());
+    stages.embed(tokens, block);
+    block.position = 0;  // rows are different sequences; nothing here reads the position
+    for (int64_t layer = 0; layer < config.n_layer; ++layer) {
+      for (size_t s = 0; s < tokens.size(); ++s) {
+        conv_states[s] = states[s]->conv.data() + layer * conv_layer;
+        ssm_states[s] = states[s]->ssm.data() + layer * ssm_layer;
+      }
+      stages.project_in(layer, block);
+      stages.convolve_rows(layer, conv, block);
+      stages.discretize(layer, block);
+      stages.scan_step_rows(layer, ssm, block);
+      stages.project_out(layer, block);
+    }
+    stages.final_norm(block);
+    stages.logits(block, 0, rows, logits.data());
+  }
+
+  const ModelConfig& config;
+  int64_t max_sessions;
+  Parallel parallel;
+  LayerStages stages;
+  Block block;                        // row s: the token of session s
+  std::vector<float*> conv_states;    // per row, the current layer's [d_conv, conv_dim]
+  std::vector<float*> ssm_states;     // per row, the current layer's [nheads, headdim, d_state]
+  std::vector<SessionState*> states;  // per row, the session's state
+  std::vector<float> logits;          // [max_sessions, vocab_padded]
+};
+
+BatchDecoder::BatchDecoder(std::shared_ptr<const Model> model, int64_t max_sessions, int threads)
+    : model_(std::move(model)) {
+  if (max_sessions < 1 || max_sessions > 4096) {
+    throw Error("BatchDecoder",
+                "sessions per step must be 1..4096, not " + std::to_string(max_sessions));
+  }
+  impl_ = std::make_unique<Impl>(*model_, max_sessions, threads);
+}
+
+BatchDecoder::~BatchDecoder() = default;
+
+int64_t BatchDecoder::max_sessions() const { return impl_->max_sessions; }
+
+std::span<const float> BatchDecoder::decode(std::span<Session* const> sessions,
+                                            std::span<const int32_t> tokens) {
+  impl_->check(*model_, sessions, tokens);
+  if (sessions.empty()) return {};
+  impl_->states.clear();  // capacity reserved once: no allocation per step
+  for (Session* session : sessions) impl_->states.push_back(&session->mutable_state());
+  impl_->parallel.execute([&] { impl_->step(tokens); });
+  for (SessionState* state : impl_->states) ++state->position;
+  return {impl_->logits.data(), sessions.size() * static_cast<size_t>(impl_->config.vocab_padded)};
+}
+
+}  // namespace mamba2

@@ -1,0 +1,161 @@
+// BatchDecoder against each session's own decode: for f32, bf16 and q8_0 weights on the tiny
+// fixture and on random models, N = 1, 3 and 8 sessions with different histories stepped
+// together give the logits and leave the states that stepping each alone gives.
+#include "mamba2/batch_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mamba2/error.h"
+#include "mamba2/model_loader.h"
+#include "mamba2/random_model.h"
+#include "runtime/gguf/gguf_model.h"
+#include "tests/support/test_paths.h"
+
+namespace mamba2 {
+namespace {
+
+constexpr int kSteps = 5;
+constexpr int64_t kMaxSessions = 8;
+
+// d_ssm < d_inner adds the gated MLP part; untied gives lm_head its own weights.
+ModelConfig random_config(int64_t d_ssm = 0, bool tied = true) {
+  ModelConfig config;
+  config.d_model = 64;
+  config.n_layer = 2;
+  config.vocab_size = 70;
+  config.pad_vocab_size_multiple = 16;
+  config.d_state = 16;
+  config.headdim = 16;
+  config.ngroups = 2;
+  config.chunk_size = 8;
+  config.d_ssm = d_ssm;
+  config.tie_embeddings = tied;
+  config.resolve("test");
+  return config;
+}
+
+// The weights written as a GGUF file of `type` and loaded back, as a user would run them.
+std::shared_ptr<const Model> model_of_type(const ModelWeights& weights, DType type,
+                                           const std::string& name) {
+  const auto path = testing::scratch_dir() / (name + "_" + std::string(dtype_name(type)) + ".gguf");
+  write_gguf_model(weights, path, GgufWriteOptions{type, {}});
+  return std::make_shared<const Model>(load_model_weights(path));
+}
+
+std::vector<int32_t> random_tokens(size_t count, int64_t vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
+  std::vector<int32_t> tokens(count);
+  for (int32_t& token : tokens) token = dist(rng);
+  return tokens;
+}
+
+// kMaxSessions sessions with histories of different lengths (0 .. 2 chunks and more).
+std::vector<Session> sessions_with_histories(const std::shared_ptr<const Model>& model) {
+  std::vector<Session> sessions;
+  for (int64_t s = 0; s < kMaxSessions; ++s) {
+    Session session(model, SessionOptions{1});
+    const auto history = random_tokens(static_cast<size_t>(s * 3), model->config().vocab_size,
+                                       static_cast<uint32_t>(100 + s));
+    session.prefill(history);
+    sessions.push_back(session);
+  }
+  return sessions;
+}
+
+// |a - b| <= tol * (1 + max |b|) over the row.
+void expect_row_near(std::span<const float> actual, std::span<const float> expected, double tol) {
+  ASSERT_EQ(actual.size(), expected.size());
+  double scale = 0;
+  for (float value : expected) scale = std::max(scale, std::fabs(double(value)));
+  for (size_t i = 0; i < actual.size(); ++i) {
+    ASSERT_NEAR(actual[i], expected[i], tol * (1.0 + scale)) << "at " << i;
+  }
+}
+
+// Steps the first n sessions kSteps times both ways and compares. f32 may differ by rounding:
+// one token goes through a GEMV, several through OpenBLAS's sgemm, which sums in another order.
+// bf16 and q8_0 rows do not depend on the other tokens of the product, so they match exactly.
+void expect_batch_matches_alone(const std::shared_ptr<const Model>& model, DType type, int64_t n) {
+  SCOPED_TRACE(std::string(dtype_name(type)) + ", " + std::to_string(n) + " sessions");
+  const int64_t vocab = model->config().vocab_padded;
+  const std::vector<Session> start = sessions_with_histories(model);
+  std::vector<Session> alone(start.begin(), start.begin() + n);
+  std::vector<Session> together(start.begin(), start.begin() + n);
+  std::vector<Session*> pointers;
+  for (Session& session : together) pointers.push_back(&session);
+  BatchDecoder decoder(model, kMaxSessions, 2);
+
+  for (int step = 0; step < kSteps; ++step) {
+    const auto tokens = random_tokens(static_cast<size_t>(n), model->config().vocab_size,
+                                      static_cast<uint32_t>(7 * step + n));
+    const auto batch_logits = decoder.decode(pointers, tokens);
+    ASSERT_EQ(batch_logits.size(), static_cast<size_t>(n * vocab));
+    for (int64_t s = 0; s < n; ++s) {
+      SCOPED_TRACE("step " + std::to_string(step) + ", session " + std::to_string(s));
+      const auto expected = alone[s].decode(tokens[s]);
+      const auto row = batch_logits.subspan(static_cast<size_t>(s * vocab), vocab);
+      if (type == DType::kF32) {
+        expect_row_near(row, expected, 1e-5);
+      } else {
+        ASSERT_TRUE(std::equal(row.begin(), row.end(), expected.begin()));
+      }
+    }
+  }
+  for (int64_t s = 0; s < n; ++s) {
+    const SessionState& expected = alone[s].state();
+    const SessionState& actual = together[s].state();
+    EXPECT_EQ(actual.position, expected.position);
+    if (type == DType::kF32) {
+      expect_row_near(actual.ssm, expected.ssm, 1e-5);
+      expect_row_near(actual.conv, expected.conv, 1e-5);
+    } else {
+      EXPECT_EQ(actual, expected);
+    }
+  }
+}
+
+void expect_all_batches_match(const ModelWeights& weights, const std::string& name) {
+  for (DType type : {DType::kF32, DType::kBF16, DType::kQ8_0}) {
+    const auto model = model_of_type(weights, type, name);
+    for (int64_t n : {1, 3, 8}) expect_batch_matches_alone(model, type, n);
+  }
+}
+
+TEST(BatchDecoder, MatchesEachSessionsOwnDecodeOnTheFixture) {
+  expect_all_batches_match(load_model_weights(testing::fixture_dir("tiny")), "tiny");
+}
+
+TEST(BatchDecoder, MatchesEachSessionsOwnDecodeOnRandomModels) {
+  expect_all_batches_match(make_random_weights(random_config(), 3), "random");
+  expect_all_batches_match(make_random_weights(random_config(96, false), 4), "random_mlp");
+}
+
+TEST(BatchDecoder, RefusesBadBatchesBeforeChangingAnyState) {
+  const auto model = std::make_shared<const Model>(make_random_weights(random_config(), 5));
+  const auto other = std::make_shared<const Model>(make_random_weights(random_config(), 6));
+  Session a(model), b(model), foreign(other);
+  a.prefill(std::vector<int32_t>{1, 2, 3});
+  const SessionState before = a.state();
+  BatchDecoder decoder(model, 2, 1);
+  const std::vector<int32_t> two = {1, 2}, three = {1, 2, 3};
+  const std::vector<int32_t> bad = {1, static_cast<int32_t>(model->config().vocab_padded)};
+  Session c(model);
+  const std::vector<Session*> pair = {&a, &b}, twice = {&a, &a}, mixed = {&a, &foreign},
+                              too_many = {&a, &b, &c};
+  EXPECT_THROW(decoder.decode(pair, three), Error);
+  EXPECT_THROW(decoder.decode(twice, two), Error);
+  EXPECT_THROW(decoder.decode(mixed, two), Error);
+  EXPECT_THROW(decoder.decode(too_many, three), Error);
+  EXPECT_THROW(decoder.decode(pair, bad), Error);
+  EXPECT_EQ(a.state(), before);
+  EXPECT_THROW(BatchDecoder(model, 0), Error);
+}
+
+}  // namespace
+}  // namespace mamba2
