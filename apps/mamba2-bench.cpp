@@ -16,6 +16,7 @@
 #include "apps/bench/model_costs.h"
 #include "apps/bench/roofline.h"
 #include "apps/common/cli.h"
+#include "mamba2/batch_decoder.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/random_model.h"
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Measures prompt processing and generation speed of a Mamba-2 model",
                "mamba2-bench"};
   std::string model_path, size, scan = "auto", type_name;
-  int64_t prompt = 512, generate = 128, chunk = 0;
+  int64_t prompt = 512, generate = 128, chunk = 0, batch = 1;
   int threads = 2, repetitions = 5;
   bool json = false, roofline = false;
   app.add_option("MODEL", model_path, "GGUF file or model directory");
@@ -160,6 +161,12 @@ int main(int argc, char** argv) {
                  "(default: as loaded; random weights are f32)");
   app.add_option("--chunk", chunk, "SSD chunk size (default: the model's)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
+  app.add_option("--batch", batch,
+                 "also run tgN with this many independent sessions decoding together (each weight "
+                 "read once per step for all of them, mamba2::BatchDecoder); its row reports the "
+                 "aggregate tokens/s over the sessions (JSON: n_batch, avg_ts, and "
+                 "avg_ts_per_session), next to the single-session tgN row")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}));
   app.add_flag("--json", json,
                "print only a JSON list on stdout, one object per test with llama-bench's field "
                "names (avg_ts, samples_ns, ...) plus ours (scan, chunk_size, load_ms, "
@@ -230,6 +237,10 @@ int main(int argc, char** argv) {
       }
       finish(std::move(row));
     }
+    auto greedy = [&](std::span<const float> logits) {
+      return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()) %
+             static_cast<int32_t>(config.vocab_size);
+    };
     if (generate > 0) {
       BenchRow row{
           .test = "tg" + std::to_string(generate), .n_gen = generate, .test_time = utc_now()};
@@ -237,11 +248,28 @@ int main(int argc, char** argv) {
         Session session(model, options);
         int32_t token = 1;
         const auto start = Clock::now();
+        for (int64_t k = 0; k < generate; ++k) token = greedy(session.decode(token));
+        row.samples_ns.push_back(nanoseconds_since(start));
+      }
+      finish(std::move(row));
+    }
+    if (generate > 0 && batch > 1) {
+      BenchRow row{.test = "tg" + std::to_string(generate),
+                   .n_gen = generate,
+                   .n_batch = batch,
+                   .test_time = utc_now()};
+      const int64_t vocab = config.vocab_padded;
+      BatchDecoder decoder(model, batch, threads);
+      for (int r = 0; r < repetitions; ++r) {
+        std::vector<Session> sessions(static_cast<size_t>(batch), Session(model, options));
+        std::vector<Session*> pointers;
+        for (Session& session : sessions) pointers.push_back(&session);
+        std::vector<int32_t> tokens(static_cast<size_t>(batch));
+        for (int64_t s = 0; s < batch; ++s) tokens[s] = static_cast<int32_t>(1 + s);
+        const auto start = Clock::now();
         for (int64_t k = 0; k < generate; ++k) {
-          const auto logits = session.decode(token);
-          token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) -
-                                       logits.begin()) %
-                  static_cast<int32_t>(config.vocab_size);
+          const auto logits = decoder.decode(pointers, tokens);
+          for (int64_t s = 0; s < batch; ++s) tokens[s] = greedy(logits.subspan(s * vocab, vocab));
         }
         row.samples_ns.push_back(nanoseconds_since(start));
       }
