@@ -20,7 +20,8 @@ pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 find_path(CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas-pthread openblas REQUIRED)
 find_library(OPENBLAS_LIBRARY NAMES openblas REQUIRED)
 add_library(mamba2_openblas INTERFACE)
-target_include_directories(mamba2_openblas INTERFACE ${CBLAS_INCLUDE_DIR})
+# SYSTEM: openblas_config.h uses C99 _Complex, which clang's -Wpedantic reports in C++.
+target_include_directories(mamba2_openblas SYSTEM INTERFACE ${CBLAS_INCLUDE_DIR})
 target_link_libraries(mamba2_openblas INTERFACE ${OPENBLAS_LIBRARY})
 
 if(MAMBA2_BUILD_TESTS)

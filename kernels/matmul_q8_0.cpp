@@ -1,5 +1,7 @@
 #include "kernels/matmul_q8_0.h"
 
+#include <cpuid.h>
+
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -19,8 +21,14 @@ bool cpu_has_avx512_vnni() {
   return has;
 }
 
+// CPUID leaf 7 subleaf 1, EAX bit 4, read directly: clang before 16 rejects "avxvnni" in
+// __builtin_cpu_supports. The avx2 check also says the OS saves the YMM registers.
 bool cpu_has_avx_vnni() {
-  static const bool has = __builtin_cpu_supports("avxvnni") != 0;
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx2") != 0 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) &&
+           (eax & (1u << 4)) != 0;
+  }();
   return has;
 }
 
