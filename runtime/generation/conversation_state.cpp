@@ -77,7 +77,8 @@ class PayloadReader {
     }
     if (count > left_ / sizeof(T)) fail(what);
     std::vector<T> v(count);
-    std::memcpy(v.data(), data_, count * sizeof(T));
+    // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
+    if (count > 0) std::memcpy(v.data(), data_, count * sizeof(T));
     advance(count * sizeof(T));
     return v;
   }

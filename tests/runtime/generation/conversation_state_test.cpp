@@ -71,6 +71,20 @@ class ConversationStateTest : public ::testing::Test {
 
 TEST_F(ConversationStateTest, RoundTripsEveryField) { EXPECT_EQ(load(path_), state_); }
 
+// Found by the conversation_state fuzzer: reading an empty list passed memcpy the null data() of
+// an empty vector (undefined even for 0 bytes; clang's UBSan aborts on it).
+TEST_F(ConversationStateTest, RoundTripsEmptyLists) {
+  state_.base.reset();
+  state_.pending.clear();
+  state_.recent.clear();
+  state_.tokens.clear();
+  state_.text.clear();
+  state_.base_tokens = 0;
+  state_.base_text_bytes = 0;
+  save_conversation(path_, state_, fingerprint_);
+  EXPECT_EQ(load(path_), state_);
+}
+
 TEST_F(ConversationStateTest, FingerprintTellsModelsApart) {
   const auto other = load_model(testing::fixture_dir("small_groups"));
   EXPECT_NE(model_fingerprint(*model_), model_fingerprint(*other));
