@@ -91,8 +91,9 @@ int main(int argc, char** argv) {
 
   return apps::run_app(app, argc, argv, [&] {
     if (ids_text.empty() && perplexity_file.empty()) {
-      throw Error("mamba2-eval", "give --ids or --perplexity (see --help)");
+      throw Error("give --ids or --perplexity (see --help)");
     }
+    if (!logits_out.empty()) apps::check_output_path(logits_out, "--logits-out");
     SessionOptions options;
     options.threads = threads;
     options.scan = parse_scan_mode(scan);

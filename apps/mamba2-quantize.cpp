@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "apps/common/cli.h"
 #include "mamba2/dtype.h"
 #include "mamba2/error.h"
 #include "mamba2/model_weights.h"
@@ -152,8 +153,9 @@ int quantize(const QuantizeArgs& args) {
           : std::optional(parse_type("--embedding-type", args.embedding_type));
   std::vector<NamePattern> keep_f32;
   for (const std::string& pattern : args.keep_f32) keep_f32.emplace_back(pattern);
-  if (!fs::exists(args.input)) throw Error(args.input.string(), "does not exist");
+  if (!fs::exists(args.input)) throw Error(args.input.string(), "no such file or directory");
   refuse_overwriting_input(args.input, args.output);
+  apps::check_output_path(args.output.string(), "output");
 
   ModelWeights weights = load_input(args.input);
   if (!args.tokenizer.empty()) weights.tokenizer = load_tokenizer_json(args.tokenizer);
@@ -227,7 +229,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    print_error(e.what());
+    print_error(std::string(e.what()) + " (see --help)");
     return 1;
   }
   try {

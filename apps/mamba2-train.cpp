@@ -48,7 +48,8 @@ struct Options {
 
 std::string read_text(const std::string& path) {
   std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error)) throw Error(path, "no such file");
+  if (!std::filesystem::is_regular_file(path, error))
+    throw Error(path, "no such file or directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path, "cannot open");
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -124,7 +125,10 @@ void check_options(const Options& o) {
   if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr", "must be a positive number");
   if (!(o.weight_decay >= 0)) throw Error("--weight-decay", "must not be negative");
   if (!(o.checkpoint_minutes > 0)) throw Error("--checkpoint-every-minutes", "must be positive");
-  if (o.config.empty() == o.init.empty()) throw Error("mamba2-train", "give --config or --init");
+  if (o.config.empty() == o.init.empty()) throw Error("give --config or --init");
+  // Both are written after the training: refuse an unwritable place before it starts.
+  apps::check_output_path(o.out, "--out");
+  apps::check_output_path(o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint, "--checkpoint");
 }
 
 // Ctrl-C from here on is a request to save and stop, checked once per step.

@@ -86,8 +86,7 @@ void ChatSession::reset() {
 
 ReplyResult ChatSession::reply_to_text(const std::string& message, std::FILE* out) {
   if (!tokenizer_) {
-    throw Error("mamba2-chat",
-                "the model has no tokenizer: give token ids (--ids 1,2,3, or lines like 1,2,3)");
+    throw Error("the model has no tokenizer: give token ids (--ids 1,2,3, or lines like 1,2,3)");
   }
   const std::string turn = (reply_open_ ? template_.reply_end() : "") +
                            template_.user_turn(message, turns_ == 0, !settings_.system.empty());
@@ -100,8 +99,9 @@ ReplyResult ChatSession::reply_to_text(const std::string& message, std::FILE* ou
 ReplyResult ChatSession::reply_to_ids(const std::vector<int32_t>& ids, std::FILE* out) {
   for (int32_t id : ids) {
     if (id < 0 || id >= model_->config().vocab_padded) {
-      throw Error("mamba2-chat", "token id " + std::to_string(id) + " is outside the vocabulary (" +
-                                     std::to_string(model_->config().vocab_padded) + " ids)");
+      throw Error(
+          "token id " + std::to_string(id),
+          "outside the vocabulary (0.." + std::to_string(model_->config().vocab_padded - 1) + ")");
     }
   }
   std::vector<int32_t> prompt = pending_;

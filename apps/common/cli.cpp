@@ -1,7 +1,12 @@
 #include "apps/common/cli.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 
 #include "mamba2/error.h"
 
@@ -24,6 +29,23 @@ int run_app(CLI::App& app, int argc, char** argv, const std::function<int()>& bo
   } catch (const std::exception& error) {
     std::fprintf(stderr, "%s: error: %s\n", program.c_str(), error.what());
     return 1;
+  }
+}
+
+void check_output_path(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  if (path.empty()) throw Error(flag, "the output path is empty");
+  std::error_code error;
+  if (fs::is_directory(path, error)) throw Error(path, "is a directory; give a file name");
+  const fs::path parent = fs::path(path).parent_path();
+  const fs::path directory = parent.empty() ? fs::path(".") : parent;
+  if (!fs::is_directory(directory, error)) {
+    throw Error(path, "the directory '" + directory.string() + "' does not exist");
+  }
+  // The output is written beside its final name and renamed into place: the directory must
+  // take new files.
+  if (::access(directory.c_str(), W_OK | X_OK) != 0) {
+    throw Error(path, "cannot write in '" + directory.string() + "': " + std::strerror(errno));
   }
 }
 

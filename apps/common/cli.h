@@ -14,6 +14,11 @@ namespace mamba2::apps {
 // "<program>: error: <message>" on stderr and exit code 1.
 int run_app(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
+// Refuses an output path whose directory does not exist or is not writable, or that names a
+// directory, before any work is done: the tools write their outputs last, and failing then
+// would throw the work away.
+void check_output_path(const std::string& path, const std::string& flag);
+
 // "1,2,3" or "1 2 3" -> ids; throws Error naming the flag for anything else.
 std::vector<int32_t> parse_ids(const std::string& text, const std::string& flag);
 
