@@ -263,6 +263,15 @@ TEST_F(DamagedSafetensors, OffsetsBeyondTheFile) {
   EXPECT_NE(load_error().find("beyond the end of the file"), std::string::npos);
 }
 
+TEST_F(DamagedSafetensors, ShapeWhoseSizeOverflows) {
+  // 2^80 elements overflow the element count; 2^62 F32 elements overflow the byte size only.
+  entry("backbone.norm_f.weight")["shape"] = {uint64_t{1} << 40, uint64_t{1} << 40};
+  EXPECT_NE(load_error().find("has a shape whose size overflows"), std::string::npos);
+  entry("backbone.norm_f.weight")["dtype"] = "F32";
+  entry("backbone.norm_f.weight")["shape"] = {uint64_t{1} << 31, uint64_t{1} << 31};
+  EXPECT_NE(load_error().find("has a shape whose size overflows"), std::string::npos);
+}
+
 TEST_F(DamagedSafetensors, OverlappingTensors) {
   entry("backbone.norm_f.weight")["data_offsets"] =
       entry("backbone.layers.0.norm.weight")["data_offsets"];

@@ -268,6 +268,13 @@ TEST(GgufFile, RejectsElementCountOverflow) {
   expect_rejected(bytes, "tensor 'w' has more elements than fit");
 }
 
+TEST(GgufFile, RejectsByteSizeOverflow) {
+  // 2^62 f32 elements fit in 64 bits; their 2^64 bytes do not.
+  GgufBytes bytes;
+  bytes.header(1, 0).tensor("w", {int64_t{1} << 31, int64_t{1} << 31}, 0, 0).pad_to(32);
+  expect_rejected(bytes, "tensor 'w' is too large");
+}
+
 TEST(GgufFile, RejectsOffsetOutOfRange) {
   GgufBytes bytes;
   bytes.header(1, 0).tensor("w", {8}, 0, 64).pad_to(32).zeros(32);
