@@ -16,7 +16,10 @@ int64_t vnni_probe_avx512vnni(int64_t iterations, int32_t* sink) {
   }
   __m512i total = acc[0];
   for (int c = 1; c < kChains; ++c) total = _mm512_add_epi32(total, acc[c]);
-  *sink ^= _mm512_reduce_add_epi32(total);  // xor: the lanes may wrap
+  // xor of the stored lanes: their sum may overflow (GCC's _mm512_reduce_add_epi32 adds scalars).
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, total);
+  for (int32_t lane : lanes) *sink ^= lane;
   return iterations * kChains * 128;
 }
 
