@@ -1,0 +1,226 @@
+// Writes the fuzzers' seed corpora, one folder per target, made from the reference fixtures:
+//   make_fuzz_seeds FIXTURES_DIR NEOX_TOKENIZER_JSON OUT_DIR
+// The files are small variants that keep the fuzzers fast: a tokenizer.json cut down to the first
+// 600 NeoX tokens, a GGUF with that tokenizer, a safetensors file holding the fixture's small
+// tensors, a torch zip holding the fixture's pickle, saved conversations and tokenizer inputs.
+// scripts/fuzz.sh adds the fixture files themselves.
+#include <zip.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mamba2/conversation_state.h"
+#include "mamba2/error.h"
+#include "mamba2/random_model.h"
+#include "mamba2/tokenizer.h"
+#include "runtime/formats/config_json.h"
+#include "runtime/gguf/gguf_model.h"
+#include "tests/fuzz/fuzz_state_model.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace mamba2::fuzz {
+namespace {
+
+constexpr int kSmallVocab = 600;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string(), "cannot open");
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_file(const fs::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw Error(path.string(), "cannot write");
+}
+
+// The NeoX tokenizer.json with the ids below kSmallVocab and the merges among them.
+json small_tokenizer_json(const fs::path& neox) {
+  json t = json::parse(read_file(neox));
+  json vocab = json::object();
+  for (const auto& [text, id] : t["model"]["vocab"].items()) {
+    if (id.get<int>() < kSmallVocab) vocab[text] = id;
+  }
+  json merges = json::array();
+  for (const auto& merge : t["model"]["merges"]) {
+    const std::string m = merge.get<std::string>();
+    const size_t space = m.find(' ');
+    const std::string left = m.substr(0, space), right = m.substr(space + 1);
+    if (vocab.contains(left) && vocab.contains(right) && vocab.contains(left + right)) {
+      merges.push_back(m);
+    }
+  }
+  json added = json::array();
+  for (const auto& token : t["added_tokens"]) {
+    if (token["id"].get<int>() < kSmallVocab) added.push_back(token);
+  }
+  t["model"]["vocab"] = vocab;
+  t["model"]["merges"] = merges;
+  t["added_tokens"] = added;
+  return t;
+}
+
+// A model small enough that the tensor data is a small part of the file.
+void write_small_gguf(const fs::path& fixtures, const fs::path& tokenizer_json,
+                      const fs::path& out) {
+  json config = json::parse(read_file(fixtures / "tiny" / "config.json"));
+  config["d_model"] = 16;
+  config["n_layer"] = 1;
+  config["vocab_size"] = kSmallVocab;
+  config["ssm_cfg"]["d_state"] = 4;
+  config["ssm_cfg"]["headdim"] = 8;
+  ModelWeights weights = make_random_weights(parse_config_json(config.dump(), "config.json"), 1);
+  weights.tokenizer = load_tokenizer_json(tokenizer_json);
+  write_gguf_model(weights, out, {.type = DType::kF16});
+}
+
+// The fixture's tensors of at most 512 bytes, packed as a safetensors file of their own.
+void write_small_safetensors(const fs::path& fixture, const fs::path& out) {
+  const std::string file = read_file(fixture);
+  uint64_t header_size = 0;
+  std::memcpy(&header_size, file.data(), 8);
+  const json header = json::parse(file.substr(8, header_size));
+  json small = json::object();
+  std::string data;
+  for (const auto& [name, info] : header.items()) {
+    if (name == "__metadata__") {
+      small[name] = info;
+      continue;
+    }
+    const auto begin = info["data_offsets"][0].get<uint64_t>();
+    const auto end = info["data_offsets"][1].get<uint64_t>();
+    if (end - begin > 512) continue;
+    json entry = info;
+    entry["data_offsets"] = {data.size(), data.size() + (end - begin)};
+    data += file.substr(8 + header_size + begin, end - begin);
+    small[name] = entry;
+  }
+  std::string text = small.dump();
+  text.resize((text.size() + 7) / 8 * 8, ' ');
+  const uint64_t size = text.size();
+  write_file(out, std::string(reinterpret_cast<const char*>(&size), 8) + text + data);
+}
+
+// A torch.save zip with the fixture's data.pkl and version but no storages: the whole pickle is
+// parsed before the first storage is looked up.
+void write_pickle_only_zip(const fs::path& fixture, const fs::path& out) {
+  int error = 0;
+  zip_t* in = zip_open(fixture.c_str(), ZIP_RDONLY, &error);
+  if (!in) throw Error(fixture.string(), "cannot open as zip");
+  fs::remove(out);
+  zip_t* zip = zip_open(out.c_str(), ZIP_CREATE | ZIP_EXCL, &error);
+  if (!zip) throw Error(out.string(), "cannot create");
+  std::vector<std::string> kept;
+  for (zip_int64_t i = 0; i < zip_get_num_entries(in, 0); ++i) {
+    const std::string name = zip_get_name(in, static_cast<zip_uint64_t>(i), 0);
+    if (name.ends_with("/data.pkl") || name.ends_with("/version")) {
+      zip_stat_t st;
+      zip_stat_index(in, static_cast<zip_uint64_t>(i), 0, &st);
+      std::string& bytes = kept.emplace_back(st.size, '\0');
+      zip_file_t* entry = zip_fopen_index(in, static_cast<zip_uint64_t>(i), 0);
+      zip_fread(entry, bytes.data(), st.size);
+      zip_fclose(entry);
+      zip_source_t* source = zip_source_buffer(zip, bytes.data(), bytes.size(), 0);
+      const zip_int64_t index = zip_file_add(zip, name.c_str(), source, ZIP_FL_ENC_UTF_8);
+      zip_set_file_compression(zip, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0);
+    }
+  }
+  if (zip_close(zip) != 0) throw Error(out.string(), "cannot write");
+  zip_discard(in);
+}
+
+// Saved conversations for the fuzzer's model: the payload only (the harness frames it), and one
+// whole file.
+void write_conversations(const fs::path& dir) {
+  const ModelConfig config = state_model_config();
+  ConversationState state;
+  state.session.conv.assign(static_cast<size_t>(conv_state_size(config)), 0.5f);
+  state.session.ssm.assign(static_cast<size_t>(ssm_state_size(config)), -0.25f);
+  state.session.position = 7;
+  state.tokens = {1, 2, 3, 4, 5, 6, 7};
+  state.recent = {5, 6, 7};
+  state.text = "Once upon a time";
+  state.template_name = "chatml";
+  state.turns = 1;
+  const fs::path whole = dir / "whole_file";
+  save_conversation(whole, state, kStateFingerprint);
+  const std::string file = read_file(whole);
+  constexpr size_t kHeader = 32, kChecksum = 8;
+  write_file(dir / "payload", file.substr(kHeader, file.size() - kHeader - kChecksum));
+  state.base = state.session;
+  state.pending = {9};
+  state.base_tokens = 2;
+  state.base_text_bytes = 4;
+  save_conversation(whole, state, kStateFingerprint);
+  const std::string with_base = read_file(whole);
+  write_file(dir / "payload_with_base",
+             with_base.substr(kHeader, with_base.size() - kHeader - kChecksum));
+}
+
+// Tokenizer inputs: each test text (mode byte 0) and its ids as u16 (mode byte 1).
+void write_tokenize_seeds(const fs::path& tokenizer_tests, const Tokenizer& tokenizer,
+                          const fs::path& dir) {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(tokenizer_tests)) {
+    if (entry.path().extension() != ".inp") continue;
+    const std::string all = read_file(entry.path());
+    const std::string separator = "\n__ggml_vocab_test__\n";
+    for (size_t begin = 0; begin < all.size();) {
+      size_t end = all.find(separator, begin);
+      if (end == std::string::npos) end = all.size();
+      const std::string text = all.substr(begin, end - begin);
+      begin = end + separator.size();
+      if (text.empty()) continue;
+      write_file(dir / ("text_" + std::to_string(n)), std::string(1, '\0') + text);
+      std::string ids(1, '\1');
+      for (int32_t id : tokenizer.encode(text)) {
+        const auto id16 = static_cast<uint16_t>(id);
+        ids.append(reinterpret_cast<const char*>(&id16), 2);
+      }
+      write_file(dir / ("ids_" + std::to_string(n)), ids);
+      ++n;
+    }
+  }
+}
+
+void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
+  for (const char* target : {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json",
+                             "tokenize", "conversation_state"}) {
+    fs::create_directories(out / target);
+  }
+  const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
+  write_file(small_tokenizer, small_tokenizer_json(neox).dump());
+  write_small_gguf(fixtures, small_tokenizer, out / "gguf" / "small.gguf");
+  write_small_safetensors(fixtures / "tiny" / "model.safetensors",
+                          out / "safetensors" / "small.safetensors");
+  write_pickle_only_zip(fixtures / "tiny" / "pytorch_model.bin",
+                        out / "torch_bin" / "pickle_only.bin");
+  write_conversations(out / "conversation_state");
+  write_tokenize_seeds(neox.parent_path() / "tokenizer-tests", Tokenizer(load_tokenizer_json(neox)),
+                       out / "tokenize");
+}
+
+}  // namespace
+}  // namespace mamba2::fuzz
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: make_fuzz_seeds FIXTURES_DIR NEOX_TOKENIZER_JSON OUT_DIR\n");
+    return 1;
+  }
+  try {
+    mamba2::fuzz::run(argv[1], argv[2], argv[3]);
+  } catch (const mamba2::Error& e) {
+    std::fprintf(stderr, "make_fuzz_seeds: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
