@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shared=$(realpath "${MAMBA2_SHARED_DIR:-../shared}")
 neox="$shared/data/gpt-neox-20b-tokenizer.json"
-build=build/fuzz
+build=${MAMBA2_FUZZ_BUILD_DIR:-build/fuzz}
 targets=(gguf safetensors torch_bin config_json tokenizer_json tokenize conversation_state)
 
 flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAMBA2_FUZZ=ON -DCMAKE_C_COMPILER=clang

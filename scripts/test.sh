@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test: the release build, then the whole
 # suite again under AddressSanitizer + UndefinedBehaviorSanitizer, and the multi-session tests
-# under ThreadSanitizer.
+# under ThreadSanitizer; then a short libFuzzer run of every file and input reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +22,8 @@ cmake -S . -B build/tsan -G Ninja "${tsan_flags[@]}" >/dev/null
 cmake --build build/tsan -j "$(nproc)" --target runtime_concurrency_test
 echo "== tsan: test"
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_concurrency_test
+
+# libFuzzer on every reader of untrusted input, a short time per target (scripts/fuzz.sh, clang,
+# ASan + UBSan); the committed regression inputs in tests/fuzz/corpus are replayed first.
+echo "== fuzz: build and run (20 s per target)"
+scripts/fuzz.sh 20
