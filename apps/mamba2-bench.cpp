@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
   app.add_option("-n,--n-gen", generate, "generated tokens (0: skip)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
   app.add_option("-t,--threads", threads, "threads")->check(CLI::Range(1, 1024));
-  app.add_option("-r,--repetitions", repetitions, "repetitions of each test")
+  app.add_option("-r,--repetitions", repetitions,
+                 "timed repetitions of each test (after one untimed warm-up run)")
       ->check(CLI::Range(1, 1000));
   app.add_option("--scan", scan, "auto, chunked, associative or recurrent");
   app.add_option("--type", type_name,
@@ -180,7 +181,7 @@ int main(int argc, char** argv) {
 
   return apps::run_app(app, argc, argv, [&] {
     if (model_path.empty() == size.empty()) {
-      throw Error("mamba2-bench", "give either MODEL or --size (see --help)");
+      throw Error("MODEL", "give a model (GGUF file or directory) or --size (see --help)");
     }
     const auto load_start = Clock::now();
     std::optional<DType> type;
@@ -225,15 +226,18 @@ int main(int argc, char** argv) {
       rows.push_back(std::move(row));
     };
 
+    // Like llama-bench, each test runs once unrecorded first (r = -1): the weights are paged in
+    // and the buffers touched before anything is timed.
+    constexpr int kWarmUp = -1;
     if (prompt > 0) {
       const auto tokens = random_prompt(prompt, config.vocab_size, 1);
       BenchRow row{
           .test = "pp" + std::to_string(prompt), .n_prompt = prompt, .test_time = utc_now()};
-      for (int r = 0; r < repetitions; ++r) {
+      for (int r = kWarmUp; r < repetitions; ++r) {
         Session session(model, options);
         const auto start = Clock::now();
         session.prefill(tokens);
-        row.samples_ns.push_back(nanoseconds_since(start));
+        if (r >= 0) row.samples_ns.push_back(nanoseconds_since(start));
       }
       finish(std::move(row));
     }
@@ -244,12 +248,12 @@ int main(int argc, char** argv) {
     if (generate > 0) {
       BenchRow row{
           .test = "tg" + std::to_string(generate), .n_gen = generate, .test_time = utc_now()};
-      for (int r = 0; r < repetitions; ++r) {
+      for (int r = kWarmUp; r < repetitions; ++r) {
         Session session(model, options);
         int32_t token = 1;
         const auto start = Clock::now();
         for (int64_t k = 0; k < generate; ++k) token = greedy(session.decode(token));
-        row.samples_ns.push_back(nanoseconds_since(start));
+        if (r >= 0) row.samples_ns.push_back(nanoseconds_since(start));
       }
       finish(std::move(row));
     }
@@ -260,7 +264,7 @@ int main(int argc, char** argv) {
                    .test_time = utc_now()};
       const int64_t vocab = config.vocab_padded;
       BatchDecoder decoder(model, batch, threads);
-      for (int r = 0; r < repetitions; ++r) {
+      for (int r = kWarmUp; r < repetitions; ++r) {
         std::vector<Session> sessions(static_cast<size_t>(batch), Session(model, options));
         std::vector<Session*> pointers;
         for (Session& session : sessions) pointers.push_back(&session);
@@ -271,7 +275,7 @@ int main(int argc, char** argv) {
           const auto logits = decoder.decode(pointers, tokens);
           for (int64_t s = 0; s < batch; ++s) tokens[s] = greedy(logits.subspan(s * vocab, vocab));
         }
-        row.samples_ns.push_back(nanoseconds_since(start));
+        if (r >= 0) row.samples_ns.push_back(nanoseconds_since(start));
       }
       finish(std::move(row));
     }
