@@ -14,10 +14,13 @@
 #include "mamba2/model_loader.h"
 #include "mamba2/random_model.h"
 #include "runtime/gguf/gguf_model.h"
+#include "tests/runtime/engine/small_models.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
+
+using testing::random_tokens;
 
 constexpr int kSteps = 5;
 constexpr int64_t kMaxSessions = 8;
@@ -45,14 +48,6 @@ std::shared_ptr<const Model> model_of_type(const ModelWeights& weights, DType ty
   const auto path = testing::scratch_dir() / (name + "_" + std::string(dtype_name(type)) + ".gguf");
   write_gguf_model(weights, path, GgufWriteOptions{type, {}});
   return std::make_shared<const Model>(load_model_weights(path));
-}
-
-std::vector<int32_t> random_tokens(size_t count, int64_t vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
-  std::vector<int32_t> tokens(count);
-  for (int32_t& token : tokens) token = dist(rng);
-  return tokens;
 }
 
 // kMaxSessions sessions with histories of different lengths (0 .. 2 chunks and more).

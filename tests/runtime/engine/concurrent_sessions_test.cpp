@@ -11,31 +11,13 @@
 
 #include "mamba2/random_model.h"
 #include "mamba2/session.h"
+#include "tests/runtime/engine/small_models.h"
 
 namespace mamba2 {
 namespace {
 
-ModelConfig small_config() {
-  ModelConfig config;
-  config.d_model = 48;
-  config.n_layer = 2;
-  config.vocab_size = 60;
-  config.pad_vocab_size_multiple = 16;
-  config.d_state = 12;
-  config.headdim = 8;
-  config.ngroups = 2;
-  config.chunk_size = 8;
-  config.resolve("test");
-  return config;
-}
-
-std::vector<int32_t> random_tokens(size_t count, int64_t vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
-  std::vector<int32_t> tokens(count);
-  for (int32_t& token : tokens) token = dist(rng);
-  return tokens;
-}
+using testing::random_tokens;
+using testing::small_config;
 
 // Everything a session computes: every prompt position's logits, then greedy decode steps.
 struct Transcript {

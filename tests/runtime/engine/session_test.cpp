@@ -1,5 +1,6 @@
 // The engine on random models: scan paths agree with each other and with the plain reference,
-// threads do not change a bit, and states snapshot and restore.
+// threads do not change a bit, and states snapshot and restore. Sessions in parallel threads:
+// concurrent_sessions_test.cpp.
 #include "mamba2/session.h"
 
 #include <gtest/gtest.h>
@@ -7,40 +8,21 @@
 #include <cmath>
 #include <numeric>
 #include <random>
-#include <thread>
 
 #include "mamba2/error.h"
 #include "mamba2/perplexity.h"
 #include "mamba2/random_model.h"
 #include "tests/runtime/engine/reference_forward.h"
+#include "tests/runtime/engine/small_models.h"
 
 namespace mamba2 {
 namespace {
 
-ModelConfig small_config() {
-  ModelConfig config;
-  config.d_model = 48;
-  config.n_layer = 2;
-  config.vocab_size = 60;
-  config.pad_vocab_size_multiple = 16;
-  config.d_state = 12;
-  config.headdim = 8;
-  config.ngroups = 2;
-  config.chunk_size = 8;
-  config.resolve("test");
-  return config;
-}
+using testing::random_tokens;
+using testing::small_config;
 
 std::shared_ptr<const Model> random_model(const ModelConfig& config, uint64_t seed = 7) {
   return std::make_shared<const Model>(make_random_weights(config, seed));
-}
-
-std::vector<int32_t> random_tokens(size_t count, int64_t vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
-  std::vector<int32_t> tokens(count);
-  for (int32_t& token : tokens) token = dist(rng);
-  return tokens;
 }
 
 struct PromptRun {
@@ -239,29 +221,6 @@ TEST(Perplexity, EqualsTheMeanCrossEntropyOfTheLogits) {
   EXPECT_NEAR(result.perplexity, std::exp(nll / 20), 1e-6 * std::exp(nll / 20));
   EXPECT_NEAR(result.bits_per_byte, nll / std::log(2.0) / 40, 1e-9);
   EXPECT_EQ(last_progress, 21);
-}
-
-TEST(Session, SessionsOnOneModelInManyThreadsMatchRunsAlone) {
-  const ModelConfig config = small_config();
-  const auto model = random_model(config);
-  constexpr int kSessions = 4;
-  std::vector<std::vector<int32_t>> prompts;
-  std::vector<PromptRun> alone;
-  for (int i = 0; i < kSessions; ++i) {
-    prompts.push_back(random_tokens(20 + 7 * i, config.vocab_size, 100 + i));
-    alone.push_back(run_prompt(model, prompts.back(), with_scan(ScanMode::kChunked, 2)));
-  }
-  std::vector<PromptRun> together(kSessions);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kSessions; ++i) {
-    threads.emplace_back(
-        [&, i] { together[i] = run_prompt(model, prompts[i], with_scan(ScanMode::kChunked, 2)); });
-  }
-  for (std::thread& thread : threads) thread.join();
-  for (int i = 0; i < kSessions; ++i) {
-    EXPECT_EQ(together[i].logits, alone[i].logits) << "session " << i;
-    EXPECT_EQ(together[i].state, alone[i].state) << "session " << i;
-  }
 }
 
 }  // namespace
