@@ -18,8 +18,6 @@ struct BatchDecoder::Impl {
         parallel(threads),
         stages(config, model.prepared(), parallel),
         block(config, max, LayerStages::ssd_head_tile(config)),
-        conv_states(static_cast<size_t>(max)),
-        ssm_states(static_cast<size_t>(max)),
         logits(static_cast<size_t>(max * config.vocab_padded)) {
     states.reserve(static_cast<size_t>(max));
   }
@@ -50,29 +48,17 @@ struct BatchDecoder::Impl {
     }
   }
 
-  // The same stages, in the same order, as a one-token recurrent decode; the rows of the block
-  // are the sessions.
+  // A recurrent step of every session at once; the rows of the block are the sessions.
   void step(std::span<const int32_t> tokens) {
-    const auto rows = static_cast<int64_t>(tokens.size());
-    const int64_t conv_layer = config.d_conv * config.conv_dim;
-    const int64_t ssm_layer = config.nheads * config.headdim * config.d_state;
-    const std::span<float* const> conv(conv_states.data(), tokens.size());
-    const std::span<float* const> ssm(ssm_states.data(), tokens.size());
-    stages.embed(tokens, block);
+    // Captures only `this`, so the std::function holds it without allocating.
+    const RowStates row_states = [this](int64_t row, int64_t layer) {
+      SessionState& state = *states[static_cast<size_t>(row)];
+      return LayerState{state.conv.data() + layer * config.d_conv * config.conv_dim,
+                        state.ssm.data() + layer * config.nheads * config.headdim * config.d_state};
+    };
     block.position = 0;  // rows are different sequences; nothing here reads the position
-    for (int64_t layer = 0; layer < config.n_layer; ++layer) {
-      for (size_t s = 0; s < tokens.size(); ++s) {
-        conv_states[s] = states[s]->conv.data() + layer * conv_layer;
-        ssm_states[s] = states[s]->ssm.data() + layer * ssm_layer;
-      }
-      stages.project_in(layer, block);
-      stages.convolve_rows(layer, conv, block);
-      stages.discretize(layer, block);
-      stages.scan_step_rows(layer, ssm, block);
-      stages.project_out(layer, block);
-    }
-    stages.final_norm(block);
-    stages.logits(block, 0, rows, logits.data());
+    stages.step_rows(tokens, row_states, block);
+    stages.logits(block, 0, static_cast<int64_t>(tokens.size()), logits.data());
   }
 
   const ModelConfig& config;
@@ -80,8 +66,6 @@ struct BatchDecoder::Impl {
   Parallel parallel;
   LayerStages stages;
   Block block;                        // row s: the token of session s
-  std::vector<float*> conv_states;    // per row, the current layer's [d_conv, conv_dim]
-  std::vector<float*> ssm_states;     // per row, the current layer's [nheads, headdim, d_state]
   std::vector<SessionState*> states;  // per row, the session's state
   std::vector<float> logits;          // [max_sessions, vocab_padded]
 };

@@ -93,15 +93,27 @@ void LayerStages::convolve(int64_t layer, float* conv_state, Block& block) const
   });
 }
 
-void LayerStages::convolve_rows(int64_t layer, std::span<float* const> conv_states,
-                                Block& block) const {
+void LayerStages::step_rows(std::span<const int32_t> tokens, const RowStates& states,
+                            Block& block) const {
+  embed(tokens, block);
+  for (int64_t layer = 0; layer < config_.n_layer; ++layer) {
+    project_in(layer, block);
+    convolve_rows(layer, states, block);
+    discretize(layer, block);
+    scan_step_rows(layer, states, block);
+    project_out(layer, block);
+  }
+  final_norm(block);
+}
+
+void LayerStages::convolve_rows(int64_t layer, const RowStates& states, Block& block) const {
   const int64_t channel_tiles = (config_.conv_dim + kChannelTile - 1) / kChannelTile;
   const float* in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm;
   parallel_.for_tiles(block.tokens * channel_tiles, 1, [&](int64_t index, int64_t) {
     const int64_t row = index / channel_tiles;
     const int64_t begin = index % channel_tiles * kChannelTile;
     const int64_t end = std::min(config_.conv_dim, begin + kChannelTile);
-    convolve_channels(layer, conv_states[row], in + row * config_.d_in_proj,
+    convolve_channels(layer, states(row, layer).conv, in + row * config_.d_in_proj,
                       block.xbc.data() + row * config_.conv_dim, 1, begin, end);
   });
 }
@@ -181,17 +193,7 @@ void LayerStages::scan_chunk_output(int64_t layer, const float* state_in, Block&
   });
 }
 
-void LayerStages::scan_step(int64_t layer, float* ssm_state, Block& block) const {
-  const kernels::SsdChunk chunk = ssd_chunk(layer, block);
-  float* y = block.y.data() + config_.d_mlp;
-  parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
-    kernels::ssd_step(shape_, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D, ssm_state, y,
-                      begin, end);
-  });
-}
-
-void LayerStages::scan_step_rows(int64_t layer, std::span<float* const> ssm_states,
-                                 Block& block) const {
+void LayerStages::scan_step_rows(int64_t layer, const RowStates& states, Block& block) const {
   const PreparedLayer& weights = weights_.layers[layer];
   const int64_t head_tiles = (config_.nheads + head_tile_ - 1) / head_tile_;
   parallel_.for_tiles(block.tokens * head_tiles, 1, [&](int64_t index, int64_t) {
@@ -203,7 +205,7 @@ void LayerStages::scan_step_rows(int64_t layer, std::span<float* const> ssm_stat
     const float* C = B + config_.ngroups * config_.d_state;
     float* y = block.y.data() + row * config_.d_inner + config_.d_mlp;
     kernels::ssd_step(shape_, x, B, C, block.dt.data() + row * config_.nheads, weights.A, weights.D,
-                      ssm_states[row], y, begin, end);
+                      states(row, layer).ssm, y, begin, end);
   });
 }
 

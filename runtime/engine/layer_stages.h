@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "kernels/ssd.h"
@@ -21,6 +22,9 @@ struct LayerState {
   float* conv;  // [d_conv, conv_dim] raw xBC inputs, oldest first
   float* ssm;   // [nheads, headdim, d_state]
 };
+
+// Where row `row` of a block of single steps keeps its layer-`layer` state.
+using RowStates = std::function<LayerState(int64_t row, int64_t layer)>;
 
 class LayerStages {
  public:
@@ -44,13 +48,11 @@ class LayerStages {
   // The pieces of scan_chunk for the associative path.
   void scan_chunk_local_state(int64_t layer, Block& block) const;  // state_local, decay
   void scan_chunk_output(int64_t layer, const float* state_in, Block& block) const;
-  // One token (block.tokens == 1) through the recurrence, updating ssm_state.
-  void scan_step(int64_t layer, float* ssm_state, Block& block) const;
-  // Batched decode, where row s of the block is the next token of sequence s: convolve and
-  // scan_step for every row with that row's own state (conv_states[s], ssm_states[s]), in
-  // parallel over rows x channel or head tiles. The other stages work per token already.
-  void convolve_rows(int64_t layer, std::span<float* const> conv_states, Block& block) const;
-  void scan_step_rows(int64_t layer, std::span<float* const> ssm_states, Block& block) const;
+  // One recurrent step for every token, each the next token of its own sequence (row r's state
+  // is states(r, layer)): embed, every layer (the conv and SSD steps in parallel over rows x
+  // channel or head tiles), final norm. The recurrent path steps one row at a time; batched
+  // decode steps a row per session. Leaves block.normed ready for logits().
+  void step_rows(std::span<const int32_t> tokens, const RowStates& states, Block& block) const;
   // y = gated norm of the scan output (and the d_mlp part); hidden = out_proj(y).
   void project_out(int64_t layer, Block& block) const;
   // residual += hidden (the last mixer's output); normed = RMSNorm(residual, norm_f).
@@ -67,6 +69,8 @@ class LayerStages {
   // ld d_in_proj) into `out` (ld conv_dim), carrying conv_state.
   void convolve_channels(int64_t layer, float* conv_state, const float* in, float* out,
                          int64_t tokens, int64_t begin, int64_t end) const;
+  void convolve_rows(int64_t layer, const RowStates& states, Block& block) const;
+  void scan_step_rows(int64_t layer, const RowStates& states, Block& block) const;
   kernels::SsdChunk ssd_chunk(int64_t layer, const Block& block) const;
   void observe(int64_t layer, const Block& block, const std::vector<float>& rows) const;
 
