@@ -12,7 +12,7 @@
 #include <fstream>
 
 #include "mamba2/error.h"
-#include "runtime/generation/fnv1a.h"
+#include "runtime/io/fnv1a.h"
 #include "runtime/io/atomic_file.h"
 
 namespace mamba2 {

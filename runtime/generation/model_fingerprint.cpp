@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "mamba2/conversation_state.h"
-#include "runtime/generation/fnv1a.h"
+#include "runtime/io/fnv1a.h"
 
 namespace mamba2 {
 namespace {

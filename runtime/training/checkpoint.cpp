@@ -1,11 +1,13 @@
 #include "runtime/training/checkpoint.h"
 
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <string>
 
 #include "mamba2/error.h"
 #include "runtime/io/atomic_file.h"
+#include "runtime/io/fnv1a.h"
 
 namespace mamba2::training {
 namespace {
@@ -14,37 +16,44 @@ constexpr char kMagic[8] = {'M', 'A', 'M', 'B', 'A', '2', 'T', 'R'};
 constexpr uint32_t kVersion = 1;
 constexpr uint64_t kHeaderBytes = 8 + 4 + 4 + 8 + 8 + 8 + 8;
 
-uint64_t fnv1a(const void* data, size_t size, uint64_t hash = 0xcbf29ce484222325ULL) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
-  return hash;
-}
+// The fixed-size header, as written and read.
+struct Header {
+  uint64_t fingerprint;
+  int64_t step;
+  uint64_t seed;
+  int64_t count;
+};
+static_assert(sizeof(Header) == kHeaderBytes - 16, "after magic, version and padding");
 
-template <class V>
-void put(std::vector<std::byte>& out, V value) {
-  const auto* bytes = reinterpret_cast<const std::byte*>(&value);
-  out.insert(out.end(), bytes, bytes + sizeof(V));
-}
-
-template <class V>
-V get(const std::vector<std::byte>& in, size_t& at) {
-  V value;
-  std::memcpy(&value, in.data() + at, sizeof(V));
-  at += sizeof(V);
-  return value;
+std::array<std::byte, kHeaderBytes> encode(const Header& header) {
+  std::array<std::byte, kHeaderBytes> bytes{};
+  std::byte* at = bytes.data();
+  auto put = [&](const auto& value) {
+    std::memcpy(at, &value, sizeof value);
+    at += sizeof value;
+  };
+  put(kMagic);
+  put(kVersion);
+  put(uint32_t{0});
+  put(header.fingerprint);
+  put(header.step);
+  put(header.seed);
+  put(header.count);
+  return bytes;
 }
 
 }  // namespace
 
 uint64_t layout_fingerprint(const ParameterLayout& layout) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
+  Fnv1a hash;
   for (const ParameterSlot& slot : layout.slots()) {
-    hash = fnv1a(slot.name.data(), slot.name.size(), hash);
-    for (int64_t d : slot.shape) hash = fnv1a(&d, sizeof d, hash);
+    hash.add(slot.name.data(), slot.name.size());
+    for (int64_t d : slot.shape) hash.add_value(d);
   }
-  return hash;
+  return hash.value();
 }
 
+// Streams the arrays straight to the file: no second copy of parameters and moments in memory.
 void write_checkpoint(const std::filesystem::path& path, const ParameterLayout& layout,
                       const CheckpointState& state) {
   const int64_t count = layout.total();
@@ -53,22 +62,19 @@ void write_checkpoint(const std::filesystem::path& path, const ParameterLayout& 
       throw Error(path.string(), "checkpoint arrays do not match the parameter layout");
     }
   }
-  std::vector<std::byte> bytes;
-  bytes.reserve(kHeaderBytes + 3 * count * sizeof(float) + 8);
-  for (char c : kMagic) bytes.push_back(std::byte(c));
-  put(bytes, kVersion);
-  put(bytes, uint32_t{0});
-  put(bytes, layout_fingerprint(layout));
-  put(bytes, state.step);
-  put(bytes, state.seed);
-  put(bytes, count);
-  for (const std::vector<float>* array : {&state.params, &state.m, &state.v}) {
-    const auto* data = reinterpret_cast<const std::byte*>(array->data());
-    bytes.insert(bytes.end(), data, data + array->size() * sizeof(float));
-  }
-  put(bytes, fnv1a(bytes.data(), bytes.size()));
   AtomicFile file(path);
-  file.write(bytes);
+  Fnv1a checksum;
+  auto emit = [&](const void* data, size_t size) {
+    checksum.add(data, size);
+    file.write(std::span(static_cast<const std::byte*>(data), size));
+  };
+  const auto header = encode({layout_fingerprint(layout), state.step, state.seed, count});
+  emit(header.data(), header.size());
+  for (const std::vector<float>* array : {&state.params, &state.m, &state.v}) {
+    emit(array->data(), array->size() * sizeof(float));
+  }
+  const uint64_t sum = checksum.value();
+  file.write(std::as_bytes(std::span(&sum, 1)));
   file.commit();
 }
 
@@ -84,35 +90,41 @@ CheckpointState read_checkpoint(const std::filesystem::path& path, const Paramet
     throw Error(where, "checkpoint is " + std::to_string(size) + " bytes; one for this model is " +
                            std::to_string(expected));
   }
-  std::vector<std::byte> bytes(size);
   std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size))) {
-    throw Error(where, "cannot read checkpoint");
-  }
-  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+  Fnv1a checksum;
+  auto take = [&](void* data, size_t bytes) {
+    if (!in.read(static_cast<char*>(data), std::streamsize(bytes))) {
+      throw Error(where, "cannot read checkpoint");
+    }
+    checksum.add(data, bytes);
+  };
+  std::array<std::byte, kHeaderBytes> header_bytes;
+  take(header_bytes.data(), header_bytes.size());
+  if (std::memcmp(header_bytes.data(), kMagic, sizeof kMagic) != 0) {
     throw Error(where, "not a mamba2-train checkpoint");
   }
-  size_t at = sizeof kMagic;
-  if (get<uint32_t>(bytes, at) != kVersion) throw Error(where, "unsupported checkpoint version");
-  at += 4;
-  if (get<uint64_t>(bytes, at) != layout_fingerprint(layout)) {
+  uint32_t version;
+  std::memcpy(&version, header_bytes.data() + sizeof kMagic, sizeof version);
+  if (version != kVersion) throw Error(where, "unsupported checkpoint version");
+  Header header;
+  std::memcpy(&header, header_bytes.data() + sizeof kMagic + 8, sizeof header);
+  if (header.fingerprint != layout_fingerprint(layout)) {
     throw Error(where, "checkpoint is of another model shape");
   }
-  CheckpointState state;
-  state.step = get<int64_t>(bytes, at);
-  state.seed = get<uint64_t>(bytes, at);
-  if (get<int64_t>(bytes, at) != static_cast<int64_t>(count) || state.step < 0) {
+  if (header.count != static_cast<int64_t>(count) || header.step < 0) {
     throw Error(where, "corrupt checkpoint header");
   }
-  size_t checked = size - 8;
-  size_t sum_at = checked;
-  if (get<uint64_t>(bytes, sum_at) != fnv1a(bytes.data(), checked)) {
-    throw Error(where, "checkpoint checksum mismatch (the file is damaged)");
-  }
+  CheckpointState state;
+  state.step = header.step;
+  state.seed = header.seed;
   for (std::vector<float>* array : {&state.params, &state.m, &state.v}) {
     array->resize(count);
-    std::memcpy(array->data(), bytes.data() + at, count * sizeof(float));
-    at += count * sizeof(float);
+    take(array->data(), count * sizeof(float));
+  }
+  const uint64_t computed = checksum.value();
+  uint64_t stored;
+  if (!in.read(reinterpret_cast<char*>(&stored), sizeof stored) || stored != computed) {
+    throw Error(where, "checkpoint checksum mismatch (the file is damaged)");
   }
   return state;
 }

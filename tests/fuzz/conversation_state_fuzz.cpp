@@ -9,7 +9,7 @@
 
 #include "mamba2/conversation_state.h"
 #include "mamba2/error.h"
-#include "runtime/generation/fnv1a.h"
+#include "runtime/io/fnv1a.h"
 #include "tests/fuzz/fuzz_input_file.h"
 #include "tests/fuzz/fuzz_state_model.h"
 

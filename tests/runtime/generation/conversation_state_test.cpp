@@ -9,7 +9,7 @@
 
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
-#include "runtime/generation/fnv1a.h"
+#include "runtime/io/fnv1a.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
