@@ -104,6 +104,14 @@ double validation_bpb(const ParameterLayout& layout, const std::vector<float>& p
   return measure_perplexity(session, val_tokens, val_bytes).bits_per_byte;
 }
 
+// A loss or bits-per-byte figure; "-" before there is one (no step run, no validation yet).
+std::string figure(double value) {
+  if (std::isnan(value)) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", value);
+  return text;
+}
+
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(std::max(0.0, seconds));
   char text[32];
@@ -207,11 +215,9 @@ int run(const Options& o) {
       }
       const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
       const double done = double(step + 1 - first_step);
-      char val_text[32] = "-";
-      if (!std::isnan(val_bpb)) std::snprintf(val_text, sizeof val_text, "%.4f", val_bpb);
       std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %s bpb  %.0f tok/s  %s left   ",
                    static_cast<long long>(step + 1), static_cast<long long>(o.steps), loss,
-                   val_text, done * double(o.batch * o.seq_len) / elapsed,
+                   figure(val_bpb).c_str(), done * double(o.batch * o.seq_len) / elapsed,
                    format_duration(elapsed / done * double(o.steps - step - 1)).c_str());
       if (Clock::now() - last_checkpoint >=
           std::chrono::duration<double>(o.checkpoint_minutes * 60.0)) {
@@ -230,9 +236,10 @@ int run(const Options& o) {
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   const int64_t steps_done = trainer.optimizer().step();
   std::printf(
-      "%s at step %lld: loss %.4f, val %.4f bits/byte, %lld tokens seen, %s this run; "
+      "%s at step %lld: loss %s, val %s bits/byte, %lld tokens seen, %s this run; "
       "wrote %s and %s\n",
-      interrupted ? "stopped" : "finished", static_cast<long long>(steps_done), loss, val_bpb,
+      interrupted ? "stopped" : "finished", static_cast<long long>(steps_done),
+      figure(loss).c_str(), figure(val_bpb).c_str(),
       static_cast<long long>(steps_done * o.batch * o.seq_len), format_duration(seconds).c_str(),
       o.out.c_str(), checkpoint.c_str());
   return 0;
