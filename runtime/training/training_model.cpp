@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "mamba2/error.h"
+#include "runtime/io/physical_memory.h"
 #include "runtime/training/gemm.h"
 #include "runtime/training/ops.h"
 #include "runtime/training/ssd.h"
@@ -69,6 +70,17 @@ TrainingModel<T>::TrainingModel(const ParameterLayout& layout, int64_t batch, in
       __builtin_mul_overflow(elements, c_.n_layer + 1, &elements) ||
       elements > (int64_t{1} << 40)) {
     throw Error("training", "batch * seq_len is too large for this model");
+  }
+  // The activations kept for the backward pass alone come to at least this much: refuse a size
+  // this machine cannot hold before allocating any of it.
+  const uint64_t activation_bytes = static_cast<uint64_t>(elements) * sizeof(T);
+  if (activation_bytes > physical_memory_bytes()) {
+    throw Error("training", "batch " + std::to_string(batch) + " x seq_len " +
+                                std::to_string(seq_len) + " is too large: it needs over " +
+                                std::to_string(activation_bytes >> 30) +
+                                " GiB of activations, more than this machine's " +
+                                std::to_string(physical_memory_bytes() >> 30) +
+                                " GiB (lower --batch or --seq-len)");
   }
   // The trainer parallelises over tiles itself; OpenBLAS threads inside them would oversubscribe.
   openblas_set_num_threads(1);

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 
+#include "mamba2/error.h"
 #include "mamba2/random_model.h"
 #include "mamba2/session.h"
 #include "tests/runtime/training/gradient_check.h"
@@ -94,6 +96,20 @@ TEST(TrainingModel, ParametersRoundTripThroughModelWeights) {
   const std::vector<float> again = parameters_from_weights<float>(layout, weights);
   ASSERT_EQ(again.size(), params.size());
   for (size_t i = 0; i < params.size(); ++i) EXPECT_NEAR(again[i], params[i], 1e-6) << i;
+}
+
+TEST(TrainingModel, RefusesSizesBeyondMemoryOrOverflowBeforeAllocating) {
+  const ModelConfig config = tiny_config(true, 64, 256, 16);
+  const ParameterLayout layout(config);
+  // 2^40 rows overflow the element count; 2^29 rows fit it but need over a terabyte.
+  for (const int64_t batch : {int64_t{1} << 30, int64_t{1} << 19}) {
+    try {
+      TrainingModel<float> model(layout, batch, 1024);
+      FAIL() << "batch " << batch << " was accepted";
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find("too large"), std::string::npos) << error.what();
+    }
+  }
 }
 
 }  // namespace
