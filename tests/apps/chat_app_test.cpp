@@ -17,6 +17,7 @@
 #include "mamba2/random_model.h"
 #include "mamba2/tokenizer.h"
 #include "runtime/gguf/gguf_model.h"
+#include "tests/apps/neox_text_model.h"
 #include "tests/support/run_binary.h"
 #include "tests/support/test_paths.h"
 
@@ -374,20 +375,9 @@ TEST(ChatApp, TerminalSessionExitsOnASecondCtrlC) {
 }
 
 TEST(ChatApp, TextModelStreamsValidTextAndEndsWithItsIds) {
-  ModelConfig config;
-  config.d_model = 32;
-  config.n_layer = 1;
-  config.vocab_size = 50277;
-  config.pad_vocab_size_multiple = 16;
-  config.d_state = 16;
-  config.headdim = 16;
-  config.chunk_size = 32;
-  config.resolve("test");
-  ModelWeights weights = make_random_weights(config, 7);
-  weights.tokenizer = load_tokenizer_json(testing::data_dir() / "gpt-neox-20b-tokenizer.json");
   const auto dir = testing::scratch_dir();
   const std::string model = (dir / "model.gguf").string();
-  write_gguf_model(weights, model);
+  const ModelWeights weights = testing::write_neox_text_model(model, 7);
   const Tokenizer tokenizer(*weights.tokenizer);
 
   const auto run =

@@ -13,6 +13,7 @@
 #include "mamba2/tokenizer.h"
 #include "runtime/gguf/gguf_model.h"
 #include "runtime/io/npy.h"
+#include "tests/apps/neox_text_model.h"
 #include "tests/support/run_binary.h"
 #include "tests/support/test_paths.h"
 
@@ -85,19 +86,8 @@ TEST(EvalApp, BadInputGivesOneLineAndExitCodeOne) {
 }
 
 TEST(EvalApp, PerplexityOfATextFileWithTheModelsTokenizer) {
-  ModelConfig config;
-  config.d_model = 32;
-  config.n_layer = 1;
-  config.vocab_size = 50277;
-  config.pad_vocab_size_multiple = 16;
-  config.d_state = 16;
-  config.headdim = 16;
-  config.chunk_size = 32;
-  config.resolve("test");
-  ModelWeights weights = make_random_weights(config, 5);
-  weights.tokenizer = load_tokenizer_json(testing::data_dir() / "gpt-neox-20b-tokenizer.json");
   const auto dir = testing::scratch_dir();
-  write_gguf_model(weights, dir / "model.gguf");
+  testing::write_neox_text_model(dir / "model.gguf", 5);
   const std::string text =
       "Once upon a time, there was a little robot who liked to count: 1, 2, 3.";
   std::ofstream(dir / "text.txt", std::ios::binary) << text;
