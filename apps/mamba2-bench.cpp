@@ -68,15 +68,6 @@ std::vector<int32_t> random_prompt(int64_t length, int64_t vocab, uint32_t seed)
   return tokens;
 }
 
-int64_t parameter_count(const ModelWeights& weights) {
-  int64_t count = 0;
-  ModelWeights& mutable_weights = const_cast<ModelWeights&>(weights);  // for_each_tensor visits
-  for_each_tensor(mutable_weights, [&](TensorSlot& slot) {
-    if (slot.present) count += slot.view->numel();
-  });
-  return count;
-}
-
 // The large 2-D weights converted to `type` in memory, as mamba2-quantize would write them
 // (gguf_tensor_type decides, q8_0 falling back to f16 for rows of partial blocks).
 void convert_weights(ModelWeights& weights, DType type) {
@@ -105,15 +96,6 @@ std::string type_label(const ModelWeights& weights) {
       dtype_name(weights.layers.empty() ? DType::kF32 : weights.layers[0].in_proj.dtype));
   for (char& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return label;
-}
-
-uint64_t weight_bytes(const ModelWeights& weights) {
-  uint64_t bytes = 0;
-  ModelWeights& mutable_weights = const_cast<ModelWeights&>(weights);
-  for_each_tensor(mutable_weights, [&](TensorSlot& slot) {
-    if (slot.present) bytes += slot.view->nbytes;
-  });
-  return bytes;
 }
 
 // The row's mean rate as a percentage of the limit it runs against: decode of the read bandwidth,
@@ -204,8 +186,9 @@ int main(int argc, char** argv) {
     info.model_filename = model_path;
     info.model_type = (size.empty() ? model->weights().name : "mamba2 " + size) + " " +
                       type_label(model->weights());
-    info.model_size = weight_bytes(model->weights());
-    info.model_n_params = parameter_count(model->weights());
+    const TensorTotals totals = tensor_totals(model->weights());
+    info.model_size = totals.bytes;
+    info.model_n_params = totals.weights;
     info.cpu_info = cpu_model_name();
     info.threads = threads;
     info.scan = scan;

@@ -13,7 +13,6 @@
 #include <map>
 #include <optional>
 #include <regex>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -107,19 +106,6 @@ void refuse_overwriting_input(const fs::path& input, const fs::path& output) {
   }
 }
 
-// Tensor bytes the model occupies, counting a tied embedding once.
-uint64_t weight_bytes(ModelWeights& weights, int64_t* elements) {
-  std::set<const std::byte*> seen;
-  uint64_t bytes = 0;
-  *elements = 0;
-  for_each_tensor(weights, [&](TensorSlot& slot) {
-    if (!slot.present || slot.view->empty() || !seen.insert(slot.view->data).second) return;
-    bytes += slot.view->nbytes;
-    *elements += slot.view->numel();
-  });
-  return bytes;
-}
-
 void print_summary(const fs::path& output, uint64_t bytes_before) {
   // Read back what was written: it reports the truth and checks the file parses.
   const GgufFile file = GgufFile::open(output);
@@ -162,8 +148,7 @@ int quantize(const QuantizeArgs& args) {
   if (!weights.tokenizer) {
     std::fprintf(stderr, "%s: note: no tokenizer; the file will hold no vocabulary\n", kProgram);
   }
-  int64_t elements = 0;
-  const uint64_t bytes_before = weight_bytes(weights, &elements);
+  const uint64_t bytes_before = tensor_totals(weights).bytes;
 
   GgufWriteOptions options;
   options.type = type;

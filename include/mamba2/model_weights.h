@@ -54,17 +54,25 @@ enum class TensorRole {
 };
 
 struct TensorSlot {
-  std::string name;     // GGUF name: "blk.3.ssm_in.weight"
-  TensorShape shape;    // the shape the config predicts
+  std::string name;   // GGUF name: "blk.3.ssm_in.weight"
+  TensorShape shape;  // the shape the config predicts
   TensorRole role;
-  bool present;         // whether this config has the tensor (biases, gated norm, untied lm_head)
-  TensorView* view;     // where the tensor lives in ModelWeights
+  bool present;      // whether this config has the tensor (biases, gated norm, untied lm_head)
+  TensorView* view;  // where the tensor lives in ModelWeights
 };
 
 // Calls `visit` for every tensor the config predicts, in GGUF order: token_embd, the blocks,
 // output_norm, output. `weights.config` must be resolved; `layers` is sized to n_layer. The
 // single enumeration behind loading, writing, quantizing and checking a model.
 void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&)>& visit);
+
+// The weights and bytes of a model's tensors, a tensor two slots share (a tied lm_head) counted
+// once.
+struct TensorTotals {
+  int64_t weights = 0;
+  uint64_t bytes = 0;
+};
+TensorTotals tensor_totals(const ModelWeights& weights);
 
 // Checks that every present slot holds a tensor of the predicted shape and a readable dtype, and
 // points lm_head at the embedding when tied and absent. Throws Error naming `where` and the tensor.

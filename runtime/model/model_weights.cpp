@@ -1,5 +1,7 @@
 #include "mamba2/model_weights.h"
 
+#include <set>
+
 #include "mamba2/error.h"
 
 namespace mamba2 {
@@ -29,8 +31,7 @@ void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&
     emit(blk + "attn_norm.weight", {c.d_model}, TensorRole::kSmall, true, &layer.norm);
     emit(blk + "ssm_in.weight", {c.d_in_proj, c.d_model}, TensorRole::kProjection, true,
          &layer.in_proj);
-    emit(blk + "ssm_in.bias", {c.d_in_proj}, TensorRole::kSmall, c.proj_bias,
-         &layer.in_proj_bias);
+    emit(blk + "ssm_in.bias", {c.d_in_proj}, TensorRole::kSmall, c.proj_bias, &layer.in_proj_bias);
     emit(blk + "ssm_conv1d.weight", {c.conv_dim, c.d_conv}, TensorRole::kSmall, true,
          &layer.conv1d);
     emit(blk + "ssm_conv1d.bias", {c.conv_dim}, TensorRole::kSmall, c.conv_bias,
@@ -42,12 +43,23 @@ void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&
          &layer.gated_norm);
     emit(blk + "ssm_out.weight", {c.d_model, c.d_inner}, TensorRole::kProjection, true,
          &layer.out_proj);
-    emit(blk + "ssm_out.bias", {c.d_model}, TensorRole::kSmall, c.proj_bias,
-         &layer.out_proj_bias);
+    emit(blk + "ssm_out.bias", {c.d_model}, TensorRole::kSmall, c.proj_bias, &layer.out_proj_bias);
   }
   emit("output_norm.weight", {c.d_model}, TensorRole::kSmall, true, &weights.norm_f);
   emit("output.weight", {c.vocab_padded, c.d_model}, TensorRole::kOutput, !c.tie_embeddings,
        &weights.lm_head);
+}
+
+TensorTotals tensor_totals(const ModelWeights& weights) {
+  TensorTotals totals;
+  std::set<const std::byte*> seen;
+  // for_each_tensor hands out mutable slots; this walk only reads them.
+  for_each_tensor(const_cast<ModelWeights&>(weights), [&](TensorSlot& slot) {
+    if (!slot.present || slot.view->empty() || !seen.insert(slot.view->data).second) return;
+    totals.weights += slot.view->numel();
+    totals.bytes += slot.view->nbytes;
+  });
+  return totals;
 }
 
 void check_model_weights(ModelWeights& weights, const std::string& where) {
@@ -60,7 +72,8 @@ void check_model_weights(ModelWeights& weights, const std::string& where) {
   for_each_tensor(weights, [&](TensorSlot& slot) {
     const TensorView& view = *slot.view;
     if (!slot.present) {
-      if (!view.empty()) throw Error(where, "tensor '" + slot.name + "' is not used by this config");
+      if (!view.empty())
+        throw Error(where, "tensor '" + slot.name + "' is not used by this config");
       return;
     }
     if (view.empty()) throw Error(where, "tensor '" + slot.name + "' is missing");
