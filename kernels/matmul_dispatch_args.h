@@ -9,6 +9,12 @@
 
 namespace mamba2::kernels {
 
+// How W's rows are laid out in memory.
+enum class WeightLayout : uint8_t {
+  kRows,              // as stored: row after row of w_type
+  kQ8_0Interleaved8,  // q8_0 rearranged by interleave_q8_0() for the AVX512-VNNI kernels
+};
+
 struct TypedMatmulArgs {
   const float* x;  // [T, K], row stride ld_x
   int64_t ld_x;
@@ -20,6 +26,7 @@ struct TypedMatmulArgs {
   int64_t tokens;  // T
   int64_t k;       // K
   int64_t n;       // N
+  WeightLayout w_layout = WeightLayout::kRows;
 };
 
 }  // namespace mamba2::kernels

@@ -128,11 +128,52 @@ void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int6
   }
 }
 
+bool q8_0_interleave_supported(int64_t n, int64_t k) {
+  return n > 0 && k > 0 && n % kQ8_0GroupRows == 0 &&
+         k % (kQ8_0GroupBlocks * kQ8_0BlockElems) == 0 && q8_0_path() == Q8_0Path::kAvx512Vnni;
+}
+
+void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begin, int64_t n_end,
+                     std::byte* out) {
+  if (n % kQ8_0GroupRows != 0 || k % (kQ8_0GroupBlocks * kQ8_0BlockElems) != 0 ||
+      n_begin % kQ8_0GroupRows != 0 || n_end % kQ8_0GroupRows != 0 || n_end > n) {
+    throw Error("interleave_q8_0", "a [" + std::to_string(n) + ", " + std::to_string(k) +
+                                       "] weight does not fit 8-row, 128-input groups");
+  }
+  const int64_t blocks = k / kQ8_0BlockElems;
+  const int64_t row_bytes = blocks * kBlockBytes;
+  const int64_t groups_per_row_group = blocks / kQ8_0GroupBlocks;
+  for (int64_t row0 = n_begin; row0 < n_end; row0 += kQ8_0GroupRows) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      std::byte* group =
+          out +
+          (row0 / kQ8_0GroupRows * groups_per_row_group + b / kQ8_0GroupBlocks) * kQ8_0GroupBytes;
+      const int64_t j = b % kQ8_0GroupBlocks;
+      for (int64_t r = 0; r < kQ8_0GroupRows; ++r) {
+        BlockQ8_0 block;
+        std::memcpy(&block, rows + (row0 + r) * row_bytes + b * kBlockBytes, sizeof block);
+        std::byte* quants = group + 64 * (4 * j + r / 2) + 32 * (r % 2);
+        for (int i = 0; i < kQ8_0BlockElems; ++i) {
+          quants[i] = static_cast<std::byte>(static_cast<uint8_t>(block.qs[i]) ^ 0x80u);
+        }
+        std::memcpy(group + 1024 + 16 * j + 2 * r, &block.d, sizeof block.d);
+      }
+    }
+  }
+}
+
 void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activations& xq,
                  int64_t n_begin, int64_t n_end) {
   if (n_begin >= n_end || args.tokens <= 0) return;
   if (xq.k != args.k || xq.tokens < args.tokens) {
     throw Error("matmul_q8_0", "activations quantized for another shape");
+  }
+  if (args.w_layout == WeightLayout::kQ8_0Interleaved8) {
+    if (path != Q8_0Path::kAvx512Vnni || args.n % kQ8_0GroupRows != 0 ||
+        args.k % (kQ8_0GroupBlocks * kQ8_0BlockElems) != 0) {
+      throw Error("matmul_q8_0", "interleaved weights need the avx512vnni path and a [8n, 128k] W");
+    }
+    return q8_0_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, n_end);
   }
   switch (path) {
     case Q8_0Path::kAvx512Vnni:

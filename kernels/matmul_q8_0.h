@@ -46,8 +46,29 @@ struct Q8_0Activations {
 void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int64_t t_begin,
                                int64_t t_end, Q8_0Activations& out);
 
-// y[t, n] for n in [n_begin, n_end) and every token; args.w holds Q8_0 rows and args.x is
-// ignored (the activations are `xq`, quantized from it). K must be a multiple of 32.
+// The interleaved layout (WeightLayout::kQ8_0Interleaved8), which the AVX512-VNNI path streams
+// as one sequence of aligned 64-byte lines with no per-row scalar work: decode reads every weight
+// once per token, and the stored layout's 34-byte blocks, read four rows at a time, reach about
+// half of what one core can stream from memory. W is cut into groups of 8 rows by 4 blocks;
+// each group is 1088 bytes (17 lines, the size of its 32 stored blocks):
+//   bytes [64 (4j + p), +64)   block j of rows 2p and 2p + 1, 32 quants each, plus 128 (unsigned,
+//                              as vpdpbusd reads them; see matmul_q8_0_vnni.h)
+//   bytes [1024 + 16 j, +16)   the f16 scales of block j of rows 0..7
+// Groups run along K first, then down the rows. Needs N % 8 == 0 and K % 128 == 0.
+constexpr int64_t kQ8_0GroupRows = 8;
+constexpr int64_t kQ8_0GroupBlocks = 4;
+constexpr int64_t kQ8_0GroupBytes = 1088;
+
+// Whether W [n, k] fits the interleaved layout and this CPU runs the path that reads it.
+bool q8_0_interleave_supported(int64_t n, int64_t k);
+// Writes W [n, k] stored as Q8_0 rows to `out` (as many bytes) in the interleaved layout, rows
+// [n_begin, n_end) (multiples of 8), so disjoint ranges may run on different threads.
+void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begin, int64_t n_end,
+                     std::byte* out);
+
+// y[t, n] for n in [n_begin, n_end) and every token; args.w holds Q8_0 rows (or, on the
+// AVX512-VNNI path, the interleaved layout) and args.x is ignored (the activations are `xq`,
+// quantized from it). K must be a multiple of 32. The layout never changes a bit of the result.
 void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activations& xq,
                  int64_t n_begin, int64_t n_end);
 
@@ -61,6 +82,8 @@ void matmul_avxvnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int6
                     int64_t n_end);
 void matmul_avx512vnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end);
+void matmul_avx512vnni_interleaved(const TypedMatmulArgs& args, const Q8_0Activations& xq,
+                                   int64_t n_begin, int64_t n_end);
 void quantize_avx2(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
                    Q8_0Activations& out);
 }  // namespace q8_0_detail

@@ -1,11 +1,15 @@
 // Projections by weight type at the Mamba-2 model shapes: f32, bf16 and q8_0, each on every path
-// this CPU has. T = 1 (GEMV) reports GB/s of weights read; T = 256 (a prefill chunk, GEMM)
-// reports GFLOP/s (2 N K T). The activation conversion (q8_0 blocks, bf16) is part of the time,
-// as in the engine. Single-threaded, as each tile runs in the engine.
+// this CPU has. T = 1 (GEMV) reports GB/s of weights read, with the weights either resident in
+// cache (one copy, read again each iteration) or streamed from memory (copies filling 1 GiB, one
+// per iteration, as decode reads each layer's weights once per token). T = 256 (a prefill chunk,
+// GEMM) reports GFLOP/s (2 N K T). The activation conversion (q8_0 blocks, bf16) is part of the
+// time, as in the engine. Single-threaded, as each tile runs in the engine.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -17,14 +21,18 @@
 namespace mamba2::kernels {
 namespace {
 
+constexpr int64_t kStreamedBytes = int64_t{1} << 30;
+
 struct Problem {
   int64_t tokens;
   Shape shape;
   DType type;
   std::vector<float> x, bias, y;
-  std::vector<std::byte> w;
+  std::vector<std::byte> w;  // `copies` copies of W, one after another
+  int64_t copies = 1;
+  int64_t next_copy = 0;
 
-  Problem(int64_t t, const Shape& s, DType weight_type)
+  Problem(int64_t t, const Shape& s, DType weight_type, bool streamed)
       : tokens(t), shape(s), type(weight_type), bias(s.n, 0.125f), y(t * s.n) {
     x.resize(t * s.k);  // [T, K], varied so q8_0 blocks have real scales
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(int(i * 7919 % 255) - 127) / 64;
@@ -36,68 +44,90 @@ struct Problem {
         row[i] = static_cast<float>((r * 31 + i * 17) % 97 - 48) / 256;
       convert_row_from_f32(type, row.data(), &w[r * row_bytes], s.k);
     }
+    if (!streamed) return;
+    const auto bytes = static_cast<int64_t>(w.size());
+    copies = std::max<int64_t>(1, kStreamedBytes / bytes);
+    w.resize(static_cast<size_t>(copies * bytes));
+    for (int64_t c = 1; c < copies; ++c) std::memcpy(&w[c * bytes], w.data(), bytes);
   }
 
+  int64_t weight_bytes() const { return static_cast<int64_t>(w.size()) / copies; }
+
+  // The next copy of W, cycling through all of them.
   TypedMatmulArgs args() {
-    return TypedMatmulArgs{x.data(), shape.k, type,   w.data(), bias.data(),
-                           y.data(), shape.n, tokens, shape.k,  shape.n};
+    const std::byte* copy = w.data() + next_copy * weight_bytes();
+    next_copy = (next_copy + 1) % copies;
+    return TypedMatmulArgs{x.data(), shape.k, type,   copy,    bias.data(),
+                           y.data(), shape.n, tokens, shape.k, shape.n};
   }
 };
 
-void report(benchmark::State& state, const Problem& p, std::string_view path) {
+void report(benchmark::State& state, const Problem& p, const std::string& path) {
   const auto& s = p.shape;
   if (p.tokens == 1) {
-    state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(p.w.size()));
+    state.SetBytesProcessed(state.iterations() * p.weight_bytes());
   } else {
     const double flops = 2.0 * static_cast<double>(p.tokens * s.n * s.k);
     state.counters["GFLOP/s"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
   }
-  state.SetLabel(std::string(s.name) + " " + std::string(dtype_name(p.type)) + " " +
-                 std::string(path));
+  state.SetLabel(std::string(s.name) + " " + std::string(dtype_name(p.type)) + " " + path +
+                 (p.copies > 1 ? " streamed" : ""));
 }
 
-// Args: shape index, tokens.
+// Args: shape index, tokens, streamed.
 void BM_F32(benchmark::State& state) {
-  Problem p(state.range(1), kShapes[state.range(0)], DType::kF32);
-  const TypedMatmulArgs args = p.args();
+  Problem p(state.range(1), kShapes[state.range(0)], DType::kF32, state.range(2) != 0);
   for (auto _ : state) {
-    matmul(args, 0, p.shape.n);
+    matmul(p.args(), 0, p.shape.n);
     benchmark::DoNotOptimize(p.y.data());
   }
   report(state, p, p.tokens == 1 ? "xsimd gemv" : "openblas sgemm");
 }
 
-// Args: shape index, tokens, Bf16Path.
+// Args: shape index, tokens, Bf16Path, streamed.
 void BM_Bf16(benchmark::State& state) {
   const auto path = static_cast<Bf16Path>(state.range(2));
   if (!bf16_path_supported(path)) return state.SkipWithError("path not supported by this CPU");
-  Problem p(state.range(1), kShapes[state.range(0)], DType::kBF16);
-  const TypedMatmulArgs args = p.args();
+  Problem p(state.range(1), kShapes[state.range(0)], DType::kBF16, state.range(3) != 0);
   Bf16Activations prepared;
   prepared.resize(path, p.tokens, p.shape.k);
   for (auto _ : state) {
+    const TypedMatmulArgs args = p.args();
     prepare_activations_bf16(path, args.x, args.ld_x, 0, p.tokens, prepared);
     matmul_bf16(path, args, prepared, 0, p.shape.n);
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, bf16_path_name(path));
+  report(state, p, std::string(bf16_path_name(path)));
 }
 
-// Args: shape index, tokens, Q8_0Path.
+// Args: shape index, tokens, Q8_0Path, streamed, interleaved (the AVX512-VNNI layout).
 void BM_Q8_0(benchmark::State& state) {
   const auto path = static_cast<Q8_0Path>(state.range(2));
   if (!q8_0_path_supported(path)) return state.SkipWithError("path not supported by this CPU");
-  Problem p(state.range(1), kShapes[state.range(0)], DType::kQ8_0);
-  const TypedMatmulArgs args = p.args();
+  Problem p(state.range(1), kShapes[state.range(0)], DType::kQ8_0, state.range(3) != 0);
+  const bool interleaved = state.range(4) != 0;
+  if (interleaved) {
+    if (path != Q8_0Path::kAvx512Vnni || !q8_0_interleave_supported(p.shape.n, p.shape.k)) {
+      return state.SkipWithError("interleaving needs the avx512vnni path");
+    }
+    std::vector<std::byte> rows(static_cast<size_t>(p.weight_bytes()));
+    for (int64_t c = 0; c < p.copies; ++c) {
+      std::byte* copy = p.w.data() + c * p.weight_bytes();
+      std::memcpy(rows.data(), copy, rows.size());
+      interleave_q8_0(rows.data(), p.shape.n, p.shape.k, 0, p.shape.n, copy);
+    }
+  }
   Q8_0Activations xq;
   xq.resize(p.tokens, p.shape.k);
   for (auto _ : state) {
+    TypedMatmulArgs args = p.args();
+    if (interleaved) args.w_layout = WeightLayout::kQ8_0Interleaved8;
     quantize_activations_q8_0(path, args.x, args.ld_x, 0, p.tokens, xq);
     matmul_q8_0(path, args, xq, 0, p.shape.n);
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, q8_0_path_name(path));
+  report(state, p, std::string(q8_0_path_name(path)) + (interleaved ? " interleaved" : ""));
 }
 
 constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);
@@ -107,17 +137,20 @@ constexpr int kQ8Avx2 = static_cast<int>(Q8_0Path::kAvx2);
 constexpr int kQ8AvxVnni = static_cast<int>(Q8_0Path::kAvxVnni);
 constexpr int kQ8Avx512Vnni = static_cast<int>(Q8_0Path::kAvx512Vnni);
 
-BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}});
-BENCHMARK(BM_Bf16)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {kWiden}});
-BENCHMARK(BM_Q8_0)->ArgsProduct({{0, 1, 2, 3, 4, 5},
-                                 {1},
-                                 {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}});
-BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {0, 1}});
+BENCHMARK(BM_Bf16)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {kWiden, kAvx512Bf16}, {0, 1}});
+BENCHMARK(BM_Q8_0)->ArgsProduct(
+    {{0, 1, 2, 3, 4, 5}, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}});
+BENCHMARK(BM_Q8_0)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}});
+BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {0}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kWiden, kAvx512Bf16}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kWiden, kAvx512Bf16}, {0}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Q8_0)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Q8_0)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kQ8Avx512Vnni}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

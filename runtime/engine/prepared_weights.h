@@ -1,5 +1,6 @@
 // The weights as the engine reads them: pointers into the model's tensors, plus the few tensors
-// prepared once in another layout (the conv filter transposed to tap-major). Projections and the
+// prepared once in another layout (the conv filter transposed to tap-major; q8_0 projections
+// interleaved for the AVX512-VNNI kernels, see kernels/matmul_q8_0.h). Projections and the
 // embedding stay in their stored type when a kernel reads it (f32, bf16, q8_0); f16 projections
 // and any small tensor not in f32 are widened to f32 once here.
 #pragma once
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/matmul_dispatch_args.h"
 #include "mamba2/dtype.h"
 #include "mamba2/model_weights.h"
 
@@ -15,10 +17,11 @@ namespace mamba2 {
 // A weight matrix W [rows, cols] applied as y = W x (+ bias) by kernels::matmul.
 struct Projection {
   DType dtype = DType::kF32;          // f32, bf16 or q8_0: a type kernels::matmul reads
-  const std::byte* weight = nullptr;  // [rows, cols] of dtype
+  const std::byte* weight = nullptr;  // [rows, cols] of dtype, laid out as `layout` says
   const float* bias = nullptr;        // [rows] or null
   int64_t rows = 0;
   int64_t cols = 0;
+  kernels::WeightLayout layout = kernels::WeightLayout::kRows;
 };
 
 // The token embedding as stored; embed() converts only the rows of the tokens it needs.
@@ -48,6 +51,11 @@ struct PreparedWeights {
   const float* norm_f;                    // [d_model]
   Projection lm_head;                     // [vocab_padded, d_model]; the embedding's data if tied
   std::vector<std::vector<float>> owned;  // converted tensors the pointers above may point into
+  // Rearranged projections, on whole cache lines so their loads never straddle two.
+  struct alignas(64) CacheLine {
+    std::byte bytes[64];
+  };
+  std::vector<std::vector<CacheLine>> owned_lines;
 
   // Throws Error for a tensor whose bytes do not match its type and shape.
   static std::unique_ptr<PreparedWeights> prepare(const ModelWeights& weights);

@@ -31,4 +31,10 @@ class MappedFile {
   uint64_t size_;
 };
 
+// Asks the kernel to take the whole pages inside [data, data + bytes) out of this process's
+// resident memory (MADV_PAGEOUT), for weights read once and then used only from a copy: a mapped
+// file's pages are read again if touched, anonymous ones go to swap or stay. Contents never
+// change, so this is safe on any memory; where the kernel refuses, nothing happens.
+void release_resident_pages(const void* data, uint64_t bytes);
+
 }  // namespace mamba2

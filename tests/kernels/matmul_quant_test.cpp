@@ -231,6 +231,40 @@ TEST(MatmulQ8_0, RowAndTokenTilesAreBitIdenticalToOneCall) {
   }
 }
 
+TEST(MatmulQ8_0, InterleavedWeightsGiveTheStoredLayoutsBits) {
+  if (!q8_0_path_supported(Q8_0Path::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  for (int64_t k : {128, 384}) {
+    for (int64_t tokens : {1, 3, 8, 11}) {
+      SCOPED_TRACE(::testing::Message() << "K " << k << " T " << tokens);
+      constexpr int64_t n = 40;
+      QuantCase expected(DType::kQ8_0, tokens, k, n, 17), actual(DType::kQ8_0, tokens, k, n, 17);
+      matmul_q8_0(Q8_0Path::kScalar, expected.args(), quantized(Q8_0Path::kScalar, expected), 0, n);
+      std::vector<std::byte> interleaved(actual.w.size());
+      interleave_q8_0(actual.w.data(), n, k, 0, 16, interleaved.data());
+      interleave_q8_0(actual.w.data(), n, k, 16, n, interleaved.data());
+      TypedMatmulArgs args = actual.args();
+      args.w = interleaved.data();
+      args.w_layout = WeightLayout::kQ8_0Interleaved8;
+      const Q8_0Activations xq = quantized(Q8_0Path::kAvx512Vnni, actual);
+      // Row tiles that cut groups at both ends.
+      const int64_t edges[] = {0, 3, 8, 13, 14, 32, 37, n};
+      for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+        matmul_q8_0(Q8_0Path::kAvx512Vnni, args, xq, edges[i], edges[i + 1]);
+      }
+      EXPECT_EQ(actual.y, expected.y);
+    }
+  }
+}
+
+TEST(MatmulQ8_0, InterleavingRefusesShapesOutsideItsGroups) {
+  std::vector<std::byte> rows(16 * 4 * sizeof(BlockQ8_0)), out(rows.size());
+  EXPECT_THROW(interleave_q8_0(rows.data(), 12, 128, 0, 12, out.data()), Error);  // N % 8
+  EXPECT_THROW(interleave_q8_0(rows.data(), 16, 96, 0, 16, out.data()), Error);   // K % 128
+  EXPECT_THROW(interleave_q8_0(rows.data(), 16, 128, 4, 16, out.data()), Error);  // range
+  EXPECT_FALSE(q8_0_interleave_supported(12, 128));
+  EXPECT_FALSE(q8_0_interleave_supported(16, 96));
+}
+
 // ---------------------------------------------------------------------------------------------
 // BF16
 
