@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/matmul_q8_0.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/session.h"
 #include "quant/float16.h"
@@ -132,13 +133,22 @@ TEST_P(QuantizedModel, StaysCloseToF32) {
   const auto gguf = quantized_gguf(c.fixture, c.type);
   const auto quantized = load_model(gguf);
 
-  // The engine reads the stored type: nothing widened at load.
+  // The engine reads the stored type: nothing widened at load. q8_0 matrices are interleaved
+  // wherever this CPU's path reads that layout.
   const PreparedWeights& prepared = quantized->prepared();
+  const auto expect_read_as_stored_type = [&](const Projection& projection, const char* what) {
+    EXPECT_EQ(projection.dtype, c.type) << what;
+    const bool interleaved = c.type == DType::kQ8_0 &&
+                             kernels::q8_0_interleave_supported(projection.rows, projection.cols);
+    EXPECT_EQ(projection.layout,
+              interleaved ? kernels::WeightLayout::kQ8_0Interleaved8 : kernels::WeightLayout::kRows)
+        << what;
+  };
   EXPECT_EQ(prepared.embedding.dtype, c.type);
-  EXPECT_EQ(prepared.lm_head.dtype, c.type);
+  expect_read_as_stored_type(prepared.lm_head, "lm_head");
   for (const PreparedLayer& layer : prepared.layers) {
-    EXPECT_EQ(layer.in_proj.dtype, c.type);
-    EXPECT_EQ(layer.out_proj.dtype, c.type);
+    expect_read_as_stored_type(layer.in_proj, "in_proj");
+    expect_read_as_stored_type(layer.out_proj, "out_proj");
   }
 
   const auto dequantized = dequantized_model(gguf);
