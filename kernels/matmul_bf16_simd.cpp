@@ -10,6 +10,11 @@
 namespace mamba2::kernels {
 namespace {
 
+// A GEMV reads each weight once, from memory: asking for the line this far ahead of each row's
+// loads keeps more misses in flight than the hardware prefetcher does for four interleaved row
+// streams (130m in_proj streamed from memory, one core: 8.9 -> 11.7 GB/s).
+constexpr int64_t kGemvPrefetchBytes = 512;
+
 template <class Arch>
 struct Widen {
   using Floats = xsimd::batch<float, Arch>;
@@ -38,6 +43,7 @@ struct Widen {
     for (int64_t i = 0; i < vector_end; i += kStep) {
       Floats even[kRows], odd[kRows];
       unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+        if constexpr (kTokens == 1) __builtin_prefetch(w + (r * k + i) * 2 + kGemvPrefetchBytes);
         const Words words =
             Words::load_unaligned(reinterpret_cast<const uint32_t*>(w + (r * k + i) * 2));
         even[r] = xsimd::bitwise_cast<Floats>(words << 16);
