@@ -4,7 +4,8 @@
 # intrinsics files each target one instruction-set extension and get only that file's flags;
 # their code runs only after a run-time CPU check (matmul_bf16.cpp, matmul_q8_0.cpp), so the
 # library itself stays baseline x86-64.
-target_sources(mamba2_kernels PRIVATE matmul_bf16.cpp matmul_q8_0.cpp matmul_dispatch.cpp)
+target_sources(mamba2_kernels PRIVATE matmul_bf16.cpp matmul_bf16_sgemm.cpp matmul_q8_0.cpp
+                                      matmul_dispatch.cpp)
 
 foreach(arch IN LISTS MAMBA2_SIMD_ARCHS)
   set(objects mamba2_kernels_bf16_simd_${arch})

@@ -27,6 +27,8 @@ std::string_view bf16_path_name(Bf16Path path) {
       return "widen";
     case Bf16Path::kAvx512Bf16:
       return "avx512bf16";
+    case Bf16Path::kSgemm:
+      return "sgemm";
     case Bf16Path::kScalar:
       break;
   }
@@ -38,10 +40,11 @@ bool bf16_path_supported(Bf16Path path) {
   return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16();
 }
 
-Bf16Path bf16_path(int64_t /*tokens*/) {
+Bf16Path bf16_path(int64_t tokens) {
   // Widening wins everywhere we measured: Sapphire Rapids issues vdpbf16ps once per two cycles,
   // half the rate of its two f32 FMAs, so the bf16 dot product does not pay for its rounding.
-  return Bf16Path::kWiden;
+  // With many tokens, sgemm's blocking beats our widening tiles (130m pp512 ~1.3x).
+  return tokens >= kBf16SgemmMinTokens ? Bf16Path::kSgemm : Bf16Path::kWiden;
 }
 
 void Bf16Activations::resize(Bf16Path path, int64_t token_count, int64_t k_inputs) {
@@ -83,6 +86,8 @@ void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activatio
       return dispatch(Bf16WidenKernel{}, args, prepared, n_begin, n_end);
     case Bf16Path::kAvx512Bf16:
       return bf16_detail::matmul_avx512bf16(args, prepared, n_begin, n_end);
+    case Bf16Path::kSgemm:
+      return bf16_detail::matmul_sgemm(args, n_begin, n_end);
     case Bf16Path::kScalar:
       break;
   }

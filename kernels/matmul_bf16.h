@@ -1,18 +1,21 @@
 // Projections with bf16 weights and f32 activations.
 //
-// Two ways to the same product:
+// Three ways to the product:
 //  - kWiden (any CPU, xsimd, one instantiation per SIMD level): each weight is widened to f32
 //    exactly (a bf16 is the top half of an f32) and multiplied by the f32 activation with FMAs.
 //    Pairs of weights are read as one 32-bit word; its low half is the even weight, its high half
 //    the odd one, so the activations are split once per call into even and odd inputs.
+//  - kSgemm (any CPU, many tokens): panels of rows widened to f32 the same way, then OpenBLAS
+//    sgemm as for f32 weights. The same exact products, summed in sgemm's order; the widening is
+//    paid once per row and call, so it wins when a call has enough tokens to share it.
 //  - kAvx512Bf16 (CPUs with AVX512-BF16): vdpbf16ps, two products per lane and instruction. Its
 //    inputs are bf16, so the activations are rounded to bf16 first (as ggml does for bf16
 //    weights): each product then carries a relative error of at most 2^-9 from the activation,
 //    so |y - y_exact| <= 2^-8 * sum|w x| with the accumulation. Kept as an option (tests,
 //    benchmarks), not the default: Sapphire Rapids issues vdpbf16ps once per two cycles (16
 //    products per cycle), half what its two FMA units do on widened weights, and it rounds.
-// bf16_path() therefore always picks kWiden, which is exact. A row's result never depends on the
-// rows or tokens computed with it.
+// bf16_path() therefore picks kWiden for few tokens and kSgemm for many, both exact products.
+// Within a path a row's result never depends on the rows or tokens computed with it.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +26,13 @@
 
 namespace mamba2::kernels {
 
-enum class Bf16Path { kScalar = 0, kWiden = 1, kAvx512Bf16 = 2 };
+enum class Bf16Path { kScalar = 0, kWiden = 1, kAvx512Bf16 = 2, kSgemm = 3 };
+
+// The fewest tokens for which bf16_path() picks kSgemm.
+constexpr int64_t kBf16SgemmMinTokens = 16;
 
 std::string_view bf16_path_name(Bf16Path path);
-// kScalar and kWiden always; kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level.
+// kScalar, kWiden and kSgemm always; kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level.
 bool bf16_path_supported(Bf16Path path);
 // The fastest supported path for a call with this many tokens.
 Bf16Path bf16_path(int64_t tokens);
@@ -70,6 +76,8 @@ void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end
                     Bf16Activations& out);
 void matmul_avx512bf16(const TypedMatmulArgs& args, const Bf16Activations& prepared,
                        int64_t n_begin, int64_t n_end);
+// The kSgemm body (matmul_bf16_sgemm.cpp): reads args.x directly.
+void matmul_sgemm(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end);
 }  // namespace bf16_detail
 
 }  // namespace mamba2::kernels

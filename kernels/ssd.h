@@ -26,11 +26,11 @@
 namespace mamba2::kernels {
 
 struct SsdShape {
-  int64_t heads;     // H
-  int64_t headdim;   // P
-  int64_t d_state;   // N
-  int64_t groups;    // G, divides H
-  bool d_has_hdim;   // D is [H * P] instead of [H]
+  int64_t heads;    // H
+  int64_t headdim;  // P
+  int64_t d_state;  // N
+  int64_t groups;   // G, divides H
+  bool d_has_hdim;  // D is [H * P] instead of [H]
 };
 
 struct SsdChunk {
@@ -49,12 +49,12 @@ struct SsdChunk {
 int64_t ssd_workspace_floats(const SsdShape& shape, int64_t tokens);
 
 // S_local[(h*P+p)*N+n] for h in [h_begin, h_end) and decay[h] = exp(sum_t dt_t[h] * A[h]).
-void ssd_chunk_state(const SsdShape& shape, const SsdChunk& chunk, float* state_local,
-                     float* decay, float* workspace, int64_t h_begin, int64_t h_end);
+void ssd_chunk_state(const SsdShape& shape, const SsdChunk& chunk, float* state_local, float* decay,
+                     float* workspace, int64_t h_begin, int64_t h_end);
 
 // y for the chunk given state_in (the state entering the chunk; null means zero).
-void ssd_chunk_output(const SsdShape& shape, const SsdChunk& chunk, const float* state_in,
-                      float* y, int64_t ld_y, float* workspace, int64_t h_begin, int64_t h_end);
+void ssd_chunk_output(const SsdShape& shape, const SsdChunk& chunk, const float* state_in, float* y,
+                      int64_t ld_y, float* workspace, int64_t h_begin, int64_t h_end);
 
 // state_out = decay[h] * state_in + state_local, per head in [h_begin, h_end).
 // state_out may alias state_in or state_local.
@@ -72,10 +72,10 @@ namespace ref {
 // every other piece is checked against.
 void ssd_recurrent(const SsdShape& shape, const SsdChunk& chunk, float* state, float* y,
                    int64_t ld_y);
-void ssd_chunk_state(const SsdShape& shape, const SsdChunk& chunk, float* state_local,
-                     float* decay, int64_t h_begin, int64_t h_end);
-void ssd_chunk_output(const SsdShape& shape, const SsdChunk& chunk, const float* state_in,
-                      float* y, int64_t ld_y, int64_t h_begin, int64_t h_end);
+void ssd_chunk_state(const SsdShape& shape, const SsdChunk& chunk, float* state_local, float* decay,
+                     int64_t h_begin, int64_t h_end);
+void ssd_chunk_output(const SsdShape& shape, const SsdChunk& chunk, const float* state_in, float* y,
+                      int64_t ld_y, int64_t h_begin, int64_t h_end);
 void ssd_step(const SsdShape& shape, const float* x, const float* B, const float* C,
               const float* dt, const float* A, const float* D, float* state, float* y,
               int64_t h_begin, int64_t h_end);

@@ -132,6 +132,7 @@ void BM_Q8_0(benchmark::State& state) {
 
 constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);
 constexpr int kAvx512Bf16 = static_cast<int>(Bf16Path::kAvx512Bf16);
+constexpr int kBf16Sgemm = static_cast<int>(Bf16Path::kSgemm);
 constexpr int kQ8Scalar = static_cast<int>(Q8_0Path::kScalar);
 constexpr int kQ8Avx2 = static_cast<int>(Q8_0Path::kAvx2);
 constexpr int kQ8AvxVnni = static_cast<int>(Q8_0Path::kAvxVnni);
@@ -144,7 +145,7 @@ BENCHMARK(BM_Q8_0)->ArgsProduct(
 BENCHMARK(BM_Q8_0)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}});
 BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {0}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kWiden, kAvx512Bf16}, {0}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm}, {0}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Q8_0)
     ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}})

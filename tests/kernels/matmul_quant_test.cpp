@@ -290,6 +290,26 @@ TEST(MatmulBf16, WideningPathMatchesReferenceAtEveryLevelAndShape) {
   });
 }
 
+TEST(MatmulBf16, SgemmPathMatchesReferenceAcrossPanelsAndRowRanges) {
+  // N 300 crosses a 256-row panel; the ranges start and end inside panels.
+  for (int64_t k : {7, 64, 100}) {
+    for (int64_t tokens : {1, 2, 17}) {
+      for (bool bias : {true, false}) {
+        SCOPED_TRACE(::testing::Message() << "K " << k << " T " << tokens << " bias " << bias);
+        QuantCase c(DType::kBF16, tokens, k, 300, static_cast<uint32_t>(k + tokens));
+        const Bf16Activations none;
+        const int64_t edges[] = {0, 5, 261, 300};
+        for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+          matmul_bf16(Bf16Path::kSgemm, c.args(bias), none, edges[i], edges[i + 1]);
+        }
+        expect_near_reference(c, reference(c, c.x, c.ld_x, bias), 1e-6, 1e-7);
+      }
+    }
+  }
+  EXPECT_EQ(bf16_path(1), Bf16Path::kWiden);
+  EXPECT_EQ(bf16_path(kBf16SgemmMinTokens), Bf16Path::kSgemm);
+}
+
 TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
   for_each_simd_level([](SimdLevel level) {
     for (int64_t k : {7, 64, 100}) {
