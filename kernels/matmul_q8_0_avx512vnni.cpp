@@ -164,7 +164,8 @@ int64_t rows_per_cache_tile(int64_t row_bytes, int64_t multiple) {
 }
 
 // One group of eight interleaved rows for tokens [t0, t0 + tokens): two GEMM tiles, or one
-// four-pair tile for a GEMV.
+// four-pair tile for a GEMV. A call whose tokens fit one tile reads each weight once, straight
+// from memory (decode, batched decode), so it prefetches.
 void interleaved_group(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row,
                        int64_t t0, int64_t tokens, const TileOutput& out) {
   if (args.tokens == 1) {
@@ -172,8 +173,13 @@ void interleaved_group(const TypedMatmulArgs& args, const Q8_0Activations& xq, i
   }
   for (int64_t half = 0; half < kQ8_0GroupRows; half += kGemmRows) {
     const TileOutput half_out{out.y + half, out.ld_y, out.bias ? out.bias + half : nullptr};
-    pair_tile_tokens<InterleavedPairs<false>, kGemmPairs, kGemmTokens>(args, xq, row + half, t0,
-                                                                       tokens, half_out);
+    if (args.tokens <= kGemmTokens) {
+      pair_tile_tokens<InterleavedPairs<true>, kGemmPairs, kGemmTokens>(args, xq, row + half, t0,
+                                                                        tokens, half_out);
+    } else {
+      pair_tile_tokens<InterleavedPairs<false>, kGemmPairs, kGemmTokens>(args, xq, row + half, t0,
+                                                                         tokens, half_out);
+    }
   }
 }
 
