@@ -99,10 +99,10 @@ void BM_Sgemm(benchmark::State& state) {
   state.SetLabel(shape.name);
 }
 
-BENCHMARK(BM_Gemv)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {0, 1, 2}});
-BENCHMARK(BM_OpenBlasSgemv)->DenseRange(0, 5);
-BENCHMARK(BM_GemvReference)->DenseRange(0, 5);
-BENCHMARK(BM_Sgemm)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gemv)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2}});
+BENCHMARK(BM_OpenBlasSgemv)->DenseRange(0, 7);
+BENCHMARK(BM_GemvReference)->DenseRange(0, 7);
+BENCHMARK(BM_Sgemm)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace mamba2::kernels

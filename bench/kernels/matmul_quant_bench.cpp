@@ -138,20 +138,22 @@ constexpr int kQ8Avx2 = static_cast<int>(Q8_0Path::kAvx2);
 constexpr int kQ8AvxVnni = static_cast<int>(Q8_0Path::kAvxVnni);
 constexpr int kQ8Avx512Vnni = static_cast<int>(Q8_0Path::kAvx512Vnni);
 
-BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {0, 1}});
-BENCHMARK(BM_Bf16)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {kWiden, kAvx512Bf16}, {0, 1}});
+BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1}, {0, 1}});
+BENCHMARK(BM_Bf16)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1}, {kWiden, kAvx512Bf16}, {0, 1}});
 BENCHMARK(BM_Q8_0)->ArgsProduct(
-    {{0, 1, 2, 3, 4, 5}, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}});
-BENCHMARK(BM_Q8_0)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}});
-BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {0}})->Unit(benchmark::kMillisecond);
+    {{0, 1, 2, 3, 4, 5, 6, 7}, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}});
+BENCHMARK(BM_Q8_0)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}});
+BENCHMARK(BM_F32)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}, {0}})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm}, {0}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm}, {0}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Q8_0)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Q8_0)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {256}, {kQ8Avx512Vnni}, {0}, {1}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}, {kQ8Avx512Vnni}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
