@@ -2,11 +2,14 @@
 // the scalar reference: one chunk's output + state + state pass (ns per token via the
 // "ns_per_token" counter), and the decode step over all heads of one layer.
 #include <benchmark/benchmark.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
+#include "kernels/conv1d.h"
 #include "kernels/simd.h"
 #include "kernels/ssd.h"
 #include "kernels/ssd_simd.h"
@@ -169,12 +172,67 @@ void BM_SsdStepReference(benchmark::State& state) {
                           static_cast<int64_t>(sizeof(float)));
 }
 
+// One layer's conv + SSD as the engine tiles them (channels by 512, heads by a quarter of the
+// heads, each head tile with its own workspace), on `threads` threads: the figure behind "SSD +
+// conv per token per layer". args: tokens (1: a decode step, else one prefill chunk), threads.
+void BM_LayerScan(benchmark::State& state) {
+  const int64_t tokens = state.range(0);
+  const int threads = static_cast<int>(state.range(1));
+  constexpr int64_t kConvTaps = 4, kChannelTile = 512;
+  constexpr int64_t kHeadTile = (kShape.heads + 3) / 4;
+  Inputs in(tokens);
+  const int64_t channels = in.ld;  // x | B | C
+  std::vector<float> conv_in(tokens * channels, 0.5f), conv_state((kConvTaps - 1) * channels),
+      conv_weight(kConvTaps * channels, 0.25f), conv_bias(channels, 0.1f);
+  const int64_t head_tiles = (kShape.heads + kHeadTile - 1) / kHeadTile;
+  const int64_t workspace_floats = ssd_workspace_floats(kShape, tokens);
+  std::vector<float> workspace(head_tiles * workspace_floats);
+  const SsdChunk chunk = in.chunk();
+  const int64_t width = kShape.heads * kShape.headdim;
+  auto for_tiles = [](int64_t n, int64_t tile, const auto& fn) {
+    tbb::parallel_for(
+        tbb::blocked_range<int64_t>(0, (n + tile - 1) / tile, 1),
+        [&](const tbb::blocked_range<int64_t>& r) {
+          for (int64_t i = r.begin(); i < r.end(); ++i) fn(i * tile, std::min(n, (i + 1) * tile));
+        },
+        tbb::simple_partitioner());
+  };
+  tbb::task_arena arena(threads);
+  arena.execute([&] {
+    for (auto _ : state) {
+      for_tiles(channels, kChannelTile, [&](int64_t begin, int64_t end) {
+        conv1d_silu({conv_in.data(), channels, conv_state.data(), conv_weight.data(),
+                     conv_bias.data(), in.xbc.data(), in.ld, tokens, channels, kConvTaps},
+                    begin, end);
+      });
+      for_tiles(kShape.heads, kHeadTile, [&](int64_t begin, int64_t end) {
+        if (tokens == 1) {
+          return ssd_step(kShape, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D,
+                          in.state.data(), in.y.data(), begin, end);
+        }
+        float* scratch = workspace.data() + begin / kHeadTile * workspace_floats;
+        ssd_chunk_output(kShape, chunk, in.state.data(), in.y.data(), width, scratch, begin, end);
+        ssd_chunk_state(kShape, chunk, in.local.data(), in.decay.data(), scratch, begin, end);
+        ssd_state_pass(kShape, in.decay.data(), in.state.data(), in.local.data(), in.state.data(),
+                       begin, end);
+      });
+      benchmark::DoNotOptimize(in.y.data());
+    }
+  });
+  set_per_token(state, tokens);
+  state.SetLabel(std::to_string(threads) + (threads == 1 ? " thread" : " threads"));
+}
+
 BENCHMARK(BM_SsdChunk)->ArgsProduct({{64, 128, 256}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkPiece)->ArgsProduct({{64, 256}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdRecurrentReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdStep)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdStepReference)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LayerScan)
+    ->ArgsProduct({{1, 256}, {1, 2}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace mamba2::kernels
