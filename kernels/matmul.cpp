@@ -40,15 +40,16 @@ void fill_with_bias(const MatmulArgs& args, int64_t n_begin, int64_t n_end) {
 void matmul_f32(const MatmulArgs& args, int64_t n_begin, int64_t n_end) {
   if (n_begin >= n_end || args.tokens <= 0) return;
   if (args.k == 0) return fill_with_bias(args, n_begin, n_end);
-  if (args.tokens == 1) {
-    dispatch(GemvKernel{}, args, n_begin, n_end);
-    return;
-  }
-  // OpenBLAS reports bad strides on stderr and returns without computing: refuse them here.
-  if (args.ld_x < args.k || args.ld_y < n_end - n_begin) {
+  // Rows of X or Y that overlap are a caller's bug (and OpenBLAS reports them on stderr and
+  // returns without computing): refuse them whichever path runs.
+  if (args.tokens > 1 && (args.ld_x < args.k || args.ld_y < n_end - n_begin)) {
     throw Error("matmul_f32", "row stride shorter than the row (ld_x " + std::to_string(args.ld_x) +
                                   ", K " + std::to_string(args.k) + ", ld_y " +
                                   std::to_string(args.ld_y) + ")");
+  }
+  if (args.tokens <= kGemvMaxTokens) {
+    dispatch(GemvKernel{}, args, n_begin, n_end);
+    return;
   }
   use_single_threaded_blas();
   // Y[:, n_begin:n_end] = X * W[n_begin:n_end, :]^T: W's rows are the columns of B.

@@ -103,6 +103,35 @@ TEST(Gemv, RowTilesAreBitIdenticalToOneCall) {
   });
 }
 
+TEST(Gemv, EachTokenOfABatchGetsItsOwnBits) {
+  for_each_simd_level([](SimdLevel level) {
+    for (int64_t k : {7, 64, 100, 768}) {
+      for (int64_t tokens : {int64_t{2}, int64_t{3}, int64_t{5}, kGemvMaxTokens}) {
+        SCOPED_TRACE(::testing::Message() << "K " << k << " T " << tokens);
+        MatmulCase batch(tokens, k, 37, 6), expected(tokens, k, 37, 6);
+        // Row tiles that cut the two-row groups, as the runtime's tiling may.
+        const int64_t edges[] = {0, 3, 22, 37};
+        for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+          dispatch_at(level, GemvKernel{}, batch.args(), edges[i], edges[i + 1]);
+        }
+        ref::matmul_f32(expected.args(), 0, 37);
+        expect_close_to_reference(batch, expected);
+        for (int64_t t = 0; t < tokens; ++t) {
+          MatmulCase alone(1, k, 37, 6);
+          MatmulArgs args = batch.args();
+          args.x += t * batch.ld_x;
+          args.y = alone.y.data();
+          args.tokens = 1;
+          dispatch_at(level, GemvKernel{}, args, int64_t{0}, int64_t{37});
+          for (int64_t r = 0; r < 37; ++r) {
+            ASSERT_EQ(batch.y[t * batch.ld_y + r], alone.y[r]) << "token " << t << " row " << r;
+          }
+        }
+      }
+    }
+  });
+}
+
 TEST(Matmul, SingleTokenUsesTheGemvOfTheCurrentLevel) {
   MatmulCase viaPublic(1, 100, 13, 3), viaKernel(1, 100, 13, 3);
   matmul_f32(viaPublic.args(), 0, 13);
@@ -163,7 +192,7 @@ TEST(Matmul, ConcurrentTilesFromSeveralThreadsMatchSerialTiles) {
 }
 
 TEST(Matmul, SgemmRunsSingleThreaded) {
-  MatmulCase projection(4, 8, 8, 6);
+  MatmulCase projection(kGemvMaxTokens + 1, 8, 8, 6);
   matmul_f32(projection.args(), 0, 8);
   EXPECT_EQ(openblas_get_num_threads(), 1);
 }
