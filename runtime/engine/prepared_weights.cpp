@@ -51,6 +51,7 @@ class Preparer {
   // The embedding in place whatever its type: rows are converted when tokens are embedded.
   EmbeddingTable embedding(const TensorView& view, const char* what) {
     check_rows(view, what);
+    embedding_rows_ = view.data;
     const int64_t cols = view.shape[1];
     return EmbeddingTable{view.dtype, view.data, view.shape[0], cols,
                           static_cast<int64_t>(*dtype_bytes(view.dtype, cols))};
@@ -90,9 +91,9 @@ class Preparer {
           const int64_t end = std::min(rows, begin + kGroupsPerTask * kernels::kQ8_0GroupRows);
           kernels::interleave_q8_0(view.data, rows, cols, begin, end, out);
         });
-    // The stored rows are not read again (but for embedding lookups, which fault in their rows):
-    // their file pages need not stay resident beside the copy.
-    release_resident_pages(view.data, view.nbytes);
+    // The stored rows are not read again, so their file pages need not stay resident beside the
+    // copy; a tied embedding's stay, as every token looks its row up there.
+    if (view.data != embedding_rows_) release_resident_pages(view.data, view.nbytes);
     return out;
   }
 
@@ -110,6 +111,7 @@ class Preparer {
 
  private:
   PreparedWeights& out_;
+  const std::byte* embedding_rows_ = nullptr;
 };
 
 }  // namespace
