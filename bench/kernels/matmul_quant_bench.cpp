@@ -3,13 +3,17 @@
 // cache (one copy, read again each iteration) or streamed from memory (copies filling 1 GiB, one
 // per iteration, as decode reads each layer's weights once per token). T = 256 (a prefill chunk,
 // GEMM) reports GFLOP/s (2 N K T). The activation conversion (q8_0 blocks, bf16) is part of the
-// time, as in the engine. Single-threaded, as each tile runs in the engine.
+// time, as in the engine. On one thread (a whole call), or on two in the engine's row tiles.
 #include <benchmark/benchmark.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -62,7 +66,37 @@ struct Problem {
   }
 };
 
-void report(benchmark::State& state, const Problem& p, const std::string& path) {
+// Runs fn(begin, end) over W's rows: as one call on one thread, or on a TBB arena of `threads`
+// in the engine's row tiles (128 rows for a GEMV, 256 for a GEMM).
+class RowRunner {
+ public:
+  explicit RowRunner(int threads) : threads_(threads), arena_(threads) {}
+
+  template <class Fn>
+  void run(int64_t n, int64_t tokens, const Fn& fn) {
+    if (threads_ == 1) return fn(int64_t{0}, n);
+    const int64_t tile = tokens == 1 ? 128 : 256;
+    arena_.execute([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<int64_t>(0, (n + tile - 1) / tile, 1),
+          [&](const tbb::blocked_range<int64_t>& range) {
+            for (int64_t i = range.begin(); i < range.end(); ++i) {
+              fn(i * tile, std::min(n, (i + 1) * tile));
+            }
+          },
+          tbb::simple_partitioner());
+    });
+  }
+
+  int threads() const { return threads_; }
+
+ private:
+  int threads_;
+  tbb::task_arena arena_;
+};
+
+void report(benchmark::State& state, const Problem& p, const std::string& path,
+            const RowRunner& rows) {
   const auto& s = p.shape;
   if (p.tokens == 1) {
     state.SetBytesProcessed(state.iterations() * p.weight_bytes());
@@ -71,37 +105,44 @@ void report(benchmark::State& state, const Problem& p, const std::string& path) 
     state.counters["GFLOP/s"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
   }
-  state.SetLabel(std::string(s.name) + " " + std::string(dtype_name(p.type)) + " " + path +
-                 (p.copies > 1 ? " streamed" : ""));
+  std::string label = std::string(s.name) + " " + std::string(dtype_name(p.type)) + " " + path;
+  if (p.copies > 1) label += " streamed";
+  if (rows.threads() > 1)
+    label.append(" ").append(std::to_string(rows.threads())).append(" threads");
+  state.SetLabel(label);
 }
 
-// Args: shape index, tokens, streamed.
+// Args: shape index, tokens, streamed, threads.
 void BM_F32(benchmark::State& state) {
   Problem p(state.range(1), kShapes[state.range(0)], DType::kF32, state.range(2) != 0);
+  RowRunner rows(static_cast<int>(state.range(3)));
   for (auto _ : state) {
-    matmul(p.args(), 0, p.shape.n);
+    const TypedMatmulArgs args = p.args();
+    rows.run(p.shape.n, p.tokens, [&](int64_t begin, int64_t end) { matmul(args, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, p.tokens == 1 ? "xsimd gemv" : "openblas sgemm");
+  report(state, p, p.tokens <= kGemvMaxTokens ? "xsimd gemv" : "openblas sgemm", rows);
 }
 
-// Args: shape index, tokens, Bf16Path, streamed.
+// Args: shape index, tokens, Bf16Path, streamed, threads.
 void BM_Bf16(benchmark::State& state) {
   const auto path = static_cast<Bf16Path>(state.range(2));
   if (!bf16_path_supported(path)) return state.SkipWithError("path not supported by this CPU");
   Problem p(state.range(1), kShapes[state.range(0)], DType::kBF16, state.range(3) != 0);
+  RowRunner rows(static_cast<int>(state.range(4)));
   Bf16Activations prepared;
   prepared.resize(path, p.tokens, p.shape.k);
   for (auto _ : state) {
     const TypedMatmulArgs args = p.args();
     prepare_activations_bf16(path, args.x, args.ld_x, 0, p.tokens, prepared);
-    matmul_bf16(path, args, prepared, 0, p.shape.n);
+    rows.run(p.shape.n, p.tokens,
+             [&](int64_t begin, int64_t end) { matmul_bf16(path, args, prepared, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, std::string(bf16_path_name(path)));
+  report(state, p, std::string(bf16_path_name(path)), rows);
 }
 
-// Args: shape index, tokens, Q8_0Path, streamed, interleaved (the AVX512-VNNI layout).
+// Args: shape index, tokens, Q8_0Path, streamed, interleaved (the AVX512-VNNI layout), threads.
 void BM_Q8_0(benchmark::State& state) {
   const auto path = static_cast<Q8_0Path>(state.range(2));
   if (!q8_0_path_supported(path)) return state.SkipWithError("path not supported by this CPU");
@@ -118,16 +159,18 @@ void BM_Q8_0(benchmark::State& state) {
       interleave_q8_0(rows.data(), p.shape.n, p.shape.k, 0, p.shape.n, copy);
     }
   }
+  RowRunner rows(static_cast<int>(state.range(5)));
   Q8_0Activations xq;
   xq.resize(p.tokens, p.shape.k);
   for (auto _ : state) {
     TypedMatmulArgs args = p.args();
     if (interleaved) args.w_layout = WeightLayout::kQ8_0Interleaved8;
     quantize_activations_q8_0(path, args.x, args.ld_x, 0, p.tokens, xq);
-    matmul_q8_0(path, args, xq, 0, p.shape.n);
+    rows.run(p.shape.n, p.tokens,
+             [&](int64_t begin, int64_t end) { matmul_q8_0(path, args, xq, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, std::string(q8_0_path_name(path)) + (interleaved ? " interleaved" : ""));
+  report(state, p, std::string(q8_0_path_name(path)) + (interleaved ? " interleaved" : ""), rows);
 }
 
 constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);
@@ -138,23 +181,41 @@ constexpr int kQ8Avx2 = static_cast<int>(Q8_0Path::kAvx2);
 constexpr int kQ8AvxVnni = static_cast<int>(Q8_0Path::kAvxVnni);
 constexpr int kQ8Avx512Vnni = static_cast<int>(Q8_0Path::kAvx512Vnni);
 
-BENCHMARK(BM_F32)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1}, {0, 1}});
-BENCHMARK(BM_Bf16)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1}, {kWiden, kAvx512Bf16}, {0, 1}});
+constexpr std::initializer_list<int64_t> kAllShapes = {0, 1, 2, 3, 4, 5, 6, 7};
+
+// One thread: every path, resident and streamed GEMV, and GEMM.
+BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {1}, {0, 1}, {1}});
+BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {1}, {kWiden, kAvx512Bf16}, {0, 1}, {1}});
 BENCHMARK(BM_Q8_0)->ArgsProduct(
-    {{0, 1, 2, 3, 4, 5, 6, 7}, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}});
-BENCHMARK(BM_Q8_0)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}});
-BENCHMARK(BM_F32)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}, {0}})
-    ->Unit(benchmark::kMillisecond);
+    {kAllShapes, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}, {1}});
+BENCHMARK(BM_Q8_0)->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}});
+BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {256}, {0}, {1}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm}, {0}})
+    ->ArgsProduct({kAllShapes, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Q8_0)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}})
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Q8_0)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}, {kQ8Avx512Vnni}, {0}, {1}})
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {1}})
     ->Unit(benchmark::kMillisecond);
+
+// Two threads, the paths the engine picks here: streamed GEMV and GEMM.
+BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {1}, {1}, {2}})->UseRealTime();
+BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {1}, {kWiden}, {1}, {2}})->UseRealTime();
+BENCHMARK(BM_Q8_0)->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {1}, {1}, {2}})->UseRealTime();
+BENCHMARK(BM_F32)
+    ->ArgsProduct({kAllShapes, {256}, {0}, {2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_Bf16)
+    ->ArgsProduct({kAllShapes, {256}, {kBf16Sgemm}, {0}, {2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_Q8_0)
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace mamba2::kernels
