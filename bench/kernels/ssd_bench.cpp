@@ -20,22 +20,37 @@ namespace {
 constexpr SsdShape kShape{
     .heads = 24, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false};
 
+// The SSD shapes of the released models (headdim 64, d_state 128, one group): 130m first, the
+// shape of the per-level benchmarks.
+struct ModelSsdShape {
+  const char* name;
+  SsdShape shape;
+};
+constexpr ModelSsdShape kModelShapes[] = {
+    {"130m", kShape},
+    {"370m", {.heads = 32, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false}},
+    {"1.3b", {.heads = 64, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false}},
+    {"2.7b", {.heads = 80, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false}},
+};
+
 // Inputs for `tokens` tokens laid out as in the conv output: [x | B | C] rows.
 struct Inputs {
+  SsdShape shape;
   int64_t tokens, ld;
   std::vector<float> xbc, dt, A, D, state, local, decay, y;
 
-  explicit Inputs(int64_t t)
-      : tokens(t),
-        ld(kShape.heads * kShape.headdim + 2 * kShape.groups * kShape.d_state),
+  explicit Inputs(int64_t t, const SsdShape& s = kShape)
+      : shape(s),
+        tokens(t),
+        ld(shape.heads * shape.headdim + 2 * shape.groups * shape.d_state),
         xbc(t * ld),
-        dt(t * kShape.heads),
-        A(kShape.heads),
-        D(kShape.heads),
-        state(kShape.heads * kShape.headdim * kShape.d_state),
+        dt(t * shape.heads),
+        A(shape.heads),
+        D(shape.heads),
+        state(shape.heads * shape.headdim * shape.d_state),
         local(state.size()),
-        decay(kShape.heads),
-        y(t * kShape.heads * kShape.headdim) {
+        decay(shape.heads),
+        y(t * shape.heads * shape.headdim) {
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> unit(-1.0f, 1.0f), step(0.001f, 0.1f);
     for (float& v : xbc) v = unit(rng);
@@ -46,12 +61,12 @@ struct Inputs {
   }
 
   SsdChunk chunk() const {
-    const int64_t width = kShape.heads * kShape.headdim;
+    const int64_t width = shape.heads * shape.headdim;
     return {.tokens = tokens,
             .x = xbc.data(),
             .ld_x = ld,
             .B = xbc.data() + width,
-            .C = xbc.data() + width + kShape.groups * kShape.d_state,
+            .C = xbc.data() + width + shape.groups * shape.d_state,
             .ld_bc = ld,
             .dt = dt.data(),
             .A = A.data(),
@@ -174,21 +189,24 @@ void BM_SsdStepReference(benchmark::State& state) {
 
 // One layer's conv + SSD as the engine tiles them (channels by 512, heads by a quarter of the
 // heads, each head tile with its own workspace), on `threads` threads: the figure behind "SSD +
-// conv per token per layer". args: tokens (1: a decode step, else one prefill chunk), threads.
+// conv per token per layer". args: tokens (1: a decode step, else one prefill chunk), threads,
+// model shape (kModelShapes).
 void BM_LayerScan(benchmark::State& state) {
   const int64_t tokens = state.range(0);
   const int threads = static_cast<int>(state.range(1));
+  const ModelSsdShape& model = kModelShapes[state.range(2)];
+  const SsdShape& shape = model.shape;
   constexpr int64_t kConvTaps = 4, kChannelTile = 512;
-  constexpr int64_t kHeadTile = (kShape.heads + 3) / 4;
-  Inputs in(tokens);
+  const int64_t head_tile = (shape.heads + 3) / 4;
+  Inputs in(tokens, shape);
   const int64_t channels = in.ld;  // x | B | C
   std::vector<float> conv_in(tokens * channels, 0.5f), conv_state((kConvTaps - 1) * channels),
       conv_weight(kConvTaps * channels, 0.25f), conv_bias(channels, 0.1f);
-  const int64_t head_tiles = (kShape.heads + kHeadTile - 1) / kHeadTile;
-  const int64_t workspace_floats = ssd_workspace_floats(kShape, tokens);
+  const int64_t head_tiles = (shape.heads + head_tile - 1) / head_tile;
+  const int64_t workspace_floats = ssd_workspace_floats(shape, tokens);
   std::vector<float> workspace(head_tiles * workspace_floats);
   const SsdChunk chunk = in.chunk();
-  const int64_t width = kShape.heads * kShape.headdim;
+  const int64_t width = shape.heads * shape.headdim;
   auto for_tiles = [](int64_t n, int64_t tile, const auto& fn) {
     tbb::parallel_for(
         tbb::blocked_range<int64_t>(0, (n + tile - 1) / tile, 1),
@@ -205,22 +223,23 @@ void BM_LayerScan(benchmark::State& state) {
                      conv_bias.data(), in.xbc.data(), in.ld, tokens, channels, kConvTaps},
                     begin, end);
       });
-      for_tiles(kShape.heads, kHeadTile, [&](int64_t begin, int64_t end) {
+      for_tiles(shape.heads, head_tile, [&](int64_t begin, int64_t end) {
         if (tokens == 1) {
-          return ssd_step(kShape, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D,
+          return ssd_step(shape, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D,
                           in.state.data(), in.y.data(), begin, end);
         }
-        float* scratch = workspace.data() + begin / kHeadTile * workspace_floats;
-        ssd_chunk_output(kShape, chunk, in.state.data(), in.y.data(), width, scratch, begin, end);
-        ssd_chunk_state(kShape, chunk, in.local.data(), in.decay.data(), scratch, begin, end);
-        ssd_state_pass(kShape, in.decay.data(), in.state.data(), in.local.data(), in.state.data(),
+        float* scratch = workspace.data() + begin / head_tile * workspace_floats;
+        ssd_chunk_output(shape, chunk, in.state.data(), in.y.data(), width, scratch, begin, end);
+        ssd_chunk_state(shape, chunk, in.local.data(), in.decay.data(), scratch, begin, end);
+        ssd_state_pass(shape, in.decay.data(), in.state.data(), in.local.data(), in.state.data(),
                        begin, end);
       });
       benchmark::DoNotOptimize(in.y.data());
     }
   });
   set_per_token(state, tokens);
-  state.SetLabel(std::to_string(threads) + (threads == 1 ? " thread" : " threads"));
+  state.SetLabel(std::string(model.name) + ", " + std::to_string(threads) +
+                 (threads == 1 ? " thread" : " threads"));
 }
 
 BENCHMARK(BM_SsdChunk)->ArgsProduct({{64, 128, 256}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
@@ -230,7 +249,7 @@ BENCHMARK(BM_SsdRecurrentReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrose
 BENCHMARK(BM_SsdStep)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdStepReference)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LayerScan)
-    ->ArgsProduct({{1, 256}, {1, 2}})
+    ->ArgsProduct({{1, 256}, {1, 2}, {0, 1, 2, 3}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
