@@ -52,9 +52,7 @@ struct BatchDecoder::Impl {
   void step(std::span<const int32_t> tokens) {
     // Captures only `this`, so the std::function holds it without allocating.
     const RowStates row_states = [this](int64_t row, int64_t layer) {
-      SessionState& state = *states[static_cast<size_t>(row)];
-      return LayerState{state.conv.data() + layer * config.d_conv * config.conv_dim,
-                        state.ssm.data() + layer * config.nheads * config.headdim * config.d_state};
+      return layer_state(config, *states[static_cast<size_t>(row)], layer);
     };
     block.position = 0;  // rows are different sequences; nothing here reads the position
     stages.step_rows(tokens, row_states, block);

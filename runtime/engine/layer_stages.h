@@ -23,6 +23,12 @@ struct LayerState {
   float* ssm;   // [nheads, headdim, d_state]
 };
 
+// Layer `layer`'s slice of `state`.
+inline LayerState layer_state(const ModelConfig& config, SessionState& state, int64_t layer) {
+  return {state.conv.data() + layer * config.d_conv * config.conv_dim,
+          state.ssm.data() + layer * config.nheads * config.headdim * config.d_state};
+}
+
 // Where row `row` of a block of single steps keeps its layer-`layer` state.
 using RowStates = std::function<LayerState(int64_t row, int64_t layer)>;
 

@@ -21,10 +21,7 @@ struct PrefillContext {
   Parallel& parallel;
   SessionState& state;
 
-  LayerState layer_state(int64_t layer) const {
-    return {state.conv.data() + layer * config.d_conv * config.conv_dim,
-            state.ssm.data() + layer * config.nheads * config.headdim * config.d_state};
-  }
+  LayerState layer_state(int64_t layer) const { return mamba2::layer_state(config, state, layer); }
 };
 
 // Splits `tokens` (starting at sequence position `position`) into the window's blocks.

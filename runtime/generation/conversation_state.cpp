@@ -12,8 +12,8 @@
 #include <fstream>
 
 #include "mamba2/error.h"
-#include "runtime/io/fnv1a.h"
 #include "runtime/io/atomic_file.h"
+#include "runtime/io/fnv1a.h"
 
 namespace mamba2 {
 namespace {
