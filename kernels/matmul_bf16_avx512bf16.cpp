@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "kernels/matmul_bf16.h"
-#include "kernels/matmul_unroll.h"
+#include "kernels/matmul_tiling.h"
 
 namespace mamba2::kernels::bf16_detail {
 namespace {
@@ -62,17 +62,6 @@ void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row, i
   });
 }
 
-template <int kRows, int kMaxTokens>
-void tile_tokens(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row, int64_t t0,
-                 int64_t tokens) {
-  if constexpr (kMaxTokens > 1) {
-    if (tokens == kMaxTokens) return tile<kRows, kMaxTokens>(args, xp, row, t0);
-    return tile_tokens<kRows, kMaxTokens - 1>(args, xp, row, t0, tokens);
-  } else {
-    tile<kRows, 1>(args, xp, row, t0);
-  }
-}
-
 }  // namespace
 
 void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
@@ -92,21 +81,11 @@ void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end
 // Four rows by four tokens: sixteen accumulators, four weight registers, one activation.
 void matmul_avx512bf16(const TypedMatmulArgs& args, const Bf16Activations& prepared,
                        int64_t n_begin, int64_t n_end) {
-  constexpr int kRows = 4, kTokens = 4;
   constexpr int64_t kTileBytes = 64 * 1024;
-  const int64_t tile_rows =
-      std::max<int64_t>(kRows, kTileBytes / std::max<int64_t>(2 * args.k, 1) / kRows * kRows);
-  for (int64_t r0 = n_begin; r0 < n_end; r0 += tile_rows) {
-    const int64_t r1 = std::min(n_end, r0 + tile_rows);
-    for (int64_t t0 = 0; t0 < args.tokens; t0 += kTokens) {
-      const int64_t tokens = std::min<int64_t>(kTokens, args.tokens - t0);
-      int64_t row = r0;
-      for (; row + kRows <= r1; row += kRows) {
-        tile_tokens<kRows, kTokens>(args, prepared, row, t0, tokens);
-      }
-      for (; row < r1; ++row) tile_tokens<1, kTokens>(args, prepared, row, t0, tokens);
-    }
-  }
+  for_each_block<4, 4>(n_begin, n_end, args.tokens, 2 * args.k, kTileBytes,
+                       [&](auto rows, auto count, int64_t row, int64_t t0) {
+                         tile<rows, count>(args, prepared, row, t0);
+                       });
 }
 
 }  // namespace mamba2::kernels::bf16_detail

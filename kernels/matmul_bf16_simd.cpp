@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "kernels/matmul_bf16.h"
-#include "kernels/matmul_unroll.h"
+#include "kernels/matmul_tiling.h"
 #include "kernels/simd.h"
 #include "quant/float16.h"
 
@@ -74,41 +74,15 @@ struct Widen {
     });
   }
 
-  template <int kRows, int kMaxTokens>
-  static void tile_tokens(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row,
-                          int64_t t0, int64_t tokens) {
-    if constexpr (kMaxTokens > 1) {
-      if (tokens == kMaxTokens) return first_or_later_tile<kRows, kMaxTokens>(args, xp, row, t0);
-      return tile_tokens<kRows, kMaxTokens - 1>(args, xp, row, t0, tokens);
-    } else {
-      first_or_later_tile<kRows, 1>(args, xp, row, t0);
-    }
-  }
-
-  template <int kRows, int kTokens>
-  static void first_or_later_tile(const TypedMatmulArgs& args, const Bf16Activations& xp,
-                                  int64_t row, int64_t t0) {
-    if (t0 == 0) return tile<kRows, kTokens, true>(args, xp, row, t0);
-    tile<kRows, kTokens, false>(args, xp, row, t0);
-  }
-
   // Rows of W in cache-sized tiles; every token streams past a tile before the next is read.
   template <int kRows, int kTokens>
   static void run(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t n_begin,
                   int64_t n_end) {
-    constexpr int64_t kTileBytes = 48 * 1024;
-    const int64_t tile_rows =
-        std::max<int64_t>(kRows, kTileBytes / std::max<int64_t>(2 * args.k, 1) / kRows * kRows);
-    for (int64_t r0 = n_begin; r0 < n_end; r0 += tile_rows) {
-      const int64_t r1 = std::min(n_end, r0 + tile_rows);
-      for (int64_t t0 = 0; t0 < args.tokens; t0 += kTokens) {
-        const int64_t tokens = std::min<int64_t>(kTokens, args.tokens - t0);
-        int64_t row = r0;
-        for (; row + kRows <= r1; row += kRows)
-          tile_tokens<kRows, kTokens>(args, xp, row, t0, tokens);
-        for (; row < r1; ++row) tile_tokens<1, kTokens>(args, xp, row, t0, tokens);
-      }
-    }
+    for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens, 2 * args.k, kCacheTileBytes,
+                                   [&](auto rows, auto count, int64_t row, int64_t t0) {
+                                     if (t0 == 0) return tile<rows, count, true>(args, xp, row, t0);
+                                     tile<rows, count, false>(args, xp, row, t0);
+                                   });
   }
 };
 

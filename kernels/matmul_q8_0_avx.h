@@ -16,7 +16,7 @@
 #include <cstring>
 
 #include "kernels/matmul_q8_0.h"
-#include "kernels/matmul_unroll.h"
+#include "kernels/matmul_tiling.h"
 #include "quant/q8_0.h"
 
 namespace mamba2::kernels::q8_0_avx {
@@ -25,8 +25,6 @@ namespace mamba2::kernels::q8_0_avx {
 namespace {
 
 constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
-// Rows of W per cache tile: their blocks stay in L1/L2 while every token of the call streams past.
-constexpr int64_t kTileBytes = 48 * 1024;
 
 // ggml's hsum_float_8.
 inline float sum_lanes(__m256 v) {
@@ -87,35 +85,14 @@ void tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, i
   });
 }
 
-// The token remainder of a row group: 1 .. kMaxTokens - 1 tokens.
-template <class Ops, int kRows, int kMaxTokens>
-void tile_tokens(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
-                 int64_t tokens) {
-  if constexpr (kMaxTokens > 1) {
-    if (tokens == kMaxTokens) return tile<Ops, kRows, kMaxTokens>(args, xq, row, t0);
-    return tile_tokens<Ops, kRows, kMaxTokens - 1>(args, xq, row, t0, tokens);
-  } else {
-    tile<Ops, kRows, 1>(args, xq, row, t0);
-  }
-}
-
 template <class Ops, int kRows, int kTokens>
 void rows_times_tokens(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end) {
-  const int64_t row_bytes = xq.blocks() * kBlockBytes;
-  const int64_t tile_rows =
-      std::max<int64_t>(kRows, kTileBytes / std::max<int64_t>(row_bytes, 1) / kRows * kRows);
-  for (int64_t r0 = n_begin; r0 < n_end; r0 += tile_rows) {
-    const int64_t r1 = std::min(n_end, r0 + tile_rows);
-    for (int64_t t0 = 0; t0 < args.tokens; t0 += kTokens) {
-      const int64_t tokens = std::min<int64_t>(kTokens, args.tokens - t0);
-      int64_t row = r0;
-      for (; row + kRows <= r1; row += kRows) {
-        tile_tokens<Ops, kRows, kTokens>(args, xq, row, t0, tokens);
-      }
-      for (; row < r1; ++row) tile_tokens<Ops, 1, kTokens>(args, xq, row, t0, tokens);
-    }
-  }
+  for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens, xq.blocks() * kBlockBytes,
+                                 kCacheTileBytes,
+                                 [&](auto rows, auto count, int64_t row, int64_t t0) {
+                                   tile<Ops, rows, count>(args, xq, row, t0);
+                                 });
 }
 
 // GEMV: four rows at a time for independent chains; GEMM: two rows by four tokens, so sixteen

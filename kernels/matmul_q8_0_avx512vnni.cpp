@@ -138,17 +138,6 @@ void pair_tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t r
   });
 }
 
-template <class Pairs, int kPairs, int kMaxTokens>
-void pair_tile_tokens(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row,
-                      int64_t t0, int64_t tokens, const TileOutput& out) {
-  if constexpr (kMaxTokens > 1) {
-    if (tokens == kMaxTokens) return pair_tile<Pairs, kPairs, kMaxTokens>(args, xq, row, t0, out);
-    return pair_tile_tokens<Pairs, kPairs, kMaxTokens - 1>(args, xq, row, t0, tokens, out);
-  } else {
-    pair_tile<Pairs, kPairs, 1>(args, xq, row, t0, out);
-  }
-}
-
 TileOutput output_at(const TypedMatmulArgs& args, int64_t row, int64_t t0) {
   return {args.y + t0 * args.ld_y + row, args.ld_y, args.bias ? args.bias + row : nullptr};
 }
@@ -157,28 +146,21 @@ TileOutput output_at(const TypedMatmulArgs& args, int64_t row, int64_t t0) {
 // one token's activations fit the 32 registers.
 constexpr int kGemmPairs = 2, kGemmTokens = 8, kGemmRows = 2 * kGemmPairs;
 
-// Rows of W per cache tile: their blocks stay in L1/L2 while every token of the call streams past.
-int64_t rows_per_cache_tile(int64_t row_bytes, int64_t multiple) {
-  return std::max<int64_t>(
-      multiple, q8_0_avx::kTileBytes / std::max<int64_t>(row_bytes, 1) / multiple * multiple);
-}
-
-// One group of eight interleaved rows for tokens [t0, t0 + tokens): two GEMM tiles, or one
+// One group of eight interleaved rows for kTokens tokens from t0: two GEMM tiles, or one
 // four-pair tile for a GEMV. A call whose tokens fit one tile reads each weight once, straight
 // from memory (decode, batched decode), so it prefetches.
+template <int kTokens>
 void interleaved_group(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row,
-                       int64_t t0, int64_t tokens, const TileOutput& out) {
+                       int64_t t0, const TileOutput& out) {
   if (args.tokens == 1) {
     return pair_tile<InterleavedPairs<true>, 4, 1>(args, xq, row, t0, out);
   }
   for (int64_t half = 0; half < kQ8_0GroupRows; half += kGemmRows) {
     const TileOutput half_out{out.y + half, out.ld_y, out.bias ? out.bias + half : nullptr};
     if (args.tokens <= kGemmTokens) {
-      pair_tile_tokens<InterleavedPairs<true>, kGemmPairs, kGemmTokens>(args, xq, row + half, t0,
-                                                                        tokens, half_out);
+      pair_tile<InterleavedPairs<true>, kGemmPairs, kTokens>(args, xq, row + half, t0, half_out);
     } else {
-      pair_tile_tokens<InterleavedPairs<false>, kGemmPairs, kGemmTokens>(args, xq, row + half, t0,
-                                                                         tokens, half_out);
+      pair_tile<InterleavedPairs<false>, kGemmPairs, kTokens>(args, xq, row + half, t0, half_out);
     }
   }
 }
@@ -188,49 +170,43 @@ void interleaved_group(const TypedMatmulArgs& args, const Q8_0Activations& xq, i
 void matmul_avx512vnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end) {
   if (args.tokens == 1) return q8_0_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
-  const int64_t tile_rows = rows_per_cache_tile(xq.blocks() * kBlockBytes, kGemmRows);
-  for (int64_t r0 = n_begin; r0 < n_end; r0 += tile_rows) {
-    const int64_t r1 = std::min(n_end, r0 + tile_rows);
-    for (int64_t t0 = 0; t0 < args.tokens; t0 += kGemmTokens) {
-      const int64_t tokens = std::min<int64_t>(kGemmTokens, args.tokens - t0);
-      int64_t row = r0;
-      for (; row + kGemmRows <= r1; row += kGemmRows) {
-        pair_tile_tokens<StoredPairs, kGemmPairs, kGemmTokens>(args, xq, row, t0, tokens,
-                                                               output_at(args, row, t0));
-      }
-      if (row + 2 <= r1) {
-        pair_tile_tokens<StoredPairs, 1, kGemmTokens>(args, xq, row, t0, tokens,
-                                                      output_at(args, row, t0));
-        row += 2;
-      }
-      if (row < r1) q8_0_avx::tile_tokens<VnniOps, 1, kGemmTokens>(args, xq, row, t0, tokens);
-    }
-  }
+  // Rows left over from the pairs go one at a time through the 256-bit tile (same bits).
+  for_each_block<kGemmRows, kGemmTokens>(
+      n_begin, n_end, args.tokens, xq.blocks() * kBlockBytes, kCacheTileBytes,
+      [&](auto rows, auto count, int64_t row, int64_t t0) {
+        if constexpr (rows == kGemmRows) {
+          pair_tile<StoredPairs, kGemmPairs, count>(args, xq, row, t0, output_at(args, row, t0));
+        } else {
+          q8_0_avx::tile<VnniOps, 1, count>(args, xq, row, t0);
+        }
+      });
 }
 
 void matmul_avx512vnni_interleaved(const TypedMatmulArgs& args, const Q8_0Activations& xq,
                                    int64_t n_begin, int64_t n_end) {
   // Whole groups; a group cut by the range is computed aside and only its rows in range kept.
-  const int64_t tile_rows = rows_per_cache_tile(xq.blocks() * kBlockBytes, kQ8_0GroupRows);
+  const int64_t tile_rows = cache_tile_rows(xq.blocks() * kBlockBytes, kQ8_0GroupRows);
   const int64_t first = n_begin / kQ8_0GroupRows * kQ8_0GroupRows;
   float aside[kGemmTokens * kQ8_0GroupRows];
   for (int64_t r0 = first; r0 < n_end; r0 += tile_rows) {
     const int64_t r1 = std::min(n_end, r0 + tile_rows);
     for (int64_t t0 = 0; t0 < args.tokens; t0 += kGemmTokens) {
       const int64_t tokens = std::min<int64_t>(kGemmTokens, args.tokens - t0);
-      for (int64_t row = r0; row < r1; row += kQ8_0GroupRows) {
-        if (row >= n_begin && row + kQ8_0GroupRows <= n_end) {
-          interleaved_group(args, xq, row, t0, tokens, output_at(args, row, t0));
-          continue;
-        }
-        interleaved_group(args, xq, row, t0, tokens,
-                          {aside, kQ8_0GroupRows, args.bias ? args.bias + row : nullptr});
-        for (int64_t r = std::max(row, n_begin); r < std::min(row + kQ8_0GroupRows, n_end); ++r) {
-          for (int64_t t = 0; t < tokens; ++t) {
-            args.y[(t0 + t) * args.ld_y + r] = aside[t * kQ8_0GroupRows + (r - row)];
+      with_count<kGemmTokens>(tokens, [&](auto count) {
+        for (int64_t row = r0; row < r1; row += kQ8_0GroupRows) {
+          if (row >= n_begin && row + kQ8_0GroupRows <= n_end) {
+            interleaved_group<count>(args, xq, row, t0, output_at(args, row, t0));
+            continue;
+          }
+          interleaved_group<count>(args, xq, row, t0,
+                                   {aside, kQ8_0GroupRows, args.bias ? args.bias + row : nullptr});
+          for (int64_t r = std::max(row, n_begin); r < std::min(row + kQ8_0GroupRows, n_end); ++r) {
+            for (int64_t t = 0; t < tokens; ++t) {
+              args.y[(t0 + t) * args.ld_y + r] = aside[t * kQ8_0GroupRows + (r - row)];
+            }
           }
         }
-      }
+      });
     }
   }
 }

@@ -1,7 +1,7 @@
 #include <algorithm>
 
 #include "kernels/matmul.h"
-#include "kernels/matmul_unroll.h"
+#include "kernels/matmul_tiling.h"
 #include "kernels/simd.h"
 
 namespace mamba2::kernels {
@@ -62,47 +62,21 @@ void gemv_tile(const MatmulArgs& args, int64_t row, int64_t t0) {
   });
 }
 
-// The token remainder of a row group: 1 .. kMaxTokens tokens.
-template <class Arch, int kRows, int kMaxTokens>
-void gemv_tile_tokens(const MatmulArgs& args, int64_t row, int64_t t0, int64_t tokens) {
-  if constexpr (kMaxTokens > 1) {
-    if (tokens == kMaxTokens) return gemv_tile<Arch, kRows, kMaxTokens>(args, row, t0);
-    return gemv_tile_tokens<Arch, kRows, kMaxTokens - 1>(args, row, t0, tokens);
-  } else {
-    gemv_tile<Arch, kRows, 1>(args, row, t0);
-  }
-}
-
 }  // namespace
 
 template <class Arch>
 void GemvKernel::operator()(Arch, const MatmulArgs& args, int64_t n_begin, int64_t n_end) const {
   // Four rows by one token, or two rows by four tokens (two with 16 registers): sixteen
-  // accumulators with AVX-512. Rows go in cache tiles so the tokens after the first tile read W
-  // from L1/L2, not memory.
-  constexpr int kRows = 4, kBatchRows = 2;
-  constexpr int kBatchTokens = xsimd::batch<float, Arch>::size >= 16 ? 4 : 2;
-  constexpr int64_t kTileBytes = 48 * 1024;
-  if (args.tokens == 1) {
-    int64_t n = n_begin;
-    for (; n + kRows <= n_end; n += kRows) gemv_tile<Arch, kRows, 1>(args, n, 0);
-    for (; n < n_end; ++n) gemv_tile<Arch, 1, 1>(args, n, 0);
-    return;
-  }
+  // accumulators with AVX-512.
+  const auto block = [&](auto rows, auto count, int64_t row, int64_t t0) {
+    gemv_tile<Arch, rows, count>(args, row, t0);
+  };
   const int64_t row_bytes = args.k * static_cast<int64_t>(sizeof(float));
-  const int64_t tile_rows = std::max<int64_t>(
-      kBatchRows, kTileBytes / std::max<int64_t>(row_bytes, 1) / kBatchRows * kBatchRows);
-  for (int64_t r0 = n_begin; r0 < n_end; r0 += tile_rows) {
-    const int64_t r1 = std::min(n_end, r0 + tile_rows);
-    for (int64_t t0 = 0; t0 < args.tokens; t0 += kBatchTokens) {
-      const int64_t tokens = std::min<int64_t>(kBatchTokens, args.tokens - t0);
-      int64_t n = r0;
-      for (; n + kBatchRows <= r1; n += kBatchRows) {
-        gemv_tile_tokens<Arch, kBatchRows, kBatchTokens>(args, n, t0, tokens);
-      }
-      for (; n < r1; ++n) gemv_tile_tokens<Arch, 1, kBatchTokens>(args, n, t0, tokens);
-    }
+  if (args.tokens == 1) {
+    return for_each_block<4, 1>(n_begin, n_end, 1, row_bytes, kCacheTileBytes, block);
   }
+  constexpr int kBatchTokens = xsimd::batch<float, Arch>::size >= 16 ? 4 : 2;
+  for_each_block<2, kBatchTokens>(n_begin, n_end, args.tokens, row_bytes, kCacheTileBytes, block);
 }
 
 MAMBA2_INSTANTIATE_KERNEL(void GemvKernel::operator(), const MatmulArgs&, int64_t, int64_t);
