@@ -5,9 +5,6 @@
 // GEMM) reports GFLOP/s (2 N K T). The activation conversion (q8_0 blocks, bf16) is part of the
 // time, as in the engine. On one thread (a whole call), or on two in the engine's row tiles.
 #include <benchmark/benchmark.h>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <array>
@@ -21,6 +18,7 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_dispatch.h"
 #include "quant/float16.h"
+#include "runtime/engine/parallel.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -70,29 +68,18 @@ struct Problem {
 // in the engine's row tiles (128 rows for a GEMV, 256 for a GEMM).
 class RowRunner {
  public:
-  explicit RowRunner(int threads) : threads_(threads), arena_(threads) {}
+  explicit RowRunner(int threads) : parallel_(threads) {}
 
   template <class Fn>
   void run(int64_t n, int64_t tokens, const Fn& fn) {
-    if (threads_ == 1) return fn(int64_t{0}, n);
-    const int64_t tile = tokens == 1 ? 128 : 256;
-    arena_.execute([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<int64_t>(0, (n + tile - 1) / tile, 1),
-          [&](const tbb::blocked_range<int64_t>& range) {
-            for (int64_t i = range.begin(); i < range.end(); ++i) {
-              fn(i * tile, std::min(n, (i + 1) * tile));
-            }
-          },
-          tbb::simple_partitioner());
-    });
+    if (parallel_.threads() == 1) return fn(int64_t{0}, n);
+    parallel_.execute([&] { parallel_.for_tiles(n, tokens == 1 ? 128 : 256, fn); });
   }
 
-  int threads() const { return threads_; }
+  int threads() const { return parallel_.threads(); }
 
  private:
-  int threads_;
-  tbb::task_arena arena_;
+  Parallel parallel_;
 };
 
 void report(benchmark::State& state, const Problem& p, const std::string& path,

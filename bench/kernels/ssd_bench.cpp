@@ -2,8 +2,6 @@
 // the scalar reference: one chunk's output + state + state pass (ns per token via the
 // "ns_per_token" counter), and the decode step over all heads of one layer.
 #include <benchmark/benchmark.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <random>
 #include <string>
@@ -13,6 +11,7 @@
 #include "kernels/simd.h"
 #include "kernels/ssd.h"
 #include "kernels/ssd_simd.h"
+#include "runtime/engine/parallel.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -207,23 +206,15 @@ void BM_LayerScan(benchmark::State& state) {
   std::vector<float> workspace(head_tiles * workspace_floats);
   const SsdChunk chunk = in.chunk();
   const int64_t width = shape.heads * shape.headdim;
-  auto for_tiles = [](int64_t n, int64_t tile, const auto& fn) {
-    tbb::parallel_for(
-        tbb::blocked_range<int64_t>(0, (n + tile - 1) / tile, 1),
-        [&](const tbb::blocked_range<int64_t>& r) {
-          for (int64_t i = r.begin(); i < r.end(); ++i) fn(i * tile, std::min(n, (i + 1) * tile));
-        },
-        tbb::simple_partitioner());
-  };
-  tbb::task_arena arena(threads);
-  arena.execute([&] {
+  Parallel parallel(threads);
+  parallel.execute([&] {
     for (auto _ : state) {
-      for_tiles(channels, kChannelTile, [&](int64_t begin, int64_t end) {
+      parallel.for_tiles(channels, kChannelTile, [&](int64_t begin, int64_t end) {
         conv1d_silu({conv_in.data(), channels, conv_state.data(), conv_weight.data(),
                      conv_bias.data(), in.xbc.data(), in.ld, tokens, channels, kConvTaps},
                     begin, end);
       });
-      for_tiles(shape.heads, head_tile, [&](int64_t begin, int64_t end) {
+      parallel.for_tiles(shape.heads, head_tile, [&](int64_t begin, int64_t end) {
         if (tokens == 1) {
           return ssd_step(shape, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D,
                           in.state.data(), in.y.data(), begin, end);
