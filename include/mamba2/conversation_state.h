@@ -48,8 +48,4 @@ void save_conversation(const std::filesystem::path& path, const ConversationStat
 ConversationState load_conversation(const std::filesystem::path& path, uint64_t fingerprint,
                                     const ModelConfig& config);
 
-// The sizes of a Session's state for this config (floats).
-int64_t conv_state_size(const ModelConfig& config);
-int64_t ssm_state_size(const ModelConfig& config);
-
 }  // namespace mamba2

@@ -44,6 +44,10 @@ struct SessionState {
   bool operator==(const SessionState&) const = default;
 };
 
+// The sizes of a Session's state for this config (floats): SessionState::conv and ::ssm.
+int64_t conv_state_size(const ModelConfig& config);
+int64_t ssm_state_size(const ModelConfig& config);
+
 // Receives the logits row of each prompt position, in order, from a worker thread.
 using LogitsCallback = std::function<void(int64_t position, std::span<const float> logits)>;
 // Receives hidden states [d_model] as Hugging Face's output_hidden_states lists them: for

@@ -8,6 +8,7 @@
 #include "runtime/engine/block.h"
 #include "runtime/engine/layer_stages.h"
 #include "runtime/engine/parallel.h"
+#include "runtime/io/physical_memory.h"
 
 namespace mamba2 {
 
@@ -73,6 +74,20 @@ BatchDecoder::BatchDecoder(std::shared_ptr<const Model> model, int64_t max_sessi
   if (max_sessions < 1 || max_sessions > 4096) {
     throw Error("BatchDecoder",
                 "sessions per step must be 1..4096, not " + std::to_string(max_sessions));
+  }
+  // Each session stepped here brings its state and gets a logits row: refuse a count whose
+  // states and logits alone exceed this machine's memory before allocating any of it.
+  const ModelConfig& c = model_->config();
+  const uint64_t per_session =
+      sizeof(float) *
+      static_cast<uint64_t>(conv_state_size(c) + ssm_state_size(c) + c.vocab_padded);
+  const uint64_t bytes = per_session * static_cast<uint64_t>(max_sessions);
+  if (bytes > physical_memory_bytes()) {
+    throw Error("BatchDecoder", std::to_string(max_sessions) +
+                                    " sessions are too many: their states and logits need over " +
+                                    std::to_string(bytes >> 30) +
+                                    " GiB, more than this machine's " +
+                                    std::to_string(physical_memory_bytes() >> 30) + " GiB");
   }
   impl_ = std::make_unique<Impl>(*model_, max_sessions, threads);
 }

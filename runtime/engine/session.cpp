@@ -12,12 +12,12 @@ namespace {
 constexpr int64_t kChunkedWindow = 4;
 constexpr int64_t kAssociativeWindow = 8;
 
-int64_t state_conv_size(const ModelConfig& c) { return c.n_layer * c.d_conv * c.conv_dim; }
-int64_t state_ssm_size(const ModelConfig& c) {
+}  // namespace
+
+int64_t conv_state_size(const ModelConfig& c) { return c.n_layer * c.d_conv * c.conv_dim; }
+int64_t ssm_state_size(const ModelConfig& c) {
   return c.n_layer * c.nheads * c.headdim * c.d_state;
 }
-
-}  // namespace
 
 std::string_view scan_mode_name(ScanMode mode) {
   switch (mode) {
@@ -52,8 +52,8 @@ struct Session::Impl {
         logits(static_cast<size_t>(config.vocab_padded)),
         logits_scratch(static_cast<size_t>(LogitsSink::kRowsPerPass * config.vocab_padded)) {
     if (chunk < 1 || chunk > (1 << 16)) throw Error("chunk size", "must be 1..65536");
-    state.conv.assign(static_cast<size_t>(state_conv_size(config)), 0.0f);
-    state.ssm.assign(static_cast<size_t>(state_ssm_size(config)), 0.0f);
+    state.conv.assign(static_cast<size_t>(conv_state_size(config)), 0.0f);
+    state.ssm.assign(static_cast<size_t>(ssm_state_size(config)), 0.0f);
   }
 
   PrefillContext context() { return PrefillContext{config, stages, parallel, state}; }
@@ -153,8 +153,8 @@ SessionState& Session::mutable_state() { return impl_->state; }
 
 void Session::set_state(const SessionState& state) {
   const ModelConfig& c = model_->config();
-  if (static_cast<int64_t>(state.conv.size()) != state_conv_size(c) ||
-      static_cast<int64_t>(state.ssm.size()) != state_ssm_size(c) || state.position < 0) {
+  if (static_cast<int64_t>(state.conv.size()) != conv_state_size(c) ||
+      static_cast<int64_t>(state.ssm.size()) != ssm_state_size(c) || state.position < 0) {
     throw Error("session state", "does not match this model's state size");
   }
   impl_->state = state;

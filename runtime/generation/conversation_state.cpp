@@ -172,11 +172,6 @@ void put(std::string& out, const T& value) {
 
 }  // namespace
 
-int64_t conv_state_size(const ModelConfig& c) { return c.n_layer * c.d_conv * c.conv_dim; }
-int64_t ssm_state_size(const ModelConfig& c) {
-  return c.n_layer * c.nheads * c.headdim * c.d_state;
-}
-
 void save_conversation(const std::filesystem::path& path, const ConversationState& state,
                        uint64_t fingerprint) {
   PayloadWriter payload;

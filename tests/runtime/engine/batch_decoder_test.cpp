@@ -136,5 +136,26 @@ TEST(BatchDecoder, RefusesBadBatchesBeforeChangingAnyState) {
   EXPECT_THROW(BatchDecoder(model, 0), Error);
 }
 
+TEST(BatchDecoder, RefusesMoreSessionsThanMemoryHoldsBeforeAllocating) {
+  // Small weights, a large state: 48 layers x 2 heads x 64 x 4096 floats = 96 MiB per session,
+  // so 4096 sessions ask for 384 GiB.
+  ModelConfig config;
+  config.d_model = 64;
+  config.n_layer = 48;
+  config.vocab_size = 64;
+  config.d_state = 4096;
+  config.headdim = 64;
+  config.resolve("test");
+  const auto model = std::make_shared<const Model>(make_random_weights(config, 9));
+  try {
+    BatchDecoder decoder(model, 4096, 1);
+    FAIL() << "4096 sessions of 96 MiB each were accepted";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("4096 sessions are too many"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_NO_THROW(BatchDecoder(model, 2, 1));
+}
+
 }  // namespace
 }  // namespace mamba2
