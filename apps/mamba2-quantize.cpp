@@ -180,16 +180,6 @@ int quantize(const QuantizeArgs& args) {
   return 0;
 }
 
-// One line, whatever the message holds.
-void print_error(const std::string& message) {
-  std::string line = message;
-  for (char& c : line) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  while (!line.empty() && line.back() == ' ') line.pop_back();
-  std::fprintf(stderr, "%s: error: %s\n", kProgram, line.c_str());
-}
-
 }  // namespace
 }  // namespace mamba2
 
@@ -209,18 +199,5 @@ int main(int argc, char** argv) {
   app.add_option("--keep-f32", args.keep_f32,
                  "keep tensors whose GGUF name matches f32: a glob of the whole name "
                  "(blk.*.ssm_out.weight) or a regex found in it (ssm_out|output); repeatable");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    print_error(std::string(e.what()) + " (see --help)");
-    return 1;
-  }
-  try {
-    return quantize(args);
-  } catch (const std::exception& e) {
-    print_error(e.what());
-    return 1;
-  }
+  return apps::run_app(app, argc, argv, [&] { return quantize(args); });
 }

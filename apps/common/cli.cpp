@@ -11,6 +11,19 @@
 #include "mamba2/error.h"
 
 namespace mamba2::apps {
+namespace {
+
+// The message on one line, whatever it holds: "<program>: error: <message>".
+void print_error(const std::string& program, const std::string& message) {
+  std::string line = message;
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  std::fprintf(stderr, "%s: error: %s\n", program.c_str(), line.c_str());
+}
+
+}  // namespace
 
 int run_app(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   const std::string program = app.get_name();
@@ -21,13 +34,13 @@ int run_app(CLI::App& app, int argc, char** argv, const std::function<int()>& bo
   } catch (const CLI::CallForAllHelp& help) {
     return app.exit(help);
   } catch (const CLI::ParseError& error) {
-    std::fprintf(stderr, "%s: error: %s (see --help)\n", program.c_str(), error.what());
+    print_error(program, std::string(error.what()) + " (see --help)");
     return 1;
   }
   try {
     return body();
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), error.what());
+    print_error(program, error.what());
     return 1;
   }
 }

@@ -11,7 +11,7 @@
 namespace mamba2::apps {
 
 // Runs body; a mamba2::Error, CLI11 error or other exception becomes
-// "<program>: error: <message>" on stderr and exit code 1.
+// "<program>: error: <message>" on one line of stderr and exit code 1.
 int run_app(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
 // Refuses an output path whose directory does not exist or is not writable, or that names a
