@@ -11,13 +11,14 @@ seconds=${1:-60}
 shared=$(realpath "${MAMBA2_SHARED_DIR:-../shared}")
 neox="$shared/data/gpt-neox-20b-tokenizer.json"
 build=${MAMBA2_FUZZ_BUILD_DIR:-build/fuzz}
-targets=(gguf safetensors torch_bin config_json tokenizer_json tokenize conversation_state)
 
 flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAMBA2_FUZZ=ON -DCMAKE_C_COMPILER=clang
        -DCMAKE_CXX_COMPILER=clang++ -DMAMBA2_FUZZ_TOKENIZER="$neox")
 [ -n "${CI:-}" ] && flags+=(-DMAMBA2_WERROR=ON)
 cmake -S . -B "$build" -G Ninja "${flags[@]}" >/dev/null
 cmake --build "$build" --target fuzzers -j "$(nproc)"
+# The targets are the fuzzers tests/fuzz/CMakeLists.txt declares: <name>_fuzz.
+mapfile -t targets < <(cd "$build/tests/fuzz" && ls -- *_fuzz | sed 's/_fuzz$//')
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mamba2-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
