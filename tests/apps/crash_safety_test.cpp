@@ -29,23 +29,18 @@
 #include "runtime/formats/config_json.h"
 #include "runtime/gguf/gguf_model.h"
 #include "runtime/training/checkpoint.h"
+#include "tests/support/file_bytes.h"
 #include "tests/support/run_binary.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
 
+using testing::read_bytes;
+using testing::write_bytes;
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
 
 // The temporaries AtomicFile makes beside `output`.
 std::vector<fs::path> temporaries_of(const fs::path& output) {

@@ -15,22 +15,17 @@
 
 #include "mamba2/random_model.h"
 #include "runtime/gguf/gguf_model.h"
+#include "tests/support/file_bytes.h"
 #include "tests/support/run_binary.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
 
+using testing::read_bytes;
+using testing::write_bytes;
+
 namespace fs = std::filesystem;
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

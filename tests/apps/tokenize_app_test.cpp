@@ -11,10 +11,13 @@
 #include "mamba2/tokenizer.h"
 #include "runtime/gguf/gguf_model.h"
 #include "tests/runtime/tokenizer/tokenizer_test_util.h"
+#include "tests/support/file_bytes.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
+
+using testing::read_bytes;
 
 struct RunResult {
   int exit_code;
@@ -30,13 +33,6 @@ std::string quoted(const std::filesystem::path& path) {
   return text;
 }
 
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
 // Runs mamba2-tokenize with `args`, feeding `input` on stdin.
 RunResult run_tokenize(const std::string& args, const std::string& input) {
   const auto dir = testing::scratch_dir();
@@ -46,7 +42,7 @@ RunResult run_tokenize(const std::string& args, const std::string& input) {
                               quoted(dir / "err");
   const int status = std::system(command.c_str());
   const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return {exit_code, read_all(dir / "out"), read_all(dir / "err")};
+  return {exit_code, read_bytes(dir / "out"), read_bytes(dir / "err")};
 }
 
 std::string id_line(const std::vector<int32_t>& ids) {

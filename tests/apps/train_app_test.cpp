@@ -14,23 +14,18 @@
 #include "mamba2/model_loader.h"
 #include "mamba2/session.h"
 #include "mamba2/tokenizer.h"
+#include "tests/support/file_bytes.h"
 #include "tests/support/run_binary.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
 
+using testing::read_bytes;
+using testing::write_bytes;
+
 const char* const kConfig = R"({"d_model": 32, "n_layer": 2, "vocab_size": 256,
   "ssm_cfg": {"layer": "Mamba2", "d_state": 16, "headdim": 16, "chunk_size": 16}})";
-
-std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 class TrainApp : public ::testing::Test {
  protected:

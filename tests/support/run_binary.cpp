@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "tests/support/file_bytes.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2::testing {
@@ -15,11 +16,6 @@ std::string shell_quote(const std::string& arg) {
   std::string quoted = "'";
   for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
-}
-
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 }  // namespace
@@ -36,8 +32,8 @@ BinaryRun run_binary(const std::string& binary, const std::vector<std::string>& 
   const int status = std::system(command.c_str());
   BinaryRun run;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = read_all(dir / "out.txt");
-  run.err = read_all(dir / "err.txt");
+  run.out = read_bytes(dir / "out.txt");
+  run.err = read_bytes(dir / "err.txt");
   return run;
 }
 

@@ -10,19 +10,14 @@
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
 #include "runtime/io/fnv1a.h"
+#include "tests/support/file_bytes.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
 
-std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+using testing::read_bytes;
+using testing::write_bytes;
 
 // Rewrites the trailing checksum so a deliberate edit passes it and reaches the later checks.
 void fix_checksum(std::string& bytes) {

@@ -4,17 +4,17 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/file_bytes.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2::testing {
 namespace {
 
-std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path.string());
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
+// A test vector file's bytes; a missing or empty one must not make an empty, passing suite.
+std::string vector_file(const std::filesystem::path& path) {
+  std::string bytes = read_bytes(path);
+  if (bytes.empty()) throw std::runtime_error("cannot read " + path.string());
+  return bytes;
 }
 
 }  // namespace
@@ -34,8 +34,8 @@ const std::vector<std::string>& vector_set_names() {
 
 std::vector<TokenizerCase> read_vector_set(const std::string& name) {
   const std::filesystem::path dir = data_dir() / "tokenizer-tests";
-  const std::string inputs = read_bytes(dir / (name + ".inp"));
-  const std::string outputs = read_bytes(dir / (name + ".out"));
+  const std::string inputs = vector_file(dir / (name + ".inp"));
+  const std::string outputs = vector_file(dir / (name + ".out"));
 
   std::vector<TokenizerCase> cases;
   const std::string separator = "\n__ggml_vocab_test__\n";
