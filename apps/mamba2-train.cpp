@@ -120,6 +120,11 @@ std::string format_duration(double seconds) {
   return text;
 }
 
+// --checkpoint, or OUT.ckpt.
+std::string checkpoint_path(const Options& o) {
+  return o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint;
+}
+
 void check_options(const Options& o) {
   auto positive = [](int64_t value, const char* flag) {
     if (value < 1) throw Error(flag, "must be at least 1");
@@ -136,7 +141,7 @@ void check_options(const Options& o) {
   if (o.config.empty() == o.init.empty()) throw Error("give --config or --init");
   // Both are written after the training: refuse an unwritable place before it starts.
   apps::check_output_path(o.out, "--out");
-  apps::check_output_path(o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint, "--checkpoint");
+  apps::check_output_path(checkpoint_path(o), "--checkpoint");
 }
 
 // Ctrl-C from here on is a request to save and stop, checked once per step.
@@ -174,7 +179,7 @@ int run(const Options& o) {
   settings.warmup_steps = o.warmup;
   settings.total_steps = o.steps;
   Trainer trainer(layout, start.params, settings, o.batch, o.seq_len, o.threads);
-  const std::string checkpoint = o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint;
+  const std::string checkpoint = checkpoint_path(o);
   if (!o.resume.empty()) {
     CheckpointState state = read_checkpoint(o.resume, layout);
     if (state.seed != o.seed) throw Error(o.resume, "checkpoint was made with another --seed");

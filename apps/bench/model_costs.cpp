@@ -8,8 +8,7 @@ ModelCosts model_costs(const ModelWeights& weights, int64_t chunk_size, int64_t 
   const ModelConfig& c = weights.config;
   ModelCosts costs;
   double projection_params = 0;
-  ModelWeights& visited = const_cast<ModelWeights&>(weights);  // for_each_tensor only reads here
-  for_each_tensor(visited, [&](TensorSlot& slot) {
+  for_each_tensor(weights, [&](const TensorSlot& slot) {
     if (!slot.present || slot.role == TensorRole::kEmbedding || slot.role == TensorRole::kOutput) {
       return;
     }

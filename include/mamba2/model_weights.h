@@ -65,6 +65,10 @@ struct TensorSlot {
 // output_norm, output. `weights.config` must be resolved; `layers` is sized to n_layer. The
 // single enumeration behind loading, writing, quantizing and checking a model.
 void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&)>& visit);
+// The same walk for readers (totals, costs, fingerprints): `visit` must not write through
+// slot.view.
+void for_each_tensor(const ModelWeights& weights,
+                     const std::function<void(const TensorSlot&)>& visit);
 
 // The weights and bytes of a model's tensors, a tensor two slots share (a tied lm_head) counted
 // once.

@@ -41,19 +41,11 @@ void add_tensor(Fnv1a& hash, const TensorSlot& slot) {
 }  // namespace
 
 uint64_t model_fingerprint(const Model& model) {
-  // for_each_tensor wants a mutable ModelWeights; a copy of the views (without the tokenizer)
-  // costs nothing.
-  const ModelWeights& source = model.weights();
-  ModelWeights views;
-  views.config = source.config;
-  views.embedding = source.embedding;
-  views.layers = source.layers;
-  views.norm_f = source.norm_f;
-  views.lm_head = source.lm_head;
+  const ModelWeights& weights = model.weights();
   Fnv1a hash;
-  add_config(hash, views.config);
-  for_each_tensor(views, [&](TensorSlot& slot) { add_tensor(hash, slot); });
-  hash.add_value(static_cast<uint64_t>(source.tokenizer ? source.tokenizer->tokens.size() : 0));
+  add_config(hash, weights.config);
+  for_each_tensor(weights, [&](const TensorSlot& slot) { add_tensor(hash, slot); });
+  hash.add_value(static_cast<uint64_t>(weights.tokenizer ? weights.tokenizer->tokens.size() : 0));
   return hash.value();
 }
 

@@ -50,11 +50,16 @@ void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&
        &weights.lm_head);
 }
 
+void for_each_tensor(const ModelWeights& weights,
+                     const std::function<void(const TensorSlot&)>& visit) {
+  // The one place a read-only walk borrows the mutable one: nothing is written through it.
+  for_each_tensor(const_cast<ModelWeights&>(weights), [&](TensorSlot& slot) { visit(slot); });
+}
+
 TensorTotals tensor_totals(const ModelWeights& weights) {
   TensorTotals totals;
   std::set<const std::byte*> seen;
-  // for_each_tensor hands out mutable slots; this walk only reads them.
-  for_each_tensor(const_cast<ModelWeights&>(weights), [&](TensorSlot& slot) {
+  for_each_tensor(weights, [&](const TensorSlot& slot) {
     if (!slot.present || slot.view->empty() || !seen.insert(slot.view->data).second) return;
     totals.weights += slot.view->numel();
     totals.bytes += slot.view->nbytes;
