@@ -29,3 +29,12 @@ function(mamba2_add_simd_sources target)
     target_sources(${target} PRIVATE $<TARGET_OBJECTS:${objects}>)
   endforeach()
 endfunction()
+
+# mamba2_add_isa_source(target source flag...): one intrinsics file of target compiled with its
+# own instruction-set flags; its code must run only after a run-time CPU check.
+function(mamba2_add_isa_source target source)
+  # GCC 12 reports the placeholders inside its AVX-512 intrinsics as uninitialized.
+  set_source_files_properties(${source} PROPERTIES COMPILE_OPTIONS
+                              "${ARGN};-Wno-maybe-uninitialized;-Wno-uninitialized")
+  target_sources(${target} PRIVATE ${source})
+endfunction()

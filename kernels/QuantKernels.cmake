@@ -20,17 +20,9 @@ foreach(arch IN LISTS MAMBA2_SIMD_ARCHS)
   target_sources(mamba2_kernels PRIVATE $<TARGET_OBJECTS:${objects}>)
 endforeach()
 
-# mamba2_add_isa_source(source flag...): one intrinsics file with its own instruction-set flags.
-function(mamba2_add_isa_source source)
-  # GCC 12 reports the placeholders inside its AVX-512 intrinsics as uninitialized.
-  set_source_files_properties(${source} PROPERTIES COMPILE_OPTIONS
-                              "${ARGN};-Wno-maybe-uninitialized;-Wno-uninitialized")
-  target_sources(mamba2_kernels PRIVATE ${source})
-endfunction()
-
-mamba2_add_isa_source(matmul_q8_0_avx2.cpp -mavx2 -mfma -mf16c)
-mamba2_add_isa_source(matmul_q8_0_avxvnni.cpp -mavx2 -mfma -mf16c -mavxvnni)
-mamba2_add_isa_source(matmul_q8_0_avx512vnni.cpp -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni
+mamba2_add_isa_source(mamba2_kernels matmul_q8_0_avx2.cpp -mavx2 -mfma -mf16c)
+mamba2_add_isa_source(mamba2_kernels matmul_q8_0_avxvnni.cpp -mavx2 -mfma -mf16c -mavxvnni)
+mamba2_add_isa_source(mamba2_kernels matmul_q8_0_avx512vnni.cpp -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni
                       -mfma -mf16c)
-mamba2_add_isa_source(matmul_bf16_avx512bf16.cpp -mavx512f -mavx512bw -mavx512vl -mavx512bf16
+mamba2_add_isa_source(mamba2_kernels matmul_bf16_avx512bf16.cpp -mavx512f -mavx512bw -mavx512vl -mavx512bf16
                       -mfma -mf16c)

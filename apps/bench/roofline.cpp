@@ -108,8 +108,9 @@ double measure_read_bandwidth(int threads, size_t bytes) {
 
 MachineLimits measure_machine_limits(int threads) {
   MachineLimits limits;
-  limits.buffer_bytes = double(bandwidth_buffer_bytes());
-  limits.read_bytes_per_s = measure_read_bandwidth(threads, bandwidth_buffer_bytes());
+  const uint64_t buffer_bytes = bandwidth_buffer_bytes();
+  limits.buffer_bytes = double(buffer_bytes);
+  limits.read_bytes_per_s = measure_read_bandwidth(threads, buffer_bytes);
 
   const kernels::SimdLevel level = kernels::simd_level();
   limits.fma_level = std::string(kernels::simd_level_name(level));
