@@ -12,16 +12,16 @@
 #include <fstream>
 
 #include "mamba2/error.h"
+#include "runtime/generation/conversation_frame.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/fnv1a.h"
 
 namespace mamba2 {
 namespace {
 
-constexpr char kMagic[8] = {'M', 'A', 'M', 'B', 'A', '2', 'C', 'V'};
 constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8;
-constexpr size_t kChecksumSize = 8;
+constexpr size_t kHeaderSize = kConversationHeaderBytes;
+constexpr size_t kChecksumSize = kConversationChecksumBytes;
 constexpr uint64_t kMaxRngStateBytes = 1 << 16;
 constexpr uint64_t kMaxTranscriptBytes =
     uint64_t{1} << 32;  // text, ids and settings  // mt19937_64's text state is about 6 KB
@@ -172,6 +172,19 @@ void put(std::string& out, const T& value) {
 
 }  // namespace
 
+std::string frame_conversation(std::string_view payload, uint64_t fingerprint) {
+  std::string file(kConversationMagic);
+  put(file, kVersion);
+  put(file, uint32_t{0});
+  put(file, fingerprint);
+  put(file, static_cast<uint64_t>(payload.size()));
+  file += payload;
+  Fnv1a checksum;
+  checksum.add(file.data(), file.size());
+  put(file, checksum.value());
+  return file;
+}
+
 void save_conversation(const std::filesystem::path& path, const ConversationState& state,
                        uint64_t fingerprint) {
   PayloadWriter payload;
@@ -190,18 +203,8 @@ void save_conversation(const std::filesystem::path& path, const ConversationStat
   payload.value(state.base_tokens);
   payload.value(state.base_text_bytes);
 
-  std::string file(kMagic, sizeof kMagic);
-  put(file, kVersion);
-  put(file, uint32_t{0});
-  put(file, fingerprint);
-  put(file, static_cast<uint64_t>(payload.bytes().size()));
-  file += payload.bytes();
-  Fnv1a checksum;
-  checksum.add(file.data(), file.size());
-  put(file, checksum.value());
-
   AtomicFile out(path);
-  out.write(std::string_view(file));
+  out.write(std::string_view(frame_conversation(payload.bytes(), fingerprint)));
   out.commit();
 }
 
@@ -224,7 +227,7 @@ ConversationState load_conversation(const std::filesystem::path& path, uint64_t 
   std::ifstream in(path, std::ios::binary);
   char header[kHeaderSize];
   if (!in.read(header, sizeof header)) throw Error(where, "cannot read");
-  if (std::memcmp(header, kMagic, sizeof kMagic) != 0) {
+  if (std::string_view(header, kConversationMagic.size()) != kConversationMagic) {
     throw Error(where, "not a saved mamba2-chat conversation");
   }
   uint32_t version;

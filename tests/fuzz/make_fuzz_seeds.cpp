@@ -19,6 +19,7 @@
 #include "mamba2/random_model.h"
 #include "mamba2/tokenizer.h"
 #include "runtime/formats/config_json.h"
+#include "runtime/generation/conversation_frame.h"
 #include "runtime/gguf/gguf_model.h"
 #include "tests/fuzz/fuzz_state_model.h"
 
@@ -153,7 +154,7 @@ void write_conversations(const fs::path& dir) {
   const fs::path whole = dir / "whole_file";
   save_conversation(whole, state, kStateFingerprint);
   const std::string file = read_file(whole);
-  constexpr size_t kHeader = 32, kChecksum = 8;
+  constexpr size_t kHeader = kConversationHeaderBytes, kChecksum = kConversationChecksumBytes;
   write_file(dir / "payload", file.substr(kHeader, file.size() - kHeader - kChecksum));
   state.base = state.session;
   state.pending = {9};
