@@ -35,10 +35,7 @@ std::array<std::byte, kHeaderBytes> encode(const Header& header) {
   put(kMagic);
   put(kVersion);
   put(uint32_t{0});
-  put(header.fingerprint);
-  put(header.step);
-  put(header.seed);
-  put(header.count);
+  put(header);  // read back whole by read_checkpoint
   return bytes;
 }
 
