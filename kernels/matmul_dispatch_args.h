@@ -11,8 +11,8 @@ namespace mamba2::kernels {
 
 // How W's rows are laid out in memory.
 enum class WeightLayout : uint8_t {
-  kRows,              // as stored: row after row of w_type
-  kQ8_0Interleaved8,  // q8_0 rearranged by interleave_q8_0() for the AVX512-VNNI kernels
+  kRows,               // as stored: row after row of w_type
+  kQ8_0Interleaved16,  // q8_0 rearranged by interleave_q8_0() for the AVX512-VNNI kernels
 };
 
 struct TypedMatmulArgs {

@@ -108,6 +108,7 @@ void Q8_0Activations::resize(int64_t token_count, int64_t k_inputs) {
   quants.resize(static_cast<size_t>(tokens * k));
   scales.resize(static_cast<size_t>(tokens * blocks()));
   lane_offsets.resize(static_cast<size_t>(tokens * blocks() * 8));
+  block_offsets.resize(static_cast<size_t>(tokens * blocks()));
 }
 
 void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int64_t t_begin,
@@ -119,44 +120,55 @@ void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int6
       const BlockQ8_0 block = quantize_block_q8_0(x + t * ld_x + b * kQ8_0BlockElems);
       std::memcpy(&out.quants[t * out.k + b * kQ8_0BlockElems], block.qs, sizeof block.qs);
       out.scales[t * blocks + b] = f16_to_f32(block.d);
+      int32_t block_sum = 0;
       for (int j = 0; j < 8; ++j) {
         int32_t sum = 0;
         for (int i = 4 * j; i < 4 * j + 4; ++i) sum += block.qs[i];
         out.lane_offsets[(t * blocks + b) * 8 + j] = -128 * sum;
+        block_sum += sum;
       }
+      out.block_offsets[t * blocks + b] = -128 * block_sum;
     }
   }
 }
 
 bool q8_0_interleave_supported(int64_t n, int64_t k) {
-  return n > 0 && k > 0 && n % kQ8_0GroupRows == 0 &&
-         k % (kQ8_0GroupBlocks * kQ8_0BlockElems) == 0 && q8_0_path() == Q8_0Path::kAvx512Vnni;
+  return n > 0 && k > 0 && k % (kQ8_0UnitBlocks * kQ8_0BlockElems) == 0 &&
+         q8_0_path() == Q8_0Path::kAvx512Vnni;
+}
+
+int64_t q8_0_interleaved_bytes(int64_t n, int64_t k) {
+  const int64_t groups = (n + kQ8_0UnitRows - 1) / kQ8_0UnitRows;
+  return groups * (k / (kQ8_0UnitBlocks * kQ8_0BlockElems)) * kQ8_0UnitBytes;
 }
 
 void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begin, int64_t n_end,
                      std::byte* out) {
-  if (n % kQ8_0GroupRows != 0 || k % (kQ8_0GroupBlocks * kQ8_0BlockElems) != 0 ||
-      n_begin % kQ8_0GroupRows != 0 || n_end % kQ8_0GroupRows != 0 || n_end > n) {
-    throw Error("interleave_q8_0", "a [" + std::to_string(n) + ", " + std::to_string(k) +
-                                       "] weight does not fit 8-row, 128-input groups");
+  if (n <= 0 || k <= 0 || k % (kQ8_0UnitBlocks * kQ8_0BlockElems) != 0 || n_begin < 0 ||
+      n_begin % kQ8_0UnitRows != 0 || (n_end % kQ8_0UnitRows != 0 && n_end != n) || n_end > n) {
+    throw Error("interleave_q8_0", "rows [" + std::to_string(n_begin) + ", " +
+                                       std::to_string(n_end) + ") of a [" + std::to_string(n) +
+                                       ", " + std::to_string(k) +
+                                       "] weight do not fit 16-row, 64-input units");
   }
   const int64_t blocks = k / kQ8_0BlockElems;
   const int64_t row_bytes = blocks * kBlockBytes;
-  const int64_t groups_per_row_group = blocks / kQ8_0GroupBlocks;
-  for (int64_t row0 = n_begin; row0 < n_end; row0 += kQ8_0GroupRows) {
+  const int64_t units_per_group = blocks / kQ8_0UnitBlocks;
+  for (int64_t row0 = n_begin; row0 < n_end; row0 += kQ8_0UnitRows) {
     for (int64_t b = 0; b < blocks; ++b) {
-      std::byte* group =
-          out +
-          (row0 / kQ8_0GroupRows * groups_per_row_group + b / kQ8_0GroupBlocks) * kQ8_0GroupBytes;
-      const int64_t j = b % kQ8_0GroupBlocks;
-      for (int64_t r = 0; r < kQ8_0GroupRows; ++r) {
-        BlockQ8_0 block;
-        std::memcpy(&block, rows + (row0 + r) * row_bytes + b * kBlockBytes, sizeof block);
-        std::byte* quants = group + 64 * (4 * j + r / 2) + 32 * (r % 2);
-        for (int i = 0; i < kQ8_0BlockElems; ++i) {
-          quants[i] = static_cast<std::byte>(static_cast<uint8_t>(block.qs[i]) ^ 0x80u);
+      std::byte* unit =
+          out + (row0 / kQ8_0UnitRows * units_per_group + b / kQ8_0UnitBlocks) * kQ8_0UnitBytes;
+      const int64_t j = b % kQ8_0UnitBlocks;
+      for (int64_t r = 0; r < kQ8_0UnitRows; ++r) {
+        BlockQ8_0 block{};  // rows past N: zero scale and quants
+        if (row0 + r < n) {
+          std::memcpy(&block, rows + (row0 + r) * row_bytes + b * kBlockBytes, sizeof block);
         }
-        std::memcpy(group + 1024 + 16 * j + 2 * r, &block.d, sizeof block.d);
+        for (int i = 0; i < kQ8_0BlockElems; ++i) {
+          unit[512 * j + 64 * (i / 4) + 4 * r + i % 4] =
+              static_cast<std::byte>(static_cast<uint8_t>(block.qs[i]) ^ 0x80u);
+        }
+        std::memcpy(unit + 1024 + 32 * j + 2 * r, &block.d, sizeof block.d);
       }
     }
   }
@@ -168,10 +180,9 @@ void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activatio
   if (xq.k != args.k || xq.tokens < args.tokens) {
     throw Error("matmul_q8_0", "activations quantized for another shape");
   }
-  if (args.w_layout == WeightLayout::kQ8_0Interleaved8) {
-    if (path != Q8_0Path::kAvx512Vnni || args.n % kQ8_0GroupRows != 0 ||
-        args.k % (kQ8_0GroupBlocks * kQ8_0BlockElems) != 0) {
-      throw Error("matmul_q8_0", "interleaved weights need the avx512vnni path and a [8n, 128k] W");
+  if (args.w_layout == WeightLayout::kQ8_0Interleaved16) {
+    if (path != Q8_0Path::kAvx512Vnni || args.k % (kQ8_0UnitBlocks * kQ8_0BlockElems) != 0) {
+      throw Error("matmul_q8_0", "interleaved weights need the avx512vnni path and K % 64 == 0");
     }
     return q8_0_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, n_end);
   }

@@ -2,11 +2,17 @@
 // to Q8_0 blocks too (per token, per 32 inputs: d = amax / 127 rounded to f16, q = round(x / d)),
 // and each output is a sum over blocks of d_w * d_x * sum(q_w * q_x) with exact integer inner sums.
 //
-// Every path (scalar, AVX2 maddubs, AVX-VNNI and AVX512-VNNI vpdpbusd) follows ggml's AVX2 order
-// of float operations exactly: eight lanes, lane j holding the integer sum of the products of
-// bytes 4j..4j+3 of each block, accumulated as lane = fma(float(isum), d_w * d_x, lane) block after
-// block, then summed pairwise as ggml's hsum_float_8. The integer sums are exact, so all paths
-// give the same bits, and a row's result does not depend on the rows or tokens computed with it.
+// The integer sums are exact, so only the order of the float operations can differ, and it is
+// fixed by the weight layout:
+// - W as stored (WeightLayout::kRows), every path (scalar, AVX2 maddubs, AVX-VNNI and AVX512-VNNI
+//   vpdpbusd): ggml's AVX2 order. Eight lanes, lane j holding the integer sum of the products of
+//   bytes 4j..4j+3 of each block, accumulated as lane = fma(float(isum), d_w * d_x, lane) block
+//   after block, then summed pairwise as ggml's hsum_float_8.
+// - W interleaved (WeightLayout::kQ8_0Interleaved16, AVX512-VNNI): block order. One float per
+//   output, acc = fma(float(block's isum), d_w * d_x, acc) block after block. It costs a quarter
+//   of the float work per multiply-add (see interleave_q8_0), which is what bounds prefill.
+// Either way a row's result does not depend on the rows or tokens computed with it: a GEMV, a
+// GEMM, any tiling and any batch of one layout give the same bits.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +41,8 @@ struct Q8_0Activations {
   // [tokens, k / 32, 8]: -128 * (sum of quants 4j..4j+3 of each block), which turns vpdpbusd's
   // unsigned operand (the weights plus 128) back into a signed product; see matmul_q8_0_vnni.h.
   std::vector<int32_t> lane_offsets;
+  // [tokens, k / 32]: the same for a whole block (the sum of its eight lane offsets).
+  std::vector<int32_t> block_offsets;
 
   // Sizes the buffers (k must be a multiple of 32; throws Error otherwise).
   void resize(int64_t token_count, int64_t k_inputs);
@@ -46,29 +54,35 @@ struct Q8_0Activations {
 void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int64_t t_begin,
                                int64_t t_end, Q8_0Activations& out);
 
-// The interleaved layout (WeightLayout::kQ8_0Interleaved8), which the AVX512-VNNI path streams
-// as one sequence of aligned 64-byte lines with no per-row scalar work: decode reads every weight
-// once per token, and the stored layout's 34-byte blocks, read four rows at a time, reach about
-// half of what one core can stream from memory. W is cut into groups of 8 rows by 4 blocks;
-// each group is 1088 bytes (17 lines, the size of its 32 stored blocks):
-//   bytes [64 (4j + p), +64)   block j of rows 2p and 2p + 1, 32 quants each, plus 128 (unsigned,
-//                              as vpdpbusd reads them; see matmul_q8_0_vnni.h)
-//   bytes [1024 + 16 j, +16)   the f16 scales of block j of rows 0..7
-// Groups run along K first, then down the rows. Needs N % 8 == 0 and K % 128 == 0.
-constexpr int64_t kQ8_0GroupRows = 8;
-constexpr int64_t kQ8_0GroupBlocks = 4;
-constexpr int64_t kQ8_0GroupBytes = 1088;
+// The interleaved layout (WeightLayout::kQ8_0Interleaved16), which the AVX512-VNNI path reads
+// as one sequence of aligned 64-byte lines. A line holds four consecutive inputs of sixteen rows,
+// so one vpdpbusd against a token's four activations (broadcast) adds to sixteen outputs at once
+// and eight of them leave each output's exact block sum in its own lane: per 512 multiply-adds,
+// 8 dot products and 3 float operations (convert, scale product, fma), where the stored layout
+// needs 8 and 24 to keep ggml's eight partial sums per output. W is cut into units of 16 rows by
+// 2 blocks, 1088 bytes (17 lines, the size of its 32 stored blocks):
+//   bytes [512 j + 64 s, +64)   inputs 4s..4s+3 of block j of rows 0..15, four bytes per row,
+//                               each plus 128 (unsigned, as vpdpbusd reads them)
+//   bytes [1024 + 32 j, +32)    the f16 scales of block j of rows 0..15
+// Units run along K first, then down the rows; rows past N (up to the next 16) are zeros.
+constexpr int64_t kQ8_0UnitRows = 16;
+constexpr int64_t kQ8_0UnitBlocks = 2;
+constexpr int64_t kQ8_0UnitBytes = 1088;
 
-// Whether W [n, k] fits the interleaved layout and this CPU runs the path that reads it.
+// Whether W [n, k] fits the interleaved layout (k % 64 == 0) and this CPU runs the path that
+// reads it.
 bool q8_0_interleave_supported(int64_t n, int64_t k);
-// Writes W [n, k] stored as Q8_0 rows to `out` (as many bytes) in the interleaved layout, rows
-// [n_begin, n_end) (multiples of 8), so disjoint ranges may run on different threads.
+// Bytes of W [n, k] in the interleaved layout: n rounded up to 16 rows.
+int64_t q8_0_interleaved_bytes(int64_t n, int64_t k);
+// Writes W [n, k] stored as Q8_0 rows to `out` (q8_0_interleaved_bytes(n, k) bytes) in the
+// interleaved layout, rows [n_begin, n_end) (multiples of 16, or n_end == n), so disjoint ranges
+// may run on different threads.
 void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begin, int64_t n_end,
                      std::byte* out);
 
 // y[t, n] for n in [n_begin, n_end) and every token; args.w holds Q8_0 rows (or, on the
 // AVX512-VNNI path, the interleaved layout) and args.x is ignored (the activations are `xq`,
-// quantized from it). K must be a multiple of 32. The layout never changes a bit of the result.
+// quantized from it). K must be a multiple of 32.
 void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activations& xq,
                  int64_t n_begin, int64_t n_end);
 

@@ -82,8 +82,12 @@ void quantize_avx2(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
   const int64_t blocks = out.blocks();
   for (int64_t t = t_begin; t < t_end; ++t) {
     for (int64_t b = 0; b < blocks; ++b) {
+      int32_t* lanes = &out.lane_offsets[(t * blocks + b) * 8];
       quantize_block(x + t * ld_x + b * 32, &out.quants[t * out.k + b * 32],
-                     &out.scales[t * blocks + b], &out.lane_offsets[(t * blocks + b) * 8]);
+                     &out.scales[t * blocks + b], lanes);
+      int32_t block_offset = 0;
+      for (int j = 0; j < 8; ++j) block_offset += lanes[j];
+      out.block_offsets[t * blocks + b] = block_offset;
     }
   }
 }

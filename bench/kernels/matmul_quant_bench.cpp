@@ -55,6 +55,16 @@ struct Problem {
 
   int64_t weight_bytes() const { return static_cast<int64_t>(w.size()) / copies; }
 
+  // Rewrites every copy of W (q8_0 rows) in the interleaved layout.
+  void interleave() {
+    const int64_t bytes = q8_0_interleaved_bytes(shape.n, shape.k);
+    std::vector<std::byte> out(static_cast<size_t>(copies * bytes));
+    for (int64_t c = 0; c < copies; ++c) {
+      interleave_q8_0(&w[c * weight_bytes()], shape.n, shape.k, 0, shape.n, &out[c * bytes]);
+    }
+    w = std::move(out);
+  }
+
   // The next copy of W, cycling through all of them.
   TypedMatmulArgs args() {
     const std::byte* copy = w.data() + next_copy * weight_bytes();
@@ -139,19 +149,14 @@ void BM_Q8_0(benchmark::State& state) {
     if (path != Q8_0Path::kAvx512Vnni || !q8_0_interleave_supported(p.shape.n, p.shape.k)) {
       return state.SkipWithError("interleaving needs the avx512vnni path");
     }
-    std::vector<std::byte> rows(static_cast<size_t>(p.weight_bytes()));
-    for (int64_t c = 0; c < p.copies; ++c) {
-      std::byte* copy = p.w.data() + c * p.weight_bytes();
-      std::memcpy(rows.data(), copy, rows.size());
-      interleave_q8_0(rows.data(), p.shape.n, p.shape.k, 0, p.shape.n, copy);
-    }
+    p.interleave();
   }
   RowRunner rows(static_cast<int>(state.range(5)));
   Q8_0Activations xq;
   xq.resize(p.tokens, p.shape.k);
   for (auto _ : state) {
     TypedMatmulArgs args = p.args();
-    if (interleaved) args.w_layout = WeightLayout::kQ8_0Interleaved8;
+    if (interleaved) args.w_layout = WeightLayout::kQ8_0Interleaved16;
     quantize_activations_q8_0(path, args.x, args.ld_x, 0, p.tokens, xq);
     rows.run(p.shape.n, p.tokens,
              [&](int64_t begin, int64_t end) { matmul_q8_0(path, args, xq, begin, end); });

@@ -39,7 +39,7 @@ class Preparer {
       check_rows(weight, what);
       if (weight.dtype == DType::kQ8_0 && kernels::q8_0_interleave_supported(out.rows, out.cols)) {
         out.weight = interleaved_q8_0(weight);
-        out.layout = kernels::WeightLayout::kQ8_0Interleaved8;
+        out.layout = kernels::WeightLayout::kQ8_0Interleaved16;
       }
     } else {
       out.dtype = DType::kF32;
@@ -80,17 +80,16 @@ class Preparer {
   const std::byte* interleaved_q8_0(const TensorView& view) {
     const int64_t rows = view.shape[0], cols = view.shape[1];
     using CacheLine = PreparedWeights::CacheLine;
+    const auto bytes = static_cast<size_t>(kernels::q8_0_interleaved_bytes(rows, cols));
     std::vector<CacheLine>& lines =
-        out_.owned_lines.emplace_back((view.nbytes + sizeof(CacheLine) - 1) / sizeof(CacheLine));
+        out_.owned_lines.emplace_back((bytes + sizeof(CacheLine) - 1) / sizeof(CacheLine));
     std::byte* out = lines.front().bytes;
-    constexpr int64_t kGroupsPerTask = 64;
-    const int64_t groups = rows / kernels::kQ8_0GroupRows;
-    tbb::parallel_for(
-        int64_t{0}, (groups + kGroupsPerTask - 1) / kGroupsPerTask, [&](int64_t task) {
-          const int64_t begin = task * kGroupsPerTask * kernels::kQ8_0GroupRows;
-          const int64_t end = std::min(rows, begin + kGroupsPerTask * kernels::kQ8_0GroupRows);
-          kernels::interleave_q8_0(view.data, rows, cols, begin, end, out);
-        });
+    constexpr int64_t kRowsPerTask = 64 * kernels::kQ8_0UnitRows;
+    tbb::parallel_for(int64_t{0}, (rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
+      const int64_t begin = task * kRowsPerTask;
+      kernels::interleave_q8_0(view.data, rows, cols, begin, std::min(rows, begin + kRowsPerTask),
+                               out);
+    });
     // The stored rows are not read again, so their file pages need not stay resident beside the
     // copy; a tied embedding's stay, as every token looks its row up there.
     if (view.data != embedding_rows_) release_resident_pages(view.data, view.nbytes);

@@ -125,11 +125,14 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
       const BlockQ8_0 expected = quantize_block_q8_0(&x[block * 32]);
       EXPECT_EQ(xq.scales[block], f16_to_f32(expected.d)) << "block " << block;
       EXPECT_EQ(std::memcmp(&xq.quants[block * 32], expected.qs, 32), 0) << "block " << block;
+      int32_t block_sum = 0;
       for (int lane = 0; lane < 8; ++lane) {
         const int8_t* q = expected.qs + 4 * lane;
         EXPECT_EQ(xq.lane_offsets[block * 8 + lane], -128 * (q[0] + q[1] + q[2] + q[3]))
             << "block " << block << " lane " << lane;
+        block_sum += q[0] + q[1] + q[2] + q[3];
       }
+      EXPECT_EQ(xq.block_offsets[block], -128 * block_sum) << "block " << block;
     }
   }
 }
@@ -231,38 +234,68 @@ TEST(MatmulQ8_0, RowAndTokenTilesAreBitIdenticalToOneCall) {
   }
 }
 
-TEST(MatmulQ8_0, InterleavedWeightsGiveTheStoredLayoutsBits) {
+// The interleaved layout's order of float operations (matmul_q8_0.h), written plainly: one sum
+// per output, acc = fma(float(block's integer sum), d_w * d_x, acc) block after block.
+std::vector<float> block_order_reference(const QuantCase& c, const Q8_0Activations& xq) {
+  const int64_t blocks = c.k / 32;
+  std::vector<float> y(c.y);
+  for (int64_t t = 0; t < c.tokens; ++t) {
+    for (int64_t r = 0; r < c.n; ++r) {
+      float acc = 0.0f;
+      for (int64_t b = 0; b < blocks; ++b) {
+        BlockQ8_0 block;
+        std::memcpy(&block, &c.w[(r * blocks + b) * sizeof block], sizeof block);
+        int32_t isum = 0;
+        for (int i = 0; i < 32; ++i) isum += block.qs[i] * xq.quants[t * c.k + b * 32 + i];
+        acc = std::fma(static_cast<float>(isum), f16_to_f32(block.d) * xq.scales[t * blocks + b],
+                       acc);
+      }
+      y[t * c.ld_y + r] = acc + c.bias[r];
+    }
+  }
+  return y;
+}
+
+TEST(MatmulQ8_0, InterleavedWeightsGiveTheBlockOrderBits) {
   if (!q8_0_path_supported(Q8_0Path::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
-  for (int64_t k : {128, 384}) {
-    for (int64_t tokens : {1, 3, 8, 11}) {
+  for (int64_t k : {64, 384}) {
+    for (int64_t tokens : {1, 3, 6, 8, 13}) {
       SCOPED_TRACE(::testing::Message() << "K " << k << " T " << tokens);
-      constexpr int64_t n = 40;
-      QuantCase expected(DType::kQ8_0, tokens, k, n, 17), actual(DType::kQ8_0, tokens, k, n, 17);
-      matmul_q8_0(Q8_0Path::kScalar, expected.args(), quantized(Q8_0Path::kScalar, expected), 0, n);
-      std::vector<std::byte> interleaved(actual.w.size());
-      interleave_q8_0(actual.w.data(), n, k, 0, 16, interleaved.data());
-      interleave_q8_0(actual.w.data(), n, k, 16, n, interleaved.data());
-      TypedMatmulArgs args = actual.args();
+      constexpr int64_t n = 104;  // six full groups of 16 and one of 8 padded with zero rows
+      QuantCase c(DType::kQ8_0, tokens, k, n, 17);
+      const Q8_0Activations xq = quantized(Q8_0Path::kAvx512Vnni, c);
+      const std::vector<float> expected = block_order_reference(c, xq);
+      std::vector<std::byte> interleaved(static_cast<size_t>(q8_0_interleaved_bytes(n, k)));
+      interleave_q8_0(c.w.data(), n, k, 0, 32, interleaved.data());
+      interleave_q8_0(c.w.data(), n, k, 32, n, interleaved.data());
+      TypedMatmulArgs args = c.args();
       args.w = interleaved.data();
-      args.w_layout = WeightLayout::kQ8_0Interleaved8;
-      const Q8_0Activations xq = quantized(Q8_0Path::kAvx512Vnni, actual);
-      // Row tiles that cut groups at both ends.
-      const int64_t edges[] = {0, 3, 8, 13, 14, 32, 37, n};
+      args.w_layout = WeightLayout::kQ8_0Interleaved16;
+      // Row tiles that cut groups at both ends, and whole multi-group tiles.
+      const int64_t edges[] = {0, 3, 8, 13, 14, 32, 37, 96, 100, n};
       for (size_t i = 0; i + 1 < std::size(edges); ++i) {
         matmul_q8_0(Q8_0Path::kAvx512Vnni, args, xq, edges[i], edges[i + 1]);
       }
-      EXPECT_EQ(actual.y, expected.y);
+      EXPECT_EQ(c.y, expected);
+      // One call over every row gives the same bits, and the results are near the f32 product.
+      std::vector<float> tiled = c.y;
+      std::fill(c.y.begin(), c.y.end(), kUntouched);
+      matmul_q8_0(Q8_0Path::kAvx512Vnni, args, xq, 0, n);
+      EXPECT_EQ(c.y, tiled);
+      expect_near_reference(c, reference(c, c.x, c.ld_x, true), 0.02, 1e-3);
     }
   }
 }
 
-TEST(MatmulQ8_0, InterleavingRefusesShapesOutsideItsGroups) {
-  std::vector<std::byte> rows(16 * 4 * sizeof(BlockQ8_0)), out(rows.size());
-  EXPECT_THROW(interleave_q8_0(rows.data(), 12, 128, 0, 12, out.data()), Error);  // N % 8
-  EXPECT_THROW(interleave_q8_0(rows.data(), 16, 96, 0, 16, out.data()), Error);   // K % 128
-  EXPECT_THROW(interleave_q8_0(rows.data(), 16, 128, 4, 16, out.data()), Error);  // range
-  EXPECT_FALSE(q8_0_interleave_supported(12, 128));
+TEST(MatmulQ8_0, InterleavingRefusesShapesOutsideItsUnits) {
+  std::vector<std::byte> rows(32 * 4 * sizeof(BlockQ8_0));
+  std::vector<std::byte> out(static_cast<size_t>(q8_0_interleaved_bytes(32, 128)));
+  EXPECT_THROW(interleave_q8_0(rows.data(), 16, 96, 0, 16, out.data()), Error);   // K % 64
+  EXPECT_THROW(interleave_q8_0(rows.data(), 32, 128, 8, 32, out.data()), Error);  // range start
+  EXPECT_THROW(interleave_q8_0(rows.data(), 32, 128, 0, 24, out.data()), Error);  // range end
+  EXPECT_THROW(interleave_q8_0(rows.data(), 32, 128, 0, 48, out.data()), Error);  // past N
   EXPECT_FALSE(q8_0_interleave_supported(16, 96));
+  EXPECT_EQ(q8_0_interleaved_bytes(40, 128), 3 * 2 * kQ8_0UnitBytes);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -140,8 +140,8 @@ TEST_P(QuantizedModel, StaysCloseToF32) {
     EXPECT_EQ(projection.dtype, c.type) << what;
     const bool interleaved = c.type == DType::kQ8_0 &&
                              kernels::q8_0_interleave_supported(projection.rows, projection.cols);
-    EXPECT_EQ(projection.layout,
-              interleaved ? kernels::WeightLayout::kQ8_0Interleaved8 : kernels::WeightLayout::kRows)
+    EXPECT_EQ(projection.layout, interleaved ? kernels::WeightLayout::kQ8_0Interleaved16
+                                             : kernels::WeightLayout::kRows)
         << what;
   };
   EXPECT_EQ(prepared.embedding.dtype, c.type);
