@@ -95,9 +95,11 @@ class RowRunner {
 void report(benchmark::State& state, const Problem& p, const std::string& path,
             const RowRunner& rows) {
   const auto& s = p.shape;
-  if (p.tokens == 1) {
+  // Weights streamed from memory (decode, batched decode): GB/s; several tokens: GFLOP/s too.
+  if (p.tokens == 1 || p.copies > 1) {
     state.SetBytesProcessed(state.iterations() * p.weight_bytes());
-  } else {
+  }
+  if (p.tokens > 1) {
     const double flops = 2.0 * static_cast<double>(p.tokens * s.n * s.k);
     state.counters["GFLOP/s"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
@@ -181,6 +183,10 @@ BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {1}, {kWiden, kAvx512Bf16}, {0, 1},
 BENCHMARK(BM_Q8_0)->ArgsProduct(
     {kAllShapes, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}, {1}});
 BENCHMARK(BM_Q8_0)->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}});
+// Batched decode: 8 sessions' tokens against W in cache and streamed from memory.
+BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {8}, {0, 1}, {1}});
+BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {8}, {kWiden, kAvx512Bf16}, {0, 1}, {1}});
+BENCHMARK(BM_Q8_0)->ArgsProduct({kAllShapes, {8}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}});
 BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {256}, {0}, {1}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16)
     ->ArgsProduct({kAllShapes, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm}, {0}, {1}})
