@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/aligned_vector.h"
 #include "kernels/matmul_dispatch_args.h"
 
 namespace mamba2::kernels {
@@ -41,10 +42,10 @@ Bf16Path bf16_path(int64_t tokens);
 struct Bf16Activations {
   int64_t tokens = 0;
   int64_t k = 0;
-  int64_t padded_k = 0;        // kAvx512Bf16: k rounded up to 32
-  std::vector<float> even;     // kWiden: [tokens, k / 2], x[2i]
-  std::vector<float> odd;      // kWiden: [tokens, k / 2], x[2i + 1]
-  std::vector<uint16_t> bf16;  // kAvx512Bf16: [tokens, padded_k], zero-padded
+  int64_t padded_k = 0;          // kAvx512Bf16: k rounded up to 32
+  AlignedVector<float> even;     // kWiden: [tokens, k / 2], x[2i]
+  AlignedVector<float> odd;      // kWiden: [tokens, k / 2], x[2i + 1]
+  AlignedVector<uint16_t> bf16;  // kAvx512Bf16: [tokens, padded_k], zero-padded
 
   void resize(Bf16Path path, int64_t token_count, int64_t k_inputs);
 };

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/kernels/projection_shapes.h"
+#include "kernels/aligned_vector.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_dispatch.h"
 #include "quant/float16.h"
@@ -29,7 +30,8 @@ struct Problem {
   int64_t tokens;
   Shape shape;
   DType type;
-  std::vector<float> x, bias, y;
+  AlignedVector<float> x;  // as the engine's activations, on a cache line
+  std::vector<float> bias, y;
   std::vector<std::byte> w;  // `copies` copies of W, one after another
   int64_t copies = 1;
   int64_t next_copy = 0;

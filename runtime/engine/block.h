@@ -3,8 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
+#include "kernels/aligned_vector.h"
 #include "kernels/matmul_dispatch.h"
 #include "kernels/ssd.h"
 #include "mamba2/config.h"
@@ -18,18 +18,18 @@ struct Block {
   int64_t tokens = 0;    // rows in use
   int64_t position = 0;  // sequence position of row 0
 
-  std::vector<float> residual;       // [capacity, d_model] the residual stream
-  std::vector<float> hidden;         // [capacity, d_model] embedding or the last mixer's output
-  std::vector<float> normed;         // [capacity, d_model] RMSNorm output, the projections' input
-  std::vector<float> zxbcdt;         // [capacity, d_in_proj] in_proj output
-  std::vector<float> xbc;            // [capacity, conv_dim] conv + SiLU output: x | B | C
-  std::vector<float> dt;             // [capacity, nheads] softplus'd, clamped
-  std::vector<float> y;              // [capacity, d_inner] gated SSM output, the out_proj input
-  std::vector<float> ssd_workspace;  // one slice per SSD head tile
+  AlignedVector<float> residual;       // [capacity, d_model] the residual stream
+  AlignedVector<float> hidden;         // [capacity, d_model] embedding or the last mixer's output
+  AlignedVector<float> normed;         // [capacity, d_model] RMSNorm output, the projections' input
+  AlignedVector<float> zxbcdt;         // [capacity, d_in_proj] in_proj output
+  AlignedVector<float> xbc;            // [capacity, conv_dim] conv + SiLU output: x | B | C
+  AlignedVector<float> dt;             // [capacity, nheads] softplus'd, clamped
+  AlignedVector<float> y;              // [capacity, d_inner] gated SSM output, the out_proj input
+  AlignedVector<float> ssd_workspace;  // one slice per SSD head tile
   int64_t ssd_workspace_stride;
-  std::vector<float> state_local;     // [nheads, headdim, d_state] this chunk's state from zero
-  std::vector<float> state_in;        // [nheads, headdim, d_state] the state entering this chunk
-  std::vector<float> decay;           // [nheads] exp(sum dt * A) over the chunk
+  AlignedVector<float> state_local;   // [nheads, headdim, d_state] this chunk's state from zero
+  AlignedVector<float> state_in;      // [nheads, headdim, d_state] the state entering this chunk
+  AlignedVector<float> decay;         // [nheads] exp(sum dt * A) over the chunk
   kernels::MatmulInput matmul_input;  // the projections' converted activations, reused
 };
 

@@ -78,7 +78,8 @@ void LayerStages::project_in(int64_t layer, Block& block) const {
           block.tokens, block.matmul_input);
 }
 
-void LayerStages::observe(int64_t layer, const Block& block, const std::vector<float>& rows) const {
+void LayerStages::observe(int64_t layer, const Block& block,
+                          const AlignedVector<float>& rows) const {
   if (!observer_ || !*observer_) return;
   const int64_t d_model = config_.d_model;
   for (int64_t t = 0; t < block.tokens; ++t) {

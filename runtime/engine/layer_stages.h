@@ -78,7 +78,7 @@ class LayerStages {
   void convolve_rows(int64_t layer, const RowStates& states, Block& block) const;
   void scan_step_rows(int64_t layer, const RowStates& states, Block& block) const;
   kernels::SsdChunk ssd_chunk(int64_t layer, const Block& block) const;
-  void observe(int64_t layer, const Block& block, const std::vector<float>& rows) const;
+  void observe(int64_t layer, const Block& block, const AlignedVector<float>& rows) const;
 
   const ModelConfig& config_;
   const PreparedWeights& weights_;

@@ -64,8 +64,8 @@ class AssociativePrefill {
   int64_t chunk_;
   std::vector<Block> blocks_;
   std::vector<std::span<const int32_t>> block_tokens_;
-  std::vector<float> decay_[2];  // [window, nheads] prefix products, double-buffered
-  std::vector<float> state_[2];  // [window, nheads, headdim, d_state] prefix states
+  AlignedVector<float> decay_[2];  // [window, nheads] prefix products, double-buffered
+  AlignedVector<float> state_[2];  // [window, nheads, headdim, d_state] prefix states
 };
 
 // Token by token through the recurrence (the decode step): the reference path.
