@@ -223,9 +223,8 @@ void matmul_avx512vnni_interleaved(const TypedMatmulArgs& args, const Q8_0Activa
     }
     return;
   }
-  // A call whose tokens fit one tile reads each weight once, straight from memory (batched
-  // decode), so it prefetches.
-  const bool stream = args.tokens <= kGemmTokens;
+  // The first token tile of each cache tile reads its weights from memory (later ones find them
+  // in cache), so it prefetches.
   constexpr int64_t kTileRows = kGemmGroups * kQ8_0UnitRows;
   const int64_t cache_rows = cache_tile_rows(xq.blocks() * kBlockBytes, kTileRows);
   for (int64_t r0 = first; r0 < last; r0 += cache_rows) {
@@ -234,7 +233,7 @@ void matmul_avx512vnni_interleaved(const TypedMatmulArgs& args, const Q8_0Activa
       with_count<kGemmTokens>(std::min<int64_t>(kGemmTokens, args.tokens - t0), [&](auto count) {
         int64_t row = r0;
         for (; row + kTileRows <= r1; row += kTileRows) {
-          if (stream) {
+          if (t0 == 0) {
             interleaved_tile_in_range<kGemmGroups, count, true>(args, xq, row, t0, n_begin, n_end);
           } else {
             interleaved_tile_in_range<kGemmGroups, count, false>(args, xq, row, t0, n_begin, n_end);
