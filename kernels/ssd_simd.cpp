@@ -185,7 +185,8 @@ void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t l
               .c_lower = true});
 }
 
-// decay_matrix[t][s] = cb[t][s] exp(cum[t] - cum[s]) dt[s] for s <= t, 0 for s > t (to ld).
+// decay_matrix[t][s] = cb[t][s] exp(cum[t] - cum[s]) dt[s] for s <= t, 0 for t < s < t + kRows
+// (the rest of the row is never read).
 // Rows go in blocks of one vector width starting at t0. Left of the block's diagonal tile
 // (s < t0 <= t) the decay factors through t0 as exp(cum[t] - cum[t0]) exp(cum[t0] - cum[s]):
 // both exponents are <= 0, so this is as stable as the direct form, and it needs one exp per
@@ -220,7 +221,11 @@ void head_decay_matrix(int64_t T, int64_t ld, const float* cb, const float* cum,
                       Batch::load_unaligned(dt + t0);
       const auto causal = iota + Batch(static_cast<float>(t0)) <= Batch(static_cast<float>(t));
       xsimd::select(causal, v, zero).store_unaligned(out_t + t0);
-      std::fill(out_t + t0 + kLanes, out_t + ld, 0.0f);
+      // The lower-triangular product reads a row up to kRows - 1 columns past its diagonal (its
+      // register block's last row), so only those need zeros, not the rest of the row.
+      for (int64_t s = t0 + kLanes; s < std::min(ld, t + GemmBlocking<Arch>::kRows); ++s) {
+        out_t[s] = 0.0f;
+      }
     }
   }
 }
