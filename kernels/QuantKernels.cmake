@@ -26,3 +26,4 @@ mamba2_add_isa_source(mamba2_kernels matmul_q8_0_avx512vnni.cpp -mavx512f -mavx5
                       -mfma -mf16c)
 mamba2_add_isa_source(mamba2_kernels matmul_bf16_avx512bf16.cpp -mavx512f -mavx512bw -mavx512vl -mavx512bf16
                       -mfma -mf16c)
+mamba2_add_isa_source(mamba2_kernels matmul_bf16_amx.cpp -mamx-tile -mamx-bf16 -mavx512f)

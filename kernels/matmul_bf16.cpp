@@ -29,6 +29,8 @@ std::string_view bf16_path_name(Bf16Path path) {
       return "avx512bf16";
     case Bf16Path::kSgemm:
       return "sgemm";
+    case Bf16Path::kAmx:
+      return "amx";
     case Bf16Path::kScalar:
       break;
   }
@@ -36,21 +38,31 @@ std::string_view bf16_path_name(Bf16Path path) {
 }
 
 bool bf16_path_supported(Bf16Path path) {
-  if (path != Bf16Path::kAvx512Bf16) return true;
-  return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16();
+  switch (path) {
+    case Bf16Path::kAvx512Bf16:
+      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16();
+    case Bf16Path::kAmx:
+      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16() &&
+             bf16_detail::amx_bf16_usable();
+    default:
+      return true;
+  }
 }
 
 Bf16Path bf16_path(int64_t tokens) {
-  // Widening wins everywhere we measured: Sapphire Rapids issues vdpbf16ps once per two cycles,
-  // half the rate of its two f32 FMAs, so the bf16 dot product does not pay for its rounding.
-  // With many tokens, sgemm's blocking beats our widening tiles (130m pp512 ~1.3x).
-  return tokens >= kBf16SgemmMinTokens ? Bf16Path::kSgemm : Bf16Path::kWiden;
+  // Few tokens: widening, exact and as fast as memory lets a GEMV go (vdpbf16ps runs at half the
+  // rate of two f32 FMAs on Sapphire Rapids). Many: AMX where there is one; else sgemm's
+  // blocking beats our widening tiles (130m pp512 ~1.3x).
+  if (tokens < kBf16SgemmMinTokens) return Bf16Path::kWiden;
+  static const bool amx = bf16_path_supported(Bf16Path::kAmx);
+  return amx ? Bf16Path::kAmx : Bf16Path::kSgemm;
 }
 
 void Bf16Activations::resize(Bf16Path path, int64_t token_count, int64_t k_inputs) {
   tokens = token_count;
   k = k_inputs;
   padded_k = (k + 31) / 32 * 32;
+  padded_tokens = (tokens + 31) / 32 * 32;
   even.clear();
   odd.clear();
   bf16.clear();
@@ -59,6 +71,8 @@ void Bf16Activations::resize(Bf16Path path, int64_t token_count, int64_t k_input
     odd.resize(static_cast<size_t>(tokens * (k / 2)));
   } else if (path == Bf16Path::kAvx512Bf16) {
     bf16.resize(static_cast<size_t>(tokens * padded_k));
+  } else if (path == Bf16Path::kAmx) {
+    bf16.resize(static_cast<size_t>(padded_tokens * padded_k));
   }
 }
 
@@ -67,6 +81,8 @@ void prepare_activations_bf16(Bf16Path path, const float* x, int64_t ld_x, int64
   if (path == Bf16Path::kAvx512Bf16) {
     return bf16_detail::to_bf16_avx512(x, ld_x, t_begin, t_end, out);
   }
+  if (path == Bf16Path::kAmx)
+    return bf16_detail::to_bf16_pairs_avx512(x, ld_x, t_begin, t_end, out);
   if (path != Bf16Path::kWiden) return;
   const int64_t pairs = out.k / 2;
   for (int64_t t = t_begin; t < t_end; ++t) {
@@ -88,6 +104,8 @@ void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activatio
       return bf16_detail::matmul_avx512bf16(args, prepared, n_begin, n_end);
     case Bf16Path::kSgemm:
       return bf16_detail::matmul_sgemm(args, n_begin, n_end);
+    case Bf16Path::kAmx:
+      return bf16_detail::matmul_amx(args, prepared, n_begin, n_end);
     case Bf16Path::kScalar:
       break;
   }

@@ -78,6 +78,22 @@ void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end
   }
 }
 
+void to_bf16_pairs_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+                          Bf16Activations& out) {
+  uint32_t* pairs = reinterpret_cast<uint32_t*>(out.bf16.data());  // [padded_k / 2, padded_tokens]
+  alignas(64) uint32_t rounded[8];
+  for (int64_t t = t_begin; t < t_end; ++t) {
+    const float* row = x + t * ld_x;
+    for (int64_t i = 0; i < out.padded_k; i += 16) {
+      const int64_t left = std::clamp<int64_t>(out.k - i, 0, 16);
+      const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << left) - 1);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(rounded),
+                         round_to_bf16(_mm512_maskz_loadu_ps(mask, row + i)));
+      for (int64_t p = 0; p < 8; ++p) pairs[(i / 2 + p) * out.padded_tokens + t] = rounded[p];
+    }
+  }
+}
+
 // Four rows by four tokens: sixteen accumulators, four weight registers, one activation.
 void matmul_avx512bf16(const TypedMatmulArgs& args, const Bf16Activations& prepared,
                        int64_t n_begin, int64_t n_end) {

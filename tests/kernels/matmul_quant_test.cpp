@@ -340,7 +340,8 @@ TEST(MatmulBf16, SgemmPathMatchesReferenceAcrossPanelsAndRowRanges) {
     }
   }
   EXPECT_EQ(bf16_path(1), Bf16Path::kWiden);
-  EXPECT_EQ(bf16_path(kBf16SgemmMinTokens), Bf16Path::kSgemm);
+  EXPECT_EQ(bf16_path(kBf16SgemmMinTokens),
+            bf16_path_supported(Bf16Path::kAmx) ? Bf16Path::kAmx : Bf16Path::kSgemm);
 }
 
 TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
@@ -429,6 +430,52 @@ TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
   const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
   for (size_t i = 0; i + 1 < std::size(edges); ++i) {
     matmul_bf16(Bf16Path::kAvx512Bf16, tiled.args(), xp, edges[i], edges[i + 1]);
+  }
+  EXPECT_EQ(tiled.y, whole.y);
+}
+
+TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
+  if (!bf16_path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  // K past and short of whole tiles; N with whole 32-row blocks read in place and ragged ends
+  // copied; tokens in whole and partial 32-token blocks.
+  for (int64_t k : {32, 64, 100, 160}) {
+    for (int64_t n : {1, 17, 40, 70}) {
+      for (int64_t tokens : {1, 16, 33}) {
+        SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
+        QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(5 * k + n + tokens));
+        Bf16Activations xp;
+        xp.resize(Bf16Path::kAmx, tokens, k);
+        prepare_activations_bf16(Bf16Path::kAmx, c.x.data(), c.ld_x, 0, tokens, xp);
+        std::vector<float> x_rounded(tokens * k);
+        for (int64_t t = 0; t < tokens; ++t) {
+          for (int64_t i = 0; i < xp.padded_k; ++i) {
+            const uint16_t bits = i < k ? f32_to_bf16(c.x[t * c.ld_x + i]) : 0;
+            ASSERT_EQ(xp.bf16[(i / 2 * xp.padded_tokens + t) * 2 + i % 2], bits)
+                << "t " << t << " i " << i;
+            if (i < k) x_rounded[t * k + i] = bf16_to_f32(bits);
+          }
+        }
+        matmul_bf16(Bf16Path::kAmx, c.args(), xp, 0, n);
+        // Products of bf16 values are exact in f32: only the accumulation rounds.
+        expect_near_reference(c, reference(c, x_rounded, k, true), 1e-6, 1e-7);
+        // Against the f32 activations: each rounded by at most 2^-9 relative.
+        expect_near_reference(c, reference(c, c.x, c.ld_x, true), 1.0 / 256, 1e-6);
+      }
+    }
+  }
+}
+
+TEST(MatmulBf16, AmxTilesAreBitIdenticalToOneCall) {
+  if (!bf16_path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  QuantCase whole(DType::kBF16, 40, 128, 100, 6), tiled(DType::kBF16, 40, 128, 100, 6);
+  Bf16Activations xp;
+  xp.resize(Bf16Path::kAmx, 40, 128);
+  prepare_activations_bf16(Bf16Path::kAmx, whole.x.data(), whole.ld_x, 0, 20, xp);
+  prepare_activations_bf16(Bf16Path::kAmx, whole.x.data(), whole.ld_x, 20, 40, xp);
+  matmul_bf16(Bf16Path::kAmx, whole.args(), xp, 0, 100);
+  const int64_t edges[] = {0, 1, 31, 32, 45, 77, 96, 100};
+  for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+    matmul_bf16(Bf16Path::kAmx, tiled.args(), xp, edges[i], edges[i + 1]);
   }
   EXPECT_EQ(tiled.y, whole.y);
 }

@@ -1,0 +1,132 @@
+// The kAmx path (see matmul_bf16.h), compiled with -mamx-tile -mamx-bf16 -mavx512f: Y^T = W X^T
+// on AMX tiles. W's stored rows are the A tiles (16 rows by 32 inputs each) and the activations,
+// already rounded and laid out in pairs by prepare_activations_bf16, are the B tiles (16 pairs of
+// inputs by 16 tokens), so nothing is repacked per call. A C tile is 16 rows by 16 tokens.
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/aligned_vector.h"
+#include "kernels/matmul_bf16.h"
+
+namespace mamba2::kernels::bf16_detail {
+namespace {
+
+constexpr int64_t kTile = 16;        // rows of W, pairs of inputs or tokens per tile side
+constexpr int64_t kTileInputs = 32;  // bf16 inputs per A tile row (64 bytes)
+constexpr int64_t kRowBlock = 32;    // W rows per pass: two A tiles
+constexpr int64_t kTokenBlock = 32;  // tokens per pass: two B tiles
+
+// Linux hands out the AMX tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM for
+// XFEATURE_XTILEDATA); without it the first tile instruction faults.
+constexpr int kArchReqXcompPerm = 0x1023;
+constexpr int kXfeatureXtiledata = 18;
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t bytes_per_row[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Tiles 0-3: C (rows half i, tokens half j) = tile 2i + j; 4, 5: A halves; 6, 7: B halves. All
+// 16 rows of 64 bytes.
+void configure_tiles() {
+  TileConfig config;
+  for (int tile = 0; tile < 8; ++tile) {
+    config.bytes_per_row[tile] = 64;
+    config.rows[tile] = kTile;
+  }
+  _tile_loadconfig(&config);
+}
+
+// W rows [row, row + rows) copied into `out` [kRowBlock, padded_k] with zeros past the rows and
+// past K: for the last rows of W (a whole block would read past its end) or a K that is not a
+// whole number of tiles (a tile would read into the next row).
+void copy_rows(const TypedMatmulArgs& args, int64_t row, int64_t rows, int64_t padded_k,
+               AlignedVector<uint16_t>& out) {
+  out.assign(static_cast<size_t>(kRowBlock * padded_k), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(&out[r * padded_k], args.w + (row + r) * 2 * args.k,
+                static_cast<size_t>(2 * args.k));
+  }
+}
+
+// C tiles -> y for the block's rows [row, row + rows) and tokens [t0, t0 + tokens).
+void store_block(const TypedMatmulArgs& args, int64_t row, int64_t rows, int64_t t0,
+                 int64_t tokens) {
+  alignas(64) float c[4][kTile][kTile];  // [tile][row][token]
+  _tile_stored(0, c[0], 64);
+  _tile_stored(1, c[1], 64);
+  _tile_stored(2, c[2], 64);
+  _tile_stored(3, c[3], 64);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float bias = args.bias ? args.bias[row + r] : 0.0f;
+    for (int64_t t = 0; t < tokens; ++t) {
+      const float sum = c[2 * (r / kTile) + t / kTile][r % kTile][t % kTile];
+      args.y[(t0 + t) * args.ld_y + row + r] = args.bias ? sum + bias : sum;
+    }
+  }
+}
+
+}  // namespace
+
+bool amx_bf16_usable() {
+  static const bool usable = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    const bool amx_bf16 = (edx & (1u << 22)) != 0, amx_tile = (edx & (1u << 24)) != 0;
+    return amx_bf16 && amx_tile &&
+           syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return usable;
+}
+
+void matmul_amx(const TypedMatmulArgs& args, const Bf16Activations& prepared, int64_t n_begin,
+                int64_t n_end) {
+  thread_local AlignedVector<uint16_t> copied;
+  const int64_t padded_k = prepared.padded_k;
+  const auto* w = reinterpret_cast<const uint16_t*>(args.w);
+  const uint16_t* x = prepared.bf16.data();             // [padded_k / 2, padded_tokens, 2]
+  const int64_t x_stride = prepared.padded_tokens * 4;  // bytes from one pair row to the next
+  const int64_t x_block = kTile * prepared.padded_tokens * 2;  // elements per 16 pair rows
+  configure_tiles();
+  for (int64_t row = n_begin; row < n_end; row += kRowBlock) {
+    const int64_t rows = std::min(kRowBlock, n_end - row);
+    const uint16_t* a = w + row * args.k;
+    int64_t a_stride = 2 * args.k;
+    if (row + kRowBlock > args.n || args.k % kTileInputs != 0) {
+      copy_rows(args, row, rows, padded_k, copied);
+      a = copied.data();
+      a_stride = 2 * padded_k;
+    }
+    const uint16_t* a_high = a + kTile * a_stride / 2;
+    for (int64_t t0 = 0; t0 < args.tokens; t0 += kTokenBlock) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      const uint16_t* b = x + t0 * 2;
+      for (int64_t i = 0; i < padded_k; i += kTileInputs) {
+        _tile_loadd(4, a + i, a_stride);
+        _tile_loadd(5, a_high + i, a_stride);
+        _tile_loadd(6, b, x_stride);
+        _tile_loadd(7, b + kTile * 2, x_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+        b += x_block;
+      }
+      store_block(args, row, rows, t0, std::min(kTokenBlock, args.tokens - t0));
+    }
+  }
+  _tile_release();
+}
+
+}  // namespace mamba2::kernels::bf16_detail
