@@ -373,6 +373,30 @@ TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
   });
 }
 
+// A path that rounds the activations to bf16 (kAvx512Bf16, kAmx) on one case: the prepared
+// activations hold f32_to_bf16 of every input, and zeros in the padding, at xp.bf16[at(xp, t, i)];
+// the product matches the double reference of the rounded activations and, within 2^-8, that
+// of the f32 ones.
+template <class At>
+void expect_bf16_activation_path(Bf16Path path, QuantCase& c, At at) {
+  Bf16Activations xp;
+  xp.resize(path, c.tokens, c.k);
+  prepare_activations_bf16(path, c.x.data(), c.ld_x, 0, c.tokens, xp);
+  std::vector<float> x_rounded(c.tokens * c.k);
+  for (int64_t t = 0; t < c.tokens; ++t) {
+    for (int64_t i = 0; i < xp.padded_k; ++i) {
+      const uint16_t bits = i < c.k ? f32_to_bf16(c.x[t * c.ld_x + i]) : 0;
+      ASSERT_EQ(xp.bf16[at(xp, t, i)], bits) << "t " << t << " i " << i;
+      if (i < c.k) x_rounded[t * c.k + i] = bf16_to_f32(bits);
+    }
+  }
+  matmul_bf16(path, c.args(), xp, 0, c.n);
+  // Products of bf16 values are exact in f32: only the accumulation rounds.
+  expect_near_reference(c, reference(c, x_rounded, c.k, true), 1e-6, 1e-7);
+  // Against the f32 activations: each rounded by at most 2^-9 relative.
+  expect_near_reference(c, reference(c, c.x, c.ld_x, true), 1.0 / 256, 1e-6);
+}
+
 TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
   if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   for (int64_t k : ragged_lengths()) {
@@ -380,23 +404,10 @@ TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
       for (int64_t tokens : {1, 2, 5, 9}) {
         SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
         QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(3 * k + n + tokens));
-        Bf16Activations xp;
-        xp.resize(Bf16Path::kAvx512Bf16, tokens, k);
-        prepare_activations_bf16(Bf16Path::kAvx512Bf16, c.x.data(), c.ld_x, 0, tokens, xp);
-        std::vector<float> x_rounded(tokens * k);
-        for (int64_t t = 0; t < tokens; ++t) {
-          for (int64_t i = 0; i < k; ++i) {
-            const uint16_t bits = f32_to_bf16(c.x[t * c.ld_x + i]);
-            ASSERT_EQ(xp.bf16[t * xp.padded_k + i], bits) << "t " << t << " i " << i;
-            x_rounded[t * k + i] = bf16_to_f32(bits);
-          }
-          for (int64_t i = k; i < xp.padded_k; ++i) ASSERT_EQ(xp.bf16[t * xp.padded_k + i], 0);
-        }
-        matmul_bf16(Bf16Path::kAvx512Bf16, c.args(), xp, 0, n);
-        // Products of bf16 values are exact in f32: only the accumulation rounds.
-        expect_near_reference(c, reference(c, x_rounded, k, true), 1e-6, 1e-7);
-        // Against the f32 activations: each rounded by at most 2^-9 relative.
-        expect_near_reference(c, reference(c, c.x, c.ld_x, true), 1.0 / 256, 1e-6);
+        expect_bf16_activation_path(Bf16Path::kAvx512Bf16, c,
+                                    [](const Bf16Activations& xp, int64_t t, int64_t i) {
+                                      return t * xp.padded_k + i;  // [tokens, padded_k]
+                                    });
       }
     }
   }
@@ -443,23 +454,11 @@ TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
       for (int64_t tokens : {1, 16, 33}) {
         SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
         QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(5 * k + n + tokens));
-        Bf16Activations xp;
-        xp.resize(Bf16Path::kAmx, tokens, k);
-        prepare_activations_bf16(Bf16Path::kAmx, c.x.data(), c.ld_x, 0, tokens, xp);
-        std::vector<float> x_rounded(tokens * k);
-        for (int64_t t = 0; t < tokens; ++t) {
-          for (int64_t i = 0; i < xp.padded_k; ++i) {
-            const uint16_t bits = i < k ? f32_to_bf16(c.x[t * c.ld_x + i]) : 0;
-            ASSERT_EQ(xp.bf16[(i / 2 * xp.padded_tokens + t) * 2 + i % 2], bits)
-                << "t " << t << " i " << i;
-            if (i < k) x_rounded[t * k + i] = bf16_to_f32(bits);
-          }
-        }
-        matmul_bf16(Bf16Path::kAmx, c.args(), xp, 0, n);
-        // Products of bf16 values are exact in f32: only the accumulation rounds.
-        expect_near_reference(c, reference(c, x_rounded, k, true), 1e-6, 1e-7);
-        // Against the f32 activations: each rounded by at most 2^-9 relative.
-        expect_near_reference(c, reference(c, c.x, c.ld_x, true), 1.0 / 256, 1e-6);
+        expect_bf16_activation_path(Bf16Path::kAmx, c,
+                                    [](const Bf16Activations& xp, int64_t t, int64_t i) {
+                                      // [padded_k / 2, padded_tokens, 2]
+                                      return (i / 2 * xp.padded_tokens + t) * 2 + i % 2;
+                                    });
       }
     }
   }
