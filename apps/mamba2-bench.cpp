@@ -112,10 +112,16 @@ void add_roofline(BenchRow& row, const MachineLimits& limits, const ModelWeights
     return;
   }
   row.roofline_work_per_token = costs.prefill_flops_per_token;
-  const bool q8_0 = !weights.layers.empty() && weights.layers[0].in_proj.dtype == DType::kQ8_0;
-  row.roofline_limit = q8_0 ? "vnni" : "fma";
-  const std::optional<double> peak =
-      q8_0 ? limits.vnni_ops_per_s : std::optional<double>(limits.fma_flops_per_s);
+  const DType type = weights.layers.empty() ? DType::kF32 : weights.layers[0].in_proj.dtype;
+  std::optional<double> peak = limits.fma_flops_per_s;
+  row.roofline_limit = "fma";
+  if (type == DType::kQ8_0) {
+    row.roofline_limit = "vnni";
+    peak = limits.vnni_ops_per_s;
+  } else if (type == DType::kBF16 && limits.amx_flops_per_s) {
+    row.roofline_limit = "amx";  // bf16 prompts run on AMX where the CPU has it
+    peak = limits.amx_flops_per_s;
+  }
   if (peak) row.roofline_pct = 100.0 * costs.prefill_flops_per_token * tokens_per_s / *peak;
 }
 
@@ -159,7 +165,7 @@ int main(int argc, char** argv) {
                "AVX512-BF16 and VNNI rates with -t threads (short probes, a 2 GiB buffer at most; "
                "peak RSS is taken before them) and give each test as a percentage of its limit: "
                "tg of bandwidth (weights per step + state per token), pp of the arithmetic peak "
-               "(FMA for f32/bf16, VNNI for q8_0)");
+               "(FMA for f32, AMX or else FMA for bf16, VNNI for q8_0)");
 
   return apps::run_app(app, argc, argv, [&] {
     if (model_path.empty() == size.empty()) {

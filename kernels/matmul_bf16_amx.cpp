@@ -11,39 +11,21 @@
 #include <cstring>
 
 #include "kernels/aligned_vector.h"
+#include "kernels/amx_tiles.h"
 #include "kernels/matmul_bf16.h"
 
 namespace mamba2::kernels::bf16_detail {
 namespace {
 
-constexpr int64_t kTile = 16;        // rows of W, pairs of inputs or tokens per tile side
-constexpr int64_t kTileInputs = 32;  // bf16 inputs per A tile row (64 bytes)
-constexpr int64_t kRowBlock = 32;    // W rows per pass: two A tiles
-constexpr int64_t kTokenBlock = 32;  // tokens per pass: two B tiles
+constexpr int64_t kTile = amx::kTileRows;  // rows of W, pairs of inputs or tokens per tile side
+constexpr int64_t kTileInputs = 32;        // bf16 inputs per A tile row (64 bytes)
+constexpr int64_t kRowBlock = 32;          // W rows per pass: two A tiles
+constexpr int64_t kTokenBlock = 32;        // tokens per pass: two B tiles
 
 // Linux hands out the AMX tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM for
 // XFEATURE_XTILEDATA); without it the first tile instruction faults.
 constexpr int kArchReqXcompPerm = 0x1023;
 constexpr int kXfeatureXtiledata = 18;
-
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
-
-// Tiles 0-3: C (rows half i, tokens half j) = tile 2i + j; 4, 5: A halves; 6, 7: B halves. All
-// 16 rows of 64 bytes.
-void configure_tiles() {
-  TileConfig config;
-  for (int tile = 0; tile < 8; ++tile) {
-    config.bytes_per_row[tile] = 64;
-    config.rows[tile] = kTile;
-  }
-  _tile_loadconfig(&config);
-}
 
 // W rows [row, row + rows) copied into `out` [kRowBlock, padded_k] with zeros past the rows and
 // past K: for the last rows of W (a whole block would read past its end) or a K that is not a
@@ -95,7 +77,8 @@ void matmul_amx(const TypedMatmulArgs& args, const Bf16Activations& prepared, in
   const uint16_t* x = prepared.bf16.data();             // [padded_k / 2, padded_tokens, 2]
   const int64_t x_stride = prepared.padded_tokens * 4;  // bytes from one pair row to the next
   const int64_t x_block = kTile * prepared.padded_tokens * 2;  // elements per 16 pair rows
-  configure_tiles();
+  // Tiles 0-3: C (rows half i, tokens half j) = tile 2i + j; 4, 5: A halves; 6, 7: B halves.
+  amx::configure_tiles();
   for (int64_t row = n_begin; row < n_end; row += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, n_end - row);
     const uint16_t* a = w + row * args.k;

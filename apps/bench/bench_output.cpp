@@ -27,6 +27,7 @@ std::string roofline_cell(const BenchRow& row) {
   if (!row.roofline_pct) return "n/a";
   const char* limit = row.roofline_limit == "memory_bandwidth" ? "of BW"
                       : row.roofline_limit == "vnni"           ? "of VNNI"
+                      : row.roofline_limit == "amx"            ? "of AMX"
                                                                : "of FMA";
   char text[64];
   std::snprintf(text, sizeof text, "%.1f %% %s", *row.roofline_pct, limit);
@@ -71,6 +72,9 @@ void print_table_footer(std::FILE* out, const BenchInfo& info) {
   } else {
     std::fprintf(out, ", AVX512-BF16 n/a");
   }
+  if (limits.amx_flops_per_s) {
+    std::fprintf(out, ", AMX-BF16 %.1f GFLOP/s", *limits.amx_flops_per_s / 1e9);
+  }
   if (limits.vnni_ops_per_s) {
     std::fprintf(out, ", VNNI %.1f GOP/s (%s)\n", *limits.vnni_ops_per_s / 1e9,
                  limits.vnni_path.c_str());
@@ -81,8 +85,8 @@ void print_table_footer(std::FILE* out, const BenchInfo& info) {
       out,
       "tg: (weight bytes per step + state bytes read and written per token x batch) x "
       "steps/s / memory read bandwidth (weights that fit the last-level cache can pass 100 %%); "
-      "pp: FLOPs per token x tokens/s / peak (f32 and bf16 "
-      "weights: FMA peak, as the bf16 kernel widens to f32 FMA; q8_0: VNNI peak)\n");
+      "pp: FLOPs per token x tokens/s / peak (f32 weights: FMA peak; bf16: AMX peak where "
+      "prompts run on AMX, else FMA, as the kernels widen to f32; q8_0: VNNI peak)\n");
 }
 
 std::string bench_json(const BenchInfo& info, const std::vector<BenchRow>& rows) {
@@ -123,6 +127,7 @@ std::string bench_json(const BenchInfo& info, const std::vector<BenchRow>& rows)
       entry["roofline_fma_flops_per_s"] = limits.fma_flops_per_s;
       entry["roofline_fma_level"] = limits.fma_level;
       entry["roofline_bf16_flops_per_s"] = optional_json(limits.bf16_flops_per_s);
+      entry["roofline_amx_flops_per_s"] = optional_json(limits.amx_flops_per_s);
       entry["roofline_vnni_ops_per_s"] = optional_json(limits.vnni_ops_per_s);
       entry["roofline_limit"] = row.roofline_limit;
       entry[row.roofline_limit == "memory_bandwidth" ? "roofline_bytes_per_token"

@@ -125,6 +125,13 @@ MachineLimits measure_machine_limits(int threads) {
       return bf16_probe_avx512bf16(kComputeIterations, &sink);
     });
   }
+  if (kernels::bf16_path_supported(kernels::Bf16Path::kAmx)) {
+    limits.amx_flops_per_s = median_rate(threads, [] {
+      float sink = 0;
+      // A TDPBF16PS takes ~16 cycles: a quarter of the iterations keeps the run as short.
+      return amx_probe_bf16(kComputeIterations / 4, &sink);
+    });
+  }
   const kernels::Q8_0Path q8_0 = kernels::q8_0_path();
   if (q8_0 == kernels::Q8_0Path::kAvx512Vnni || q8_0 == kernels::Q8_0Path::kAvxVnni) {
     limits.vnni_path = std::string(kernels::q8_0_path_name(q8_0));

@@ -14,6 +14,7 @@ struct MachineLimits {
   double fma_flops_per_s = 0;              // f32 FMA at the best SIMD level
   std::string fma_level;                   // "avx512", "avx2", "sse2"
   std::optional<double> bf16_flops_per_s;  // vdpbf16ps; absent without AVX512-BF16
+  std::optional<double> amx_flops_per_s;   // AMX TDPBF16PS; absent where bf16 GEMMs do not use it
   std::optional<double> vnni_ops_per_s;    // vpdpbusd as the q8_0 kernel issues it; absent without
   std::string vnni_path;                   // "avx512vnni", "avxvnni" or "" (none)
 };

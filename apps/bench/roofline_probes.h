@@ -16,6 +16,8 @@ struct FmaProbe {
 
 // vdpbf16ps: 16 lanes x 2 bf16 products, accumulated in f32 (64 FLOPs per instruction).
 int64_t bf16_probe_avx512bf16(int64_t iterations, float* sink);
+// TDPBF16PS on four 16 x 16 accumulator tiles: 16 x 16 x 32 products each (16384 FLOPs).
+int64_t amx_probe_bf16(int64_t iterations, float* sink);
 // vpdpbusd: 16 lanes x 4 u8 x s8 products into int32 (128 ops per instruction).
 int64_t vnni_probe_avx512vnni(int64_t iterations, int32_t* sink);
 // The 256-bit AVX-VNNI form (64 ops per instruction).

@@ -172,6 +172,7 @@ void BM_Q8_0(benchmark::State& state) {
 constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);
 constexpr int kAvx512Bf16 = static_cast<int>(Bf16Path::kAvx512Bf16);
 constexpr int kBf16Sgemm = static_cast<int>(Bf16Path::kSgemm);
+constexpr int kBf16Amx = static_cast<int>(Bf16Path::kAmx);
 constexpr int kQ8Scalar = static_cast<int>(Q8_0Path::kScalar);
 constexpr int kQ8Avx2 = static_cast<int>(Q8_0Path::kAvx2);
 constexpr int kQ8AvxVnni = static_cast<int>(Q8_0Path::kAvxVnni);
@@ -191,7 +192,7 @@ BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {8}, {kWiden, kAvx512Bf16}, {0, 1},
 BENCHMARK(BM_Q8_0)->ArgsProduct({kAllShapes, {8}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}});
 BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {256}, {0}, {1}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16)
-    ->ArgsProduct({kAllShapes, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm}, {0}, {1}})
+    ->ArgsProduct({kAllShapes, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm, kBf16Amx}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Q8_0)
     ->ArgsProduct({kAllShapes, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}, {1}})
@@ -209,7 +210,7 @@ BENCHMARK(BM_F32)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_Bf16)
-    ->ArgsProduct({kAllShapes, {256}, {kBf16Sgemm}, {0}, {2}})
+    ->ArgsProduct({kAllShapes, {256}, {kBf16Sgemm, kBf16Amx}, {0}, {2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_Q8_0)
