@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/simd.h"
+#include "mamba2/error.h"
 #include "quant/float16.h"
 
 namespace mamba2::kernels {
@@ -97,6 +98,13 @@ void prepare_activations_bf16(Bf16Path path, const float* x, int64_t ld_x, int64
 void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activations& prepared,
                  int64_t n_begin, int64_t n_end) {
   if (n_begin >= n_end || args.tokens <= 0) return;
+  // The kernels index the prepared activations by the call's shape: a mismatch would read past
+  // them.
+  const bool reads_prepared =
+      path == Bf16Path::kWiden || path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kAmx;
+  if (reads_prepared && (prepared.k != args.k || prepared.tokens < args.tokens)) {
+    throw Error("matmul_bf16", "activations prepared for another shape");
+  }
   switch (path) {
     case Bf16Path::kWiden:
       return dispatch(Bf16WidenKernel{}, args, prepared, n_begin, n_end);

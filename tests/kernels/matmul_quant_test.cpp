@@ -3,6 +3,7 @@
 // bigger call gives the same bits).
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -431,18 +432,26 @@ TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(xp.bf16[i], f32_to_bf16(x[i])) << i;
 }
 
-TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
-  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
-  QuantCase whole(DType::kBF16, 7, 100, 37, 4), tiled(DType::kBF16, 7, 100, 37, 4);
+// A path's row tiles give one call's bits. The activations are prepared in two token ranges, as
+// the engine's tiles do.
+void expect_row_tiles_bit_identical(Bf16Path path, int64_t tokens, int64_t k, int64_t n,
+                                    std::initializer_list<int64_t> edges) {
+  QuantCase whole(DType::kBF16, tokens, k, n, 4), tiled(DType::kBF16, tokens, k, n, 4);
   Bf16Activations xp;
-  xp.resize(Bf16Path::kAvx512Bf16, 7, 100);
-  prepare_activations_bf16(Bf16Path::kAvx512Bf16, whole.x.data(), whole.ld_x, 0, 7, xp);
-  matmul_bf16(Bf16Path::kAvx512Bf16, whole.args(), xp, 0, 37);
-  const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
-  for (size_t i = 0; i + 1 < std::size(edges); ++i) {
-    matmul_bf16(Bf16Path::kAvx512Bf16, tiled.args(), xp, edges[i], edges[i + 1]);
+  xp.resize(path, tokens, k);
+  prepare_activations_bf16(path, whole.x.data(), whole.ld_x, 0, tokens / 2, xp);
+  prepare_activations_bf16(path, whole.x.data(), whole.ld_x, tokens / 2, tokens, xp);
+  matmul_bf16(path, whole.args(), xp, 0, n);
+  const std::vector<int64_t> cuts(edges);
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    matmul_bf16(path, tiled.args(), xp, cuts[i], cuts[i + 1]);
   }
   EXPECT_EQ(tiled.y, whole.y);
+}
+
+TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
+  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  expect_row_tiles_bit_identical(Bf16Path::kAvx512Bf16, 7, 100, 37, {0, 1, 6, 7, 22, 25, 37});
 }
 
 TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
@@ -466,17 +475,20 @@ TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
 
 TEST(MatmulBf16, AmxTilesAreBitIdenticalToOneCall) {
   if (!bf16_path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
-  QuantCase whole(DType::kBF16, 40, 128, 100, 6), tiled(DType::kBF16, 40, 128, 100, 6);
-  Bf16Activations xp;
-  xp.resize(Bf16Path::kAmx, 40, 128);
-  prepare_activations_bf16(Bf16Path::kAmx, whole.x.data(), whole.ld_x, 0, 20, xp);
-  prepare_activations_bf16(Bf16Path::kAmx, whole.x.data(), whole.ld_x, 20, 40, xp);
-  matmul_bf16(Bf16Path::kAmx, whole.args(), xp, 0, 100);
-  const int64_t edges[] = {0, 1, 31, 32, 45, 77, 96, 100};
-  for (size_t i = 0; i + 1 < std::size(edges); ++i) {
-    matmul_bf16(Bf16Path::kAmx, tiled.args(), xp, edges[i], edges[i + 1]);
+  expect_row_tiles_bit_identical(Bf16Path::kAmx, 40, 128, 100, {0, 1, 31, 32, 45, 77, 96, 100});
+}
+
+TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShape) {
+  for (Bf16Path path : {Bf16Path::kWiden, Bf16Path::kAvx512Bf16, Bf16Path::kAmx}) {
+    if (!bf16_path_supported(path)) continue;
+    SCOPED_TRACE(std::string(bf16_path_name(path)));
+    QuantCase c(DType::kBF16, 20, 64, 8, 9);
+    Bf16Activations fewer_tokens, other_k;
+    fewer_tokens.resize(path, 19, 64);
+    other_k.resize(path, 20, 96);
+    EXPECT_THROW(matmul_bf16(path, c.args(), fewer_tokens, 0, 8), Error);
+    EXPECT_THROW(matmul_bf16(path, c.args(), other_k, 0, 8), Error);
   }
-  EXPECT_EQ(tiled.y, whole.y);
 }
 
 // ---------------------------------------------------------------------------------------------
