@@ -155,7 +155,30 @@ void BM_SsdRecurrentReference(benchmark::State& state) {
   set_per_token(state, tokens);
 }
 
-// args: SIMD level. One decode token through all heads of one layer.
+// The states of `layers` layers (arg 1: 1 stays in L2; 24, mamba2-130m's, do not, as in a real
+// decode step) visited one layer after another.
+struct LayerStates {
+  std::vector<float> states;
+  int64_t layer_floats, layers, next = 0;
+
+  LayerStates(const std::vector<float>& one_layer, int64_t count)
+      : layer_floats(static_cast<int64_t>(one_layer.size())), layers(count) {
+    states.reserve(one_layer.size() * count);
+    for (int64_t l = 0; l < count; ++l)
+      states.insert(states.end(), one_layer.begin(), one_layer.end());
+  }
+  float* next_layer() {
+    float* layer = states.data() + next * layer_floats;
+    next = (next + 1) % layers;
+    return layer;
+  }
+  void set_bytes(benchmark::State& state) const {
+    state.SetBytesProcessed(state.iterations() * 2 * layer_floats *
+                            static_cast<int64_t>(sizeof(float)));
+  }
+};
+
+// args: SIMD level, layers. One decode token through all heads of one layer.
 void BM_SsdStep(benchmark::State& state) {
   const auto level = static_cast<SimdLevel>(state.range(0));
   if (!simd_level_supported(level)) {
@@ -163,14 +186,35 @@ void BM_SsdStep(benchmark::State& state) {
     return;
   }
   Inputs in(1);
+  LayerStates layers(in.state, state.range(1));
   const SsdChunk c = in.chunk();
   for (auto _ : state) {
-    dispatch_at(level, SsdStepKernel{}, kShape, c.x, c.B, c.C, c.dt, c.A, c.D, in.state.data(),
+    dispatch_at(level, SsdStepKernel{}, kShape, c.x, c.B, c.C, c.dt, c.A, c.D, layers.next_layer(),
                 in.y.data(), int64_t{0}, kShape.heads);
     benchmark::DoNotOptimize(in.y.data());
   }
-  state.SetBytesProcessed(state.iterations() * 2 * static_cast<int64_t>(in.state.size()) *
-                          static_cast<int64_t>(sizeof(float)));
+  layers.set_bytes(state);
+  state.SetLabel(std::string(simd_level_name(level)));
+}
+
+// args: SIMD level, layers. The floor under BM_SsdStep: the same state read and written once with
+// nothing else to do (the state pass with S = -2 S + S, which keeps the values bounded).
+void BM_StateReadWriteFloor(benchmark::State& state) {
+  const auto level = static_cast<SimdLevel>(state.range(0));
+  if (!simd_level_supported(level)) {
+    state.SkipWithError("SIMD level not supported by this CPU");
+    return;
+  }
+  Inputs in(1);
+  LayerStates layers(in.state, state.range(1));
+  const std::vector<float> decay(kShape.heads, -2.0f);
+  for (auto _ : state) {
+    float* layer = layers.next_layer();
+    dispatch_at(level, SsdStatePassKernel{}, kShape, decay.data(), layer, layer, layer, int64_t{0},
+                kShape.heads);
+    benchmark::DoNotOptimize(layer);
+  }
+  layers.set_bytes(state);
   state.SetLabel(std::string(simd_level_name(level)));
 }
 
@@ -237,7 +281,8 @@ BENCHMARK(BM_SsdChunk)->ArgsProduct({{64, 128, 256}, {0, 1, 2}})->Unit(benchmark
 BENCHMARK(BM_SsdChunkPiece)->ArgsProduct({{64, 256}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdRecurrentReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_SsdStep)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SsdStep)->ArgsProduct({{0, 1, 2}, {1, 24}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StateReadWriteFloor)->ArgsProduct({{0, 1, 2}, {1, 24}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdStepReference)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LayerScan)
     ->ArgsProduct({{1, 256}, {1, 2}, {0, 1, 2, 3}})
