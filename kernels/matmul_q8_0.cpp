@@ -164,9 +164,12 @@ void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begi
         if (row0 + r < n) {
           std::memcpy(&block, rows + (row0 + r) * row_bytes + b * kBlockBytes, sizeof block);
         }
-        for (int i = 0; i < kQ8_0BlockElems; ++i) {
-          unit[512 * j + 64 * (i / 4) + 4 * r + i % 4] =
-              static_cast<std::byte>(static_cast<uint8_t>(block.qs[i]) ^ 0x80u);
+        // Each 4 consecutive quants stay together, made unsigned (+128) for vpdpbusd.
+        for (int i = 0; i < kQ8_0BlockElems; i += 4) {
+          uint32_t quad;
+          std::memcpy(&quad, block.qs + i, sizeof quad);
+          quad ^= 0x80808080u;
+          std::memcpy(unit + 512 * j + 64 * (i / 4) + 4 * r, &quad, sizeof quad);
         }
         std::memcpy(unit + 1024 + 32 * j + 2 * r, &block.d, sizeof block.d);
       }

@@ -81,9 +81,10 @@ class Preparer {
     const int64_t rows = view.shape[0], cols = view.shape[1];
     using CacheLine = PreparedWeights::CacheLine;
     const auto bytes = static_cast<size_t>(kernels::q8_0_interleaved_bytes(rows, cols));
-    std::vector<CacheLine>& lines =
-        out_.owned_lines.emplace_back((bytes + sizeof(CacheLine) - 1) / sizeof(CacheLine));
-    std::byte* out = lines.front().bytes;
+    std::byte* out = out_.owned_lines
+                         .emplace_back(std::make_unique_for_overwrite<CacheLine[]>(
+                             (bytes + sizeof(CacheLine) - 1) / sizeof(CacheLine)))[0]
+                         .bytes;
     constexpr int64_t kRowsPerTask = 64 * kernels::kQ8_0UnitRows;
     tbb::parallel_for(int64_t{0}, (rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
       const int64_t begin = task * kRowsPerTask;

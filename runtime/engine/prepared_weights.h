@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/matmul_dispatch_args.h"
@@ -51,11 +52,12 @@ struct PreparedWeights {
   const float* norm_f;                    // [d_model]
   Projection lm_head;                     // [vocab_padded, d_model]; the embedding's data if tied
   std::vector<std::vector<float>> owned;  // converted tensors the pointers above may point into
-  // Rearranged projections, on whole cache lines so their loads never straddle two.
+  // Rearranged projections, on whole cache lines so their loads never straddle two; left
+  // uninitialised until the rearranging writes them (in parallel, where their pages fault in).
   struct alignas(64) CacheLine {
     std::byte bytes[64];
   };
-  std::vector<std::vector<CacheLine>> owned_lines;
+  std::vector<std::unique_ptr<CacheLine[]>> owned_lines;
 
   // Throws Error for a tensor whose bytes do not match its type and shape.
   static std::unique_ptr<PreparedWeights> prepare(const ModelWeights& weights);
