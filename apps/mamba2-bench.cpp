@@ -16,6 +16,7 @@
 #include "apps/bench/model_costs.h"
 #include "apps/bench/roofline.h"
 #include "apps/common/cli.h"
+#include "apps/common/load_progress.h"
 #include "mamba2/batch_decoder.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
@@ -180,7 +181,8 @@ int main(int argc, char** argv) {
     ModelWeights weights = size.empty() ? load_model_weights(model_path)
                                         : make_random_weights(released_model_config(size), 1234);
     if (type) convert_weights(weights, *type);
-    std::shared_ptr<const Model> model = std::make_shared<const Model>(std::move(weights));
+    std::shared_ptr<const Model> model =
+        std::make_shared<const Model>(std::move(weights), apps::load_progress("mamba2-bench"));
     const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
     const ModelConfig& config = model->config();
     SessionOptions options;

@@ -15,6 +15,7 @@
 #include "apps/chat/line_reader.h"
 #include "apps/chat/repl.h"
 #include "apps/common/cli.h"
+#include "apps/common/load_progress.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
 
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
     settings.max_tokens = max_tokens;
 
     const auto load_start = std::chrono::steady_clock::now();
-    const auto model = load_model(model_path);
+    const auto model = load_model(model_path, apps::load_progress("mamba2-chat"));
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     SessionOptions options;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "apps/common/cli.h"
+#include "apps/common/load_progress.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/perplexity.h"
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
     options.threads = threads;
     options.scan = parse_scan_mode(scan);
     options.chunk_size = chunk;
-    const auto model = load_model(model_path);
+    const auto model = load_model(model_path, apps::load_progress("mamba2-eval"));
     const ModelConfig& config = model->config();
     Session session(model, options);
 

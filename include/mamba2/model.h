@@ -3,7 +3,9 @@
 // which may run on different threads.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "mamba2/config.h"
@@ -15,7 +17,10 @@ struct PreparedWeights;  // runtime/engine/prepared_weights.h
 
 class Model {
  public:
-  explicit Model(ModelWeights weights);
+  // Preparing rearranges or converts some weights (q8_0 for AVX512-VNNI, f16): seconds for a
+  // large model, so `progress` hears after each layer (layers done, layers).
+  using PrepareProgress = std::function<void(int64_t done, int64_t total)>;
+  explicit Model(ModelWeights weights, const PrepareProgress& progress = {});
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

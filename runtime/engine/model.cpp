@@ -4,8 +4,8 @@
 
 namespace mamba2 {
 
-Model::Model(ModelWeights weights)
-    : weights_(std::move(weights)), prepared_(PreparedWeights::prepare(weights_)) {}
+Model::Model(ModelWeights weights, const PrepareProgress& progress)
+    : weights_(std::move(weights)), prepared_(PreparedWeights::prepare(weights_, progress)) {}
 
 Model::~Model() = default;
 

@@ -116,7 +116,8 @@ class Preparer {
 
 }  // namespace
 
-std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& weights) {
+std::unique_ptr<PreparedWeights> PreparedWeights::prepare(
+    const ModelWeights& weights, const std::function<void(int64_t, int64_t)>& progress) {
   auto prepared = std::make_unique<PreparedWeights>();
   Preparer preparer(*prepared);
   prepared->embedding = preparer.embedding(weights.embedding, "token_embd.weight");
@@ -131,6 +132,10 @@ std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& we
     out.D = preparer.f32(layer.D, "ssm_d");
     out.gated_norm = preparer.f32(layer.gated_norm, "ssm_norm");
     out.out_proj = preparer.projection(layer.out_proj, layer.out_proj_bias, "ssm_out");
+    if (progress) {
+      progress(static_cast<int64_t>(prepared->layers.size()),
+               static_cast<int64_t>(weights.layers.size()));
+    }
   }
   prepared->norm_f = preparer.f32(weights.norm_f, "output_norm");
   const bool tied = weights.lm_head.data == weights.embedding.data;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -60,7 +61,8 @@ struct PreparedWeights {
   std::vector<std::unique_ptr<CacheLine[]>> owned_lines;
 
   // Throws Error for a tensor whose bytes do not match its type and shape.
-  static std::unique_ptr<PreparedWeights> prepare(const ModelWeights& weights);
+  static std::unique_ptr<PreparedWeights> prepare(
+      const ModelWeights& weights, const std::function<void(int64_t, int64_t)>& progress = {});
 };
 
 }  // namespace mamba2

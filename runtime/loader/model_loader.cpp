@@ -29,8 +29,9 @@ ModelWeights load_model_weights(const std::filesystem::path& path) {
   return load_gguf_model(path);
 }
 
-std::shared_ptr<const Model> load_model(const std::filesystem::path& path) {
-  return std::make_shared<const Model>(load_model_weights(path));
+std::shared_ptr<const Model> load_model(const std::filesystem::path& path,
+                                        const Model::PrepareProgress& progress) {
+  return std::make_shared<const Model>(load_model_weights(path), progress);
 }
 
 }  // namespace mamba2

@@ -201,6 +201,16 @@ TEST(Session, RejectsTokensOutsideTheVocabularyAndForeignStates) {
   EXPECT_THROW(session.set_state(foreign), Error);
 }
 
+TEST(Model, ReportsEachPreparedLayerInOrder) {
+  ModelConfig config = small_config();
+  config.n_layer = 3;
+  std::vector<std::pair<int64_t, int64_t>> reports;
+  Model model(make_random_weights(config, 7),
+              [&](int64_t done, int64_t total) { reports.emplace_back(done, total); });
+  const std::vector<std::pair<int64_t, int64_t>> expected = {{1, 3}, {2, 3}, {3, 3}};
+  EXPECT_EQ(reports, expected);
+}
+
 TEST(Perplexity, EqualsTheMeanCrossEntropyOfTheLogits) {
   const ModelConfig config = small_config();
   const auto model = random_model(config);
