@@ -75,10 +75,15 @@ struct Widen {
   }
 
   // Rows of W in cache-sized tiles; every token streams past a tile before the next is read.
+  // A batch of a few decode tokens (two token groups at most) takes one register block of rows
+  // at a time instead: its rows form one contiguous run that the second group finds in L1 while
+  // the hardware prefetcher streams on (batch of 8, 130m in_proj from memory: +5-10 %).
   template <int kRows, int kTokens>
   static void run(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t n_begin,
                   int64_t n_end) {
-    for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens, 2 * args.k, kCacheTileBytes,
+    const bool few_tokens = args.tokens > 1 && args.tokens <= 2 * kTokens;
+    for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens, 2 * args.k,
+                                   few_tokens ? kRows * 2 * args.k : kCacheTileBytes,
                                    [&](auto rows, auto count, int64_t row, int64_t t0) {
                                      if (t0 == 0) return tile<rows, count, true>(args, xp, row, t0);
                                      tile<rows, count, false>(args, xp, row, t0);
