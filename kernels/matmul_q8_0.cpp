@@ -169,9 +169,10 @@ void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begi
           uint32_t quad;
           std::memcpy(&quad, block.qs + i, sizeof quad);
           quad ^= 0x80808080u;
-          std::memcpy(unit + 512 * j + 64 * (i / 4) + 4 * r, &quad, sizeof quad);
+          std::memcpy(unit + kQ8_0UnitQuantBytes * j + 64 * (i / 4) + 4 * r, &quad, sizeof quad);
         }
-        std::memcpy(unit + 1024 + 32 * j + 2 * r, &block.d, sizeof block.d);
+        std::memcpy(unit + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j + 2 * r, &block.d,
+                    sizeof block.d);
       }
     }
   }

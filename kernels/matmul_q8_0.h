@@ -67,7 +67,10 @@ void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int6
 // Units run along K first, then down the rows; rows past N (up to the next 16) are zeros.
 constexpr int64_t kQ8_0UnitRows = 16;
 constexpr int64_t kQ8_0UnitBlocks = 2;
-constexpr int64_t kQ8_0UnitBytes = 1088;
+constexpr int64_t kQ8_0UnitQuantBytes = 512;  // one block's quants: 8 lines
+constexpr int64_t kQ8_0UnitScaleBytes = 32;   // one block's scales: 16 f16
+constexpr int64_t kQ8_0UnitScaleOffset = kQ8_0UnitBlocks * kQ8_0UnitQuantBytes;
+constexpr int64_t kQ8_0UnitBytes = kQ8_0UnitScaleOffset + kQ8_0UnitBlocks * kQ8_0UnitScaleBytes;
 
 // Whether W [n, k] fits the interleaved layout (k % 64 == 0) and this CPU runs the path that
 // reads it.

@@ -120,7 +120,9 @@ void interleaved_tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, in
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[g][t] = _mm512_setzero_ps(); });
   });
   for (int64_t b = 0; b < blocks; ++b) {
-    const std::byte* block = w + b / kQ8_0UnitBlocks * kQ8_0UnitBytes + 512 * (b % 2);
+    const std::byte* unit = w + b / kQ8_0UnitBlocks * kQ8_0UnitBytes;
+    const int64_t j = b % kQ8_0UnitBlocks;  // the block's place in its unit
+    const std::byte* quants = unit + kQ8_0UnitQuantBytes * j;
     __m512i isum[kGroups][kTokens];
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
       const __m512i start = _mm512_set1_epi32(x_offsets[t * blocks + b]);
@@ -129,7 +131,7 @@ void interleaved_tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, in
     unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
       __m512i wq[kGroups];
       unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-        const std::byte* line = block + g * group_bytes + 64 * s;
+        const std::byte* line = quants + g * group_bytes + 64 * s;
         if constexpr (kPrefetch)
           _mm_prefetch(reinterpret_cast<const char*>(line) + kPrefetchBytes, _MM_HINT_T0);
         wq[g] = _mm512_loadu_si512(line);
@@ -144,7 +146,8 @@ void interleaved_tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, in
       });
     });
     unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-      const std::byte* scales = block - 512 * (b % 2) + g * group_bytes + 1024 + 32 * (b % 2);
+      const std::byte* scales =
+          unit + g * group_bytes + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j;
       const __m512 dw =
           _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
       unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
