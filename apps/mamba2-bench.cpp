@@ -17,6 +17,7 @@
 #include "apps/bench/roofline.h"
 #include "apps/common/cli.h"
 #include "apps/common/load_progress.h"
+#include "kernels/matmul_bf16.h"
 #include "mamba2/batch_decoder.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
@@ -119,9 +120,20 @@ void add_roofline(BenchRow& row, const MachineLimits& limits, const ModelWeights
   if (type == DType::kQ8_0) {
     row.roofline_limit = "vnni";
     peak = limits.vnni_ops_per_s;
-  } else if (type == DType::kBF16 && limits.amx_flops_per_s) {
-    row.roofline_limit = "amx";  // bf16 prompts run on AMX where the CPU has it
-    peak = limits.amx_flops_per_s;
+  } else if (type == DType::kBF16) {
+    // The arithmetic of the path this CPU runs bf16 prompts on.
+    switch (kernels::bf16_path(row.n_prompt)) {
+      case kernels::Bf16Path::kAmx:
+        row.roofline_limit = "amx";
+        peak = limits.amx_flops_per_s;
+        break;
+      case kernels::Bf16Path::kAvx512Bf16:
+        row.roofline_limit = "bf16";
+        peak = limits.bf16_flops_per_s;
+        break;
+      default:
+        break;
+    }
   }
   if (peak) row.roofline_pct = 100.0 * costs.prefill_flops_per_token * tokens_per_s / *peak;
 }
@@ -161,12 +173,13 @@ int main(int argc, char** argv) {
                "print only a JSON list on stdout, one object per test with llama-bench's field "
                "names (avg_ts, samples_ns, ...) plus ours (scan, chunk_size, load_ms, "
                "peak_rss_bytes); progress goes to stderr");
-  app.add_flag("--roofline", roofline,
-               "after the tests, measure this machine's read bandwidth and peak f32 FMA, "
-               "AVX512-BF16 and VNNI rates with -t threads (short probes, a 2 GiB buffer at most; "
-               "peak RSS is taken before them) and give each test as a percentage of its limit: "
-               "tg of bandwidth (weights per step + state per token), pp of the arithmetic peak "
-               "(FMA for f32, AMX or else FMA for bf16, VNNI for q8_0)");
+  app.add_flag(
+      "--roofline", roofline,
+      "after the tests, measure this machine's read bandwidth and peak f32 FMA, "
+      "AVX512-BF16 and VNNI rates with -t threads (short probes, a 2 GiB buffer at most; "
+      "peak RSS is taken before them) and give each test as a percentage of its limit: "
+      "tg of bandwidth (weights per step + state per token), pp of the arithmetic peak "
+      "(FMA for f32; AMX, AVX512-BF16 or FMA for bf16, as its prompts run; VNNI for q8_0)");
 
   return apps::run_app(app, argc, argv, [&] {
     if (model_path.empty() == size.empty()) {

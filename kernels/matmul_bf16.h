@@ -35,8 +35,8 @@ namespace mamba2::kernels {
 
 enum class Bf16Path { kScalar = 0, kWiden = 1, kAvx512Bf16 = 2, kSgemm = 3, kAmx = 4 };
 
-// The fewest tokens for which bf16_path() picks kAmx or kSgemm.
-constexpr int64_t kBf16SgemmMinTokens = 16;
+// The fewest tokens for which bf16_path() picks a GEMM path (kAmx, kAvx512Bf16 or kSgemm).
+constexpr int64_t kBf16GemmMinTokens = 16;
 
 std::string_view bf16_path_name(Bf16Path path);
 // kScalar, kWiden and kSgemm always; kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level;

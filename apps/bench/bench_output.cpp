@@ -28,6 +28,7 @@ std::string roofline_cell(const BenchRow& row) {
   const char* limit = row.roofline_limit == "memory_bandwidth" ? "of BW"
                       : row.roofline_limit == "vnni"           ? "of VNNI"
                       : row.roofline_limit == "amx"            ? "of AMX"
+                      : row.roofline_limit == "bf16"           ? "of BF16"
                                                                : "of FMA";
   char text[64];
   std::snprintf(text, sizeof text, "%.1f %% %s", *row.roofline_pct, limit);

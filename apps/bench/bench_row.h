@@ -19,9 +19,9 @@ struct BenchRow {
   std::string test_time;           // UTC start, ISO 8601
   std::vector<double> samples_ns;  // wall time of each repetition
 
-  // With --roofline: the limit this test runs against ("memory_bandwidth", "fma", "vnni"), the
-  // work per token it counts (bytes or operations) and the mean rate as a percentage of the limit
-  // (absent when the CPU lacks the instructions).
+  // With --roofline: the limit this test runs against ("memory_bandwidth", "fma", "vnni", "amx",
+  // "bf16"), the work per token it counts (bytes or operations) and the mean rate as a percentage
+  // of the limit (absent when the CPU lacks the instructions).
   std::string roofline_limit;
   double roofline_work_per_token = 0;
   std::optional<double> roofline_pct;

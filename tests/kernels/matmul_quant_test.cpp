@@ -341,8 +341,14 @@ TEST(MatmulBf16, SgemmPathMatchesReferenceAcrossPanelsAndRowRanges) {
     }
   }
   EXPECT_EQ(bf16_path(1), Bf16Path::kWiden);
-  EXPECT_EQ(bf16_path(kBf16SgemmMinTokens),
-            bf16_path_supported(Bf16Path::kAmx) ? Bf16Path::kAmx : Bf16Path::kSgemm);
+  const Bf16Path gemm = bf16_path(kBf16GemmMinTokens);
+  if (bf16_path_supported(Bf16Path::kAmx)) {
+    EXPECT_EQ(gemm, Bf16Path::kAmx);
+  } else if (bf16_path_supported(Bf16Path::kAvx512Bf16) && __builtin_cpu_is("amd")) {
+    EXPECT_EQ(gemm, Bf16Path::kAvx512Bf16);
+  } else {
+    EXPECT_EQ(gemm, Bf16Path::kSgemm);
+  }
 }
 
 TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {

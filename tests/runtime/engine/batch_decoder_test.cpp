@@ -66,12 +66,12 @@ std::vector<Session> sessions_with_histories(const std::shared_ptr<const Model>&
 }
 
 // Steps the first n sessions kSteps times both ways and compares. Up to kGemvMaxTokens (f32) and
-// kBf16SgemmMinTokens - 1 (bf16) sessions, and for any number with q8_0, a token's row of a
+// kBf16GemmMinTokens - 1 (bf16) sessions, and for any number with q8_0, a token's row of a
 // projection does not depend on the other tokens in it, so the batch matches exactly.
 void expect_batch_matches_alone(const std::shared_ptr<const Model>& model, DType type, int64_t n) {
   SCOPED_TRACE(std::string(dtype_name(type)) + ", " + std::to_string(n) + " sessions");
   ASSERT_LE(n, kernels::kGemvMaxTokens);
-  ASSERT_LT(n, kernels::kBf16SgemmMinTokens);
+  ASSERT_LT(n, kernels::kBf16GemmMinTokens);
   const int64_t vocab = model->config().vocab_padded;
   const std::vector<Session> start = sessions_with_histories(model);
   std::vector<Session> alone(start.begin(), start.begin() + n);
