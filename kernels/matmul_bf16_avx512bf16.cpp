@@ -6,6 +6,7 @@
 
 #include "kernels/matmul_bf16.h"
 #include "kernels/matmul_tiling.h"
+#include "kernels/sum_lanes16.h"
 
 namespace mamba2::kernels::bf16_detail {
 namespace {
@@ -24,28 +25,6 @@ __m256i round_to_bf16(__m512 x) {
                                               _mm512_set1_epi32(0x7f800000), _MM_CMPINT_NLE);
   const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(64));
   return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
-}
-
-// Lane i of the result is the sum of v[i]'s lanes. Every vector's lanes meet in the same tree
-// whichever slot it takes ((0 + 2) + (1 + 3) within each 128-bit quarter, then the quarters
-// pairwise), so an output's bits do not depend on the outputs it is reduced with: about 45
-// operations for sixteen sums, where a horizontal sum each takes about 128.
-__m512 sum_lanes16(const __m512 (&v)[16]) {
-  __m512 pairs[8], quads[4], halves[2];
-  for (int i = 0; i < 8; ++i) {
-    pairs[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
-                             _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-  }
-  for (int i = 0; i < 4; ++i) {
-    quads[i] = _mm512_add_ps(_mm512_shuffle_ps(pairs[2 * i], pairs[2 * i + 1], 0x44),
-                             _mm512_shuffle_ps(pairs[2 * i], pairs[2 * i + 1], 0xEE));
-  }
-  for (int i = 0; i < 2; ++i) {
-    halves[i] = _mm512_add_ps(_mm512_shuffle_f32x4(quads[2 * i], quads[2 * i + 1], 0x88),
-                              _mm512_shuffle_f32x4(quads[2 * i], quads[2 * i + 1], 0xDD));
-  }
-  return _mm512_add_ps(_mm512_shuffle_f32x4(halves[0], halves[1], 0x88),
-                       _mm512_shuffle_f32x4(halves[0], halves[1], 0xDD));
 }
 
 // kRows rows by kTokens tokens, one 16-lane accumulator each; the last step's weights are read

@@ -5,6 +5,9 @@
 #include "kernels/matmul_bf16.h"
 #include "kernels/matmul_tiling.h"
 #include "kernels/simd.h"
+#if defined(__AVX512F__)
+#include "kernels/sum_lanes16.h"
+#endif
 #include "quant/float16.h"
 
 namespace mamba2::kernels {
@@ -22,6 +25,28 @@ struct Widen {
   using Words = xsimd::batch<uint32_t, Arch>;
   static constexpr int64_t kLanes = Floats::size;
   static constexpr int64_t kStep = 2 * kLanes;  // weights per word batch
+
+  // sums[t * kRows + r] = the sum of acc[r][t]'s lanes, in a tree that depends only on the SIMD
+  // level (not on kRows or kTokens), so a GEMV and a batch give each output the same bits.
+  template <int kRows, int kTokens>
+  static void reduce(const Floats (&acc)[kRows][kTokens], float* sums) {
+#if defined(__AVX512F__)
+    if constexpr (kLanes == 16) {
+      static_assert(kRows * kTokens <= 16);
+      __m512 slots[16];
+      for (int i = 0; i < 16; ++i) {
+        slots[i] = i < kRows * kTokens ? acc[i % kRows][i / kRows].data : _mm512_setzero_ps();
+      }
+      alignas(64) float all[16];
+      _mm512_store_ps(all, sum_lanes16(slots));
+      for (int i = 0; i < kRows * kTokens; ++i) sums[i] = all[i];
+      return;
+    }
+#endif
+    for (int t = 0; t < kTokens; ++t) {
+      for (int r = 0; r < kRows; ++r) sums[t * kRows + r] = xsimd::hadd(acc[r][t]);
+    }
+  }
 
   // kRows rows from `row` times kTokens tokens from `t0`. Each (row, token) has one accumulator fed
   // the even then the odd products of every step, then the same hadd and scalar tail: a result
@@ -59,11 +84,13 @@ struct Widen {
         });
       });
     }
+    alignas(64) float sums[kRows * kTokens];
+    reduce<kRows, kTokens>(acc, sums);
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
       const float* x = args.x + (t0 + t) * args.ld_x;
       float* y = args.y + (t0 + t) * args.ld_y + row;
       unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
-        float sum = xsimd::hadd(acc[r][t]);
+        float sum = sums[t * kRows + r];
         for (int64_t i = vector_end; i < k; ++i) {
           uint16_t bits;
           std::memcpy(&bits, w + (r * k + i) * 2, sizeof bits);
