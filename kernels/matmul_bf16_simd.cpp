@@ -49,7 +49,7 @@ struct Widen {
   }
 
   // kRows rows from `row` times kTokens tokens from `t0`. Each (row, token) has one accumulator fed
-  // the even then the odd products of every step, then the same hadd and scalar tail: a result
+  // the even then the odd products of every step, then reduce() and the scalar tail: a result
   // does not depend on how rows and tokens are grouped.
   template <int kRows, int kTokens, bool kPrefetch>
   static void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row,
