@@ -194,8 +194,9 @@ int main(int argc, char** argv) {
     ModelWeights weights = size.empty() ? load_model_weights(model_path)
                                         : make_random_weights(released_model_config(size), 1234);
     if (type) convert_weights(weights, *type);
+    apps::LoadProgress progress("mamba2-bench");
     std::shared_ptr<const Model> model =
-        std::make_shared<const Model>(std::move(weights), apps::load_progress("mamba2-bench"));
+        std::make_shared<const Model>(std::move(weights), progress.callback());
     const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
     const ModelConfig& config = model->config();
     SessionOptions options;

@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
     settings.max_tokens = max_tokens;
 
     const auto load_start = std::chrono::steady_clock::now();
-    const auto model = load_model(model_path, apps::load_progress("mamba2-chat"));
+    apps::LoadProgress progress("mamba2-chat");
+    const auto model = load_model(model_path, progress.callback());
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     SessionOptions options;

@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
     options.threads = threads;
     options.scan = parse_scan_mode(scan);
     options.chunk_size = chunk;
-    const auto model = load_model(model_path, apps::load_progress("mamba2-eval"));
+    apps::LoadProgress progress("mamba2-eval");
+    const auto model = load_model(model_path, progress.callback());
     const ModelConfig& config = model->config();
     Session session(model, options);
 
