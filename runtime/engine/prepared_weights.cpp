@@ -81,10 +81,9 @@ class Preparer {
     const int64_t rows = view.shape[0], cols = view.shape[1];
     using CacheLine = PreparedWeights::CacheLine;
     const auto bytes = static_cast<size_t>(kernels::q8_0_interleaved_bytes(rows, cols));
-    std::byte* out = out_.owned_lines
-                         .emplace_back(std::make_unique_for_overwrite<CacheLine[]>(
-                             (bytes + sizeof(CacheLine) - 1) / sizeof(CacheLine)))[0]
-                         .bytes;
+    const size_t lines = (bytes + sizeof(CacheLine) - 1) / sizeof(CacheLine);
+    std::byte* out =
+        out_.owned_lines.emplace_back(std::make_unique_for_overwrite<CacheLine[]>(lines))[0].bytes;
     constexpr int64_t kRowsPerTask = 64 * kernels::kQ8_0UnitRows;
     tbb::parallel_for(int64_t{0}, (rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
       const int64_t begin = task * kRowsPerTask;
@@ -116,8 +115,8 @@ class Preparer {
 
 }  // namespace
 
-std::unique_ptr<PreparedWeights> PreparedWeights::prepare(
-    const ModelWeights& weights, const std::function<void(int64_t, int64_t)>& progress) {
+std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& weights,
+                                                          const Model::PrepareProgress& progress) {
   auto prepared = std::make_unique<PreparedWeights>();
   Preparer preparer(*prepared);
   prepared->embedding = preparer.embedding(weights.embedding, "token_embd.weight");

@@ -6,12 +6,12 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <vector>
 
 #include "kernels/matmul_dispatch_args.h"
 #include "mamba2/dtype.h"
+#include "mamba2/model.h"
 #include "mamba2/model_weights.h"
 
 namespace mamba2 {
@@ -61,8 +61,8 @@ struct PreparedWeights {
   std::vector<std::unique_ptr<CacheLine[]>> owned_lines;
 
   // Throws Error for a tensor whose bytes do not match its type and shape.
-  static std::unique_ptr<PreparedWeights> prepare(
-      const ModelWeights& weights, const std::function<void(int64_t, int64_t)>& progress = {});
+  static std::unique_ptr<PreparedWeights> prepare(const ModelWeights& weights,
+                                                  const Model::PrepareProgress& progress = {});
 };
 
 }  // namespace mamba2
