@@ -1,6 +1,7 @@
 #include "kernels/matmul_bf16.h"
 
 #include <cstring>
+#include <string>
 
 #include "kernels/simd.h"
 #include "mamba2/error.h"
@@ -71,7 +72,8 @@ Bf16Path bf16_path(int64_t tokens) {
   return gemm;
 }
 
-void Bf16Activations::resize(Bf16Path path, int64_t token_count, int64_t k_inputs) {
+void Bf16Activations::resize(Bf16Path layout, int64_t token_count, int64_t k_inputs) {
+  path = layout;
   tokens = token_count;
   k = k_inputs;
   padded_k = (k + 31) / 32 * 32;
@@ -89,8 +91,14 @@ void Bf16Activations::resize(Bf16Path path, int64_t token_count, int64_t k_input
   }
 }
 
-void prepare_activations_bf16(Bf16Path path, const float* x, int64_t ld_x, int64_t t_begin,
-                              int64_t t_end, Bf16Activations& out) {
+void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+                              Bf16Activations& out) {
+  if (t_begin < 0 || t_end > out.tokens) {
+    throw Error("prepare_activations_bf16", "tokens [" + std::to_string(t_begin) + ", " +
+                                                std::to_string(t_end) + ") past the " +
+                                                std::to_string(out.tokens) + " resized for");
+  }
+  const Bf16Path path = out.path;
   if (path == Bf16Path::kAvx512Bf16) {
     return bf16_detail::to_bf16_avx512(x, ld_x, t_begin, t_end, out);
   }
@@ -110,12 +118,13 @@ void prepare_activations_bf16(Bf16Path path, const float* x, int64_t ld_x, int64
 void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activations& prepared,
                  int64_t n_begin, int64_t n_end) {
   if (n_begin >= n_end || args.tokens <= 0) return;
-  // The kernels index the prepared activations by the call's shape: a mismatch would read past
-  // them.
+  // The kernels index the prepared activations by the call's shape and their path's layout: a
+  // mismatch would read past them.
   const bool reads_prepared =
       path == Bf16Path::kWiden || path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kAmx;
-  if (reads_prepared && (prepared.k != args.k || prepared.tokens < args.tokens)) {
-    throw Error("matmul_bf16", "activations prepared for another shape");
+  if (reads_prepared &&
+      (prepared.path != path || prepared.k != args.k || prepared.tokens < args.tokens)) {
+    throw Error("matmul_bf16", "activations prepared for another shape or path");
   }
   switch (path) {
     case Bf16Path::kWiden:

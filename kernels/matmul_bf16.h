@@ -47,6 +47,7 @@ Bf16Path bf16_path(int64_t tokens);
 
 // The activations of one call as a path reads them.
 struct Bf16Activations {
+  Bf16Path path = Bf16Path::kScalar;  // the layout below
   int64_t tokens = 0;
   int64_t k = 0;
   int64_t padded_k = 0;          // kAvx512Bf16, kAmx: k rounded up to 32
@@ -60,10 +61,10 @@ struct Bf16Activations {
   void resize(Bf16Path path, int64_t token_count, int64_t k_inputs);
 };
 
-// Converts rows [t_begin, t_end) of x [tokens, ld_x] for `path` into `out` (already resized for
-// it). Disjoint token ranges may run on different threads.
-void prepare_activations_bf16(Bf16Path path, const float* x, int64_t ld_x, int64_t t_begin,
-                              int64_t t_end, Bf16Activations& out);
+// Converts rows [t_begin, t_end) of x [tokens, ld_x] into `out` in the layout of the path it was
+// resized for; throws Error for rows past it. Disjoint token ranges may run on different threads.
+void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+                              Bf16Activations& out);
 
 // y[t, n] for n in [n_begin, n_end) and every token; args.w holds bf16 rows [N, K].
 void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activations& prepared,

@@ -29,7 +29,7 @@ void MatmulInput::prepare(const TypedMatmulArgs& args) {
 void MatmulInput::convert(int64_t t_begin, int64_t t_end) {
   if (t_begin >= t_end) return;
   if (args_.w_type == DType::kBF16) {
-    prepare_activations_bf16(bf16_path_, args_.x, args_.ld_x, t_begin, t_end, bf16_);
+    prepare_activations_bf16(args_.x, args_.ld_x, t_begin, t_end, bf16_);
   } else if (args_.w_type == DType::kQ8_0) {
     quantize_activations_q8_0(q8_0_path_, args_.x, args_.ld_x, t_begin, t_end, q8_0_);
   }

@@ -135,7 +135,7 @@ void BM_Bf16(benchmark::State& state) {
   prepared.resize(path, p.tokens, p.shape.k);
   for (auto _ : state) {
     const TypedMatmulArgs args = p.args();
-    prepare_activations_bf16(path, args.x, args.ld_x, 0, p.tokens, prepared);
+    prepare_activations_bf16(args.x, args.ld_x, 0, p.tokens, prepared);
     rows.run(p.shape.n, p.tokens,
              [&](int64_t begin, int64_t end) { matmul_bf16(path, args, prepared, begin, end); });
     benchmark::DoNotOptimize(p.y.data());

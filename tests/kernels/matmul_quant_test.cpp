@@ -313,7 +313,7 @@ TEST(MatmulBf16, WideningPathMatchesReferenceAtEveryLevelAndShape) {
             QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + 13 * n + tokens));
             Bf16Activations xp;
             xp.resize(Bf16Path::kWiden, tokens, k);
-            prepare_activations_bf16(Bf16Path::kWiden, c.x.data(), c.ld_x, 0, tokens, xp);
+            prepare_activations_bf16(c.x.data(), c.ld_x, 0, tokens, xp);
             dispatch_at(level, Bf16WidenKernel{}, c.args(bias), xp, int64_t{0}, n);
             // Exact products, float accumulation: a few roundings of the partial sums.
             expect_near_reference(c, reference(c, c.x, c.ld_x, bias), 1e-6, 1e-7);
@@ -358,7 +358,7 @@ TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
       QuantCase whole(DType::kBF16, 6, k, 37, 2), tiled(DType::kBF16, 6, k, 37, 2);
       Bf16Activations xp;
       xp.resize(Bf16Path::kWiden, 6, k);
-      prepare_activations_bf16(Bf16Path::kWiden, whole.x.data(), whole.ld_x, 0, 6, xp);
+      prepare_activations_bf16(whole.x.data(), whole.ld_x, 0, 6, xp);
       dispatch_at(level, Bf16WidenKernel{}, whole.args(), xp, int64_t{0}, int64_t{37});
       const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
       for (size_t i = 0; i + 1 < std::size(edges); ++i) {
@@ -373,7 +373,7 @@ TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
       args.y = single.y.data();
       Bf16Activations one;
       one.resize(Bf16Path::kWiden, 1, k);
-      prepare_activations_bf16(Bf16Path::kWiden, args.x, args.ld_x, 0, 1, one);
+      prepare_activations_bf16(args.x, args.ld_x, 0, 1, one);
       dispatch_at(level, Bf16WidenKernel{}, args, one, int64_t{0}, int64_t{37});
       for (int64_t r = 0; r < 37; ++r) ASSERT_EQ(single.y[r], whole.y[4 * whole.ld_y + r]);
     }
@@ -388,7 +388,7 @@ template <class At>
 void expect_bf16_activation_path(Bf16Path path, QuantCase& c, At at) {
   Bf16Activations xp;
   xp.resize(path, c.tokens, c.k);
-  prepare_activations_bf16(path, c.x.data(), c.ld_x, 0, c.tokens, xp);
+  prepare_activations_bf16(c.x.data(), c.ld_x, 0, c.tokens, xp);
   std::vector<float> x_rounded(c.tokens * c.k);
   for (int64_t t = 0; t < c.tokens; ++t) {
     for (int64_t i = 0; i < xp.padded_k; ++i) {
@@ -434,7 +434,7 @@ TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
   std::vector<float> x(std::begin(values), std::end(values));
   Bf16Activations xp;
   xp.resize(Bf16Path::kAvx512Bf16, 1, static_cast<int64_t>(x.size()));
-  prepare_activations_bf16(Bf16Path::kAvx512Bf16, x.data(), 0, 0, 1, xp);
+  prepare_activations_bf16(x.data(), 0, 0, 1, xp);
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(xp.bf16[i], f32_to_bf16(x[i])) << i;
 }
 
@@ -445,8 +445,8 @@ void expect_row_tiles_bit_identical(Bf16Path path, int64_t tokens, int64_t k, in
   QuantCase whole(DType::kBF16, tokens, k, n, 4), tiled(DType::kBF16, tokens, k, n, 4);
   Bf16Activations xp;
   xp.resize(path, tokens, k);
-  prepare_activations_bf16(path, whole.x.data(), whole.ld_x, 0, tokens / 2, xp);
-  prepare_activations_bf16(path, whole.x.data(), whole.ld_x, tokens / 2, tokens, xp);
+  prepare_activations_bf16(whole.x.data(), whole.ld_x, 0, tokens / 2, xp);
+  prepare_activations_bf16(whole.x.data(), whole.ld_x, tokens / 2, tokens, xp);
   matmul_bf16(path, whole.args(), xp, 0, n);
   const std::vector<int64_t> cuts(edges);
   for (size_t i = 0; i + 1 < cuts.size(); ++i) {
@@ -484,16 +484,22 @@ TEST(MatmulBf16, AmxTilesAreBitIdenticalToOneCall) {
   expect_row_tiles_bit_identical(Bf16Path::kAmx, 40, 128, 100, {0, 1, 31, 32, 45, 77, 96, 100});
 }
 
-TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShape) {
+TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShapeOrPath) {
   for (Bf16Path path : {Bf16Path::kWiden, Bf16Path::kAvx512Bf16, Bf16Path::kAmx}) {
     if (!bf16_path_supported(path)) continue;
     SCOPED_TRACE(std::string(bf16_path_name(path)));
     QuantCase c(DType::kBF16, 20, 64, 8, 9);
-    Bf16Activations fewer_tokens, other_k;
+    Bf16Activations fewer_tokens, other_k, other_path;
     fewer_tokens.resize(path, 19, 64);
     other_k.resize(path, 20, 96);
+    // kSgemm's layout is empty: any kernel reading it would read nothing that is there.
+    other_path.resize(Bf16Path::kSgemm, 20, 64);
     EXPECT_THROW(matmul_bf16(path, c.args(), fewer_tokens, 0, 8), Error);
     EXPECT_THROW(matmul_bf16(path, c.args(), other_k, 0, 8), Error);
+    EXPECT_THROW(matmul_bf16(path, c.args(), other_path, 0, 8), Error);
+    // Converting rows past those resized for would write past them.
+    EXPECT_THROW(prepare_activations_bf16(c.x.data(), c.ld_x, 0, 20, fewer_tokens), Error);
+    EXPECT_THROW(prepare_activations_bf16(c.x.data(), c.ld_x, -1, 5, fewer_tokens), Error);
   }
 }
 
