@@ -155,67 +155,51 @@ void BM_SsdRecurrentReference(benchmark::State& state) {
   set_per_token(state, tokens);
 }
 
-// The states of `layers` layers (arg 1: 1 stays in L2; 24, mamba2-130m's, do not, as in a real
-// decode step) visited one layer after another.
-struct LayerStates {
-  std::vector<float> states;
-  int64_t layer_floats, layers, next = 0;
-
-  LayerStates(const std::vector<float>& one_layer, int64_t count)
-      : layer_floats(static_cast<int64_t>(one_layer.size())), layers(count) {
-    states.reserve(one_layer.size() * count);
-    for (int64_t l = 0; l < count; ++l)
-      states.insert(states.end(), one_layer.begin(), one_layer.end());
-  }
-  float* next_layer() {
-    float* layer = states.data() + next * layer_floats;
-    next = (next + 1) % layers;
-    return layer;
-  }
-  void set_bytes(benchmark::State& state) const {
-    state.SetBytesProcessed(state.iterations() * 2 * layer_floats *
-                            static_cast<int64_t>(sizeof(float)));
-  }
-};
-
-// args: SIMD level, layers. One decode token through all heads of one layer.
-void BM_SsdStep(benchmark::State& state) {
+// args: SIMD level, layers. Times step(level, inputs, state) with the states of `layers` layers in
+// turn (1: the state stays in L2; 24, mamba2-130m's, do not, as in a real decode step), counting
+// each state read and written once.
+template <class Step>
+void time_over_layer_states(benchmark::State& state, const Step& step) {
   const auto level = static_cast<SimdLevel>(state.range(0));
   if (!simd_level_supported(level)) {
     state.SkipWithError("SIMD level not supported by this CPU");
     return;
   }
   Inputs in(1);
-  LayerStates layers(in.state, state.range(1));
-  const SsdChunk c = in.chunk();
+  const int64_t layers = state.range(1);
+  const auto layer_floats = static_cast<int64_t>(in.state.size());
+  std::vector<float> states;
+  for (int64_t l = 0; l < layers; ++l)
+    states.insert(states.end(), in.state.begin(), in.state.end());
+  int64_t next = 0;
   for (auto _ : state) {
-    dispatch_at(level, SsdStepKernel{}, kShape, c.x, c.B, c.C, c.dt, c.A, c.D, layers.next_layer(),
-                in.y.data(), int64_t{0}, kShape.heads);
-    benchmark::DoNotOptimize(in.y.data());
+    step(level, in, states.data() + next * layer_floats);
+    next = (next + 1) % layers;
   }
-  layers.set_bytes(state);
+  state.SetBytesProcessed(state.iterations() * 2 * layer_floats *
+                          static_cast<int64_t>(sizeof(float)));
   state.SetLabel(std::string(simd_level_name(level)));
 }
 
-// args: SIMD level, layers. The floor under BM_SsdStep: the same state read and written once with
-// nothing else to do (the state pass with S = -2 S + S, which keeps the values bounded).
+// One decode token through all heads of one layer.
+void BM_SsdStep(benchmark::State& state) {
+  time_over_layer_states(state, [](SimdLevel level, Inputs& in, float* layer_state) {
+    const SsdChunk c = in.chunk();
+    dispatch_at(level, SsdStepKernel{}, kShape, c.x, c.B, c.C, c.dt, c.A, c.D, layer_state,
+                in.y.data(), int64_t{0}, kShape.heads);
+    benchmark::DoNotOptimize(in.y.data());
+  });
+}
+
+// The floor under BM_SsdStep: the same state read and written once with nothing else to do (the
+// state pass with S = -2 S + S, which keeps the values bounded).
 void BM_StateReadWriteFloor(benchmark::State& state) {
-  const auto level = static_cast<SimdLevel>(state.range(0));
-  if (!simd_level_supported(level)) {
-    state.SkipWithError("SIMD level not supported by this CPU");
-    return;
-  }
-  Inputs in(1);
-  LayerStates layers(in.state, state.range(1));
   const std::vector<float> decay(kShape.heads, -2.0f);
-  for (auto _ : state) {
-    float* layer = layers.next_layer();
-    dispatch_at(level, SsdStatePassKernel{}, kShape, decay.data(), layer, layer, layer, int64_t{0},
-                kShape.heads);
-    benchmark::DoNotOptimize(layer);
-  }
-  layers.set_bytes(state);
-  state.SetLabel(std::string(simd_level_name(level)));
+  time_over_layer_states(state, [&](SimdLevel level, Inputs&, float* layer_state) {
+    dispatch_at(level, SsdStatePassKernel{}, kShape, decay.data(), layer_state, layer_state,
+                layer_state, int64_t{0}, kShape.heads);
+    benchmark::DoNotOptimize(layer_state);
+  });
 }
 
 void BM_SsdStepReference(benchmark::State& state) {
