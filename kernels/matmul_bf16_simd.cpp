@@ -29,17 +29,15 @@ struct Widen {
   // sums[t * kRows + r] = the sum of acc[r][t]'s lanes, in a tree that depends only on the SIMD
   // level (not on kRows or kTokens), so a GEMV and a batch give each output the same bits.
   template <int kRows, int kTokens>
-  static void reduce(const Floats (&acc)[kRows][kTokens], float* sums) {
+  static void reduce(const Floats (&acc)[kRows][kTokens], float (&sums)[16]) {
+    static_assert(kRows * kTokens <= 16);
 #if defined(__AVX512F__)
     if constexpr (kLanes == 16) {
-      static_assert(kRows * kTokens <= 16);
       __m512 slots[16];
       for (int i = 0; i < 16; ++i) {
         slots[i] = i < kRows * kTokens ? acc[i % kRows][i / kRows].data : _mm512_setzero_ps();
       }
-      alignas(64) float all[16];
-      _mm512_store_ps(all, sum_lanes16(slots));
-      for (int i = 0; i < kRows * kTokens; ++i) sums[i] = all[i];
+      _mm512_store_ps(sums, sum_lanes16(slots));
       return;
     }
 #endif
@@ -84,7 +82,7 @@ struct Widen {
         });
       });
     }
-    alignas(64) float sums[kRows * kTokens];
+    alignas(64) float sums[16];
     reduce<kRows, kTokens>(acc, sums);
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
       const float* x = args.x + (t0 + t) * args.ld_x;
