@@ -86,8 +86,9 @@ void print_table_footer(std::FILE* out, const BenchInfo& info) {
       out,
       "tg: (weight bytes per step + state bytes read and written per token x batch) x "
       "steps/s / memory read bandwidth (weights that fit the last-level cache can pass 100 %%); "
-      "pp: FLOPs per token x tokens/s / peak (f32 weights: FMA peak; bf16: AMX peak where "
-      "prompts run on AMX, else FMA, as the kernels widen to f32; q8_0: VNNI peak)\n");
+      "pp: FLOPs per token x tokens/s / peak (f32 weights: FMA peak; bf16: the peak of the "
+      "path its prompts take here, AMX, AVX512-BF16 or FMA (sgemm on widened rows); q8_0: "
+      "VNNI peak)\n");
 }
 
 std::string bench_json(const BenchInfo& info, const std::vector<BenchRow>& rows) {
