@@ -12,19 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "apps/bench/bench_output.h"
-#include "apps/bench/model_costs.h"
-#include "apps/bench/roofline.h"
-#include "apps/common/cli.h"
-#include "apps/common/load_progress.h"
-#include "kernels/matmul_bf16.h"
+#include "bench_report/bench_output.h"
+#include "bench_report/model_costs.h"
+#include "common/cli.h"
+#include "common/load_progress.h"
 #include "mamba2/batch_decoder.h"
 #include "mamba2/error.h"
+#include "mamba2/machine_limits.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/random_model.h"
 #include "mamba2/session.h"
-#include "quant/float16.h"
-#include "runtime/gguf/gguf_model.h"
 
 namespace {
 
@@ -70,29 +67,6 @@ std::vector<int32_t> random_prompt(int64_t length, int64_t vocab, uint32_t seed)
   return tokens;
 }
 
-// The large 2-D weights converted to `type` in memory, as mamba2-quantize would write them
-// (gguf_tensor_type decides, q8_0 falling back to f16 for rows of partial blocks).
-void convert_weights(ModelWeights& weights, DType type) {
-  const bool tied = weights.lm_head.data == weights.embedding.data;
-  for_each_tensor(weights, [&](TensorSlot& slot) {
-    TensorView& view = *slot.view;
-    if (!slot.present || view.empty()) return;
-    const DType target = gguf_tensor_type(slot.role, view.shape, type);
-    if (target == view.dtype) return;
-    const int64_t cols = view.shape[view.shape.rank - 1];
-    const int64_t rows = view.numel() / cols;
-    const uint64_t in_row = *dtype_bytes(view.dtype, cols), out_row = *dtype_bytes(target, cols);
-    std::vector<std::byte> bytes(out_row * rows);
-    std::vector<float> row(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-      convert_row_to_f32(view.dtype, view.data + r * in_row, row.data(), cols);
-      convert_row_from_f32(target, row.data(), &bytes[r * out_row], cols);
-    }
-    view = weights.own(target, view.shape, std::move(bytes));
-  });
-  if (tied) weights.lm_head = weights.embedding;
-}
-
 std::string type_label(const ModelWeights& weights) {
   std::string label(
       dtype_name(weights.layers.empty() ? DType::kF32 : weights.layers[0].in_proj.dtype));
@@ -115,26 +89,9 @@ void add_roofline(BenchRow& row, const MachineLimits& limits, const ModelWeights
   }
   row.roofline_work_per_token = costs.prefill_flops_per_token;
   const DType type = weights.layers.empty() ? DType::kF32 : weights.layers[0].in_proj.dtype;
-  std::optional<double> peak = limits.fma_flops_per_s;
-  row.roofline_limit = "fma";
-  if (type == DType::kQ8_0) {
-    row.roofline_limit = "vnni";
-    peak = limits.vnni_ops_per_s;
-  } else if (type == DType::kBF16) {
-    // The arithmetic of the path this CPU runs bf16 prompts on.
-    switch (kernels::bf16_path(row.n_prompt)) {
-      case kernels::Bf16Path::kAmx:
-        row.roofline_limit = "amx";
-        peak = limits.amx_flops_per_s;
-        break;
-      case kernels::Bf16Path::kAvx512Bf16:
-        row.roofline_limit = "bf16";
-        peak = limits.bf16_flops_per_s;
-        break;
-      default:
-        break;
-    }
-  }
+  const ProjectionArithmetic arithmetic = projection_arithmetic(type, row.n_prompt);
+  row.roofline_limit = std::string(arithmetic_name(arithmetic));
+  const std::optional<double> peak = limits.peak(arithmetic);
   if (peak) row.roofline_pct = 100.0 * costs.prefill_flops_per_token * tokens_per_s / *peak;
 }
 
@@ -193,14 +150,15 @@ int main(int argc, char** argv) {
     }
     ModelWeights weights = size.empty() ? load_model_weights(model_path)
                                         : make_random_weights(released_model_config(size), 1234);
-    if (type) convert_weights(weights, *type);
+    if (type) convert_weights(weights, QuantizationPolicy{*type});
     apps::LoadProgress progress("mamba2-bench");
+    const ThreadingContext threading(threads);
     std::shared_ptr<const Model> model =
-        std::make_shared<const Model>(std::move(weights), progress.callback());
+        std::make_shared<const Model>(std::move(weights), progress.callback(), threading);
     const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
     const ModelConfig& config = model->config();
     SessionOptions options;
-    options.threads = threads;
+    options.threading = threading;
     options.scan = parse_scan_mode(scan);
     options.chunk_size = chunk;
 
@@ -268,7 +226,7 @@ int main(int argc, char** argv) {
                    .n_batch = batch,
                    .test_time = utc_now()};
       const int64_t vocab = config.vocab_padded;
-      BatchDecoder decoder(model, batch, threads);
+      BatchDecoder decoder(model, batch, threading);
       for (int r = kWarmUp; r < repetitions; ++r) {
         std::vector<Session> sessions(static_cast<size_t>(batch), Session(model, options));
         std::vector<Session*> pointers;

@@ -10,12 +10,12 @@
 #include <utility>
 #include <vector>
 
-#include "apps/chat/chat_session.h"
-#include "apps/chat/interrupt.h"
-#include "apps/chat/line_reader.h"
-#include "apps/chat/repl.h"
-#include "apps/common/cli.h"
-#include "apps/common/load_progress.h"
+#include "chat/chat_session.h"
+#include "chat/interrupt.h"
+#include "chat/line_reader.h"
+#include "chat/repl.h"
+#include "common/cli.h"
+#include "common/load_progress.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
 
@@ -103,11 +103,12 @@ int main(int argc, char** argv) {
 
     const auto load_start = std::chrono::steady_clock::now();
     apps::LoadProgress progress("mamba2-chat");
-    const auto model = load_model(model_path, progress.callback());
+    const ThreadingContext threading(threads);
+    const auto model = load_model(model_path, progress.callback(), threading);
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     SessionOptions options;
-    options.threads = threads;
+    options.threading = threading;
     chat::ChatSession session(model, options, settings);
 
     int exit_code = 0;

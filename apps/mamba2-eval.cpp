@@ -7,14 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "apps/common/cli.h"
-#include "apps/common/load_progress.h"
+#include "common/cli.h"
+#include "common/load_progress.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
+#include "mamba2/npy.h"
 #include "mamba2/perplexity.h"
 #include "mamba2/session.h"
 #include "mamba2/tokenizer.h"
-#include "runtime/io/npy.h"
 
 namespace {
 
@@ -96,11 +96,11 @@ int main(int argc, char** argv) {
     }
     if (!logits_out.empty()) apps::check_output_path(logits_out, "--logits-out");
     SessionOptions options;
-    options.threads = threads;
+    options.threading = ThreadingContext(threads);
     options.scan = parse_scan_mode(scan);
     options.chunk_size = chunk;
     apps::LoadProgress progress("mamba2-eval");
-    const auto model = load_model(model_path, progress.callback());
+    const auto model = load_model(model_path, progress.callback(), options.threading);
     const ModelConfig& config = model->config();
     Session session(model, options);
 

@@ -17,14 +17,14 @@
 #include <string_view>
 #include <vector>
 
-#include "apps/common/cli.h"
+#include "common/cli.h"
 #include "mamba2/dtype.h"
 #include "mamba2/error.h"
+#include "mamba2/gguf.h"
+#include "mamba2/model_loader.h"
 #include "mamba2/model_weights.h"
+#include "mamba2/quantization.h"
 #include "mamba2/tokenizer.h"
-#include "runtime/formats/checkpoint_dir.h"
-#include "runtime/gguf/gguf_file.h"
-#include "runtime/gguf/gguf_model.h"
 
 namespace fs = std::filesystem;
 
@@ -83,13 +83,6 @@ std::string human_bytes(uint64_t bytes) {
   return text;
 }
 
-// A model directory (config.json + safetensors or pytorch_model.bin, maybe tokenizer.json) or a
-// GGUF file.
-ModelWeights load_input(const fs::path& input) {
-  if (fs::is_directory(input)) return load_checkpoint_directory(input);
-  return load_gguf_model(input);
-}
-
 // The output must not replace the input (or, for a directory, a file inside it) while it is read.
 void refuse_overwriting_input(const fs::path& input, const fs::path& output) {
   std::error_code ec;
@@ -108,11 +101,11 @@ void refuse_overwriting_input(const fs::path& input, const fs::path& output) {
 
 void print_summary(const fs::path& output, uint64_t bytes_before) {
   // Read back what was written: it reports the truth and checks the file parses.
-  const GgufFile file = GgufFile::open(output);
+  const std::vector<GgufTensorInfo> tensors = read_gguf_tensor_infos(output);
   std::map<std::string, int> types;
   uint64_t tensor_bytes = 0;
   int64_t elements = 0;
-  for (const GgufTensorInfo& info : file.tensors()) {
+  for (const GgufTensorInfo& info : tensors) {
     ++types[std::string(dtype_name(info.dtype))];
     tensor_bytes += info.nbytes;
     elements += info.shape.numel();
@@ -124,11 +117,11 @@ void print_summary(const fs::path& output, uint64_t bytes_before) {
   }
   const double bpw =
       elements > 0 ? 8.0 * static_cast<double>(tensor_bytes) / static_cast<double>(elements) : 0.0;
-  std::printf("wrote %s: %zu tensors (%s), %lld weights\n", output.string().c_str(),
-              file.tensors().size(), type_list.c_str(), static_cast<long long>(elements));
+  std::printf("wrote %s: %zu tensors (%s), %lld weights\n", output.string().c_str(), tensors.size(),
+              type_list.c_str(), static_cast<long long>(elements));
   std::printf("tensor data %s -> %s, file %s, %.2f bits per weight\n",
               human_bytes(bytes_before).c_str(), human_bytes(tensor_bytes).c_str(),
-              human_bytes(file.mapping()->size()).c_str(), bpw);
+              human_bytes(fs::file_size(output)).c_str(), bpw);
 }
 
 int quantize(const QuantizeArgs& args) {
@@ -143,7 +136,7 @@ int quantize(const QuantizeArgs& args) {
   refuse_overwriting_input(args.input, args.output);
   apps::check_output_path(args.output.string(), "output");
 
-  ModelWeights weights = load_input(args.input);
+  ModelWeights weights = load_model_weights(args.input);
   if (!args.tokenizer.empty()) weights.tokenizer = load_tokenizer_json(args.tokenizer);
   if (!weights.tokenizer) {
     std::fprintf(stderr, "%s: note: no tokenizer; the file will hold no vocabulary\n", kProgram);
@@ -151,10 +144,11 @@ int quantize(const QuantizeArgs& args) {
   const uint64_t bytes_before = tensor_totals(weights).bytes;
 
   GgufWriteOptions options;
-  options.type = type;
-  options.embedding_type = embedding_type;
+  QuantizationPolicy& policy = options.quantization;
+  policy.type = type;
+  policy.embedding_type = embedding_type;
   if (!keep_f32.empty()) {
-    options.keep_f32 = [&keep_f32](std::string_view name) {
+    policy.keep_f32 = [&keep_f32](std::string_view name) {
       for (const NamePattern& pattern : keep_f32) {
         if (pattern.matches(name)) return true;
       }
@@ -165,16 +159,19 @@ int quantize(const QuantizeArgs& args) {
     std::fprintf(stderr, "[%3zu/%3zu] %-28s %-5s %-14s %s\n", p.index + 1, p.count,
                  std::string(p.name).c_str(), std::string(dtype_name(p.dtype)).c_str(),
                  p.shape.str().c_str(), human_bytes(p.nbytes).c_str());
-    // gguf_tensor_type's fallback: q8_0 needs rows of whole 32-weight blocks.
-    const bool embedding_role = p.name == "token_embd.weight" || p.name == "output.weight";
-    const DType requested = embedding_role && embedding_type ? *embedding_type : type;
-    const bool kept = options.keep_f32 && options.keep_f32(p.name);
-    if (requested == DType::kQ8_0 && p.dtype == DType::kF16 && !kept) {
-      std::fprintf(
-          stderr, "%s: note: %s stays f16: its rows of %lld are not whole 32-weight blocks\n",
-          kProgram, std::string(p.name).c_str(), static_cast<long long>(p.shape[p.shape.rank - 1]));
-    }
   };
+  // The fallbacks are known before writing: say so once per tensor, as the policy decides.
+  for_each_tensor(weights, [&](const TensorSlot& slot) {
+    if (!slot.present) return;
+    const TensorTypeChoice choice = policy.tensor_type(slot.name, slot.role, slot.shape);
+    if (!choice.fallback_from) return;
+    const DTypeInfo& asked = dtype_info(*choice.fallback_from);
+    std::fprintf(stderr,
+                 "%s: note: %s is %s: its rows of %lld are not whole %lld-weight %s blocks\n",
+                 kProgram, slot.name.c_str(), std::string(dtype_name(choice.type)).c_str(),
+                 static_cast<long long>(slot.shape[slot.shape.rank - 1]),
+                 static_cast<long long>(asked.block_elems), std::string(asked.name).c_str());
+  });
   write_gguf_model(weights, args.output, options);
   print_summary(args.output, bytes_before);
   return 0;

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "apps/common/cli.h"
+#include "common/cli.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/tokenizer.h"

@@ -13,23 +13,19 @@
 #include <string>
 #include <vector>
 
-#include "apps/common/cli.h"
+#include "common/cli.h"
+#include "mamba2/data_windows.h"
 #include "mamba2/error.h"
+#include "mamba2/gguf.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/perplexity.h"
 #include "mamba2/session.h"
 #include "mamba2/tokenizer.h"
-#include "runtime/formats/config_json.h"
-#include "runtime/gguf/gguf_model.h"
-#include "runtime/training/byte_tokenizer.h"
-#include "runtime/training/checkpoint.h"
-#include "runtime/training/data_windows.h"
-#include "runtime/training/trainer.h"
+#include "mamba2/training.h"
 
 namespace {
 
 using namespace mamba2;
-using namespace mamba2::training;
 using Clock = std::chrono::steady_clock;
 
 volatile std::sig_atomic_t g_interrupted = 0;
@@ -55,31 +51,28 @@ std::string read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// What the run starts from: the config, the first parameters and the tokenizer to write out.
+// What the run starts from: the trainer with its first parameters, and the tokenizer to write out.
 struct Start {
-  ModelConfig config;
-  std::vector<float> params;
+  std::unique_ptr<LanguageModelTrainer> trainer;
   TokenizerData tokenizer;
   bool byte_level = true;  // tokens are the text's bytes
 };
 
-Start make_start(const Options& o) {
+Start make_start(const Options& o, TrainerOptions options) {
   Start start;
   if (!o.config.empty()) {
-    start.config = parse_config_json(read_text(o.config), o.config);
-    if (start.config.vocab_size != 256 || start.config.vocab_padded != 256) {
+    const ModelConfig config = load_model_config(o.config);
+    if (config.vocab_size != 256 || config.vocab_padded != 256) {
       throw Error(o.config, "a model trained from scratch is byte-level: vocab_size must be 256");
     }
-    check_trainable_config(start.config, o.config);
-    start.params = init_parameters(ParameterLayout(start.config), o.seed);
+    start.trainer =
+        std::make_unique<LanguageModelTrainer>(config, o.seed, std::move(options), o.config);
     start.tokenizer = byte_level_tokenizer();
     return start;
   }
   ModelWeights weights = load_model_weights(o.init);
   if (!weights.tokenizer) throw Error(o.init, "the model has no tokenizer to read text with");
-  start.config = weights.config;
-  check_trainable_config(start.config, o.init);
-  start.params = parameters_from_weights<float>(ParameterLayout(start.config), weights);
+  start.trainer = std::make_unique<LanguageModelTrainer>(weights, std::move(options), o.init);
   start.tokenizer = *weights.tokenizer;
   start.byte_level = false;
   return start;
@@ -96,11 +89,11 @@ std::vector<int32_t> tokenize(const std::string& text, const Start& start) {
 
 // Bits per byte of the validation slice under the current parameters, through the inference
 // engine (what mamba2-eval --perplexity would report on the written model).
-double validation_bpb(const ParameterLayout& layout, const std::vector<float>& params,
-                      const std::vector<int32_t>& val_tokens, int64_t val_bytes, int threads) {
-  auto model = std::make_shared<const Model>(
-      weights_from_parameters(layout, params, "validation", std::nullopt));
-  Session session(model, SessionOptions{.threads = threads});
+double validation_bpb(const LanguageModelTrainer& trainer, const std::vector<int32_t>& val_tokens,
+                      int64_t val_bytes, const ThreadingContext& threading) {
+  auto model = std::make_shared<const Model>(trainer.weights("validation", std::nullopt),
+                                             Model::PrepareProgress(), threading);
+  Session session(model, SessionOptions{.threading = threading});
   return measure_perplexity(session, val_tokens, val_bytes).bits_per_byte;
 }
 
@@ -155,8 +148,18 @@ void install_interrupt_handler() {
 int run(const Options& o) {
   check_options(o);
   install_interrupt_handler();
-  const Start start = make_start(o);
-  const ParameterLayout layout(start.config);
+  TrainerOptions options;
+  options.optimizer.lr = o.lr;
+  options.optimizer.weight_decay = o.weight_decay;
+  options.optimizer.clip = o.clip;
+  options.optimizer.warmup_steps = o.warmup;
+  options.optimizer.total_steps = o.steps;
+  options.batch = o.batch;
+  options.seq_len = o.seq_len;
+  options.threading = ThreadingContext(o.threads);
+  const ThreadingContext threading = options.threading;
+  const Start start = make_start(o, std::move(options));
+  LanguageModelTrainer& trainer = *start.trainer;
   std::string text;
   for (const std::string& path : o.data) text += read_text(path);
   const DataWindows data(tokenize(text, start), o.seq_len, o.seed);
@@ -172,29 +175,11 @@ int run(const Options& o) {
         Tokenizer(start.tokenizer, "tokenizer").decode(std::span(val_tokens).subspan(1)).size());
   }
 
-  AdamWSettings settings;
-  settings.lr = o.lr;
-  settings.weight_decay = o.weight_decay;
-  settings.clip = o.clip;
-  settings.warmup_steps = o.warmup;
-  settings.total_steps = o.steps;
-  Trainer trainer(layout, start.params, settings, o.batch, o.seq_len, o.threads);
   const std::string checkpoint = checkpoint_path(o);
-  if (!o.resume.empty()) {
-    CheckpointState state = read_checkpoint(o.resume, layout);
-    if (state.seed != o.seed) throw Error(o.resume, "checkpoint was made with another --seed");
-    trainer.params() = std::move(state.params);
-    trainer.optimizer().first_moment() = std::move(state.m);
-    trainer.optimizer().second_moment() = std::move(state.v);
-    trainer.optimizer().set_step(state.step);
-  }
-  auto save_checkpoint = [&] {
-    write_checkpoint(checkpoint, layout,
-                     {trainer.optimizer().step(), o.seed, trainer.params(),
-                      trainer.optimizer().first_moment(), trainer.optimizer().second_moment()});
-  };
+  if (!o.resume.empty()) trainer.resume(o.resume, o.seed);
+  auto save_checkpoint = [&] { trainer.save_checkpoint(checkpoint, o.seed); };
 
-  const int64_t first_step = trainer.optimizer().step();
+  const int64_t first_step = trainer.steps_done();
   const auto started = Clock::now();
   auto last_checkpoint = started;
   double loss = NAN, val_bpb = NAN;
@@ -215,8 +200,7 @@ int run(const Options& o) {
       }
       const bool last = step + 1 == o.steps;
       if (!val_tokens.empty() && ((step + 1) % o.eval_every == 0 || last)) {
-        val_bpb =
-            validation_bpb(layout, trainer.params(), val_tokens, val_predicted_bytes, o.threads);
+        val_bpb = validation_bpb(trainer, val_tokens, val_predicted_bytes, threading);
       }
       const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
       const double done = double(step + 1 - first_step);
@@ -237,9 +221,9 @@ int run(const Options& o) {
   std::fprintf(stderr, "\n");
   save_checkpoint();
   const std::string name = std::filesystem::path(o.out).stem().string();
-  write_gguf_model(weights_from_parameters(layout, trainer.params(), name, start.tokenizer), o.out);
+  write_gguf_model(trainer.weights(name, start.tokenizer), o.out);
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  const int64_t steps_done = trainer.optimizer().step();
+  const int64_t steps_done = trainer.steps_done();
   std::printf(
       "%s at step %lld: loss %s, val %s bits/byte, %lld tokens seen, %s this run; "
       "wrote %s and %s\n",

@@ -4,7 +4,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/matmul_bf16.h"
-#include "quant/float16.h"
+#include "quant/row_conversion.h"
 
 namespace mamba2::kernels::bf16_detail {
 

@@ -1,25 +1,12 @@
 #include "quant/float16.h"
 
 #include <bit>
-#include <cstring>
-#include <string>
-
-#include "mamba2/error.h"
-#include "quant/q8_0.h"
 
 namespace mamba2 {
 namespace {
 
 float float_from_bits(uint32_t bits) { return std::bit_cast<float>(bits); }
 uint32_t bits_from_float(float value) { return std::bit_cast<uint32_t>(value); }
-
-uint16_t load_u16(const std::byte* src) {
-  uint16_t value;
-  std::memcpy(&value, src, sizeof value);
-  return value;
-}
-
-void store_u16(std::byte* dst, uint16_t value) { std::memcpy(dst, &value, sizeof value); }
 
 }  // namespace
 
@@ -71,43 +58,6 @@ uint16_t f32_to_bf16(float value) {
     return static_cast<uint16_t>((bits >> 16) | 64);  // NaN: keep it one, force the quiet bit
   }
   return static_cast<uint16_t>((bits + (0x7fffu + ((bits >> 16) & 1u))) >> 16);
-}
-
-void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n) {
-  switch (type) {
-    case DType::kF32:
-      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-      return;
-    case DType::kF16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(load_u16(src + 2 * i));
-      return;
-    case DType::kBF16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
-      return;
-    case DType::kQ8_0:
-      dequantize_row_q8_0(src, dst, n);
-      return;
-  }
-  throw Error("convert_row_to_f32", "unknown type " + std::to_string(static_cast<uint32_t>(type)));
-}
-
-void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t n) {
-  switch (type) {
-    case DType::kF32:
-      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-      return;
-    case DType::kF16:
-      for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_f16(src[i]));
-      return;
-    case DType::kBF16:
-      for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_bf16(src[i]));
-      return;
-    case DType::kQ8_0:
-      quantize_row_q8_0(src, dst, n);
-      return;
-  }
-  throw Error("convert_row_from_f32",
-              "unknown type " + std::to_string(static_cast<uint32_t>(type)));
 }
 
 }  // namespace mamba2

@@ -1,11 +1,8 @@
 // Half-precision floats as GGUF files store them: IEEE binary16 ("f16") and bfloat16 ("bf16"),
-// converted bit-exactly as ggml converts them, and whole rows of any weight type to float32.
+// converted bit-exactly as ggml converts them. Whole rows of any weight type: row_conversion.h.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
-
-#include "mamba2/dtype.h"
 
 namespace mamba2 {
 
@@ -25,12 +22,5 @@ inline float bf16_to_f32(uint16_t bits) {
 // float32 -> bfloat16, rounding to nearest even; a NaN stays a NaN with its quiet bit forced on,
 // as ggml_compute_fp32_to_bf16.
 uint16_t f32_to_bf16(float value);
-
-// Converts `n` elements of type `type` at `src` to float32. For Q8_0, `n` must be a multiple of 32
-// (throws Error otherwise). `src` need not be aligned.
-void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n);
-// Converts `n` floats to type `type` at `dst` (dtype_bytes(type, n) bytes; Q8_0 needs n % 32 == 0)
-// with ggml's reference rounding.
-void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t n);
 
 }  // namespace mamba2

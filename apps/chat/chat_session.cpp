@@ -1,8 +1,8 @@
-#include "apps/chat/chat_session.h"
+#include "chat/chat_session.h"
 
 #include <algorithm>
 
-#include "apps/chat/interrupt.h"
+#include "chat/interrupt.h"
 #include "mamba2/error.h"
 
 namespace mamba2::chat {

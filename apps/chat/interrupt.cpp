@@ -1,4 +1,4 @@
-#include "apps/chat/interrupt.h"
+#include "chat/interrupt.h"
 
 #include <fcntl.h>
 #include <sys/select.h>

@@ -1,4 +1,4 @@
-#include "apps/chat/line_reader.h"
+#include "chat/line_reader.h"
 
 #include <histedit.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cwchar>
 
-#include "apps/chat/interrupt.h"
+#include "chat/interrupt.h"
 
 namespace mamba2::chat {
 namespace {

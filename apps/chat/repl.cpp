@@ -1,10 +1,10 @@
-#include "apps/chat/repl.h"
+#include "chat/repl.h"
 
 #include <cstdio>
 #include <sstream>
 
-#include "apps/chat/interrupt.h"
-#include "apps/common/cli.h"
+#include "chat/interrupt.h"
+#include "common/cli.h"
 #include "mamba2/error.h"
 
 namespace mamba2::chat {

@@ -1,8 +1,8 @@
 // The read-eval-print loop: messages go to the model, lines starting with '/' are commands.
 #pragma once
 
-#include "apps/chat/chat_session.h"
-#include "apps/chat/line_reader.h"
+#include "chat/chat_session.h"
+#include "chat/line_reader.h"
 
 namespace mamba2::chat {
 

@@ -1,4 +1,4 @@
-#include "apps/common/cli.h"
+#include "common/cli.h"
 
 #include <unistd.h>
 

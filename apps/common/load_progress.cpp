@@ -1,4 +1,4 @@
-#include "apps/common/load_progress.h"
+#include "common/load_progress.h"
 
 #include <unistd.h>
 

@@ -18,8 +18,8 @@
 #include "kernels/aligned_vector.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_dispatch.h"
-#include "quant/float16.h"
-#include "runtime/engine/parallel.h"
+#include "mamba2/threading_context.h"
+#include "quant/row_conversion.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -80,18 +80,18 @@ struct Problem {
 // in the engine's row tiles (128 rows for a GEMV, 256 for a GEMM).
 class RowRunner {
  public:
-  explicit RowRunner(int threads) : parallel_(threads) {}
+  explicit RowRunner(int threads) : threading_(threads) {}
 
   template <class Fn>
   void run(int64_t n, int64_t tokens, const Fn& fn) {
-    if (parallel_.threads() == 1) return fn(int64_t{0}, n);
-    parallel_.execute([&] { parallel_.for_tiles(n, tokens == 1 ? 128 : 256, fn); });
+    if (threading_.threads() == 1) return fn(int64_t{0}, n);
+    threading_.execute([&] { threading_.for_tiles(n, tokens == 1 ? 128 : 256, fn); });
   }
 
-  int threads() const { return parallel_.threads(); }
+  int threads() const { return threading_.threads(); }
 
  private:
-  Parallel parallel_;
+  ThreadingContext threading_;
 };
 
 void report(benchmark::State& state, const Problem& p, const std::string& path,

@@ -11,7 +11,7 @@
 #include "kernels/simd.h"
 #include "kernels/ssd.h"
 #include "kernels/ssd_simd.h"
-#include "runtime/engine/parallel.h"
+#include "mamba2/threading_context.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -234,15 +234,15 @@ void BM_LayerScan(benchmark::State& state) {
   std::vector<float> workspace(head_tiles * workspace_floats);
   const SsdChunk chunk = in.chunk();
   const int64_t width = shape.heads * shape.headdim;
-  Parallel parallel(threads);
-  parallel.execute([&] {
+  ThreadingContext threading(threads);
+  threading.execute([&] {
     for (auto _ : state) {
-      parallel.for_tiles(channels, kChannelTile, [&](int64_t begin, int64_t end) {
+      threading.for_tiles(channels, kChannelTile, [&](int64_t begin, int64_t end) {
         conv1d_silu({conv_in.data(), channels, conv_state.data(), conv_weight.data(),
                      conv_bias.data(), in.xbc.data(), in.ld, tokens, channels, kConvTaps},
                     begin, end);
       });
-      parallel.for_tiles(shape.heads, head_tile, [&](int64_t begin, int64_t end) {
+      threading.for_tiles(shape.heads, head_tile, [&](int64_t begin, int64_t end) {
         if (tokens == 1) {
           return ssd_step(shape, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D,
                           in.state.data(), in.y.data(), begin, end);

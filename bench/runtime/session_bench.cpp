@@ -27,21 +27,21 @@ std::vector<int32_t> prompt(int64_t length) {
 void BM_Prefill(benchmark::State& state) {
   SessionOptions options;
   options.scan = static_cast<ScanMode>(state.range(0));
-  options.threads = static_cast<int>(state.range(1));
+  options.threading = ThreadingContext(static_cast<int>(state.range(1)));
   const auto tokens = prompt(state.range(2));
   Session session(model_130m(), options);
   for (auto _ : state) {
     session.reset();
     benchmark::DoNotOptimize(session.prefill(tokens).data());
   }
-  state.counters["tokens/s"] = benchmark::Counter(double(tokens.size()) * state.iterations(),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(double(tokens.size()) * state.iterations(), benchmark::Counter::kIsRate);
   state.SetLabel(std::string(scan_mode_name(options.scan)));
 }
 
 void BM_Decode(benchmark::State& state) {
   SessionOptions options;
-  options.threads = static_cast<int>(state.range(0));
+  options.threading = ThreadingContext(static_cast<int>(state.range(0)));
   Session session(model_130m(), options);
   int32_t token = 1;
   for (auto _ : state) {

@@ -15,9 +15,10 @@ namespace mamba2 {
 
 class BatchDecoder {
  public:
-  // Steps up to max_sessions sessions at once, with `threads` threads (0: every core the
-  // process may use). Working memory is allocated here, once.
-  BatchDecoder(std::shared_ptr<const Model> model, int64_t max_sessions, int threads = 0);
+  // Steps up to max_sessions sessions at once in `threading`. Working memory is allocated here,
+  // once.
+  BatchDecoder(std::shared_ptr<const Model> model, int64_t max_sessions,
+               ThreadingContext threading = ThreadingContext());
   ~BatchDecoder();
   BatchDecoder(const BatchDecoder&) = delete;
   BatchDecoder& operator=(const BatchDecoder&) = delete;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <string>
 
@@ -21,7 +22,7 @@ struct ModelConfig {
   int64_t headdim = 64;
   int64_t ngroups = 1;
   int64_t chunk_size = 256;
-  int64_t d_ssm = 0;  // 0: equal to d_inner
+  int64_t d_ssm = 0;    // 0: equal to d_inner
   bool rmsnorm = true;  // gated RMSNorm before out_proj
   bool norm_before_gate = false;
   bool D_has_hdim = false;
@@ -47,5 +48,9 @@ struct ModelConfig {
   // value that is out of range, inconsistent, or large enough to overflow a tensor size.
   void resolve(const std::string& where);
 };
+
+// Reads a config file in any dialect checkpoints are published in (state-spaces or transformers
+// config.json, Mistral's params.json) and resolves it. Throws Error naming the file.
+ModelConfig load_model_config(const std::filesystem::path& path);
 
 }  // namespace mamba2

@@ -10,6 +10,7 @@
 
 #include "mamba2/config.h"
 #include "mamba2/model_weights.h"
+#include "mamba2/threading_context.h"
 
 namespace mamba2 {
 
@@ -17,10 +18,11 @@ struct PreparedWeights;  // runtime/engine/prepared_weights.h
 
 class Model {
  public:
-  // Preparing rearranges or converts some weights (q8_0 for AVX512-VNNI, f16): seconds for a
-  // large model, so `progress` hears after each layer (layers done, layers).
+  // Preparing rearranges or converts some weights (q8_0 for AVX512-VNNI, f16) in `threading`:
+  // seconds for a large model, so `progress` hears after each layer (layers done, layers).
   using PrepareProgress = std::function<void(int64_t done, int64_t total)>;
-  explicit Model(ModelWeights weights, const PrepareProgress& progress = {});
+  explicit Model(ModelWeights weights, const PrepareProgress& progress = {},
+                 const ThreadingContext& threading = ThreadingContext());
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

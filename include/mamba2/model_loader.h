@@ -14,6 +14,7 @@ namespace mamba2 {
 // Throws Error naming the path and the problem for anything else.
 ModelWeights load_model_weights(const std::filesystem::path& path);
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path,
-                                        const Model::PrepareProgress& progress = {});
+                                        const Model::PrepareProgress& progress = {},
+                                        const ThreadingContext& threading = ThreadingContext());
 
 }  // namespace mamba2

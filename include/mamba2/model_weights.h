@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mamba2/config.h"
+#include "mamba2/quantization.h"
 #include "mamba2/tensor.h"
 #include "mamba2/tokenizer_data.h"
 
@@ -45,14 +46,6 @@ struct ModelWeights {
   TensorView own(DType dtype, TensorShape shape, std::vector<std::byte> bytes);
 };
 
-// What a tensor is for: decides which weight types it may be quantized to.
-enum class TensorRole {
-  kEmbedding,   // token_embd
-  kOutput,      // lm_head
-  kProjection,  // ssm_in, ssm_out
-  kSmall,       // norms, conv, A, D, dt bias, biases: always f32
-};
-
 struct TensorSlot {
   std::string name;   // GGUF name: "blk.3.ssm_in.weight"
   TensorShape shape;  // the shape the config predicts
@@ -81,5 +74,9 @@ TensorTotals tensor_totals(const ModelWeights& weights);
 // Checks that every present slot holds a tensor of the predicted shape and a readable dtype, and
 // points lm_head at the embedding when tied and absent. Throws Error naming `where` and the tensor.
 void check_model_weights(ModelWeights& weights, const std::string& where);
+
+// Converts every tensor to the type `policy` gives it, in memory (what mamba2-quantize writes to a
+// file). A tied lm_head stays the embedding.
+void convert_weights(ModelWeights& weights, const QuantizationPolicy& policy);
 
 }  // namespace mamba2

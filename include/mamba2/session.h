@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "mamba2/model.h"
+#include "mamba2/threading_context.h"
 
 namespace mamba2 {
 
 // How prefill computes the scan. All three give the same results up to float rounding.
 enum class ScanMode {
-  kAuto,         // chunked for short prompts, associative for long ones
+  kAuto,         // chunked: the fastest on every prompt length measured so far
   kChunked,      // chunked SSD; a layer x chunk wavefront passes the state chunk to chunk
   kAssociative,  // chunk states combined by a parallel prefix over chunks, layer by layer
   kRecurrent,    // token by token, the plain recurrence (the reference)
@@ -27,7 +28,7 @@ std::string_view scan_mode_name(ScanMode mode);
 ScanMode parse_scan_mode(std::string_view name);
 
 struct SessionOptions {
-  int threads = 0;  // 0: every core the process may use
+  ThreadingContext threading;  // default: every core the process may use
   ScanMode scan = ScanMode::kAuto;
   int64_t chunk_size = 0;     // tokens per SSD chunk; 0: the model's chunk_size
   int64_t window_chunks = 0;  // chunks in flight during prefill; 0: chosen from the scan mode

@@ -19,8 +19,8 @@ enum class TokenType : int32_t {
 };
 
 struct TokenizerData {
-  std::string model = "gpt2";  // tokenizer.ggml.model
-  std::string pre = "gpt-2";   // tokenizer.ggml.pre
+  std::string model = "gpt2";          // tokenizer.ggml.model
+  std::string pre = "gpt-2";           // tokenizer.ggml.pre
   std::vector<std::string> tokens;     // id -> token text, in GPT-2 byte-to-unicode form
   std::vector<TokenType> token_types;  // same length as tokens
   std::vector<std::string> merges;     // "left right", lowest rank first
@@ -29,5 +29,13 @@ struct TokenizerData {
   int32_t pad_id = -1;
   int32_t unk_id = -1;
 };
+
+// The tokenizer of byte-level models trained from scratch: 256 tokens, id = byte value, each
+// spelled by GPT-2's byte_to_unicode character, no merges, model "gpt2". A Tokenizer built from it
+// encodes valid UTF-8 NFC text to exactly its bytes (the tokenizer repairs invalid UTF-8 to U+FFFD
+// and NFC-normalises first, as for every GPT-2 style vocabulary). No BOS/EOS/PAD: the training text
+// has no end-of-text token a byte model could learn, so generation stops on length or a stop
+// string.
+TokenizerData byte_level_tokenizer();
 
 }  // namespace mamba2

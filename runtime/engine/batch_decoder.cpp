@@ -5,19 +5,19 @@
 #include <vector>
 
 #include "mamba2/error.h"
-#include "runtime/engine/block.h"
+#include "mamba2/threading_context.h"
+#include "runtime/engine/activation_block.h"
 #include "runtime/engine/layer_stages.h"
-#include "runtime/engine/parallel.h"
 #include "runtime/io/physical_memory.h"
 
 namespace mamba2 {
 
 struct BatchDecoder::Impl {
-  Impl(const Model& model, int64_t max, int threads)
+  Impl(const Model& model, int64_t max, ThreadingContext threading_context)
       : config(model.config()),
         max_sessions(max),
-        parallel(threads),
-        stages(config, model.prepared(), parallel),
+        threading(std::move(threading_context)),
+        stages(config, model.prepared(), threading),
         block(config, max, LayerStages::ssd_head_tile(config)),
         logits(static_cast<size_t>(max * config.vocab_padded)) {
     states.reserve(static_cast<size_t>(max));
@@ -66,15 +66,16 @@ struct BatchDecoder::Impl {
 
   const ModelConfig& config;
   int64_t max_sessions;
-  Parallel parallel;
+  ThreadingContext threading;
   LayerStages stages;
-  Block block;                        // row s: the token of session s
+  ActivationBlock block;              // row s: the token of session s
   std::vector<SessionState*> states;  // per row, the session's state
   std::vector<Session*> sorted;       // check()'s scratch
   std::vector<float> logits;          // [max_sessions, vocab_padded]
 };
 
-BatchDecoder::BatchDecoder(std::shared_ptr<const Model> model, int64_t max_sessions, int threads)
+BatchDecoder::BatchDecoder(std::shared_ptr<const Model> model, int64_t max_sessions,
+                           ThreadingContext threading)
     : model_(std::move(model)) {
   if (max_sessions < 1 || max_sessions > 4096) {
     throw Error("BatchDecoder",
@@ -94,7 +95,7 @@ BatchDecoder::BatchDecoder(std::shared_ptr<const Model> model, int64_t max_sessi
                                     " GiB, more than this machine's " +
                                     std::to_string(physical_memory_bytes() >> 30) + " GiB");
   }
-  impl_ = std::make_unique<Impl>(*model_, max_sessions, threads);
+  impl_ = std::make_unique<Impl>(*model_, max_sessions, std::move(threading));
 }
 
 BatchDecoder::~BatchDecoder() = default;
@@ -107,7 +108,7 @@ std::span<const float> BatchDecoder::decode(std::span<Session* const> sessions,
   if (sessions.empty()) return {};
   impl_->states.clear();  // capacity reserved once: no allocation per step
   for (Session* session : sessions) impl_->states.push_back(&session->mutable_state());
-  impl_->parallel.execute([&] { impl_->step(tokens); });
+  impl_->threading.execute([&] { impl_->step(tokens); });
   for (SessionState* state : impl_->states) ++state->position;
   return {impl_->logits.data(), sessions.size() * static_cast<size_t>(impl_->config.vocab_padded)};
 }

@@ -8,7 +8,7 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_dispatch.h"
 #include "kernels/rmsnorm.h"
-#include "quant/float16.h"
+#include "quant/row_conversion.h"
 
 namespace mamba2 {
 namespace {
@@ -34,10 +34,10 @@ int64_t decode_row_tile(int64_t rows, int threads) {
 }  // namespace
 
 LayerStages::LayerStages(const ModelConfig& config, const PreparedWeights& weights,
-                         Parallel& parallel)
+                         const ThreadingContext& threading)
     : config_(config),
       weights_(weights),
-      parallel_(parallel),
+      threading_(threading),
       shape_{config.nheads, config.headdim, config.d_state, config.ngroups, config.D_has_hdim},
       head_tile_(ssd_head_tile(config)) {}
 
@@ -47,7 +47,7 @@ int64_t LayerStages::ssd_head_tile(const ModelConfig& config) {
   return std::max<int64_t>(1, (config.nheads + 3) / 4);
 }
 
-void LayerStages::embed(std::span<const int32_t> tokens, Block& block) const {
+void LayerStages::embed(std::span<const int32_t> tokens, ActivationBlock& block) const {
   const int64_t d_model = config_.d_model;
   const EmbeddingTable& table = weights_.embedding;
   block.tokens = static_cast<int64_t>(tokens.size());
@@ -68,20 +68,20 @@ void LayerStages::project(const Projection& projection, const float* x, int64_t 
   // fixed token tiles; every row tile then shares them. The block's buffers are reused.
   input.prepare(args);
   if (projection.dtype != DType::kF32) {
-    parallel_.for_tiles(tokens, kTokenTile,
-                        [&](int64_t begin, int64_t end) { input.convert(begin, end); });
+    threading_.for_tiles(tokens, kTokenTile,
+                         [&](int64_t begin, int64_t end) { input.convert(begin, end); });
   }
   const int64_t tile = tokens <= kernels::kGemvMaxTokens
-                           ? decode_row_tile(projection.rows, parallel_.threads())
+                           ? decode_row_tile(projection.rows, threading_.threads())
                            : kGemmRowTile;
-  parallel_.for_tiles(projection.rows, tile,
-                      [&](int64_t begin, int64_t end) { kernels::matmul(input, begin, end); });
+  threading_.for_tiles(projection.rows, tile,
+                       [&](int64_t begin, int64_t end) { kernels::matmul(input, begin, end); });
 }
 
-void LayerStages::project_in(int64_t layer, Block& block) const {
+void LayerStages::project_in(int64_t layer, ActivationBlock& block) const {
   const PreparedLayer& weights = weights_.layers[layer];
   const int64_t d_model = config_.d_model;
-  parallel_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
+  threading_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       kernels::add_rmsnorm(&block.residual[t * d_model], &block.hidden[t * d_model], weights.norm,
                            &block.normed[t * d_model], d_model, config_.norm_eps);
@@ -92,7 +92,7 @@ void LayerStages::project_in(int64_t layer, Block& block) const {
           block.tokens, block.matmul_input);
 }
 
-void LayerStages::observe(int64_t layer, const Block& block,
+void LayerStages::observe(int64_t layer, const ActivationBlock& block,
                           const AlignedVector<float>& rows) const {
   if (!observer_ || !*observer_) return;
   const int64_t d_model = config_.d_model;
@@ -101,15 +101,15 @@ void LayerStages::observe(int64_t layer, const Block& block,
   }
 }
 
-void LayerStages::convolve(int64_t layer, float* conv_state, Block& block) const {
+void LayerStages::convolve(int64_t layer, float* conv_state, ActivationBlock& block) const {
   const float* in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm;
-  parallel_.for_tiles(config_.conv_dim, kChannelTile, [&](int64_t begin, int64_t end) {
+  threading_.for_tiles(config_.conv_dim, kChannelTile, [&](int64_t begin, int64_t end) {
     convolve_channels(layer, conv_state, in, block.xbc.data(), block.tokens, begin, end);
   });
 }
 
 void LayerStages::step_rows(std::span<const int32_t> tokens, const RowStates& states,
-                            Block& block) const {
+                            ActivationBlock& block) const {
   embed(tokens, block);
   for (int64_t layer = 0; layer < config_.n_layer; ++layer) {
     project_in(layer, block);
@@ -121,10 +121,11 @@ void LayerStages::step_rows(std::span<const int32_t> tokens, const RowStates& st
   final_norm(block);
 }
 
-void LayerStages::convolve_rows(int64_t layer, const RowStates& states, Block& block) const {
+void LayerStages::convolve_rows(int64_t layer, const RowStates& states,
+                                ActivationBlock& block) const {
   const int64_t channel_tiles = (config_.conv_dim + kChannelTile - 1) / kChannelTile;
   const float* in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm;
-  parallel_.for_tiles(block.tokens * channel_tiles, 1, [&](int64_t index, int64_t) {
+  threading_.for_tiles(block.tokens * channel_tiles, 1, [&](int64_t index, int64_t) {
     const int64_t row = index / channel_tiles;
     const int64_t begin = index % channel_tiles * kChannelTile;
     const int64_t end = std::min(config_.conv_dim, begin + kChannelTile);
@@ -161,14 +162,14 @@ void LayerStages::convolve_channels(int64_t layer, float* conv_state, const floa
   std::copy(oldest, oldest + (end - begin), conv_state + begin);
 }
 
-void LayerStages::discretize(int64_t layer, Block& block) const {
+void LayerStages::discretize(int64_t layer, ActivationBlock& block) const {
   const PreparedLayer& weights = weights_.layers[layer];
   const float* dt_in = block.zxbcdt.data() + 2 * config_.d_mlp + config_.d_ssm + config_.conv_dim;
   kernels::dt_softplus(dt_in, config_.d_in_proj, weights.dt_bias, config_.dt_min_limit,
                        config_.dt_max_limit, block.dt.data(), block.tokens, config_.nheads);
 }
 
-kernels::SsdChunk LayerStages::ssd_chunk(int64_t layer, const Block& block) const {
+kernels::SsdChunk LayerStages::ssd_chunk(int64_t layer, const ActivationBlock& block) const {
   const PreparedLayer& weights = weights_.layers[layer];
   const float* x = block.xbc.data();
   const float* B = x + config_.d_ssm;
@@ -177,10 +178,10 @@ kernels::SsdChunk LayerStages::ssd_chunk(int64_t layer, const Block& block) cons
                            block.dt.data(), weights.A, weights.D};
 }
 
-void LayerStages::scan_chunk(int64_t layer, float* ssm_state, Block& block) const {
+void LayerStages::scan_chunk(int64_t layer, float* ssm_state, ActivationBlock& block) const {
   const kernels::SsdChunk chunk = ssd_chunk(layer, block);
   float* y = block.y.data() + config_.d_mlp;
-  parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
+  threading_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
     float* workspace = block.ssd_workspace.data() + begin / head_tile_ * block.ssd_workspace_stride;
     kernels::ssd_chunk_output(shape_, chunk, ssm_state, y, config_.d_inner, workspace, begin, end);
     kernels::ssd_chunk_state(shape_, chunk, block.state_local.data(), block.decay.data(), workspace,
@@ -190,28 +191,30 @@ void LayerStages::scan_chunk(int64_t layer, float* ssm_state, Block& block) cons
   });
 }
 
-void LayerStages::scan_chunk_local_state(int64_t layer, Block& block) const {
+void LayerStages::scan_chunk_local_state(int64_t layer, ActivationBlock& block) const {
   const kernels::SsdChunk chunk = ssd_chunk(layer, block);
-  parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
+  threading_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
     float* workspace = block.ssd_workspace.data() + begin / head_tile_ * block.ssd_workspace_stride;
     kernels::ssd_chunk_state(shape_, chunk, block.state_local.data(), block.decay.data(), workspace,
                              begin, end);
   });
 }
 
-void LayerStages::scan_chunk_output(int64_t layer, const float* state_in, Block& block) const {
+void LayerStages::scan_chunk_output(int64_t layer, const float* state_in,
+                                    ActivationBlock& block) const {
   const kernels::SsdChunk chunk = ssd_chunk(layer, block);
   float* y = block.y.data() + config_.d_mlp;
-  parallel_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
+  threading_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
     float* workspace = block.ssd_workspace.data() + begin / head_tile_ * block.ssd_workspace_stride;
     kernels::ssd_chunk_output(shape_, chunk, state_in, y, config_.d_inner, workspace, begin, end);
   });
 }
 
-void LayerStages::scan_step_rows(int64_t layer, const RowStates& states, Block& block) const {
+void LayerStages::scan_step_rows(int64_t layer, const RowStates& states,
+                                 ActivationBlock& block) const {
   const PreparedLayer& weights = weights_.layers[layer];
   const int64_t head_tiles = (config_.nheads + head_tile_ - 1) / head_tile_;
-  parallel_.for_tiles(block.tokens * head_tiles, 1, [&](int64_t index, int64_t) {
+  threading_.for_tiles(block.tokens * head_tiles, 1, [&](int64_t index, int64_t) {
     const int64_t row = index / head_tiles;
     const int64_t begin = index % head_tiles * head_tile_;
     const int64_t end = std::min(config_.nheads, begin + head_tile_);
@@ -224,13 +227,13 @@ void LayerStages::scan_step_rows(int64_t layer, const RowStates& states, Block& 
   });
 }
 
-void LayerStages::project_out(int64_t layer, Block& block) const {
+void LayerStages::project_out(int64_t layer, ActivationBlock& block) const {
   const PreparedLayer& weights = weights_.layers[layer];
   const int64_t d_mlp = config_.d_mlp;
   const int64_t d_ssm = config_.d_ssm;
   const int64_t d_inner = config_.d_inner;
   const int64_t d_in_proj = config_.d_in_proj;
-  parallel_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
+  threading_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const float* zxbcdt = &block.zxbcdt[t * d_in_proj];
       float* y = &block.y[t * d_inner];
@@ -243,9 +246,9 @@ void LayerStages::project_out(int64_t layer, Block& block) const {
           block.tokens, block.matmul_input);
 }
 
-void LayerStages::final_norm(Block& block) const {
+void LayerStages::final_norm(ActivationBlock& block) const {
   const int64_t d_model = config_.d_model;
-  parallel_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
+  threading_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       kernels::add_rmsnorm(&block.residual[t * d_model], &block.hidden[t * d_model],
                            weights_.norm_f, &block.normed[t * d_model], d_model, config_.norm_eps);
@@ -254,7 +257,8 @@ void LayerStages::final_norm(Block& block) const {
   observe(config_.n_layer, block, block.normed);
 }
 
-void LayerStages::logits(Block& block, int64_t row_begin, int64_t row_end, float* logits) const {
+void LayerStages::logits(ActivationBlock& block, int64_t row_begin, int64_t row_end,
+                         float* logits) const {
   project(weights_.lm_head, block.normed.data() + row_begin * config_.d_model, config_.d_model,
           logits, config_.vocab_padded, row_end - row_begin, block.matmul_input);
 }

@@ -22,7 +22,7 @@ class LogitsSink {
       : callback_(callback), last_position_(last_position), last_(last), scratch_(scratch) {}
 
   // Called for the blocks of a prompt in position order, after LayerStages::final_norm.
-  void consume(const LayerStages& stages, Block& block) {
+  void consume(const LayerStages& stages, ActivationBlock& block) {
     const auto vocab = static_cast<int64_t>(last_.size());
     if (callback_ && *callback_) {
       for (int64_t begin = 0; begin < block.tokens; begin += kRowsPerPass) {

@@ -4,8 +4,10 @@
 
 namespace mamba2 {
 
-Model::Model(ModelWeights weights, const PrepareProgress& progress)
-    : weights_(std::move(weights)), prepared_(PreparedWeights::prepare(weights_, progress)) {}
+Model::Model(ModelWeights weights, const PrepareProgress& progress,
+             const ThreadingContext& threading)
+    : weights_(std::move(weights)),
+      prepared_(PreparedWeights::prepare(weights_, progress, threading)) {}
 
 Model::~Model() = default;
 

@@ -18,23 +18,43 @@ namespace mamba2 {
 struct PrefillContext {
   const ModelConfig& config;
   const LayerStages& stages;
-  Parallel& parallel;
+  const ThreadingContext& threading;
   SessionState& state;
 
   LayerState layer_state(int64_t layer) const { return mamba2::layer_state(config, state, layer); }
 };
 
-// Splits `tokens` (starting at sequence position `position`) into the window's blocks.
+// One way to run prefill. The session hands it a prompt window_tokens() at a time; all three give
+// the same results up to float rounding.
+class PrefillStrategy {
+ public:
+  virtual ~PrefillStrategy() = default;
+  // The most tokens one run() takes.
+  virtual int64_t window_tokens() const = 0;
+  // Runs `tokens`, starting at sequence position `position`, through every layer.
+  virtual void run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink) = 0;
+};
+
+// The strategy of `mode` (not kAuto) over windows of `window` chunks of `chunk` tokens; the
+// recurrent one steps `step_block`, the block decode uses.
+std::unique_ptr<PrefillStrategy> make_prefill_strategy(ScanMode mode, const PrefillContext& context,
+                                                       int64_t chunk, int64_t window,
+                                                       ActivationBlock& step_block);
+
+// Splits `tokens` (starting at sequence position `position`) into the window's blocks: what the
+// chunked and associative strategies share.
 void load_window(std::span<const int32_t> tokens, int64_t position, int64_t chunk,
-                 std::vector<Block>& blocks, std::vector<std::span<const int32_t>>& block_tokens);
+                 std::vector<ActivationBlock>& blocks,
+                 std::vector<std::span<const int32_t>>& block_tokens);
 
 // Chunked SSD as a layer x chunk wavefront: (layer l, chunk c) runs once (l-1, c) and (l, c-1)
 // are done, so layer l+1 starts a chunk while layer l works on the next. The flow graph is built
 // once and reused for every window.
-class ChunkedPrefill {
+class ChunkedPrefill final : public PrefillStrategy {
  public:
   ChunkedPrefill(const PrefillContext& context, int64_t chunk, int64_t window);
-  void run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink);
+  int64_t window_tokens() const override;
+  void run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink) override;
 
  private:
   void run_node(int64_t layer, int64_t chunk_index);
@@ -42,7 +62,7 @@ class ChunkedPrefill {
 
   PrefillContext context_;
   int64_t chunk_;
-  std::vector<Block> blocks_;
+  std::vector<ActivationBlock> blocks_;
   std::vector<std::span<const int32_t>> block_tokens_;
   LogitsSink* sink_ = nullptr;
   std::unique_ptr<tbb::flow::graph> graph_;
@@ -52,24 +72,34 @@ class ChunkedPrefill {
 // Chunk states combined by a parallel prefix: per layer, every chunk of the window computes its
 // local state in parallel; an inclusive scan with (a1, b1) o (a2, b2) = (a1 a2, a2 b1 + b2) gives
 // each chunk its entering state in log2(window) parallel steps; then all outputs in parallel.
-class AssociativePrefill {
+class AssociativePrefill final : public PrefillStrategy {
  public:
   AssociativePrefill(const PrefillContext& context, int64_t chunk, int64_t window);
-  void run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink);
+  int64_t window_tokens() const override;
+  void run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink) override;
 
  private:
   void scan_states(int64_t layer, int64_t chunks);
 
   PrefillContext context_;
   int64_t chunk_;
-  std::vector<Block> blocks_;
+  std::vector<ActivationBlock> blocks_;
   std::vector<std::span<const int32_t>> block_tokens_;
   AlignedVector<float> decay_[2];  // [window, nheads] prefix products, double-buffered
   AlignedVector<float> state_[2];  // [window, nheads, headdim, d_state] prefix states
 };
 
 // Token by token through the recurrence (the decode step): the reference path.
-void recurrent_prefill(const PrefillContext& context, std::span<const int32_t> tokens,
-                       int64_t position, Block& block, LogitsSink& sink);
+class RecurrentPrefill final : public PrefillStrategy {
+ public:
+  RecurrentPrefill(const PrefillContext& context, ActivationBlock& block)
+      : context_(context), block_(block) {}
+  int64_t window_tokens() const override;
+  void run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink) override;
+
+ private:
+  PrefillContext context_;
+  ActivationBlock& block_;
+};
 
 }  // namespace mamba2

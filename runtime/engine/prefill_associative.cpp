@@ -2,6 +2,10 @@
 
 namespace mamba2 {
 
+int64_t AssociativePrefill::window_tokens() const {
+  return static_cast<int64_t>(blocks_.size()) * chunk_;
+}
+
 AssociativePrefill::AssociativePrefill(const PrefillContext& context, int64_t chunk, int64_t window)
     : context_(context), chunk_(chunk), block_tokens_(window) {
   const ModelConfig& c = context.config;
@@ -33,7 +37,7 @@ void AssociativePrefill::scan_states(int64_t layer, int64_t chunks) {
   int current = 0;
   for (int64_t stride = 1; stride < chunks; stride *= 2) {
     const int next = 1 - current;
-    context_.parallel.for_tiles(chunks * head_tiles, 1, [&](int64_t task, int64_t) {
+    context_.threading.for_tiles(chunks * head_tiles, 1, [&](int64_t task, int64_t) {
       const int64_t index = task / head_tiles;
       const int64_t h_begin = task % head_tiles * head_tile;
       const int64_t h_end = std::min(c.nheads, h_begin + head_tile);
@@ -57,7 +61,7 @@ void AssociativePrefill::scan_states(int64_t layer, int64_t chunks) {
   }
   // Chunk i enters with prefix(i - 1) applied to the layer's initial state; chunk 0 with the
   // initial state itself. The layer's state becomes prefix(chunks - 1) applied likewise.
-  context_.parallel.for_tiles(chunks * head_tiles, 1, [&](int64_t task, int64_t) {
+  context_.threading.for_tiles(chunks * head_tiles, 1, [&](int64_t task, int64_t) {
     const int64_t index = task / head_tiles;
     const int64_t h_begin = task % head_tiles * head_tile;
     const int64_t h_end = std::min(c.nheads, h_begin + head_tile);
@@ -71,7 +75,7 @@ void AssociativePrefill::scan_states(int64_t layer, int64_t chunks) {
     kernels::ssd_state_pass(shape, &decay_[current][(index - 1) * c.nheads], initial,
                             &state_[current][(index - 1) * state_size], entering, h_begin, h_end);
   });
-  context_.parallel.for_tiles(c.nheads, head_tile, [&](int64_t h_begin, int64_t h_end) {
+  context_.threading.for_tiles(c.nheads, head_tile, [&](int64_t h_begin, int64_t h_end) {
     kernels::ssd_state_pass(shape, &decay_[current][(chunks - 1) * c.nheads], initial,
                             &state_[current][(chunks - 1) * state_size], initial, h_begin, h_end);
   });
@@ -80,31 +84,32 @@ void AssociativePrefill::scan_states(int64_t layer, int64_t chunks) {
 void AssociativePrefill::run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink) {
   load_window(tokens, position, chunk_, blocks_, block_tokens_);
   const LayerStages& stages = context_.stages;
-  Parallel& parallel = context_.parallel;
+  const ThreadingContext& threading = context_.threading;
   int64_t chunks = 0;
   while (chunks < static_cast<int64_t>(blocks_.size()) && blocks_[chunks].tokens > 0) ++chunks;
   auto for_each_chunk = [&](auto&& body) {
-    parallel.for_tiles(chunks, 1, [&](int64_t index, int64_t) { body(blocks_[index], index); });
+    threading.for_tiles(chunks, 1, [&](int64_t index, int64_t) { body(blocks_[index], index); });
   };
 
-  for_each_chunk([&](Block& block, int64_t index) { stages.embed(block_tokens_[index], block); });
+  for_each_chunk(
+      [&](ActivationBlock& block, int64_t index) { stages.embed(block_tokens_[index], block); });
   for (int64_t layer = 0; layer < context_.config.n_layer; ++layer) {
     const LayerState state = context_.layer_state(layer);
-    for_each_chunk([&](Block& block, int64_t) { stages.project_in(layer, block); });
+    for_each_chunk([&](ActivationBlock& block, int64_t) { stages.project_in(layer, block); });
     // The conv carries only d_conv inputs across a chunk boundary: cheap enough to run in order.
     for (int64_t index = 0; index < chunks; ++index)
       stages.convolve(layer, state.conv, blocks_[index]);
-    for_each_chunk([&](Block& block, int64_t) {
+    for_each_chunk([&](ActivationBlock& block, int64_t) {
       stages.discretize(layer, block);
       stages.scan_chunk_local_state(layer, block);
     });
     scan_states(layer, chunks);
-    for_each_chunk([&](Block& block, int64_t) {
+    for_each_chunk([&](ActivationBlock& block, int64_t) {
       stages.scan_chunk_output(layer, block.state_in.data(), block);
       stages.project_out(layer, block);
     });
   }
-  for_each_chunk([&](Block& block, int64_t) { stages.final_norm(block); });
+  for_each_chunk([&](ActivationBlock& block, int64_t) { stages.final_norm(block); });
   for (int64_t index = 0; index < chunks; ++index) sink.consume(stages, blocks_[index]);
 }
 

@@ -2,15 +2,8 @@
 
 namespace mamba2 {
 
-void load_window(std::span<const int32_t> tokens, int64_t position, int64_t chunk,
-                 std::vector<Block>& blocks, std::vector<std::span<const int32_t>>& block_tokens) {
-  for (size_t index = 0; index < blocks.size(); ++index) {
-    const auto begin = std::min<size_t>(index * chunk, tokens.size());
-    const auto end = std::min<size_t>(begin + chunk, tokens.size());
-    block_tokens[index] = tokens.subspan(begin, end - begin);
-    blocks[index].tokens = static_cast<int64_t>(end - begin);
-    blocks[index].position = position + static_cast<int64_t>(begin);
-  }
+int64_t ChunkedPrefill::window_tokens() const {
+  return static_cast<int64_t>(blocks_.size()) * chunk_;
 }
 
 ChunkedPrefill::ChunkedPrefill(const PrefillContext& context, int64_t chunk, int64_t window)
@@ -22,7 +15,7 @@ ChunkedPrefill::ChunkedPrefill(const PrefillContext& context, int64_t chunk, int
 }
 
 void ChunkedPrefill::run_node(int64_t layer, int64_t chunk_index) {
-  Block& block = blocks_[chunk_index];
+  ActivationBlock& block = blocks_[chunk_index];
   if (block.tokens == 0) return;
   const LayerStages& stages = context_.stages;
   if (layer == context_.config.n_layer) {
@@ -69,7 +62,7 @@ void ChunkedPrefill::run(std::span<const int32_t> tokens, int64_t position, Logi
   sink_ = &sink;
   load_window(tokens, position, chunk_, blocks_, block_tokens_);
   const auto window = static_cast<int64_t>(blocks_.size());
-  if (context_.parallel.threads() == 1) {
+  if (context_.threading.threads() == 1) {
     for (int64_t chunk_index = 0; chunk_index < window; ++chunk_index) {
       for (int64_t layer = 0; layer <= context_.config.n_layer; ++layer) {
         run_node(layer, chunk_index);

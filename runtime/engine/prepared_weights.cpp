@@ -1,13 +1,11 @@
 #include "runtime/engine/prepared_weights.h"
 
-#include <tbb/parallel_for.h>
-
 #include <optional>
 #include <string>
 
 #include "kernels/matmul_q8_0.h"
 #include "mamba2/error.h"
-#include "quant/float16.h"
+#include "quant/row_conversion.h"
 #include "runtime/io/mapped_file.h"
 
 namespace mamba2 {
@@ -15,7 +13,8 @@ namespace {
 
 class Preparer {
  public:
-  explicit Preparer(PreparedWeights& out) : out_(out) {}
+  Preparer(PreparedWeights& out, const ThreadingContext& threading)
+      : out_(out), threading_(threading) {}
 
   // The tensor's elements as f32; null for an absent optional tensor. Other weight types are
   // widened once here until the quantized kernels read them in place.
@@ -85,10 +84,10 @@ class Preparer {
     std::byte* out =
         out_.owned_lines.emplace_back(std::make_unique_for_overwrite<CacheLine[]>(lines))[0].bytes;
     constexpr int64_t kRowsPerTask = 64 * kernels::kQ8_0UnitRows;
-    tbb::parallel_for(int64_t{0}, (rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
-      const int64_t begin = task * kRowsPerTask;
-      kernels::interleave_q8_0(view.data, rows, cols, begin, std::min(rows, begin + kRowsPerTask),
-                               out);
+    threading_.execute([&] {
+      threading_.for_tiles(rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
+        kernels::interleave_q8_0(view.data, rows, cols, begin, end, out);
+      });
     });
     // The stored rows are not read again, so their file pages need not stay resident beside the
     // copy; a tied embedding's stay, as every token looks its row up there.
@@ -110,15 +109,17 @@ class Preparer {
 
  private:
   PreparedWeights& out_;
+  const ThreadingContext& threading_;
   const std::byte* embedding_rows_ = nullptr;
 };
 
 }  // namespace
 
 std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& weights,
-                                                          const Model::PrepareProgress& progress) {
+                                                          const Model::PrepareProgress& progress,
+                                                          const ThreadingContext& threading) {
   auto prepared = std::make_unique<PreparedWeights>();
-  Preparer preparer(*prepared);
+  Preparer preparer(*prepared, threading);
   prepared->embedding = preparer.embedding(weights.embedding, "token_embd.weight");
   for (const LayerWeights& layer : weights.layers) {
     PreparedLayer& out = prepared->layers.emplace_back();

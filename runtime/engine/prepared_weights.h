@@ -62,7 +62,8 @@ struct PreparedWeights {
 
   // Throws Error for a tensor whose bytes do not match its type and shape.
   static std::unique_ptr<PreparedWeights> prepare(const ModelWeights& weights,
-                                                  const Model::PrepareProgress& progress = {});
+                                                  const Model::PrepareProgress& progress,
+                                                  const ThreadingContext& threading);
 };
 
 }  // namespace mamba2

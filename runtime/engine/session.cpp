@@ -1,7 +1,8 @@
 #include "mamba2/session.h"
 
 #include <algorithm>
-#include <optional>
+#include <array>
+#include <memory>
 
 #include "mamba2/error.h"
 #include "runtime/engine/prefill.h"
@@ -45,8 +46,8 @@ ScanMode parse_scan_mode(std::string_view name) {
 struct Session::Impl {
   Impl(const Model& model, const SessionOptions& options)
       : config(model.config()),
-        parallel(options.threads),
-        stages(config, model.prepared(), parallel),
+        threading(options.threading),
+        stages(config, model.prepared(), threading),
         chunk(options.chunk_size > 0 ? options.chunk_size : config.chunk_size),
         step_block(config, 1, LayerStages::ssd_head_tile(config)),
         logits(static_cast<size_t>(config.vocab_padded)),
@@ -56,7 +57,7 @@ struct Session::Impl {
     state.ssm.assign(static_cast<size_t>(ssm_state_size(config)), 0.0f);
   }
 
-  PrefillContext context() { return PrefillContext{config, stages, parallel, state}; }
+  PrefillContext context() { return PrefillContext{config, stages, threading, state}; }
 
   void check_tokens(std::span<const int32_t> tokens) const {
     for (int32_t token : tokens) {
@@ -81,41 +82,39 @@ struct Session::Impl {
     const int64_t start = state.position;
     const int64_t last_position = start + static_cast<int64_t>(tokens.size()) - 1;
     LogitsSink sink(&on_logits, last_position, logits, logits_scratch);
-    parallel.execute([&] {
-      if (mode == ScanMode::kRecurrent) {
-        recurrent_prefill(context(), tokens, start, step_block, sink);
-        return;
-      }
-      const bool use_chunked = mode == ScanMode::kChunked;
-      const int64_t window =
-          window_option > 0 ? window_option : (use_chunked ? kChunkedWindow : kAssociativeWindow);
-      if (use_chunked && !chunked) chunked.emplace(context(), chunk, window);
-      if (!use_chunked && !associative) associative.emplace(context(), chunk, window);
-      const auto window_tokens = static_cast<size_t>(window * chunk);
+    PrefillStrategy& prefill = strategy(mode, window_option);
+    threading.execute([&] {
+      const auto window_tokens = static_cast<size_t>(prefill.window_tokens());
       for (size_t begin = 0; begin < tokens.size(); begin += window_tokens) {
         const auto piece = tokens.subspan(begin, std::min(window_tokens, tokens.size() - begin));
-        const int64_t position = start + static_cast<int64_t>(begin);
-        if (use_chunked) {
-          chunked->run(piece, position, sink);
-        } else {
-          associative->run(piece, position, sink);
-        }
+        prefill.run(piece, start + static_cast<int64_t>(begin), sink);
       }
     });
     state.position = last_position + 1;
     return logits;
   }
 
+  // The strategy of `mode`, made on first use with the window it asks for then.
+  PrefillStrategy& strategy(ScanMode mode, int64_t window_option) {
+    std::unique_ptr<PrefillStrategy>& made = strategies[static_cast<size_t>(mode)];
+    if (!made) {
+      const int64_t window = window_option > 0                ? window_option
+                             : mode == ScanMode::kAssociative ? kAssociativeWindow
+                                                              : kChunkedWindow;
+      made = make_prefill_strategy(mode, context(), chunk, window, step_block);
+    }
+    return *made;
+  }
+
   const ModelConfig& config;
-  Parallel parallel;
+  ThreadingContext threading;
   LayerStages stages;
   int64_t chunk;
   SessionState state;
-  Block step_block;
-  std::optional<ChunkedPrefill> chunked;
-  std::optional<AssociativePrefill> associative;
-  std::vector<float> logits;          // [vocab_padded] of the last token
-  std::vector<float> logits_scratch;  // [kRowsPerPass, vocab_padded]
+  ActivationBlock step_block;
+  std::array<std::unique_ptr<PrefillStrategy>, 4> strategies;  // by ScanMode, made on first use
+  std::vector<float> logits;                                   // [vocab_padded] of the last token
+  std::vector<float> logits_scratch;                           // [kRowsPerPass, vocab_padded]
 };
 
 Session::Session(std::shared_ptr<const Model> model, SessionOptions options)

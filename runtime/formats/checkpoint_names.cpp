@@ -7,7 +7,7 @@
 #include <map>
 
 #include "mamba2/error.h"
-#include "quant/float16.h"
+#include "quant/row_conversion.h"
 
 namespace mamba2 {
 namespace {

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -289,6 +291,17 @@ ModelConfig parse_config_json(std::string_view text, const std::string& where) {
   }
   config.resolve(where);
   return config;
+}
+
+ModelConfig load_model_config(const std::filesystem::path& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    throw Error(path.string(), "no such file or directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string(), "cannot open");
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  return parse_config_json(text, path.string());
 }
 
 }  // namespace mamba2

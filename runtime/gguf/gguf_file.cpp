@@ -414,8 +414,8 @@ void GgufFile::parse() {
   for (size_t i = 1; i < by_offset.size(); ++i) {
     const GgufTensorInfo& prev = *by_offset[i - 1];
     if (prev.nbytes > 0 && by_offset[i]->offset < prev.offset + prev.nbytes) {
-      throw Error(where_, "tensors " + in_quotes(prev.name) + " and " + in_quotes(by_offset[i]->name) +
-                              " overlap");
+      throw Error(where_, "tensors " + in_quotes(prev.name) + " and " +
+                              in_quotes(by_offset[i]->name) + " overlap");
     }
   }
 }
@@ -433,8 +433,8 @@ const GgufValue& GgufFile::require(std::string_view key) const {
 
 void GgufFile::wrong_type(std::string_view key, const GgufValue& value,
                           const char* expected) const {
-  throw Error(where_,
-              "metadata key " + in_quotes(key) + " is " + type_text(value) + ", expected " + expected);
+  throw Error(where_, "metadata key " + in_quotes(key) + " is " + type_text(value) + ", expected " +
+                          expected);
 }
 
 std::optional<int64_t> GgufFile::find_int(std::string_view key) const {
@@ -519,6 +519,14 @@ const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
 
 TensorView GgufFile::view(const GgufTensorInfo& tensor) const {
   return TensorView{tensor.dtype, tensor.shape, file_->data() + tensor.offset, tensor.nbytes};
+}
+
+}  // namespace mamba2
+
+namespace mamba2 {
+
+std::vector<GgufTensorInfo> read_gguf_tensor_infos(const std::filesystem::path& path) {
+  return GgufFile::open(path).tensors();
 }
 
 }  // namespace mamba2

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "mamba2/gguf.h"
 #include "mamba2/tensor.h"
 #include "runtime/gguf/gguf_types.h"
 #include "runtime/io/mapped_file.h"
@@ -42,14 +43,6 @@ struct GgufValue {
   std::optional<double> as_float() const;
   // Element i of an array of integers (any width), or nullopt for another element type.
   std::optional<int64_t> int_element(uint64_t i) const;
-};
-
-struct GgufTensorInfo {
-  std::string name;
-  DType dtype = DType::kF32;
-  TensorShape shape;    // outermost first: GGUF's ne reversed
-  uint64_t offset = 0;  // from the start of the file
-  uint64_t nbytes = 0;
 };
 
 class GgufFile {

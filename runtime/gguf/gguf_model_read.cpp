@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "mamba2/error.h"
-#include "quant/float16.h"
+#include "quant/row_conversion.h"
 #include "runtime/gguf/gguf_keys.h"
 #include "runtime/gguf/gguf_model.h"
 

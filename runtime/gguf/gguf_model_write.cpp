@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "mamba2/error.h"
-#include "quant/float16.h"
 #include "quant/q8_0.h"
+#include "quant/row_conversion.h"
 #include "runtime/gguf/gguf_keys.h"
 #include "runtime/gguf/gguf_model.h"
 
@@ -80,47 +80,25 @@ void add_tokenizer(GgufWriter& out, const TokenizerData& tok, int64_t vocab_padd
   }
 }
 
-// Streams `view` converted to `target`, whole rows at a time (rows of a Q8_0 target are whole
-// blocks, so any slab of rows quantizes independently).
+// Streams `view` converted to `target`, a slab of whole rows at a time (rows of a block type are
+// whole blocks, so any slab of rows converts independently).
 GgufTensorProducer converting_producer(const TensorView& view, DType target) {
   return [view, target](const GgufByteSink& sink) {
-    const int64_t numel = view.numel();
     const int64_t row =
         view.shape.rank > 0 ? std::max<int64_t>(view.shape[view.shape.rank - 1], 1) : 1;
-    const int64_t slab = std::max<int64_t>(kSlabElems / row, 1) * row;
-    const uint64_t in_bytes_per_slab = *dtype_bytes(view.dtype, slab);
-    std::vector<float> floats(static_cast<size_t>(std::min(slab, numel)));
-    std::vector<std::byte> bytes(*dtype_bytes(target, static_cast<int64_t>(floats.size())));
-    for (int64_t start = 0, index = 0; start < numel; start += slab, ++index) {
-      const int64_t n = std::min(slab, numel - start);
-      convert_row_to_f32(view.dtype, view.data + index * in_bytes_per_slab, floats.data(), n);
-      convert_row_from_f32(target, floats.data(), bytes.data(), n);
-      sink({bytes.data(), *dtype_bytes(target, n)});
+    const int64_t rows = view.numel() / row;
+    const int64_t slab_rows = std::clamp<int64_t>(kSlabElems / row, 1, std::max<int64_t>(rows, 1));
+    const uint64_t in_row = *dtype_bytes(view.dtype, row), out_row = *dtype_bytes(target, row);
+    std::vector<std::byte> bytes(out_row * slab_rows);
+    for (int64_t r = 0; r < rows; r += slab_rows) {
+      const int64_t n = std::min(slab_rows, rows - r);
+      convert_rows(view.dtype, view.data + r * in_row, target, bytes.data(), n, row);
+      sink({bytes.data(), out_row * n});
     }
   };
 }
 
 }  // namespace
-
-DType gguf_tensor_type(TensorRole role, const TensorShape& shape, DType requested) {
-  if (role == TensorRole::kSmall || shape.rank != 2) return DType::kF32;
-  if (requested == DType::kQ8_0 && shape[1] % kQ8_0BlockElems != 0) return DType::kF16;
-  return requested;
-}
-
-uint32_t llama_file_type(DType type) {
-  switch (type) {
-    case DType::kF32:
-      return 0;  // LLAMA_FTYPE_ALL_F32
-    case DType::kF16:
-      return 1;  // LLAMA_FTYPE_MOSTLY_F16
-    case DType::kQ8_0:
-      return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
-    case DType::kBF16:
-      return 32;  // LLAMA_FTYPE_MOSTLY_BF16
-  }
-  return 0;
-}
 
 void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& path,
                       const GgufWriteOptions& options) {
@@ -139,19 +117,14 @@ void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& 
   const std::string name = weights.name.empty() ? path.stem().string() : weights.name;
   out.add_string(keys::kName, name);
   add_config(out, model.config, where);
-  out.add_uint32(keys::kFileType, llama_file_type(options.type));
+  out.add_uint32(keys::kFileType, options.quantization.llama_file_type());
   out.add_uint32(keys::kQuantizationVersion, keys::kQuantizationVersionValue);
   if (weights.tokenizer) add_tokenizer(out, *weights.tokenizer, model.config.vocab_padded, where);
 
   for_each_tensor(model, [&](TensorSlot& slot) {
     if (!slot.present) return;
     const TensorView& view = *slot.view;
-    DType requested = options.type;
-    const bool embedding_role =
-        slot.role == TensorRole::kEmbedding || slot.role == TensorRole::kOutput;
-    if (options.embedding_type && embedding_role) requested = *options.embedding_type;
-    if (options.keep_f32 && options.keep_f32(slot.name)) requested = DType::kF32;
-    const DType target = gguf_tensor_type(slot.role, view.shape, requested);
+    const DType target = options.quantization.tensor_type(slot.name, slot.role, view.shape).type;
     if (view.dtype == target) {
       out.add_tensor(slot.name, view);
     } else {

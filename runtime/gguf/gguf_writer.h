@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "mamba2/gguf.h"
 #include "mamba2/tensor.h"
 #include "runtime/gguf/gguf_types.h"
 
@@ -22,16 +23,6 @@ namespace mamba2 {
 using GgufByteSink = std::function<void(std::span<const std::byte>)>;
 // Produces exactly the tensor's nbytes through the sink (the writer checks the count).
 using GgufTensorProducer = std::function<void(const GgufByteSink&)>;
-
-struct GgufWriteProgress {
-  size_t index = 0;  // 0-based position of the tensor just written
-  size_t count = 0;  // tensors in the file
-  std::string_view name;
-  DType dtype = DType::kF32;
-  TensorShape shape;
-  uint64_t nbytes = 0;
-};
-using GgufProgressCallback = std::function<void(const GgufWriteProgress&)>;
 
 class GgufWriter {
  public:

@@ -1,4 +1,4 @@
-#include "runtime/io/npy.h"
+#include "mamba2/npy.h"
 
 #include <cstring>
 #include <regex>
@@ -56,8 +56,7 @@ NpyArray read_npy(const std::filesystem::path& path) {
     throw Error(where, "data size does not match the shape");
   }
   array.data.resize(numel);
-  std::memcpy(array.data.data(), bytes.data() + kPreambleSize + header_size,
-              numel * sizeof(float));
+  std::memcpy(array.data.data(), bytes.data() + kPreambleSize + header_size, numel * sizeof(float));
   return array;
 }
 

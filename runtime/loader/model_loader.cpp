@@ -30,8 +30,9 @@ ModelWeights load_model_weights(const std::filesystem::path& path) {
 }
 
 std::shared_ptr<const Model> load_model(const std::filesystem::path& path,
-                                        const Model::PrepareProgress& progress) {
-  return std::make_shared<const Model>(load_model_weights(path), progress);
+                                        const Model::PrepareProgress& progress,
+                                        const ThreadingContext& threading) {
+  return std::make_shared<const Model>(load_model_weights(path), progress, threading);
 }
 
 }  // namespace mamba2

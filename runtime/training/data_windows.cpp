@@ -1,11 +1,11 @@
-#include "runtime/training/data_windows.h"
+#include "mamba2/data_windows.h"
 
 #include <algorithm>
 #include <string>
 
 #include "mamba2/error.h"
 
-namespace mamba2::training {
+namespace mamba2 {
 namespace {
 
 // SplitMix64's finaliser: a well-mixed 64-bit hash of a counter.
@@ -38,4 +38,4 @@ std::vector<int32_t> DataWindows::batch(int64_t step, int64_t batch_size) const 
   return out;
 }
 
-}  // namespace mamba2::training
+}  // namespace mamba2

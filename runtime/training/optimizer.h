@@ -6,21 +6,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "mamba2/training.h"
 #include "runtime/training/parameters.h"
 
 namespace mamba2::training {
-
-struct AdamWSettings {
-  double lr = 3e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.95;
-  double eps = 1e-8;
-  double weight_decay = 0.1;
-  double clip = 1.0;  // <= 0: no clipping
-  int64_t warmup_steps = 100;
-  int64_t total_steps = 1000;
-  double min_lr_ratio = 0.1;
-};
 
 // The learning rate of step `step` (0-based).
 double learning_rate(const AdamWSettings& settings, int64_t step);

@@ -18,17 +18,18 @@ constexpr int64_t kChannelTile = 64;  // output channels per tile of weight-grad
 
 // Y [R, out] = X [R, in] W^T, W [out, in].
 template <class T>
-void linear(Parallel& par, const T* x, const T* w, T* y, int64_t rows, int64_t in, int64_t out) {
-  par.for_tiles(rows, kRowTile, [&](int64_t r0, int64_t r1) {
+void linear(const ThreadingContext& threading, const T* x, const T* w, T* y, int64_t rows,
+            int64_t in, int64_t out) {
+  threading.for_tiles(rows, kRowTile, [&](int64_t r0, int64_t r1) {
     gemm(false, true, r1 - r0, out, in, T(1), x + r0 * in, in, w, in, T(0), y + r0 * out, out);
   });
 }
 
 // dX [R, in] (+= when accumulate) = dY [R, out] W.
 template <class T>
-void linear_input_grad(Parallel& par, const T* dy, const T* w, T* dx, int64_t rows, int64_t in,
-                       int64_t out, bool accumulate) {
-  par.for_tiles(rows, kRowTile, [&](int64_t r0, int64_t r1) {
+void linear_input_grad(const ThreadingContext& threading, const T* dy, const T* w, T* dx,
+                       int64_t rows, int64_t in, int64_t out, bool accumulate) {
+  threading.for_tiles(rows, kRowTile, [&](int64_t r0, int64_t r1) {
     gemm(false, false, r1 - r0, in, out, T(1), dy + r0 * out, out, w, in, T(accumulate ? 1 : 0),
          dx + r0 * in, in);
   });
@@ -36,9 +37,9 @@ void linear_input_grad(Parallel& par, const T* dy, const T* w, T* dx, int64_t ro
 
 // dW [out, in] += dY^T X, tiled over output channels so no two tiles write the same row.
 template <class T>
-void linear_weight_grad(Parallel& par, const T* dy, const T* x, T* dw, int64_t rows, int64_t in,
-                        int64_t out) {
-  par.for_tiles(out, kChannelTile, [&](int64_t o0, int64_t o1) {
+void linear_weight_grad(const ThreadingContext& threading, const T* dy, const T* x, T* dw,
+                        int64_t rows, int64_t in, int64_t out) {
+  threading.for_tiles(out, kChannelTile, [&](int64_t o0, int64_t o1) {
     gemm(true, false, o1 - o0, in, rows, T(1), dy + o0, out, x, in, T(1), dw + o0 * in, in);
   });
 }
@@ -132,7 +133,7 @@ SsdSequence<T> TrainingModel<T>::ssd_sequence(const LayerActivations& a,
 
 template <class T>
 double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> tokens,
-                                 Parallel& par) {
+                                 const ThreadingContext& threading) {
   const int64_t L = seq_len_, R = rows_, d = c_.d_model;
   if (static_cast<int64_t>(tokens.size()) != batch_ * (L + 1)) {
     throw Error("training", "expected batch * (seq_len + 1) tokens");
@@ -157,11 +158,11 @@ double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> 
     const LayerParams<const T>& w = p.layers[l];
     LayerActivations& a = layers_[l];
     const std::vector<T>& res = residual_[l];
-    par.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
+    threading.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
       rmsnorm_forward(&res[r0 * d], w.norm, &a.normed[r0 * d], &a.rstd[r0], r1 - r0, d, eps);
     });
-    linear(par, a.normed.data(), w.in_proj, a.zxbcdt.data(), R, d, c_.d_in_proj);
-    par.for_tiles(batch_, 1, [&](int64_t b, int64_t) {
+    linear(threading, a.normed.data(), w.in_proj, a.zxbcdt.data(), R, d, c_.d_in_proj);
+    threading.for_tiles(batch_, 1, [&](int64_t b, int64_t) {
       const int64_t r0 = b * L;
       conv_silu_forward(&a.zxbcdt[r0 * c_.d_in_proj + xbc_at], c_.d_in_proj, w.conv, w.conv_bias,
                         &a.xbc[r0 * c_.conv_dim], c_.conv_dim, L, c_.d_conv, int64_t{0},
@@ -170,32 +171,32 @@ double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> 
                  T(c_.dt_max_limit), &a.dt[r0 * c_.nheads], L, c_.nheads);
     });
     const int64_t state_stride = static_cast<int64_t>(a.states.size()) / batch_;
-    par.for_tiles(batch_ * c_.ngroups, 1, [&](int64_t bg, int64_t) {
+    threading.for_tiles(batch_ * c_.ngroups, 1, [&](int64_t bg, int64_t) {
       const int64_t b = bg / c_.ngroups, g = bg % c_.ngroups;
       ssd_forward(ssd_sequence(a, w, b), g, &a.y[b * L * c_.d_ssm], c_.d_ssm,
                   &a.states[b * state_stride]);
     });
-    par.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
+    threading.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
       gated_rmsnorm_forward(&a.y[r0 * c_.d_ssm], &a.zxbcdt[r0 * c_.d_in_proj], c_.d_in_proj,
                             w.gated_norm, &a.gated[r0 * c_.d_inner], r1 - r0, c_.d_ssm,
                             c_.d_ssm / c_.ngroups, eps);
     });
     std::vector<T>& next = residual_[l + 1];
-    linear(par, a.gated.data(), w.out_proj, next.data(), R, c_.d_inner, d);
-    par.for_tiles(R * d, kRowTile * d, [&](int64_t i0, int64_t i1) {
+    linear(threading, a.gated.data(), w.out_proj, next.data(), R, c_.d_inner, d);
+    threading.for_tiles(R * d, kRowTile * d, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) next[i] += res[i];
     });
   }
   const std::vector<T>& res = residual_[c_.n_layer];
-  par.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
+  threading.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
     rmsnorm_forward(&res[r0 * d], p.norm_f, &normed_f_[r0 * d], &rstd_f_[r0], r1 - r0, d, eps);
   });
   const int64_t V = c_.vocab_padded;
-  linear(par, normed_f_.data(), p.lm_head, logits_.data(), R, d, V);
+  linear(threading, normed_f_.data(), p.lm_head, logits_.data(), R, d, V);
   dlogits_ = logits_;
   const int64_t tiles = (R + kRowTile - 1) / kRowTile;
   std::vector<double> losses(tiles);
-  par.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
+  threading.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
     losses[r0 / kRowTile] =
         cross_entropy(&dlogits_[r0 * V], &targets_[r0], r1 - r0, V, T(1) / T(R));
   });
@@ -205,7 +206,8 @@ double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> 
 }
 
 template <class T>
-void TrainingModel<T>::backward(const T* params_base, T* grads_base, Parallel& par) {
+void TrainingModel<T>::backward(const T* params_base, T* grads_base,
+                                const ThreadingContext& threading) {
   const int64_t L = seq_len_, R = rows_, d = c_.d_model, V = c_.vocab_padded;
   const int64_t H = c_.nheads, tiles = (R + kRowTile - 1) / kRowTile;
   const T eps = T(c_.norm_eps);
@@ -216,14 +218,14 @@ void TrainingModel<T>::backward(const T* params_base, T* grads_base, Parallel& p
   // Row-wise work whose small weight gradient [n] is summed over rows: per-tile partials.
   auto row_tiles_with_partial = [&](int64_t n, T* out, const auto& fn) {
     partials_.assign(tiles * n, T(0));
-    par.for_tiles(R, kRowTile,
-                  [&](int64_t r0, int64_t r1) { fn(r0, r1, &partials_[(r0 / kRowTile) * n]); });
+    threading.for_tiles(
+        R, kRowTile, [&](int64_t r0, int64_t r1) { fn(r0, r1, &partials_[(r0 / kRowTile) * n]); });
     sum_partials(partials_, tiles, n, out);
   };
 
   // logits = normed_f lm_head^T; normed_f = RMSNorm(residual_n)
-  linear_weight_grad(par, dlogits_.data(), normed_f_.data(), g.lm_head, R, d, V);
-  linear_input_grad(par, dlogits_.data(), p.lm_head, d_normed_.data(), R, d, V, false);
+  linear_weight_grad(threading, dlogits_.data(), normed_f_.data(), g.lm_head, R, d, V);
+  linear_input_grad(threading, dlogits_.data(), p.lm_head, d_normed_.data(), R, d, V, false);
   std::fill(d_residual_.begin(), d_residual_.end(), T(0));
   row_tiles_with_partial(d, g.norm_f, [&](int64_t r0, int64_t r1, T* dw) {
     rmsnorm_backward(&residual_[c_.n_layer][r0 * d], p.norm_f, &rstd_f_[r0], &d_normed_[r0 * d],
@@ -236,8 +238,9 @@ void TrainingModel<T>::backward(const T* params_base, T* grads_base, Parallel& p
     const LayerParams<T>& gw = g.layers[l];
     const LayerActivations& a = layers_[l];
     // residual_{l+1} = residual_l + out_proj(gated): d_residual is the mixer output's gradient.
-    linear_weight_grad(par, d_residual_.data(), a.gated.data(), gw.out_proj, R, c_.d_inner, d);
-    linear_input_grad(par, d_residual_.data(), w.out_proj, d_gated_.data(), R, c_.d_inner, d,
+    linear_weight_grad(threading, d_residual_.data(), a.gated.data(), gw.out_proj, R, c_.d_inner,
+                       d);
+    linear_input_grad(threading, d_residual_.data(), w.out_proj, d_gated_.data(), R, c_.d_inner, d,
                       false);
     std::fill(d_zxbcdt_.begin(), d_zxbcdt_.end(), T(0));
     std::fill(d_y_.begin(), d_y_.end(), T(0));
@@ -253,13 +256,13 @@ void TrainingModel<T>::backward(const T* params_base, T* grads_base, Parallel& p
     std::fill(d_dt_.begin(), d_dt_.end(), T(0));
     std::vector<T> dA_log(batch_ * H, T(0)), dD(batch_ * H, T(0)), ddt_bias(batch_ * H, T(0));
     const int64_t state_stride = static_cast<int64_t>(a.states.size()) / batch_;
-    par.for_tiles(batch_ * c_.ngroups, 1, [&](int64_t bg, int64_t) {
+    threading.for_tiles(batch_ * c_.ngroups, 1, [&](int64_t bg, int64_t) {
       const int64_t b = bg / c_.ngroups, grp = bg % c_.ngroups;
       ssd_backward(ssd_sequence(a, w, b), grp, &d_y_[b * L * c_.d_ssm], c_.d_ssm,
                    &a.states[b * state_stride], &d_xbc_[b * L * c_.conv_dim], &d_dt_[b * L * H],
                    &dA_log[b * H], &dD[b * H]);
     });
-    par.for_tiles(batch_, 1, [&](int64_t b, int64_t) {
+    threading.for_tiles(batch_, 1, [&](int64_t b, int64_t) {
       const int64_t r0 = b * L;
       dt_backward(&a.zxbcdt[r0 * c_.d_in_proj + dt_at], c_.d_in_proj, w.dt_bias, T(c_.dt_min_limit),
                   T(c_.dt_max_limit), &d_dt_[r0 * H], &d_zxbcdt_[r0 * c_.d_in_proj + dt_at],
@@ -273,7 +276,7 @@ void TrainingModel<T>::backward(const T* params_base, T* grads_base, Parallel& p
       }
     }
     // Conv over channel tiles, every sequence inside: each tile owns its weight rows.
-    par.for_tiles(c_.conv_dim, kChannelTile, [&](int64_t c0, int64_t c1) {
+    threading.for_tiles(c_.conv_dim, kChannelTile, [&](int64_t c0, int64_t c1) {
       for (int64_t b = 0; b < batch_; ++b) {
         const int64_t r0 = b * L;
         conv_silu_backward(&a.zxbcdt[r0 * c_.d_in_proj + xbc_at], c_.d_in_proj, w.conv, w.conv_bias,
@@ -283,8 +286,9 @@ void TrainingModel<T>::backward(const T* params_base, T* grads_base, Parallel& p
       }
     });
     // zxbcdt = normed in_proj^T; normed = RMSNorm(residual_l)
-    linear_weight_grad(par, d_zxbcdt_.data(), a.normed.data(), gw.in_proj, R, d, c_.d_in_proj);
-    linear_input_grad(par, d_zxbcdt_.data(), w.in_proj, d_normed_.data(), R, d, c_.d_in_proj,
+    linear_weight_grad(threading, d_zxbcdt_.data(), a.normed.data(), gw.in_proj, R, d,
+                       c_.d_in_proj);
+    linear_input_grad(threading, d_zxbcdt_.data(), w.in_proj, d_normed_.data(), R, d, c_.d_in_proj,
                       false);
     row_tiles_with_partial(d, gw.norm, [&](int64_t r0, int64_t r1, T* dw) {
       rmsnorm_backward(&residual_[l][r0 * d], w.norm, &a.rstd[r0], &d_normed_[r0 * d],

@@ -12,7 +12,7 @@
 #include <span>
 #include <vector>
 
-#include "runtime/engine/parallel.h"
+#include "mamba2/threading_context.h"
 #include "runtime/training/parameters.h"
 #include "runtime/training/ssd.h"
 
@@ -28,11 +28,12 @@ class TrainingModel {
 
   // tokens [batch, seq_len + 1]: each sequence's first seq_len tokens are the input and its last
   // seq_len the targets. Returns the mean cross-entropy (nats per token) over all vocab_padded
-  // logits, as measure_perplexity counts it. Runs the parallel loops in `parallel`.
-  double forward(const T* params, std::span<const int32_t> tokens, Parallel& parallel);
+  // logits, as measure_perplexity counts it. Runs the parallel loops in `threading`.
+  double forward(const T* params, std::span<const int32_t> tokens,
+                 const ThreadingContext& threading);
 
   // After forward(): grads (layout.total() values) = d mean loss / d params.
-  void backward(const T* params, T* grads, Parallel& parallel);
+  void backward(const T* params, T* grads, const ThreadingContext& threading);
 
   // After forward(): the logits [batch * seq_len, vocab_padded] of every input position.
   const std::vector<T>& logits() const { return logits_; }

@@ -7,12 +7,12 @@
 #include <sstream>
 
 #include "mamba2/model_loader.h"
+#include "mamba2/npy.h"
 #include "mamba2/perplexity.h"
 #include "mamba2/random_model.h"
 #include "mamba2/session.h"
 #include "mamba2/tokenizer.h"
 #include "runtime/gguf/gguf_model.h"
-#include "runtime/io/npy.h"
 #include "tests/apps/neox_text_model.h"
 #include "tests/support/run_binary.h"
 #include "tests/support/test_paths.h"

@@ -80,7 +80,7 @@ void write_small_gguf(const fs::path& fixtures, const fs::path& tokenizer_json,
   config["ssm_cfg"]["headdim"] = 8;
   ModelWeights weights = make_random_weights(parse_config_json(config.dump(), "config.json"), 1);
   weights.tokenizer = load_tokenizer_json(tokenizer_json);
-  write_gguf_model(weights, out, {.type = DType::kF16});
+  write_gguf_model(weights, out, {.quantization = {.type = DType::kF16}});
 }
 
 // The fixture's tensors of at most 512 bytes, packed as a safetensors file of their own.

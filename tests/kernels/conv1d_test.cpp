@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "mamba2/npy.h"
 #include "runtime/formats/safetensors.h"
-#include "runtime/io/npy.h"
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/kernels/tiny_fixture.h"
 #include "tests/support/test_paths.h"

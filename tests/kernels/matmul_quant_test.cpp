@@ -13,6 +13,7 @@
 #include "mamba2/error.h"
 #include "quant/float16.h"
 #include "quant/q8_0.h"
+#include "quant/row_conversion.h"
 #include "tests/kernels/kernel_test_util.h"
 
 namespace mamba2::kernels {

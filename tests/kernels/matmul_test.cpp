@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "mamba2/error.h"
+#include "mamba2/npy.h"
 #include "runtime/formats/safetensors.h"
-#include "runtime/io/npy.h"
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/kernels/tiny_fixture.h"
 #include "tests/support/test_paths.h"
@@ -174,9 +174,9 @@ TEST(Matmul, RowTilesOfSeveralTokensMatchOneCall) {
 
 TEST(Matmul, ConcurrentTilesFromSeveralThreadsMatchSerialTiles) {
   // The engine calls sgemm on disjoint row tiles from several TBB threads at once.
-  MatmulCase serial(33, 96, 256, 8), parallel(33, 96, 256, 8);
+  MatmulCase serial(33, 96, 256, 8), threading(33, 96, 256, 8);
   for (int64_t begin = 0; begin < 256; begin += 32) matmul_f32(serial.args(), begin, begin + 32);
-  const MatmulArgs args = parallel.args();
+  const MatmulArgs args = threading.args();
   std::vector<std::thread> threads;
   for (int64_t part = 0; part < 4; ++part) {
     threads.emplace_back([&args, part] {
@@ -188,7 +188,7 @@ TEST(Matmul, ConcurrentTilesFromSeveralThreadsMatchSerialTiles) {
     });
   }
   for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(parallel.y, serial.y);
+  EXPECT_EQ(threading.y, serial.y);
 }
 
 TEST(Matmul, SgemmRunsSingleThreaded) {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "mamba2/npy.h"
 #include "runtime/formats/safetensors.h"
-#include "runtime/io/npy.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2::kernels::testing {

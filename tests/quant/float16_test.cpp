@@ -8,6 +8,8 @@
 #include <limits>
 #include <vector>
 
+#include "quant/row_conversion.h"
+
 namespace mamba2 {
 namespace {
 

@@ -8,6 +8,7 @@
 
 #include "mamba2/error.h"
 #include "quant/float16.h"
+#include "quant/row_conversion.h"
 
 namespace mamba2 {
 namespace {

@@ -48,7 +48,7 @@ ModelConfig random_config(int64_t d_ssm = 0, bool tied = true) {
 std::shared_ptr<const Model> model_of_type(const ModelWeights& weights, DType type,
                                            const std::string& name) {
   const auto path = testing::scratch_dir() / (name + "_" + std::string(dtype_name(type)) + ".gguf");
-  write_gguf_model(weights, path, GgufWriteOptions{type, {}});
+  write_gguf_model(weights, path, GgufWriteOptions{{type}, {}});
   return std::make_shared<const Model>(load_model_weights(path));
 }
 
@@ -56,7 +56,7 @@ std::shared_ptr<const Model> model_of_type(const ModelWeights& weights, DType ty
 std::vector<Session> sessions_with_histories(const std::shared_ptr<const Model>& model) {
   std::vector<Session> sessions;
   for (int64_t s = 0; s < kMaxSessions; ++s) {
-    Session session(model, SessionOptions{1});
+    Session session(model, SessionOptions{ThreadingContext(1)});
     const auto history = random_tokens(static_cast<size_t>(s * 3), model->config().vocab_size,
                                        static_cast<uint32_t>(100 + s));
     session.prefill(history);
@@ -78,7 +78,7 @@ void expect_batch_matches_alone(const std::shared_ptr<const Model>& model, DType
   std::vector<Session> together(start.begin(), start.begin() + n);
   std::vector<Session*> pointers;
   for (Session& session : together) pointers.push_back(&session);
-  BatchDecoder decoder(model, kMaxSessions, 2);
+  BatchDecoder decoder(model, kMaxSessions, ThreadingContext(2));
 
   for (int step = 0; step < kSteps; ++step) {
     const auto tokens = random_tokens(static_cast<size_t>(n), model->config().vocab_size,
@@ -121,7 +121,7 @@ TEST(BatchDecoder, RefusesBadBatchesBeforeChangingAnyState) {
   Session a(model), b(model), foreign(other);
   a.prefill(std::vector<int32_t>{1, 2, 3});
   const SessionState before = a.state();
-  BatchDecoder decoder(model, 2, 1);
+  BatchDecoder decoder(model, 2, ThreadingContext(1));
   const std::vector<int32_t> two = {1, 2}, three = {1, 2, 3};
   const std::vector<int32_t> bad = {1, static_cast<int32_t>(model->config().vocab_padded)};
   Session c(model);
@@ -148,13 +148,13 @@ TEST(BatchDecoder, RefusesMoreSessionsThanMemoryHoldsBeforeAllocating) {
   config.resolve("test");
   const auto model = std::make_shared<const Model>(make_random_weights(config, 9));
   try {
-    BatchDecoder decoder(model, 4096, 1);
+    BatchDecoder decoder(model, 4096, ThreadingContext(1));
     FAIL() << "4096 sessions of 96 MiB each were accepted";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("4096 sessions are too many"), std::string::npos)
         << error.what();
   }
-  EXPECT_NO_THROW(BatchDecoder(model, 2, 1));
+  EXPECT_NO_THROW(BatchDecoder(model, 2, ThreadingContext(1)));
 }
 
 }  // namespace

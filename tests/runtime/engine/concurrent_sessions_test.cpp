@@ -44,7 +44,7 @@ Transcript run_session(std::shared_ptr<const Model> model, const std::vector<int
                        ScanMode scan) {
   SessionOptions options;
   options.scan = scan;
-  options.threads = kSessionThreads;
+  options.threading = ThreadingContext(kSessionThreads);
   options.window_chunks = 2;  // the longer prompts cross window boundaries
   Session session(model, options);
   Transcript run;
@@ -113,7 +113,7 @@ TEST(ConcurrentSessions, CopiesOfOneSessionDecodeIndependently) {
   const ModelConfig config = small_config();
   const auto model = std::make_shared<const Model>(make_random_weights(config, 9));
   SessionOptions options;
-  options.threads = kSessionThreads;
+  options.threading = ThreadingContext(kSessionThreads);
   Session base(model, options);
   base.prefill(random_tokens(30, config.vocab_size, 5));
   constexpr int kCopies = 4;

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "mamba2/model_loader.h"
+#include "mamba2/npy.h"
 #include "mamba2/session.h"
 #include "runtime/gguf/gguf_model.h"
-#include "runtime/io/npy.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
@@ -85,7 +85,7 @@ TEST_P(FixtureTest, LogitsStatesAndGreedyTokensMatchTheReference) {
   const nlohmann::json greedy = read_json(dir / "greedy.json");
   SessionOptions options;
   options.scan = param.scan;
-  options.threads = 2;
+  options.threading = ThreadingContext(2);
 
   for (size_t p = 0; p < prompts.size(); ++p) {
     SCOPED_TRACE("prompt " + std::to_string(p));
@@ -152,7 +152,7 @@ TEST(FixtureTrace, HiddenStatesMatchTheReferenceTrace) {
   std::vector<std::vector<float>> hidden(static_cast<size_t>(config.n_layer + 1),
                                          std::vector<float>(tokens.size() * config.d_model));
   SessionOptions options;
-  options.threads = 2;
+  options.threading = ThreadingContext(2);
   Session session(model, options);
   session.prefill(tokens, {}, [&](int64_t layer, int64_t position, std::span<const float> row) {
     std::copy(row.begin(), row.end(), hidden[layer].begin() + position * config.d_model);

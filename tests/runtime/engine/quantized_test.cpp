@@ -14,7 +14,7 @@
 #include "kernels/matmul_q8_0.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/session.h"
-#include "quant/float16.h"
+#include "quant/row_conversion.h"
 #include "runtime/engine/prepared_weights.h"
 #include "runtime/gguf/gguf_model.h"
 #include "tests/support/test_paths.h"
@@ -34,7 +34,7 @@ std::filesystem::path quantized_gguf(const char* fixture, DType type) {
   const auto path = testing::scratch_dir() /
                     (std::string(fixture) + "_" + std::string(dtype_name(type)) + ".gguf");
   write_gguf_model(load_model_weights(testing::fixture_dir(fixture)), path,
-                   GgufWriteOptions{type, {}});
+                   GgufWriteOptions{{type}, {}});
   return path;
 }
 
@@ -55,7 +55,7 @@ std::shared_ptr<const Model> dequantized_model(const std::filesystem::path& path
 // Logits at every position of the prompt, [length, vocab_padded].
 std::vector<float> all_logits(const std::shared_ptr<const Model>& model,
                               const std::vector<int32_t>& prompt, int threads) {
-  Session session(model, SessionOptions{threads});
+  Session session(model, SessionOptions{ThreadingContext(threads)});
   std::vector<float> logits;
   session.prefill(prompt, [&](int64_t, std::span<const float> row) {
     logits.insert(logits.end(), row.begin(), row.end());
@@ -65,7 +65,7 @@ std::vector<float> all_logits(const std::shared_ptr<const Model>& model,
 
 std::vector<int32_t> greedy(const std::shared_ptr<const Model>& model,
                             const std::vector<int32_t>& prompt) {
-  Session session(model, SessionOptions{1});
+  Session session(model, SessionOptions{ThreadingContext(1)});
   std::span<const float> logits = session.prefill(prompt);
   std::vector<int32_t> tokens;
   const auto vocab = static_cast<ptrdiff_t>(model->config().vocab_size);
@@ -199,9 +199,11 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, QuantizedModel,
 TEST(QuantizedModelMixed, EmbeddingTypeAndKeptTensorsGiveAMixedModel) {
   const auto dir = testing::fixture_dir("tiny");
   const auto path = testing::scratch_dir() / "mixed.gguf";
-  GgufWriteOptions options{DType::kQ8_0, {}};
-  options.embedding_type = DType::kBF16;
-  options.keep_f32 = [](std::string_view name) { return name == "blk.1.ssm_in.weight"; };
+  GgufWriteOptions options{{DType::kQ8_0}, {}};
+  options.quantization.embedding_type = DType::kBF16;
+  options.quantization.keep_f32 = [](std::string_view name) {
+    return name == "blk.1.ssm_in.weight";
+  };
   write_gguf_model(load_model_weights(dir), path, options);
 
   const auto model = load_model(path);

@@ -56,7 +56,7 @@ void expect_near_relative(const std::vector<float>& actual, const std::vector<fl
 SessionOptions with_scan(ScanMode scan, int threads = 1, int64_t window = 0) {
   SessionOptions options;
   options.scan = scan;
-  options.threads = threads;
+  options.threading = ThreadingContext(threads);
   options.window_chunks = window;
   return options;
 }

@@ -9,7 +9,7 @@
 #include <random>
 
 #include "mamba2/model_weights.h"
-#include "quant/float16.h"
+#include "quant/row_conversion.h"
 #include "runtime/formats/checkpoint_dir.h"
 #include "runtime/formats/checkpoint_names.h"
 #include "runtime/formats/pickle.h"

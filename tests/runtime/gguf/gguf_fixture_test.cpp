@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "quant/float16.h"
+#include "quant/row_conversion.h"
 #include "runtime/formats/checkpoint_dir.h"
 #include "runtime/gguf/gguf_model.h"
 #include "tests/support/test_paths.h"
@@ -75,7 +76,7 @@ TEST_P(GgufFixture, F32RoundTripIsBitIdentical) {
 TEST_P(GgufFixture, F16RoundTripRoundsOnlyTheLargeWeights) {
   ModelWeights original = load_checkpoint_directory(testing::fixture_dir(GetParam()));
   const auto path = testing::scratch_dir() / "fixture-f16.gguf";
-  write_gguf_model(original, path, {DType::kF16, {}});
+  write_gguf_model(original, path, {{DType::kF16}, {}});
   ModelWeights loaded = load_gguf_model(path);
   const auto before = tensors_of(original);
   const auto after = tensors_of(loaded);

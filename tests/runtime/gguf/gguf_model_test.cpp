@@ -9,6 +9,7 @@
 
 #include "mamba2/error.h"
 #include "quant/float16.h"
+#include "quant/row_conversion.h"
 #include "runtime/gguf/gguf_keys.h"
 #include "tests/runtime/gguf/gguf_bytes.h"
 #include "tests/support/test_paths.h"
@@ -152,7 +153,7 @@ TEST(GgufModel, F32RoundTripIsBitIdentical) {
 TEST(GgufModel, WritesTheKeysLlamaCppReads) {
   ModelWeights original = synthetic_weights(small_config(true), 2);
   const auto path = testing::scratch_dir() / "keys.gguf";
-  write_gguf_model(original, path, {DType::kF16, {}});
+  write_gguf_model(original, path, {{DType::kF16}, {}});
   const GgufFile file = GgufFile::open(path);
   EXPECT_EQ(file.get_string("general.architecture"), "mamba2");
   EXPECT_EQ(file.get_string("general.name"), "synthetic");
@@ -194,7 +195,7 @@ TEST(GgufModel, HalfAndQ8RoundTripsAreWithinTheirRounding) {
     ModelWeights original = synthetic_weights(small_config(false), 3);
     const auto path = testing::scratch_dir() / "typed.gguf";
     std::vector<std::string> seen;
-    write_gguf_model(original, path, {type, [&](const GgufWriteProgress& p) {
+    write_gguf_model(original, path, {{type}, [&](const GgufWriteProgress& p) {
                                         seen.push_back(std::string(p.name));
                                       }});
     EXPECT_EQ(seen.size(), 1u + 2 * 9 + 2);
@@ -223,7 +224,7 @@ TEST(GgufModel, HalfAndQ8RoundTripsAreWithinTheirRounding) {
                   });
     // A second pass from the loaded file with the same type copies bytes unchanged.
     const auto again = testing::scratch_dir() / "again.gguf";
-    write_gguf_model(loaded, again, {type, {}});
+    write_gguf_model(loaded, again, {{type}, {}});
     ModelWeights reloaded = load_gguf_model(again);
     for_each_pair(loaded, reloaded,
                   [&](const TensorSlot& slot, const TensorView& a, const TensorView& b) {
@@ -235,11 +236,14 @@ TEST(GgufModel, HalfAndQ8RoundTripsAreWithinTheirRounding) {
 }
 
 TEST(GgufModel, Q8FallsBackToF16ForRowsThatAreNotWholeBlocks) {
-  EXPECT_EQ(gguf_tensor_type(TensorRole::kProjection, {64, 48}, DType::kQ8_0), DType::kF16);
-  EXPECT_EQ(gguf_tensor_type(TensorRole::kProjection, {48, 64}, DType::kQ8_0), DType::kQ8_0);
-  EXPECT_EQ(gguf_tensor_type(TensorRole::kSmall, {48, 64}, DType::kQ8_0), DType::kF32);
-  EXPECT_EQ(llama_file_type(DType::kQ8_0), 7u);
-  EXPECT_EQ(llama_file_type(DType::kBF16), 32u);
+  const QuantizationPolicy q8_0{DType::kQ8_0};
+  const TensorTypeChoice fallback = q8_0.tensor_type("w", TensorRole::kProjection, {64, 48});
+  EXPECT_EQ(fallback.type, DType::kF16);
+  EXPECT_EQ(fallback.fallback_from, DType::kQ8_0);
+  EXPECT_EQ(q8_0.tensor_type("w", TensorRole::kProjection, {48, 64}).type, DType::kQ8_0);
+  EXPECT_EQ(q8_0.tensor_type("w", TensorRole::kSmall, {48, 64}).type, DType::kF32);
+  EXPECT_EQ(q8_0.llama_file_type(), 7u);
+  EXPECT_EQ(QuantizationPolicy{DType::kBF16}.llama_file_type(), 32u);
 }
 
 TEST(GgufModel, WriteRefusesInconsistentWeights) {

@@ -1,4 +1,4 @@
-#include "runtime/io/npy.h"
+#include "mamba2/npy.h"
 
 #include <gtest/gtest.h>
 

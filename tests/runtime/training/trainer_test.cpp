@@ -7,11 +7,10 @@
 #include <cmath>
 #include <fstream>
 
+#include "mamba2/data_windows.h"
 #include "mamba2/error.h"
 #include "mamba2/tokenizer.h"
-#include "runtime/training/byte_tokenizer.h"
 #include "runtime/training/checkpoint.h"
-#include "runtime/training/data_windows.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2::training {
@@ -151,7 +150,7 @@ TEST(Trainer, TinyModelOverfitsAShortText) {
   s.warmup_steps = 20;
   s.total_steps = 300;
   s.weight_decay = 0.0;
-  Trainer trainer(layout, init_parameters(layout, 2), s, 8, 24, 2);
+  Trainer trainer(layout, init_parameters(layout, 2), s, 8, 24, ThreadingContext(2));
   double first = 0, last = 0;
   for (int64_t step = 0; step < s.total_steps; ++step) {
     last = trainer.step(data.batch(step, 8)).loss;
@@ -170,8 +169,8 @@ TEST(Trainer, ResultsDoNotDependOnTheThreadCount) {
   const DataWindows data(std::vector<int32_t>(text.begin(), text.end()), 40, 3);
   AdamWSettings s;
   s.total_steps = 3;
-  Trainer one(layout, init_parameters(layout, 4), s, 4, 40, 1);
-  Trainer two(layout, init_parameters(layout, 4), s, 4, 40, 2);
+  Trainer one(layout, init_parameters(layout, 4), s, 4, 40, ThreadingContext(1));
+  Trainer two(layout, init_parameters(layout, 4), s, 4, 40, ThreadingContext(2));
   for (int64_t step = 0; step < 3; ++step) {
     EXPECT_EQ(one.step(data.batch(step, 4)).loss, two.step(data.batch(step, 4)).loss);
   }

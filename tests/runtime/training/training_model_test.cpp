@@ -47,15 +47,15 @@ TEST_P(FullModelGradient, EveryParameterMatchesFiniteDifferences) {
   const int64_t batch = 2, seq_len = 7;
   const std::vector<int32_t> tokens = tokens_for(batch, seq_len, config.vocab_size, 8);
   TrainingModel<double> model(layout, batch, seq_len);
-  Parallel parallel(2);
+  ThreadingContext threading(2);
   auto loss = [&] {
     double value = 0;
-    parallel.execute([&] { value = model.forward(params.data(), tokens, parallel); });
+    threading.execute([&] { value = model.forward(params.data(), tokens, threading); });
     return value;
   };
   std::vector<double> grads(params.size());
   loss();
-  parallel.execute([&] { model.backward(params.data(), grads.data(), parallel); });
+  threading.execute([&] { model.backward(params.data(), grads.data(), threading); });
   for (const ParameterSlot& slot : layout.slots()) {
     testing::expect_gradient(slot.name, params, grads, loss, 1e-6, size_t(slot.offset),
                              size_t(slot.offset + slot.size));
@@ -73,8 +73,8 @@ TEST(TrainingModel, ForwardLogitsEqualSession) {
   const int64_t batch = 3, seq_len = 21;
   const std::vector<int32_t> tokens = tokens_for(batch, seq_len, config.vocab_size, 12);
   TrainingModel<float> model(layout, batch, seq_len);
-  Parallel parallel(2);
-  parallel.execute([&] { model.forward(params.data(), tokens, parallel); });
+  ThreadingContext threading(2);
+  threading.execute([&] { model.forward(params.data(), tokens, threading); });
   const int64_t V = config.vocab_padded;
   for (int64_t b = 0; b < batch; ++b) {
     Session session(engine);

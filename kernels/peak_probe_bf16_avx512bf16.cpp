@@ -1,9 +1,9 @@
 // Compiled with -mavx512bf16; called only after the run-time CPU check.
 #include <immintrin.h>
 
-#include "apps/bench/roofline_probes.h"
+#include "kernels/peak_probes.h"
 
-namespace mamba2::apps {
+namespace mamba2::kernels {
 
 int64_t bf16_probe_avx512bf16(int64_t iterations, float* sink) {
   constexpr int kChains = 12;  // latency (about 6) x ports, with room to spare in 32 registers
@@ -22,4 +22,4 @@ int64_t bf16_probe_avx512bf16(int64_t iterations, float* sink) {
   return iterations * kChains * 64;
 }
 
-}  // namespace mamba2::apps
+}  // namespace mamba2::kernels

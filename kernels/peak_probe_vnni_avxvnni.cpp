@@ -1,9 +1,9 @@
 // Compiled with -mavxvnni; called only after the run-time CPU check.
 #include <immintrin.h>
 
-#include "apps/bench/roofline_probes.h"
+#include "kernels/peak_probes.h"
 
-namespace mamba2::apps {
+namespace mamba2::kernels {
 
 int64_t vnni_probe_avxvnni(int64_t iterations, int32_t* sink) {
   constexpr int kChains = 12;  // latency (5) x ports (2); fits 16 registers with the operands
@@ -22,4 +22,4 @@ int64_t vnni_probe_avxvnni(int64_t iterations, int32_t* sink) {
   return iterations * kChains * 64;
 }
 
-}  // namespace mamba2::apps
+}  // namespace mamba2::kernels

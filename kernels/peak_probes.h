@@ -1,12 +1,13 @@
-// Short compute probes for mamba2-bench --roofline: each runs `iterations` rounds of independent
-// accumulator chains held in registers (enough chains to cover the instruction's latency) and
-// returns the operations it did. `sink` receives a value from the accumulators so the work is
-// not optimised away. The intrinsics probes may run only where the CPU has the extension.
+// Short compute probes behind measure_machine_limits (mamba2-bench --roofline): each runs
+// `iterations` rounds of independent accumulator chains held in registers (enough chains to cover
+// the instruction's latency) and returns the operations it did. `sink` receives a value from the
+// accumulators so the work is not optimised away. The intrinsics probes may run only where the CPU
+// has the extension.
 #pragma once
 
 #include <cstdint>
 
-namespace mamba2::apps {
+namespace mamba2::kernels {
 
 // f32 fused multiply-adds (2 FLOPs each) at the xsimd level MAMBA2_SIMD_ARCH; dispatched.
 struct FmaProbe {
@@ -23,4 +24,4 @@ int64_t vnni_probe_avx512vnni(int64_t iterations, int32_t* sink);
 // The 256-bit AVX-VNNI form (64 ops per instruction).
 int64_t vnni_probe_avxvnni(int64_t iterations, int32_t* sink);
 
-}  // namespace mamba2::apps
+}  // namespace mamba2::kernels

@@ -1,4 +1,4 @@
-#include "apps/bench/roofline.h"
+#include "mamba2/machine_limits.h"
 
 #include <unistd.h>
 
@@ -10,12 +10,15 @@
 #include <thread>
 #include <vector>
 
-#include "apps/bench/roofline_probes.h"
 #include "kernels/matmul_bf16.h"
 #include "kernels/matmul_q8_0.h"
+#include "kernels/peak_probes.h"
 #include "kernels/simd.h"
 
-namespace mamba2::apps {
+namespace mamba2 {
+
+using namespace kernels;  // the probes and the kernels' path choices
+
 namespace {
 
 constexpr int kRuns = 5;                         // median of these
@@ -112,37 +115,77 @@ MachineLimits measure_machine_limits(int threads) {
   limits.buffer_bytes = double(buffer_bytes);
   limits.read_bytes_per_s = measure_read_bandwidth(threads, buffer_bytes);
 
-  const kernels::SimdLevel level = kernels::simd_level();
-  limits.fma_level = std::string(kernels::simd_level_name(level));
+  const SimdLevel level = simd_level();
+  limits.fma_level = std::string(simd_level_name(level));
   limits.fma_flops_per_s = median_rate(threads, [] {
     float sink = 0;
-    return kernels::dispatch(FmaProbe{}, kComputeIterations, &sink);
+    return dispatch(FmaProbe{}, kComputeIterations, &sink);
   });
 
-  if (kernels::bf16_path_supported(kernels::Bf16Path::kAvx512Bf16)) {
+  if (bf16_path_supported(Bf16Path::kAvx512Bf16)) {
     limits.bf16_flops_per_s = median_rate(threads, [] {
       float sink = 0;
       return bf16_probe_avx512bf16(kComputeIterations, &sink);
     });
   }
-  if (kernels::bf16_path_supported(kernels::Bf16Path::kAmx)) {
+  if (bf16_path_supported(Bf16Path::kAmx)) {
     limits.amx_flops_per_s = median_rate(threads, [] {
       float sink = 0;
       // A TDPBF16PS takes ~16 cycles: a quarter of the iterations keeps the run as short.
       return amx_probe_bf16(kComputeIterations / 4, &sink);
     });
   }
-  const kernels::Q8_0Path q8_0 = kernels::q8_0_path();
-  if (q8_0 == kernels::Q8_0Path::kAvx512Vnni || q8_0 == kernels::Q8_0Path::kAvxVnni) {
-    limits.vnni_path = std::string(kernels::q8_0_path_name(q8_0));
+  const Q8_0Path q8_0 = q8_0_path();
+  if (q8_0 == Q8_0Path::kAvx512Vnni || q8_0 == Q8_0Path::kAvxVnni) {
+    limits.vnni_path = std::string(q8_0_path_name(q8_0));
     limits.vnni_ops_per_s = median_rate(threads, [q8_0] {
       int32_t sink = 0;
-      return q8_0 == kernels::Q8_0Path::kAvx512Vnni
-                 ? vnni_probe_avx512vnni(kComputeIterations, &sink)
-                 : vnni_probe_avxvnni(kComputeIterations, &sink);
+      return q8_0 == Q8_0Path::kAvx512Vnni ? vnni_probe_avx512vnni(kComputeIterations, &sink)
+                                           : vnni_probe_avxvnni(kComputeIterations, &sink);
     });
   }
   return limits;
 }
 
-}  // namespace mamba2::apps
+std::string_view arithmetic_name(ProjectionArithmetic arithmetic) {
+  switch (arithmetic) {
+    case ProjectionArithmetic::kBf16:
+      return "bf16";
+    case ProjectionArithmetic::kAmx:
+      return "amx";
+    case ProjectionArithmetic::kVnni:
+      return "vnni";
+    case ProjectionArithmetic::kFma:
+      break;
+  }
+  return "fma";
+}
+
+std::optional<double> MachineLimits::peak(ProjectionArithmetic arithmetic) const {
+  switch (arithmetic) {
+    case ProjectionArithmetic::kBf16:
+      return bf16_flops_per_s;
+    case ProjectionArithmetic::kAmx:
+      return amx_flops_per_s;
+    case ProjectionArithmetic::kVnni:
+      return vnni_ops_per_s;
+    case ProjectionArithmetic::kFma:
+      break;
+  }
+  return fma_flops_per_s;
+}
+
+ProjectionArithmetic projection_arithmetic(DType type, int64_t tokens) {
+  if (type == DType::kQ8_0) return ProjectionArithmetic::kVnni;
+  if (type != DType::kBF16) return ProjectionArithmetic::kFma;
+  switch (bf16_path(tokens)) {
+    case Bf16Path::kAmx:
+      return ProjectionArithmetic::kAmx;
+    case Bf16Path::kAvx512Bf16:
+      return ProjectionArithmetic::kBf16;
+    default:
+      return ProjectionArithmetic::kFma;
+  }
+}
+
+}  // namespace mamba2

@@ -1,9 +1,9 @@
 // Compiled with -mavx512vnni; called only after the run-time CPU check.
 #include <immintrin.h>
 
-#include "apps/bench/roofline_probes.h"
+#include "kernels/peak_probes.h"
 
-namespace mamba2::apps {
+namespace mamba2::kernels {
 
 int64_t vnni_probe_avx512vnni(int64_t iterations, int32_t* sink) {
   constexpr int kChains = 12;  // latency (5) x ports (2), with room to spare in 32 registers
@@ -23,4 +23,4 @@ int64_t vnni_probe_avx512vnni(int64_t iterations, int32_t* sink) {
   return iterations * kChains * 128;
 }
 
-}  // namespace mamba2::apps
+}  // namespace mamba2::kernels

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace mamba2::training {
+namespace mamba2 {
 
 class DataWindows {
  public:
@@ -24,4 +24,4 @@ class DataWindows {
   uint64_t seed_;
 };
 
-}  // namespace mamba2::training
+}  // namespace mamba2

@@ -1,10 +1,9 @@
-#include "runtime/training/byte_tokenizer.h"
-
 #include <string>
 
+#include "mamba2/tokenizer_data.h"
 #include "runtime/tokenizer/byte_unicode.h"
 
-namespace mamba2::training {
+namespace mamba2 {
 
 TokenizerData byte_level_tokenizer() {
   TokenizerData data;
@@ -18,4 +17,4 @@ TokenizerData byte_level_tokenizer() {
   return data;
 }
 
-}  // namespace mamba2::training
+}  // namespace mamba2

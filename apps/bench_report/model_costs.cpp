@@ -1,4 +1,4 @@
-#include "apps/bench/model_costs.h"
+#include "bench_report/model_costs.h"
 
 #include <algorithm>
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/bench/roofline.h"
+#include "mamba2/machine_limits.h"
 
 namespace mamba2::apps {
 

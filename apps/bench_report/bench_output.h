@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/bench/bench_row.h"
+#include "bench_report/bench_row.h"
 
 namespace mamba2::apps {
 

@@ -1,4 +1,4 @@
-#include "apps/bench/bench_output.h"
+#include "bench_report/bench_output.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>

@@ -1,10 +1,10 @@
 // Compiled with -mamx-tile -mamx-bf16; called only after bf16_path_supported(Bf16Path::kAmx).
 #include <immintrin.h>
 
-#include "apps/bench/roofline_probes.h"
 #include "kernels/amx_tiles.h"
+#include "kernels/peak_probes.h"
 
-namespace mamba2::apps {
+namespace mamba2::kernels {
 
 int64_t amx_probe_bf16(int64_t iterations, float* sink) {
   // Four independent accumulator tiles against operand tiles loaded once: the TDPBF16PS rate.
@@ -31,4 +31,4 @@ int64_t amx_probe_bf16(int64_t iterations, float* sink) {
   return iterations * 4 * (16 * 16 * 32 * 2);
 }
 
-}  // namespace mamba2::apps
+}  // namespace mamba2::kernels

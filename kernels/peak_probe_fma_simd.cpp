@@ -1,10 +1,10 @@
 // Compiled once per SIMD level (cmake/SimdKernels.cmake).
 #include <array>
 
-#include "apps/bench/roofline_probes.h"
+#include "kernels/peak_probes.h"
 #include "kernels/simd.h"
 
-namespace mamba2::apps {
+namespace mamba2::kernels {
 
 template <class Arch>
 int64_t FmaProbe::operator()(Arch, int64_t iterations, float* sink) const {
@@ -26,4 +26,4 @@ int64_t FmaProbe::operator()(Arch, int64_t iterations, float* sink) const {
 
 MAMBA2_INSTANTIATE_KERNEL(int64_t FmaProbe::operator(), int64_t, float*);
 
-}  // namespace mamba2::apps
+}  // namespace mamba2::kernels

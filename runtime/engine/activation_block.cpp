@@ -1,8 +1,9 @@
-#include "runtime/engine/block.h"
+#include "runtime/engine/activation_block.h"
 
 namespace mamba2 {
 
-Block::Block(const ModelConfig& c, int64_t cap, int64_t ssd_head_tile) : capacity(cap) {
+ActivationBlock::ActivationBlock(const ModelConfig& c, int64_t cap, int64_t ssd_head_tile)
+    : capacity(cap) {
   const auto rows = static_cast<size_t>(cap);
   residual.resize(rows * c.d_model);
   hidden.resize(rows * c.d_model);

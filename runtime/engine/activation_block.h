@@ -1,5 +1,6 @@
-// Working memory for one block of up to `capacity` consecutive tokens passing through the layers.
-// Sized by the chunk, never by the prompt: prefill reuses a few blocks for any prompt length.
+// The activations of one block of up to `capacity` consecutive tokens passing through the layers:
+// working memory sized by the chunk, never by the prompt, so prefill reuses a few blocks for any
+// prompt length.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +12,8 @@
 
 namespace mamba2 {
 
-struct Block {
-  Block(const ModelConfig& config, int64_t capacity, int64_t ssd_head_tile);
+struct ActivationBlock {
+  ActivationBlock(const ModelConfig& config, int64_t capacity, int64_t ssd_head_tile);
 
   int64_t capacity;
   int64_t tokens = 0;    // rows in use

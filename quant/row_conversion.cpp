@@ -1,0 +1,78 @@
+#include "quant/row_conversion.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "mamba2/error.h"
+#include "quant/float16.h"
+#include "quant/q8_0.h"
+
+namespace mamba2 {
+namespace {
+
+uint16_t load_u16(const std::byte* src) {
+  uint16_t value;
+  std::memcpy(&value, src, sizeof value);
+  return value;
+}
+
+void store_u16(std::byte* dst, uint16_t value) { std::memcpy(dst, &value, sizeof value); }
+
+// Floats converted per pass of convert_rows: bounds its working memory (~4 MB).
+constexpr int64_t kPassElems = int64_t{1} << 20;
+
+}  // namespace
+
+void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n) {
+  switch (type) {
+    case DType::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(load_u16(src + 2 * i));
+      return;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
+      return;
+    case DType::kQ8_0:
+      dequantize_row_q8_0(src, dst, n);
+      return;
+  }
+  throw Error("convert_row_to_f32", "unknown type " + std::to_string(static_cast<uint32_t>(type)));
+}
+
+void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t n) {
+  switch (type) {
+    case DType::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_f16(src[i]));
+      return;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_bf16(src[i]));
+      return;
+    case DType::kQ8_0:
+      quantize_row_q8_0(src, dst, n);
+      return;
+  }
+  throw Error("convert_row_from_f32",
+              "unknown type " + std::to_string(static_cast<uint32_t>(type)));
+}
+
+void convert_rows(DType from, const std::byte* src, DType to, std::byte* dst, int64_t rows,
+                  int64_t cols) {
+  const int64_t rows_per_pass =
+      std::clamp<int64_t>(kPassElems / std::max<int64_t>(cols, 1), 1, rows);
+  const uint64_t in_row = *dtype_bytes(from, cols), out_row = *dtype_bytes(to, cols);
+  std::vector<float> floats(static_cast<size_t>(rows_per_pass * cols));
+  for (int64_t r = 0; r < rows; r += rows_per_pass) {
+    const int64_t n = std::min(rows_per_pass, rows - r) * cols;
+    convert_row_to_f32(from, src + r * in_row, floats.data(), n);
+    convert_row_from_f32(to, floats.data(), dst + r * out_row, n);
+  }
+}
+
+}  // namespace mamba2

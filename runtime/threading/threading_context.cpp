@@ -1,0 +1,48 @@
+#include "mamba2/threading_context.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+
+namespace mamba2 {
+
+struct ThreadingContext::Arena {
+  explicit Arena(int threads) : arena(threads) {}
+  tbb::task_arena arena;
+};
+
+ThreadingContext::ThreadingContext(int threads)
+    : threads_(threads > 0 ? threads : tbb::info::default_concurrency()) {
+  if (threads_ > 1) arena_ = std::make_shared<Arena>(threads_);
+}
+
+void ThreadingContext::execute(FunctionRef<void()> fn) const {
+  if (arena_) {
+    arena_->arena.execute(fn);
+  } else {
+    fn();
+  }
+}
+
+void ThreadingContext::for_tiles(int64_t n, int64_t tile,
+                                 FunctionRef<void(int64_t, int64_t)> fn) const {
+  if (n <= 0) return;
+  tile = std::max<int64_t>(tile, 1);
+  const int64_t tiles = (n + tile - 1) / tile;
+  auto run_tile = [&](int64_t index) { fn(index * tile, std::min(n, (index + 1) * tile)); };
+  if (threads_ == 1 || tiles == 1) {
+    for (int64_t index = 0; index < tiles; ++index) run_tile(index);
+    return;
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<int64_t>(0, tiles, 1),
+      [&](const tbb::blocked_range<int64_t>& range) {
+        for (int64_t index = range.begin(); index < range.end(); ++index) run_tile(index);
+      },
+      tbb::simple_partitioner());
+}
+
+}  // namespace mamba2

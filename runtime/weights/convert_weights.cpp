@@ -1,0 +1,25 @@
+// convert_weights: a model's tensors converted in memory as mamba2-quantize would write them.
+#include <vector>
+
+#include "mamba2/model_weights.h"
+#include "quant/row_conversion.h"
+
+namespace mamba2 {
+
+void convert_weights(ModelWeights& weights, const QuantizationPolicy& policy) {
+  const bool tied = weights.lm_head.data == weights.embedding.data;
+  for_each_tensor(weights, [&](TensorSlot& slot) {
+    TensorView& view = *slot.view;
+    if (!slot.present || view.empty()) return;
+    const DType target = policy.tensor_type(slot.name, slot.role, view.shape).type;
+    if (target == view.dtype) return;
+    const int64_t cols = view.shape[view.shape.rank - 1];
+    const int64_t rows = view.numel() / cols;
+    std::vector<std::byte> bytes(*dtype_bytes(target, view.numel()));
+    convert_rows(view.dtype, view.data, target, bytes.data(), rows, cols);
+    view = weights.own(target, view.shape, std::move(bytes));
+  });
+  if (tied) weights.lm_head = weights.embedding;
+}
+
+}  // namespace mamba2
