@@ -14,6 +14,7 @@
 #include "chat/interrupt.h"
 #include "chat/line_reader.h"
 #include "chat/repl.h"
+#include "chat/sampler_flags.h"
 #include "common/cli.h"
 #include "common/load_progress.h"
 #include "mamba2/error.h"
@@ -41,44 +42,15 @@ int main(int argc, char** argv) {
                "mamba2-chat"};
   std::string model_path, prompt, ids_text, template_name = "plain";
   chat::ChatSettings settings;
-  // Sampler flags are checked by set_sampler_setting once parsing is done, so their errors are
-  // the same one-line errors as /set's.
   std::vector<std::pair<std::string, std::string>> sampler_flags;
-  bool seed_given = false, print_ids = false, verbose = false;
+  bool print_ids = false, verbose = false;
   int threads = 0;
   int64_t max_tokens = -1;
 
   app.add_option("MODEL", model_path, "GGUF file or model directory")->required();
   app.add_option("-n,--n-predict", max_tokens, "tokens per reply at most (-1: no limit)")
       ->check(CLI::Range(int64_t{-1}, int64_t{1} << 40));
-  const std::pair<const char*, const char*> sampler_options[] = {
-      {"--temp", "temperature; 0 is greedy (default 0.8)"},
-      {"--top-k", "keep the k most likely tokens; 0 is off (default 40)"},
-      {"--top-p", "keep the most likely tokens up to this probability (default 0.95)"},
-      {"--min-p", "drop tokens below this fraction of the best one's probability (default 0.05)"},
-      {"--repeat-penalty", "penalize recent tokens; 1 is off (default 1)"},
-      {"--presence-penalty", "subtract from recent tokens' logits (default 0)"},
-      {"--frequency-penalty", "subtract per recent occurrence (default 0)"},
-      {"--repeat-last-n", "recent tokens the penalties look at (default 64)"},
-  };
-  for (const auto& [flag, help] : sampler_options) {
-    const std::string name = std::string(flag).substr(2);
-    app.add_option_function<std::string>(
-           flag,
-           [&sampler_flags, name](const std::string& value) {
-             sampler_flags.emplace_back(name, value);
-           },
-           help)
-        ->type_name("NUMBER");
-  }
-  app.add_option_function<std::string>(
-         "--seed",
-         [&](const std::string& value) {
-           sampler_flags.emplace_back("seed", value);
-           seed_given = true;
-         },
-         "random seed; the same seed gives the same text (default: random)")
-      ->type_name("INT");
+  chat::add_sampler_flags(app, sampler_flags);
   app.add_option("--stop", settings.stops, "end a reply at this text (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--template", template_name, "plain (default), chatml or mistral");
@@ -97,7 +69,8 @@ int main(int argc, char** argv) {
     for (const auto& [name, value] : sampler_flags) {
       set_sampler_setting(settings.sampler, name, value);
     }
-    if (!seed_given) settings.sampler.seed = std::random_device{}();
+    // The declared default of --seed is "random".
+    if (app.count("--seed") == 0) settings.sampler.seed = std::random_device{}();
     settings.template_kind = parse_chat_template(template_name);
     settings.max_tokens = max_tokens;
 

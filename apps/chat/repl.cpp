@@ -2,25 +2,45 @@
 
 #include <cstdio>
 #include <sstream>
+#include <string>
 
 #include "chat/interrupt.h"
 #include "common/cli.h"
 #include "mamba2/error.h"
+#include "mamba2/sampler_settings.h"
 
 namespace mamba2::chat {
 namespace {
 
-constexpr const char* kHelp =
-    "  type a message and press Enter; end a line with \\ to continue it on the next\n"
-    "  (a model without a tokenizer takes token ids: 1,2,3 or 1 2 3)\n"
-    "  /help              this text\n"
-    "  /reset             start over (keeps the --system prefix, without recomputing it)\n"
-    "  /save FILE         save the conversation: state, sampler settings, text so far\n"
-    "  /load FILE         continue a saved conversation (same model only)\n"
-    "  /set NAME VALUE    temp, top_k, top_p, min_p, repeat_penalty, presence_penalty,\n"
-    "                     frequency_penalty, repeat_last_n, seed; /set alone lists them\n"
-    "  /stats             speed, tokens so far, state size\n"
-    "  /quit              exit (also Ctrl-D; Ctrl-C stops a reply, twice at the prompt exits)\n";
+// `text` folded at spaces into lines of at most `width` characters, each after the first indented
+// by `indent` spaces.
+std::string fold(const std::string& text, size_t indent, size_t width) {
+  std::string out, line;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) {
+    if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+      out += line + "\n" + std::string(indent, ' ');
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line;
+}
+
+std::string help_text() {
+  return "  type a message and press Enter; end a line with \\ to continue it on the next\n"
+         "  (a model without a tokenizer takes token ids: 1,2,3 or 1 2 3)\n"
+         "  /help              this text\n"
+         "  /reset             start over (keeps the --system prefix, without recomputing it)\n"
+         "  /save FILE         save the conversation: state, sampler settings, text so far\n"
+         "  /load FILE         continue a saved conversation (same model only)\n"
+         "  /set NAME VALUE    " +
+         fold(sampler_setting_names() + "; /set alone lists them", 21, 88) +
+         "\n"
+         "  /stats             speed, tokens so far, state size\n"
+         "  /quit              exit (also Ctrl-D; Ctrl-C stops a reply, twice at the prompt "
+         "exits)\n";
+}
 
 // Reads one message, joining lines that end with a backslash.
 ReadStatus read_message(LineReader& reader, bool interactive, std::string& message) {
@@ -55,7 +75,7 @@ enum class CommandResult { kContinue, kQuit };
 CommandResult run_command(ChatSession& session, const std::string& line) {
   const auto [command, argument] = split_command(line);
   if (command == "/help") {
-    std::fputs(kHelp, stdout);
+    std::fputs(help_text().c_str(), stdout);
   } else if (command == "/quit" || command == "/exit") {
     return CommandResult::kQuit;
   } else if (command == "/reset") {

@@ -8,35 +8,13 @@
 #include <random>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "mamba2/config.h"
+#include "mamba2/sampler_settings.h"
 #include "mamba2/tokenizer.h"
 
 namespace mamba2 {
-
-// The defaults are llama-cli's.
-struct SamplerSettings {
-  float temp = 0.8f;               // <= 0: greedy (argmax, lowest id on ties)
-  int32_t top_k = 40;              // <= 0: off
-  float top_p = 0.95f;             // >= 1: off
-  float min_p = 0.05f;             // <= 0: off
-  float repeat_penalty = 1.0f;     // 1: off; divides positive logits, multiplies negative ones
-  float presence_penalty = 0.0f;   // subtracted once from every recent token's logit
-  float frequency_penalty = 0.0f;  // subtracted per occurrence in the window
-  int32_t penalty_last_n = 64;     // recent tokens the penalties look at; 0: off
-  uint64_t seed = 0;
-
-  bool operator==(const SamplerSettings&) const = default;
-};
-
-// Sets one field by its name ("temp", "top_k" or "top-k", "top_p", "min_p", "repeat_penalty",
-// "presence_penalty", "frequency_penalty", "repeat_last_n" or "penalty_last_n", "seed") from text.
-// Throws Error for an unknown name or a value out of range.
-void set_sampler_setting(SamplerSettings& settings, std::string_view name, std::string_view value);
-// "temp = 0.80, top_k = 40, ..." for /set without arguments and --verbose.
-std::string describe_sampler_settings(const SamplerSettings& settings);
 
 // The ids a model may generate, [vocab_padded] with 1 = allowed: with a tokenizer, its ids below
 // vocab_padded that are not control tokens, plus its EOS; without one, the ids below the config's

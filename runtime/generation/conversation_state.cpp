@@ -4,12 +4,14 @@
 //   u32         reserved, 0
 //   u64         model fingerprint
 //   u64         payload size in bytes
-//   payload     the fields of ConversationState, each count or length as a u64 before its items
+//   payload     the fields of ConversationState, each count or length as a u64 before its items;
+//               the sampler settings in SamplerSettings::for_each's order
 //   u64         FNV-1a 64 of everything before it
 #include "mamba2/conversation_state.h"
 
 #include <cstring>
 #include <fstream>
+#include <type_traits>
 
 #include "mamba2/error.h"
 #include "runtime/generation/conversation_frame.h"
@@ -118,41 +120,16 @@ class PayloadReader {
 };
 
 void write_sampler(PayloadWriter& out, const SamplerSettings& s) {
-  out.value(s.temp);
-  out.value(s.top_k);
-  out.value(s.top_p);
-  out.value(s.min_p);
-  out.value(s.repeat_penalty);
-  out.value(s.presence_penalty);
-  out.value(s.frequency_penalty);
-  out.value(s.penalty_last_n);
-  out.value(s.seed);
+  SamplerSettings::for_each(s, [&](const auto& field, const auto&) { out.value(field); });
 }
 
 SamplerSettings read_sampler(PayloadReader& in) {
   SamplerSettings s;
-  s.temp = in.value<float>();
-  s.top_k = in.value<int32_t>();
-  s.top_p = in.value<float>();
-  s.min_p = in.value<float>();
-  s.repeat_penalty = in.value<float>();
-  s.presence_penalty = in.value<float>();
-  s.frequency_penalty = in.value<float>();
-  s.penalty_last_n = in.value<int32_t>();
-  s.seed = in.value<uint64_t>();
-  // Through the same checks as /set, so a hand-edited file cannot smuggle in a NaN.
-  SamplerSettings checked;
-  for (const auto& [name, value] :
-       {std::pair<const char*, std::string>{"temp", std::to_string(s.temp)},
-        {"top_k", std::to_string(s.top_k)},
-        {"top_p", std::to_string(s.top_p)},
-        {"min_p", std::to_string(s.min_p)},
-        {"repeat_penalty", std::to_string(s.repeat_penalty)},
-        {"presence_penalty", std::to_string(s.presence_penalty)},
-        {"frequency_penalty", std::to_string(s.frequency_penalty)},
-        {"repeat_last_n", std::to_string(s.penalty_last_n)}}) {
-    set_sampler_setting(checked, name, value);
-  }
+  SamplerSettings::for_each(s, [&](auto& field, const auto&) {
+    field = in.value<std::remove_cvref_t<decltype(field)>>();
+  });
+  // The same checks as /set's, so a hand-edited file cannot smuggle in a NaN.
+  check_sampler_settings(s);
   return s;
 }
 

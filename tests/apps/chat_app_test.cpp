@@ -8,13 +8,16 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "mamba2/random_model.h"
+#include "mamba2/sampler_settings.h"
 #include "mamba2/tokenizer.h"
 #include "runtime/gguf/gguf_model.h"
 #include "tests/apps/neox_text_model.h"
@@ -107,6 +110,43 @@ TEST(ChatApp, SaveThenLoadInANewProcessContinuesLikeAnUninterruptedRun) {
             std::vector<std::string>(expected.begin(), expected.begin() + 2));
   EXPECT_EQ(reply_lines(second.out),
             std::vector<std::string>(expected.begin() + 2, expected.end()));
+}
+
+// --help and /help list every sampler setting, --help with its default, both from the declaration.
+TEST(ChatApp, HelpShowsEverySamplerSettingAndItsDeclaredDefault) {
+  const auto help = chat({"--help"});
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  const auto help_lines = lines_of(help.out);
+  const auto repl_help = chat({fixture("tiny")}, "/help\n");
+  ASSERT_EQ(repl_help.exit_code, 0) << repl_help.err;
+  const SamplerSettings defaults;
+  SamplerSettings::for_each(defaults, [&](const auto&, const auto& spec) {
+    SCOPED_TRACE(spec.name);
+    std::string flag = std::string("--") + spec.name;
+    for (char& c : flag) c = c == '_' ? '-' : c;
+    const std::string shown = spec.default_help != nullptr
+                                  ? std::string(": ") + spec.default_help
+                                  : " " + format_setting(spec.default_value);
+    const auto line = std::find_if(help_lines.begin(), help_lines.end(), [&](const auto& l) {
+      return l.find(flag + " ") != std::string::npos;
+    });
+    ASSERT_NE(line, help_lines.end()) << help.out;
+    EXPECT_NE(line->find(std::string(spec.help) + " (default" + shown + ")"), std::string::npos)
+        << *line;
+    EXPECT_TRUE(std::regex_search(repl_help.out, std::regex(std::string(" ") + spec.name + "[,;]")))
+        << repl_help.out;
+  });
+}
+
+// /set refuses a value outside the declared range, naming the range; the listing shows the rest.
+TEST(ChatApp, SetRefusesOutOfRangeValues) {
+  const auto run = chat({fixture("tiny")}, "/set top_p 1.5\n");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.err, "mamba2-chat: error: top_p: must be between 0 and 1\n");
+  const auto listed = chat({fixture("tiny")}, "/set top_k 7\n");
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("temp = 0.8, top_k = 7, top_p = 0.95"), std::string::npos)
+      << listed.out;
 }
 
 TEST(ChatApp, ResetReturnsToTheStart) {

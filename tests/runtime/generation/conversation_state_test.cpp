@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <type_traits>
 
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
@@ -137,6 +139,66 @@ TEST_F(ConversationStateTest, AbsurdCountsAreRefusedBeforeAllocating) {
   fix_checksum(bytes);
   write_bytes(path_, bytes);
   EXPECT_THROW(load(path_), Error);
+}
+
+// Each setting at either end of its declared range comes back as saved; a value past its range
+// (a hand-edited file) is refused, naming the setting.
+TEST_F(ConversationStateTest, EveryDeclaredSamplerSettingRoundTrips) {
+  SamplerSettings::for_each(state_.sampler, [&](auto& field, const auto& spec) {
+    SCOPED_TRACE(spec.name);
+    const auto saved = field;
+    for (const auto value : {spec.low, spec.high}) {
+      field = value;
+      save_conversation(path_, state_, fingerprint_);
+      EXPECT_EQ(load(path_), state_);
+    }
+    if (spec.high < std::numeric_limits<decltype(spec.high)>::max()) {
+      field = spec.high + 1;
+      save_conversation(path_, state_, fingerprint_);
+      try {
+        load(path_);
+        ADD_FAILURE() << "loaded " << format_setting(field);
+      } catch (const Error& error) {
+        EXPECT_NE(std::string(error.what()).find(std::string("sampler settings: ") + spec.name),
+                  std::string::npos)
+            << error.what();
+      }
+    }
+    field = saved;
+  });
+  state_.sampler.min_p = std::numeric_limits<float>::quiet_NaN();
+  save_conversation(path_, state_, fingerprint_);
+  EXPECT_THROW(load(path_), Error);
+}
+
+// Version 1 keeps the sampler settings as nine fields after the pending tokens: the declaration's
+// order must not move them.
+TEST_F(ConversationStateTest, SamplerSettingsKeepTheVersion1Layout) {
+  state_.sampler.top_k = 7;
+  state_.sampler.top_p = 0.5f;
+  state_.sampler.min_p = 0.25f;
+  state_.sampler.repeat_penalty = 1.5f;
+  state_.sampler.presence_penalty = -2.0f;
+  state_.sampler.frequency_penalty = 3.0f;
+  state_.sampler.penalty_last_n = 9;
+  save_conversation(path_, state_, fingerprint_);
+  const ModelConfig& c = model_->config();
+  const size_t state_bytes = 8 + 8 + 4 * conv_state_size(c) + 8 + 4 * ssm_state_size(c);
+  const size_t sampler_at = 32 + state_bytes + 1 + state_bytes + 8 + 4 * state_.pending.size();
+  std::string expected;
+  auto put = [&](auto value) {
+    expected.append(reinterpret_cast<const char*>(&value), sizeof value);
+  };
+  put(0.5f);
+  put(int32_t{7});
+  put(0.5f);
+  put(0.25f);
+  put(1.5f);
+  put(-2.0f);
+  put(3.0f);
+  put(int32_t{9});
+  put(uint64_t{77});
+  EXPECT_EQ(read_bytes(path_).substr(sampler_at, expected.size()), expected);
 }
 
 TEST_F(ConversationStateTest, NotAConversationAndMissingFile) {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "mamba2/error.h"
 
@@ -263,6 +265,55 @@ TEST(SamplerSettings, SetByNameAndRefuseNonsense) {
   EXPECT_THROW(set_sampler_setting(s, "top_p", "1.5"), Error);
   EXPECT_THROW(set_sampler_setting(s, "top_k", "-1"), Error);
   EXPECT_NE(describe_sampler_settings(s).find("top_k = 5"), std::string::npos);
+}
+
+TEST(SamplerSettings, DefaultsAndRangesAreTheDeclared) {
+  const SamplerSettings defaults;
+  SamplerSettings::for_each(defaults, [](const auto& field, const auto& spec) {
+    SCOPED_TRACE(spec.name);
+    EXPECT_EQ(field, spec.default_value);
+    EXPECT_LE(spec.low, spec.default_value);
+    EXPECT_LE(spec.default_value, spec.high);
+  });
+  EXPECT_EQ(defaults.temp, 0.8f);  // llama-cli's
+  SamplerSettings by_json_name;
+  set_sampler_setting(by_json_name, "temperature", "0.5");
+  EXPECT_EQ(by_json_name.temp, 0.5f);
+  EXPECT_EQ(sampler_setting_names(),
+            "temp, top_k, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty, "
+            "repeat_last_n, seed");
+}
+
+// Every setting's bounds are accepted, and a value just past either is refused with the declared
+// range in the message.
+TEST(SamplerSettings, SetRefusesValuesOutsideTheDeclaredRange) {
+  const SamplerSettings defaults;
+  SamplerSettings::for_each(defaults, [](const auto&, const auto& spec) {
+    using T = std::remove_cvref_t<decltype(spec.low)>;
+    SCOPED_TRACE(spec.name);
+    SamplerSettings s;
+    for (const T bound : {spec.low, spec.high}) {
+      set_sampler_setting(s, spec.name, format_setting(bound));
+      EXPECT_NE(
+          describe_sampler_settings(s).find(std::string(spec.name) + " = " + format_setting(bound)),
+          std::string::npos);
+    }
+    const std::string range =
+        "must be between " + format_setting(spec.low) + " and " + format_setting(spec.high);
+    for (const T bound : {spec.low, spec.high}) {
+      if (bound == std::numeric_limits<T>::lowest() || bound == std::numeric_limits<T>::max()) {
+        continue;  // the whole type is the range
+      }
+      const double step = (bound == spec.low ? -1 : 1) * (std::is_floating_point_v<T> ? 0.5 : 1);
+      const T outside = static_cast<T>(bound + step);
+      try {
+        set_sampler_setting(s, spec.name, format_setting(outside));
+        ADD_FAILURE() << "accepted " << format_setting(outside);
+      } catch (const Error& error) {
+        EXPECT_EQ(error.what(), std::string(spec.name) + ": " + range);
+      }
+    }
+  });
 }
 
 }  // namespace
