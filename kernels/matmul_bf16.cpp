@@ -91,7 +91,7 @@ void Bf16Activations::resize(Bf16Path layout, int64_t token_count, int64_t k_inp
   }
 }
 
-void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+void prepare_activations_bf16(MatView<const float> x, int64_t t_begin, int64_t t_end,
                               Bf16Activations& out) {
   if (t_begin < 0 || t_end > out.tokens) {
     throw Error("prepare_activations_bf16", "tokens [" + std::to_string(t_begin) + ", " +
@@ -100,14 +100,13 @@ void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int
   }
   const Bf16Path path = out.path;
   if (path == Bf16Path::kAvx512Bf16) {
-    return bf16_detail::to_bf16_avx512(x, ld_x, t_begin, t_end, out);
+    return bf16_detail::to_bf16_avx512(x, t_begin, t_end, out);
   }
-  if (path == Bf16Path::kAmx)
-    return bf16_detail::to_bf16_pairs_avx512(x, ld_x, t_begin, t_end, out);
+  if (path == Bf16Path::kAmx) return bf16_detail::to_bf16_pairs_avx512(x, t_begin, t_end, out);
   if (path != Bf16Path::kWiden) return;
   const int64_t pairs = out.k / 2;
   for (int64_t t = t_begin; t < t_end; ++t) {
-    const float* row = x + t * ld_x;  // [K]
+    const float* row = x.row(t);  // [K]
     for (int64_t i = 0; i < pairs; ++i) {
       out.even[t * pairs + i] = row[2 * i];
       out.odd[t * pairs + i] = row[2 * i + 1];
@@ -115,15 +114,16 @@ void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int
   }
 }
 
-void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activations& prepared,
                  int64_t n_begin, int64_t n_end) {
-  if (n_begin >= n_end || args.tokens <= 0) return;
+  args.check_shapes("matmul_bf16");
+  if (n_begin >= n_end || args.tokens() <= 0) return;
   // The kernels index the prepared activations by the call's shape and their path's layout: a
   // mismatch would read past them.
   const bool reads_prepared =
       path == Bf16Path::kWiden || path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kAmx;
   if (reads_prepared &&
-      (prepared.path != path || prepared.k != args.k || prepared.tokens < args.tokens)) {
+      (prepared.path != path || prepared.k != args.k() || prepared.tokens < args.tokens())) {
     throw Error("matmul_bf16", "activations prepared for another shape or path");
   }
   switch (path) {
@@ -143,15 +143,15 @@ void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activatio
 
 namespace ref {
 
-void matmul_bf16(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end) {
-  const int64_t row_bytes = 2 * args.k;
-  for (int64_t t = 0; t < args.tokens; ++t) {
-    const float* x = args.x + t * args.ld_x;  // [K]
+void matmul_bf16(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
+  const int64_t k = args.k(), row_bytes = 2 * k;
+  for (int64_t t = 0; t < args.tokens(); ++t) {
+    const float* x = args.x.row(t);  // [K]
     for (int64_t n = n_begin; n < n_end; ++n) {
-      const std::byte* w = args.w + n * row_bytes;  // [K] bf16
+      const std::byte* w = args.w.data + n * row_bytes;  // [K] bf16
       double acc = 0.0;
-      for (int64_t i = 0; i < args.k; ++i) acc += static_cast<double>(x[i]) * weight_at(w, i);
-      args.y[t * args.ld_y + n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
+      for (int64_t i = 0; i < k; ++i) acc += static_cast<double>(x[i]) * weight_at(w, i);
+      args.y.row(t)[n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
     }
   }
 }

@@ -48,9 +48,21 @@ struct QuantCase {
     }
   }
 
-  TypedMatmulArgs args(bool with_bias = true) {
-    return TypedMatmulArgs{x.data(), ld_x, type,   w.data(), with_bias ? bias.data() : nullptr,
-                           y.data(), ld_y, tokens, k,        n};
+  MatView<const float> x_view() const { return {x.data(), tokens, k, ld_x}; }
+
+  MatmulOperands args(bool with_bias = true) {
+    return {.x = x_view(),
+            .w = {type, w.data(), n, k},
+            .bias = with_bias ? bias.data() : nullptr,
+            .y = {y.data(), tokens, n, ld_y}};
+  }
+
+  // Token t alone, its outputs written to `single` (a case of one token).
+  MatmulOperands token_args(int64_t t, QuantCase& single) {
+    MatmulOperands one = args();
+    one.x = {x_view().row(t), 1, k, ld_x};
+    one.y = {single.y.data(), 1, n, single.ld_y};
+    return one;
   }
 };
 
@@ -108,7 +120,7 @@ std::vector<Q8_0Path> q8_0_paths() {
 Q8_0Activations quantized(Q8_0Path path, const QuantCase& c) {
   Q8_0Activations xq;
   xq.resize(c.tokens, c.k);
-  quantize_activations_q8_0(path, c.x.data(), c.ld_x, 0, c.tokens, xq);
+  quantize_activations_q8_0(path, c.x_view(), 0, c.tokens, xq);
   return xq;
 }
 
@@ -121,7 +133,7 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
     SCOPED_TRACE(std::string(q8_0_path_name(path)));
     Q8_0Activations xq;
     xq.resize(3, 96);
-    quantize_activations_q8_0(path, x.data(), 96, 0, 3, xq);
+    quantize_activations_q8_0(path, {x.data(), 3, 96, 96}, 0, 3, xq);
     for (int64_t block = 0; block < 9; ++block) {
       const BlockQ8_0 expected = quantize_block_q8_0(&x[block * 32]);
       EXPECT_EQ(xq.scales[block], f16_to_f32(expected.d)) << "block " << block;
@@ -220,13 +232,10 @@ TEST(MatmulQ8_0, RowAndTokenTilesAreBitIdenticalToOneCall) {
     // Each token alone (the GEMV path) gives its row of the GEMM.
     for (int64_t t = 0; t < whole.tokens; ++t) {
       QuantCase single(DType::kQ8_0, 1, 160, 37, 3);
-      TypedMatmulArgs args = whole.args();
-      args.x += t * whole.ld_x;
-      args.tokens = 1;
-      args.y = single.y.data();
+      const MatmulOperands args = whole.token_args(t, single);
       Q8_0Activations one;
       one.resize(1, 160);
-      quantize_activations_q8_0(path, args.x, args.ld_x, 0, 1, one);
+      quantize_activations_q8_0(path, args.x, 0, 1, one);
       matmul_q8_0(path, args, one, 0, 37);
       for (int64_t r = 0; r < 37; ++r) {
         ASSERT_EQ(single.y[r], whole.y[t * whole.ld_y + r]) << "token " << t << " row " << r;
@@ -269,9 +278,9 @@ TEST(MatmulQ8_0, InterleavedWeightsGiveTheBlockOrderBits) {
       std::vector<std::byte> interleaved(static_cast<size_t>(q8_0_interleaved_bytes(n, k)));
       interleave_q8_0(c.w.data(), n, k, 0, 32, interleaved.data());
       interleave_q8_0(c.w.data(), n, k, 32, n, interleaved.data());
-      TypedMatmulArgs args = c.args();
-      args.w = interleaved.data();
-      args.w_layout = WeightLayout::kQ8_0Interleaved16;
+      MatmulOperands args = c.args();
+      args.w.data = interleaved.data();
+      args.w.layout = WeightLayout::kQ8_0Interleaved16;
       // Row tiles that cut groups at both ends, and whole multi-group tiles.
       const int64_t edges[] = {0, 3, 8, 13, 14, 32, 37, 96, 100, n};
       for (size_t i = 0; i + 1 < std::size(edges); ++i) {
@@ -313,7 +322,7 @@ TEST(MatmulBf16, WideningPathMatchesReferenceAtEveryLevelAndShape) {
             QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + 13 * n + tokens));
             Bf16Activations xp;
             xp.resize(Bf16Path::kWiden, tokens, k);
-            prepare_activations_bf16(c.x.data(), c.ld_x, 0, tokens, xp);
+            prepare_activations_bf16(c.x_view(), 0, tokens, xp);
             dispatch_at(level, Bf16WidenKernel{}, c.args(bias), xp, int64_t{0}, n);
             // Exact products, float accumulation: a few roundings of the partial sums.
             expect_near_reference(c, reference(c, c.x, c.ld_x, bias), 1e-6, 1e-7);
@@ -358,7 +367,7 @@ TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
       QuantCase whole(DType::kBF16, 6, k, 37, 2), tiled(DType::kBF16, 6, k, 37, 2);
       Bf16Activations xp;
       xp.resize(Bf16Path::kWiden, 6, k);
-      prepare_activations_bf16(whole.x.data(), whole.ld_x, 0, 6, xp);
+      prepare_activations_bf16(whole.x_view(), 0, 6, xp);
       dispatch_at(level, Bf16WidenKernel{}, whole.args(), xp, int64_t{0}, int64_t{37});
       const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
       for (size_t i = 0; i + 1 < std::size(edges); ++i) {
@@ -367,13 +376,10 @@ TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
       EXPECT_EQ(tiled.y, whole.y);
       // Token 4 alone (the GEMV grouping of rows) equals its row of the GEMM.
       QuantCase single(DType::kBF16, 1, k, 37, 2);
-      TypedMatmulArgs args = whole.args();
-      args.x += 4 * whole.ld_x;
-      args.tokens = 1;
-      args.y = single.y.data();
+      const MatmulOperands args = whole.token_args(4, single);
       Bf16Activations one;
       one.resize(Bf16Path::kWiden, 1, k);
-      prepare_activations_bf16(args.x, args.ld_x, 0, 1, one);
+      prepare_activations_bf16(args.x, 0, 1, one);
       dispatch_at(level, Bf16WidenKernel{}, args, one, int64_t{0}, int64_t{37});
       for (int64_t r = 0; r < 37; ++r) ASSERT_EQ(single.y[r], whole.y[4 * whole.ld_y + r]);
     }
@@ -388,7 +394,7 @@ template <class At>
 void expect_bf16_activation_path(Bf16Path path, QuantCase& c, At at) {
   Bf16Activations xp;
   xp.resize(path, c.tokens, c.k);
-  prepare_activations_bf16(c.x.data(), c.ld_x, 0, c.tokens, xp);
+  prepare_activations_bf16(c.x_view(), 0, c.tokens, xp);
   std::vector<float> x_rounded(c.tokens * c.k);
   for (int64_t t = 0; t < c.tokens; ++t) {
     for (int64_t i = 0; i < xp.padded_k; ++i) {
@@ -434,7 +440,7 @@ TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
   std::vector<float> x(std::begin(values), std::end(values));
   Bf16Activations xp;
   xp.resize(Bf16Path::kAvx512Bf16, 1, static_cast<int64_t>(x.size()));
-  prepare_activations_bf16(x.data(), 0, 0, 1, xp);
+  prepare_activations_bf16({x.data(), 1, static_cast<int64_t>(x.size()), 0}, 0, 1, xp);
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(xp.bf16[i], f32_to_bf16(x[i])) << i;
 }
 
@@ -445,8 +451,8 @@ void expect_row_tiles_bit_identical(Bf16Path path, int64_t tokens, int64_t k, in
   QuantCase whole(DType::kBF16, tokens, k, n, 4), tiled(DType::kBF16, tokens, k, n, 4);
   Bf16Activations xp;
   xp.resize(path, tokens, k);
-  prepare_activations_bf16(whole.x.data(), whole.ld_x, 0, tokens / 2, xp);
-  prepare_activations_bf16(whole.x.data(), whole.ld_x, tokens / 2, tokens, xp);
+  prepare_activations_bf16(whole.x_view(), 0, tokens / 2, xp);
+  prepare_activations_bf16(whole.x_view(), tokens / 2, tokens, xp);
   matmul_bf16(path, whole.args(), xp, 0, n);
   const std::vector<int64_t> cuts(edges);
   for (size_t i = 0; i + 1 < cuts.size(); ++i) {
@@ -498,8 +504,8 @@ TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShapeOrPath) {
     EXPECT_THROW(matmul_bf16(path, c.args(), other_k, 0, 8), Error);
     EXPECT_THROW(matmul_bf16(path, c.args(), other_path, 0, 8), Error);
     // Converting rows past those resized for would write past them.
-    EXPECT_THROW(prepare_activations_bf16(c.x.data(), c.ld_x, 0, 20, fewer_tokens), Error);
-    EXPECT_THROW(prepare_activations_bf16(c.x.data(), c.ld_x, -1, 5, fewer_tokens), Error);
+    EXPECT_THROW(prepare_activations_bf16(c.x_view(), 0, 20, fewer_tokens), Error);
+    EXPECT_THROW(prepare_activations_bf16(c.x_view(), -1, 5, fewer_tokens), Error);
   }
 }
 
