@@ -10,12 +10,18 @@ set(MAMBA2_SIMD_XSIMD_sse2 "xsimd::sse2")
 set(MAMBA2_SIMD_XSIMD_avx2 "xsimd::fma3<xsimd::avx2>")
 set(MAMBA2_SIMD_XSIMD_avx512 "xsimd::avx512bw")
 
-# mamba2_add_simd_sources(target source...): compiles the sources once per architecture into
-# object libraries linked into target.
+# mamba2_add_simd_sources(target [GROUP name] source...): compiles the sources once per
+# architecture into object libraries linked into target. A second call for the same target names
+# its own GROUP, which keeps the object libraries' names apart.
 function(mamba2_add_simd_sources target)
+  cmake_parse_arguments(PARSE_ARGV 1 simd "" "GROUP" "")
+  set(prefix ${target})
+  if(simd_GROUP)
+    set(prefix ${target}_${simd_GROUP})
+  endif()
   foreach(arch IN LISTS MAMBA2_SIMD_ARCHS)
-    set(objects ${target}_simd_${arch})
-    add_library(${objects} OBJECT ${ARGN})
+    set(objects ${prefix}_simd_${arch})
+    add_library(${objects} OBJECT ${simd_UNPARSED_ARGUMENTS})
     target_compile_options(${objects} PRIVATE ${MAMBA2_SIMD_FLAGS_${arch}})
     target_compile_definitions(${objects} PRIVATE "MAMBA2_SIMD_ARCH=${MAMBA2_SIMD_XSIMD_${arch}}")
     target_include_directories(${objects} PRIVATE ${PROJECT_SOURCE_DIR}
