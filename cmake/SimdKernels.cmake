@@ -1,7 +1,8 @@
 # SIMD kernels: every source in a kernel list is compiled once per x86 instruction set, each
 # with its own flags and MAMBA2_SIMD_ARCH naming the xsimd architecture to instantiate. The
-# baseline code picks one at run time with xsimd::dispatch (kernels/simd.h), so the binary
-# runs on any x86-64 CPU and still uses AVX-512 where the CPU has it.
+# baseline code picks one at run time with kernels::dispatch (kernels/simd.h says why not
+# xsimd::dispatch), so the binary runs on any x86-64 CPU and still uses AVX-512 where the CPU
+# has it.
 set(MAMBA2_SIMD_ARCHS sse2 avx2 avx512)
 set(MAMBA2_SIMD_FLAGS_sse2 "-msse2")
 set(MAMBA2_SIMD_FLAGS_avx2 "-mavx2;-mfma;-mf16c")

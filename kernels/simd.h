@@ -5,6 +5,10 @@
 // architecture below (cmake/SimdKernels.cmake) with MAMBA2_SIMD_ARCH naming the xsimd arch to
 // instantiate. Baseline code calls `dispatch(K{}, args...)`, which runs the best instantiation the
 // CPU supports. The scalar reference of each kernel stays beside it, as the fallback's check.
+//
+// Not xsimd::dispatch, though it would take these out-of-line instantiations: it always runs the
+// CPU's best architecture, while the MAMBA2_SIMD cap (benchmarks comparing levels) and
+// dispatch_at (tests running every kernel at every level the CPU has) need to choose the level.
 #pragma once
 
 #include <string_view>
