@@ -31,32 +31,20 @@ float weight_at(const std::byte* row, int64_t i) {
 
 }  // namespace
 
-std::string_view bf16_path_name(Bf16Path path) {
-  switch (path) {
-    case Bf16Path::kWiden:
-      return "widen";
-    case Bf16Path::kAvx512Bf16:
-      return "avx512bf16";
-    case Bf16Path::kSgemm:
-      return "sgemm";
-    case Bf16Path::kAmx:
-      return "amx";
-    case Bf16Path::kScalar:
-      break;
-  }
-  return "scalar";
-}
-
-bool bf16_path_supported(Bf16Path path) {
-  switch (path) {
-    case Bf16Path::kAvx512Bf16:
-      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16();
-    case Bf16Path::kAmx:
-      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16() &&
-             bf16_detail::amx_bf16_usable();
-    default:
-      return true;
-  }
+std::span<const PathInfo<Bf16Path>> path_table(Bf16Path) {
+  static constexpr PathInfo<Bf16Path> kTable[] = {
+      {Bf16Path::kScalar, "scalar", any_cpu},
+      {Bf16Path::kWiden, "widen", any_cpu},
+      {Bf16Path::kAvx512Bf16, "avx512bf16",
+       [] { return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16(); }},
+      {Bf16Path::kSgemm, "sgemm", any_cpu},
+      {Bf16Path::kAmx, "amx",
+       [] {
+         return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16() &&
+                bf16_detail::amx_bf16_usable();
+       }},
+  };
+  return kTable;
 }
 
 Bf16Path bf16_path(int64_t tokens) {
@@ -64,11 +52,10 @@ Bf16Path bf16_path(int64_t tokens) {
   // one; else vdpbf16ps where it outruns FMAs (its GEMM reaches 80-90 % of the instruction's
   // rate); else sgemm, whose blocking beats our widening tiles (130m pp512 ~1.3x).
   if (tokens < kBf16GemmMinTokens) return Bf16Path::kWiden;
-  static const Bf16Path gemm =
-      bf16_path_supported(Bf16Path::kAmx) ? Bf16Path::kAmx
-      : bf16_path_supported(Bf16Path::kAvx512Bf16) && cpu_dot_bf16_beats_fma()
-          ? Bf16Path::kAvx512Bf16
-          : Bf16Path::kSgemm;
+  static const Bf16Path gemm = path_supported(Bf16Path::kAmx) ? Bf16Path::kAmx
+                               : path_supported(Bf16Path::kAvx512Bf16) && cpu_dot_bf16_beats_fma()
+                                   ? Bf16Path::kAvx512Bf16
+                                   : Bf16Path::kSgemm;
   return gemm;
 }
 

@@ -25,10 +25,11 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+#include <span>
 #include <vector>
 
 #include "kernels/aligned_vector.h"
+#include "kernels/kernel_path.h"
 #include "kernels/matmul_operands.h"
 
 namespace mamba2::kernels {
@@ -38,10 +39,10 @@ enum class Bf16Path { kScalar = 0, kWiden = 1, kAvx512Bf16 = 2, kSgemm = 3, kAmx
 // The fewest tokens for which bf16_path() picks a GEMM path (kAmx, kAvx512Bf16 or kSgemm).
 constexpr int64_t kBf16GemmMinTokens = 16;
 
-std::string_view bf16_path_name(Bf16Path path);
-// kScalar, kWiden and kSgemm always; kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level;
-// kAmx with AMX-BF16, the avx512 SIMD level and the kernel's permission to use the tiles.
-bool bf16_path_supported(Bf16Path path);
+// scalar, widen, avx512bf16, sgemm, amx; supported: kScalar, kWiden and kSgemm always;
+// kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level; kAmx with AMX-BF16, the avx512 SIMD
+// level and the kernel's permission to use the tiles.
+std::span<const PathInfo<Bf16Path>> path_table(Bf16Path);
 // The fastest supported path for a call with this many tokens.
 Bf16Path bf16_path(int64_t tokens);
 

@@ -60,41 +60,21 @@ float dot_row_scalar(const std::byte* row, const int8_t* xq, const float* x_scal
 
 }  // namespace
 
-std::string_view q8_0_path_name(Q8_0Path path) {
-  switch (path) {
-    case Q8_0Path::kAvx2:
-      return "avx2";
-    case Q8_0Path::kAvxVnni:
-      return "avxvnni";
-    case Q8_0Path::kAvx512Vnni:
-      return "avx512vnni";
-    case Q8_0Path::kScalar:
-      break;
-  }
-  return "scalar";
-}
-
-bool q8_0_path_supported(Q8_0Path path) {
-  switch (path) {
-    case Q8_0Path::kScalar:
-      return true;
-    case Q8_0Path::kAvx2:
-      return simd_level() >= SimdLevel::kAvx2;
-    case Q8_0Path::kAvxVnni:
-      return simd_level() >= SimdLevel::kAvx2 && cpu_has_avx_vnni();
-    case Q8_0Path::kAvx512Vnni:
-      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_vnni();
-  }
-  return false;
+std::span<const PathInfo<Q8_0Path>> path_table(Q8_0Path) {
+  static constexpr PathInfo<Q8_0Path> kTable[] = {
+      {Q8_0Path::kScalar, "scalar", any_cpu},
+      {Q8_0Path::kAvx2, "avx2", [] { return simd_level() >= SimdLevel::kAvx2; }},
+      {Q8_0Path::kAvxVnni, "avxvnni",
+       [] { return simd_level() >= SimdLevel::kAvx2 && cpu_has_avx_vnni(); }},
+      {Q8_0Path::kAvx512Vnni, "avx512vnni",
+       [] { return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_vnni(); }},
+  };
+  return kTable;
 }
 
 Q8_0Path q8_0_path() {
-  static const Q8_0Path best = [] {
-    for (Q8_0Path path : {Q8_0Path::kAvx512Vnni, Q8_0Path::kAvxVnni, Q8_0Path::kAvx2}) {
-      if (q8_0_path_supported(path)) return path;
-    }
-    return Q8_0Path::kScalar;
-  }();
+  static const Q8_0Path best = first_supported(
+      {Q8_0Path::kAvx512Vnni, Q8_0Path::kAvxVnni, Q8_0Path::kAvx2}, Q8_0Path::kScalar);
   return best;
 }
 

@@ -16,19 +16,19 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+#include <span>
 #include <vector>
 
+#include "kernels/kernel_path.h"
 #include "kernels/matmul_operands.h"
 
 namespace mamba2::kernels {
 
 enum class Q8_0Path { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512Vnni = 3 };
 
-std::string_view q8_0_path_name(Q8_0Path path);
-// Whether this CPU (and the MAMBA2_SIMD cap: avx2 and below disable the AVX-512 path, sse2
-// every SIMD path) can run the path.
-bool q8_0_path_supported(Q8_0Path path);
+// scalar, avx2, avxvnni, avx512vnni; supported: whether this CPU (and the MAMBA2_SIMD cap: avx2
+// and below disable the AVX-512 path, sse2 every SIMD path) can run the path.
+std::span<const PathInfo<Q8_0Path>> path_table(Q8_0Path);
 // The fastest supported path.
 Q8_0Path q8_0_path();
 

@@ -44,7 +44,7 @@ void set_weight_bytes(benchmark::State& state, const Shape& shape) {
 void BM_Gemv(benchmark::State& state) {
   const Shape& shape = kShapes[state.range(0)];
   const auto level = static_cast<SimdLevel>(state.range(1));
-  if (!simd_level_supported(level)) {
+  if (!path_supported(level)) {
     state.SkipWithError("SIMD level not supported by this CPU");
     return;
   }
@@ -55,7 +55,7 @@ void BM_Gemv(benchmark::State& state) {
     benchmark::DoNotOptimize(p.y.data());
   }
   set_weight_bytes(state, shape);
-  state.SetLabel(std::string(shape.name) + " " + std::string(simd_level_name(level)));
+  state.SetLabel(std::string(shape.name) + " " + std::string(path_name(level)));
 }
 
 void BM_GemvReference(benchmark::State& state) {

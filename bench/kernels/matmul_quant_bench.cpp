@@ -130,7 +130,7 @@ void BM_F32(benchmark::State& state) {
 // Args: shape index, tokens, Bf16Path, streamed, threads.
 void BM_Bf16(benchmark::State& state) {
   const auto path = static_cast<Bf16Path>(state.range(2));
-  if (!bf16_path_supported(path)) return state.SkipWithError("path not supported by this CPU");
+  if (!path_supported(path)) return state.SkipWithError("path not supported by this CPU");
   Problem p(state.range(1), kShapes[state.range(0)], DType::kBF16, state.range(3) != 0);
   RowRunner rows(static_cast<int>(state.range(4)));
   Bf16Activations prepared;
@@ -142,13 +142,13 @@ void BM_Bf16(benchmark::State& state) {
              [&](int64_t begin, int64_t end) { matmul_bf16(path, args, prepared, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, std::string(bf16_path_name(path)), rows);
+  report(state, p, std::string(path_name(path)), rows);
 }
 
 // Args: shape index, tokens, Q8_0Path, streamed, interleaved (the AVX512-VNNI layout), threads.
 void BM_Q8_0(benchmark::State& state) {
   const auto path = static_cast<Q8_0Path>(state.range(2));
-  if (!q8_0_path_supported(path)) return state.SkipWithError("path not supported by this CPU");
+  if (!path_supported(path)) return state.SkipWithError("path not supported by this CPU");
   Problem p(state.range(1), kShapes[state.range(0)], DType::kQ8_0, state.range(3) != 0);
   const bool interleaved = state.range(4) != 0;
   if (interleaved) {
@@ -168,7 +168,7 @@ void BM_Q8_0(benchmark::State& state) {
              [&](int64_t begin, int64_t end) { matmul_q8_0(path, args, xq, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, std::string(q8_0_path_name(path)) + (interleaved ? " interleaved" : ""), rows);
+  report(state, p, std::string(path_name(path)) + (interleaved ? " interleaved" : ""), rows);
 }
 
 constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);

@@ -112,7 +112,7 @@ std::vector<Q8_0Path> q8_0_paths() {
   std::vector<Q8_0Path> paths;
   for (Q8_0Path path :
        {Q8_0Path::kScalar, Q8_0Path::kAvx2, Q8_0Path::kAvxVnni, Q8_0Path::kAvx512Vnni}) {
-    if (q8_0_path_supported(path)) paths.push_back(path);
+    if (path_supported(path)) paths.push_back(path);
   }
   return paths;
 }
@@ -130,7 +130,7 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
   for (int i = 0; i < 32; ++i) x[i] = (i == 0) ? 127.0f : (i % 2 ? 1.0f : -1.0f) * (i + 0.5f);
   for (int i = 32; i < 64; ++i) x[i] = 0.0f;  // an all-zero block: d = 0, quants 0
   for (Q8_0Path path : q8_0_paths()) {
-    SCOPED_TRACE(std::string(q8_0_path_name(path)));
+    SCOPED_TRACE(std::string(path_name(path)));
     Q8_0Activations xq;
     xq.resize(3, 96);
     quantize_activations_q8_0(path, {x.data(), 3, 96, 96}, 0, 3, xq);
@@ -161,7 +161,7 @@ TEST(MatmulQ8_0, MatchesDequantizedReferenceOnEveryPathAndShape) {
       for (int64_t n : {1, 2, 3, 4, 5, 9, 17}) {
         for (int64_t tokens : {1, 2, 3, 4, 5, 9}) {
           for (bool bias : {true, false}) {
-            SCOPED_TRACE(::testing::Message() << q8_0_path_name(path) << " K " << k << " N " << n
+            SCOPED_TRACE(::testing::Message() << path_name(path) << " K " << k << " N " << n
                                               << " T " << tokens << " bias " << bias);
             QuantCase c(DType::kQ8_0, tokens, k, n, static_cast<uint32_t>(k * 31 + n * 7 + tokens));
             const Q8_0Activations xq = quantized(path, c);
@@ -207,7 +207,7 @@ TEST(MatmulQ8_0, EveryPathGivesTheScalarPathsBits) {
       matmul_q8_0(Q8_0Path::kScalar, expected.args(), quantized(Q8_0Path::kScalar, expected), 0,
                   23);
       for (Q8_0Path path : q8_0_paths()) {
-        SCOPED_TRACE(::testing::Message() << q8_0_path_name(path) << " K " << k << " T " << tokens);
+        SCOPED_TRACE(::testing::Message() << path_name(path) << " K " << k << " T " << tokens);
         QuantCase actual(DType::kQ8_0, tokens, k, 23, 9);
         matmul_q8_0(path, actual.args(), quantized(path, actual), 0, 23);
         EXPECT_EQ(actual.y, expected.y);
@@ -218,7 +218,7 @@ TEST(MatmulQ8_0, EveryPathGivesTheScalarPathsBits) {
 
 TEST(MatmulQ8_0, RowAndTokenTilesAreBitIdenticalToOneCall) {
   for (Q8_0Path path : q8_0_paths()) {
-    SCOPED_TRACE(std::string(q8_0_path_name(path)));
+    SCOPED_TRACE(std::string(path_name(path)));
     QuantCase whole(DType::kQ8_0, 7, 160, 37, 3), tiled(DType::kQ8_0, 7, 160, 37, 3);
     const Q8_0Activations xq = quantized(path, whole);
     matmul_q8_0(path, whole.args(), xq, 0, 37);
@@ -267,7 +267,7 @@ std::vector<float> block_order_reference(const QuantCase& c, const Q8_0Activatio
 }
 
 TEST(MatmulQ8_0, InterleavedWeightsGiveTheBlockOrderBits) {
-  if (!q8_0_path_supported(Q8_0Path::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  if (!path_supported(Q8_0Path::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
   for (int64_t k : {64, 384}) {
     for (int64_t tokens : {1, 3, 6, 8, 13}) {
       SCOPED_TRACE(::testing::Message() << "K " << k << " T " << tokens);
@@ -351,9 +351,9 @@ TEST(MatmulBf16, SgemmPathMatchesReferenceAcrossPanelsAndRowRanges) {
   }
   EXPECT_EQ(bf16_path(1), Bf16Path::kWiden);
   const Bf16Path gemm = bf16_path(kBf16GemmMinTokens);
-  if (bf16_path_supported(Bf16Path::kAmx)) {
+  if (path_supported(Bf16Path::kAmx)) {
     EXPECT_EQ(gemm, Bf16Path::kAmx);
-  } else if (bf16_path_supported(Bf16Path::kAvx512Bf16) && __builtin_cpu_is("amd")) {
+  } else if (path_supported(Bf16Path::kAvx512Bf16) && __builtin_cpu_is("amd")) {
     EXPECT_EQ(gemm, Bf16Path::kAvx512Bf16);
   } else {
     EXPECT_EQ(gemm, Bf16Path::kSgemm);
@@ -411,7 +411,7 @@ void expect_bf16_activation_path(Bf16Path path, QuantCase& c, At at) {
 }
 
 TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
-  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   for (int64_t k : ragged_lengths()) {
     for (int64_t n : {1, 3, 4, 5, 9, 17}) {
       for (int64_t tokens : {1, 2, 5, 9}) {
@@ -427,7 +427,7 @@ TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
 }
 
 TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
-  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   const float values[] = {1.0f + 0x1.0p-8f,
                           1.0f + 0x1.8p-8f,
                           -3.0f,
@@ -462,12 +462,12 @@ void expect_row_tiles_bit_identical(Bf16Path path, int64_t tokens, int64_t k, in
 }
 
 TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
-  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   expect_row_tiles_bit_identical(Bf16Path::kAvx512Bf16, 7, 100, 37, {0, 1, 6, 7, 22, 25, 37});
 }
 
 TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
-  if (!bf16_path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   // K past and short of whole tiles; N with whole 32-row blocks read in place and ragged ends
   // copied; tokens in whole and partial 32-token blocks.
   for (int64_t k : {32, 64, 100, 160}) {
@@ -486,14 +486,14 @@ TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
 }
 
 TEST(MatmulBf16, AmxTilesAreBitIdenticalToOneCall) {
-  if (!bf16_path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   expect_row_tiles_bit_identical(Bf16Path::kAmx, 40, 128, 100, {0, 1, 31, 32, 45, 77, 96, 100});
 }
 
 TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShapeOrPath) {
   for (Bf16Path path : {Bf16Path::kWiden, Bf16Path::kAvx512Bf16, Bf16Path::kAmx}) {
-    if (!bf16_path_supported(path)) continue;
-    SCOPED_TRACE(std::string(bf16_path_name(path)));
+    if (!path_supported(path)) continue;
+    SCOPED_TRACE(std::string(path_name(path)));
     QuantCase c(DType::kBF16, 20, 64, 8, 9);
     Bf16Activations fewer_tokens, other_k, other_path;
     fewer_tokens.resize(path, 19, 64);
