@@ -1,7 +1,8 @@
 # SIMD kernels: every source in a kernel list is compiled once per x86 instruction set, each
 # with its own flags and MAMBA2_SIMD_ARCH naming the xsimd architecture to instantiate. The
-# baseline code picks one at run time with xsimd::dispatch (kernels/simd.h), so the binary
-# runs on any x86-64 CPU and still uses AVX-512 where the CPU has it.
+# baseline code picks one at run time with kernels::dispatch (kernels/simd.h says why not
+# xsimd::dispatch), so the binary runs on any x86-64 CPU and still uses AVX-512 where the CPU
+# has it.
 set(MAMBA2_SIMD_ARCHS sse2 avx2 avx512)
 set(MAMBA2_SIMD_FLAGS_sse2 "-msse2")
 set(MAMBA2_SIMD_FLAGS_avx2 "-mavx2;-mfma;-mf16c")
@@ -10,12 +11,18 @@ set(MAMBA2_SIMD_XSIMD_sse2 "xsimd::sse2")
 set(MAMBA2_SIMD_XSIMD_avx2 "xsimd::fma3<xsimd::avx2>")
 set(MAMBA2_SIMD_XSIMD_avx512 "xsimd::avx512bw")
 
-# mamba2_add_simd_sources(target source...): compiles the sources once per architecture into
-# object libraries linked into target.
+# mamba2_add_simd_sources(target [GROUP name] source...): compiles the sources once per
+# architecture into object libraries linked into target. A second call for the same target names
+# its own GROUP, which keeps the object libraries' names apart.
 function(mamba2_add_simd_sources target)
+  cmake_parse_arguments(PARSE_ARGV 1 simd "" "GROUP" "")
+  set(prefix ${target})
+  if(simd_GROUP)
+    set(prefix ${target}_${simd_GROUP})
+  endif()
   foreach(arch IN LISTS MAMBA2_SIMD_ARCHS)
-    set(objects ${target}_simd_${arch})
-    add_library(${objects} OBJECT ${ARGN})
+    set(objects ${prefix}_simd_${arch})
+    add_library(${objects} OBJECT ${simd_UNPARSED_ARGUMENTS})
     target_compile_options(${objects} PRIVATE ${MAMBA2_SIMD_FLAGS_${arch}})
     target_compile_definitions(${objects} PRIVATE "MAMBA2_SIMD_ARCH=${MAMBA2_SIMD_XSIMD_${arch}}")
     target_include_directories(${objects} PRIVATE ${PROJECT_SOURCE_DIR}

@@ -7,18 +7,7 @@
 target_sources(mamba2_kernels PRIVATE matmul_bf16.cpp matmul_bf16_sgemm.cpp matmul_q8_0.cpp
                                       matmul_dispatch.cpp)
 
-foreach(arch IN LISTS MAMBA2_SIMD_ARCHS)
-  set(objects mamba2_kernels_bf16_simd_${arch})
-  add_library(${objects} OBJECT matmul_bf16_simd.cpp)
-  target_compile_options(${objects} PRIVATE ${MAMBA2_SIMD_FLAGS_${arch}})
-  target_compile_definitions(${objects} PRIVATE "MAMBA2_SIMD_ARCH=${MAMBA2_SIMD_XSIMD_${arch}}")
-  target_include_directories(${objects} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include)
-  target_link_libraries(${objects} PRIVATE mamba2_xsimd)
-  set_target_properties(${objects} PROPERTIES POSITION_INDEPENDENT_CODE ON)
-  mamba2_set_warnings(${objects})
-  target_compile_options(${objects} PRIVATE -Wno-maybe-uninitialized -Wno-uninitialized)
-  target_sources(mamba2_kernels PRIVATE $<TARGET_OBJECTS:${objects}>)
-endforeach()
+mamba2_add_simd_sources(mamba2_kernels GROUP bf16 matmul_bf16_simd.cpp)
 
 mamba2_add_isa_source(mamba2_kernels matmul_q8_0_avx2.cpp -mavx2 -mfma -mf16c)
 mamba2_add_isa_source(mamba2_kernels matmul_q8_0_avxvnni.cpp -mavx2 -mfma -mf16c -mavxvnni)

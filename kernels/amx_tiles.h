@@ -1,5 +1,5 @@
 // The AMX tile configuration the bf16 kernel and mamba2-bench's AMX probe share (included only by
-// files compiled with -mamx-tile, whose code runs after bf16_path_supported(Bf16Path::kAmx)).
+// files compiled with -mamx-tile, whose code runs after path_supported(Bf16Path::kAmx)).
 #pragma once
 
 #include <immintrin.h>

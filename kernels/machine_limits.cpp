@@ -116,19 +116,19 @@ MachineLimits measure_machine_limits(int threads) {
   limits.read_bytes_per_s = measure_read_bandwidth(threads, buffer_bytes);
 
   const SimdLevel level = simd_level();
-  limits.fma_level = std::string(simd_level_name(level));
+  limits.fma_level = std::string(path_name(level));
   limits.fma_flops_per_s = median_rate(threads, [] {
     float sink = 0;
     return dispatch(FmaProbe{}, kComputeIterations, &sink);
   });
 
-  if (bf16_path_supported(Bf16Path::kAvx512Bf16)) {
+  if (path_supported(Bf16Path::kAvx512Bf16)) {
     limits.bf16_flops_per_s = median_rate(threads, [] {
       float sink = 0;
       return bf16_probe_avx512bf16(kComputeIterations, &sink);
     });
   }
-  if (bf16_path_supported(Bf16Path::kAmx)) {
+  if (path_supported(Bf16Path::kAmx)) {
     limits.amx_flops_per_s = median_rate(threads, [] {
       float sink = 0;
       // A TDPBF16PS takes ~16 cycles: a quarter of the iterations keeps the run as short.
@@ -137,7 +137,7 @@ MachineLimits measure_machine_limits(int threads) {
   }
   const Q8_0Path q8_0 = q8_0_path();
   if (q8_0 == Q8_0Path::kAvx512Vnni || q8_0 == Q8_0Path::kAvxVnni) {
-    limits.vnni_path = std::string(q8_0_path_name(q8_0));
+    limits.vnni_path = std::string(path_name(q8_0));
     limits.vnni_ops_per_s = median_rate(threads, [q8_0] {
       int32_t sink = 0;
       return q8_0 == Q8_0Path::kAvx512Vnni ? vnni_probe_avx512vnni(kComputeIterations, &sink)

@@ -28,52 +28,55 @@ blasint blas_int(int64_t value, const char* what) {
   return static_cast<blasint>(value);
 }
 
-void fill_with_bias(const MatmulArgs& args, int64_t n_begin, int64_t n_end) {
-  for (int64_t t = 0; t < args.tokens; ++t) {
-    float* y = args.y + t * args.ld_y;
+void fill_with_bias(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
+  for (int64_t t = 0; t < args.tokens(); ++t) {
+    float* y = args.y.row(t);
     for (int64_t n = n_begin; n < n_end; ++n) y[n] = args.bias ? args.bias[n] : 0.0f;
   }
 }
 
 }  // namespace
 
-void matmul_f32(const MatmulArgs& args, int64_t n_begin, int64_t n_end) {
-  if (n_begin >= n_end || args.tokens <= 0) return;
-  if (args.k == 0) return fill_with_bias(args, n_begin, n_end);
+void matmul_f32(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
+  args.check_shapes("matmul_f32");
+  const int64_t tokens = args.tokens(), k = args.k();
+  if (n_begin >= n_end || tokens <= 0) return;
+  if (k == 0) return fill_with_bias(args, n_begin, n_end);
   // Rows of X or Y that overlap are a caller's bug (and OpenBLAS reports them on stderr and
   // returns without computing): refuse them whichever path runs.
-  if (args.tokens > 1 && (args.ld_x < args.k || args.ld_y < n_end - n_begin)) {
-    throw Error("matmul_f32", "row stride shorter than the row (ld_x " + std::to_string(args.ld_x) +
-                                  ", K " + std::to_string(args.k) + ", ld_y " +
-                                  std::to_string(args.ld_y) + ")");
+  if (tokens > 1 && (args.x.stride < k || args.y.stride < n_end - n_begin)) {
+    throw Error("matmul_f32", "row stride shorter than the row (ld_x " +
+                                  std::to_string(args.x.stride) + ", K " + std::to_string(k) +
+                                  ", ld_y " + std::to_string(args.y.stride) + ")");
   }
-  if (args.tokens <= kGemvMaxTokens) {
+  if (tokens <= kGemvMaxTokens) {
     dispatch(GemvKernel{}, args, n_begin, n_end);
     return;
   }
   use_single_threaded_blas();
   // Y[:, n_begin:n_end] = X * W[n_begin:n_end, :]^T: W's rows are the columns of B.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(args.tokens, "tokens"),
-              blas_int(n_end - n_begin, "rows"), blas_int(args.k, "K"), 1.0f, args.x,
-              blas_int(args.ld_x, "ld_x"), args.w + n_begin * args.k, blas_int(args.k, "K"), 0.0f,
-              args.y + n_begin, blas_int(args.ld_y, "ld_y"));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(tokens, "tokens"),
+              blas_int(n_end - n_begin, "rows"), blas_int(k, "K"), 1.0f, args.x.data,
+              blas_int(args.x.stride, "ld_x"), args.w.elements<float>() + n_begin * k,
+              blas_int(k, "K"), 0.0f, args.y.data + n_begin, blas_int(args.y.stride, "ld_y"));
   if (!args.bias) return;
-  for (int64_t t = 0; t < args.tokens; ++t) {
-    float* y = args.y + t * args.ld_y;
+  for (int64_t t = 0; t < tokens; ++t) {
+    float* y = args.y.row(t);
     for (int64_t n = n_begin; n < n_end; ++n) y[n] += args.bias[n];
   }
 }
 
 namespace ref {
 
-void matmul_f32(const MatmulArgs& args, int64_t n_begin, int64_t n_end) {
-  for (int64_t t = 0; t < args.tokens; ++t) {
-    const float* x = args.x + t * args.ld_x;  // [K]
+void matmul_f32(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
+  const int64_t k = args.k();
+  for (int64_t t = 0; t < args.tokens(); ++t) {
+    const float* x = args.x.row(t);  // [K]
     for (int64_t n = n_begin; n < n_end; ++n) {
-      const float* w = args.w + n * args.k;  // [K]
+      const float* w = args.w.elements<float>() + n * k;  // [K]
       double acc = 0.0;
-      for (int64_t i = 0; i < args.k; ++i) acc += static_cast<double>(x[i]) * w[i];
-      args.y[t * args.ld_y + n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
+      for (int64_t i = 0; i < k; ++i) acc += static_cast<double>(x[i]) * w[i];
+      args.y.row(t)[n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
     }
   }
 }

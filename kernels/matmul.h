@@ -9,34 +9,25 @@
 
 #include <cstdint>
 
+#include "kernels/matmul_operands.h"
+
 namespace mamba2::kernels {
 
 // sgemm copies W into its own panels, a second pass over W that only pays off when many tokens
 // share it (130m --batch 8 decode: 135 aggregate t/s through sgemm).
 constexpr int64_t kGemvMaxTokens = 8;
 
-struct MatmulArgs {
-  const float* x;  // [T, K], row stride ld_x
-  int64_t ld_x;
-  const float* w;     // [N, K] row-major
-  const float* bias;  // [N] or null
-  float* y;           // [T, N], row stride ld_y
-  int64_t ld_y;
-  int64_t tokens;  // T
-  int64_t k;       // K
-  int64_t n;       // N
-};
-
-void matmul_f32(const MatmulArgs& args, int64_t n_begin, int64_t n_end);
+// args.w holds f32 rows.
+void matmul_f32(const MatmulOperands& args, int64_t n_begin, int64_t n_end);
 
 namespace ref {
-void matmul_f32(const MatmulArgs& args, int64_t n_begin, int64_t n_end);
+void matmul_f32(const MatmulOperands& args, int64_t n_begin, int64_t n_end);
 }  // namespace ref
 
 // Our xsimd GEMV, the T <= kGemvMaxTokens path of matmul_f32 (matmul_simd.cpp).
 struct GemvKernel {
   template <class Arch>
-  void operator()(Arch, const MatmulArgs& args, int64_t n_begin, int64_t n_end) const;
+  void operator()(Arch, const MatmulOperands& args, int64_t n_begin, int64_t n_end) const;
 };
 
 }  // namespace mamba2::kernels

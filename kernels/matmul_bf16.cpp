@@ -31,32 +31,20 @@ float weight_at(const std::byte* row, int64_t i) {
 
 }  // namespace
 
-std::string_view bf16_path_name(Bf16Path path) {
-  switch (path) {
-    case Bf16Path::kWiden:
-      return "widen";
-    case Bf16Path::kAvx512Bf16:
-      return "avx512bf16";
-    case Bf16Path::kSgemm:
-      return "sgemm";
-    case Bf16Path::kAmx:
-      return "amx";
-    case Bf16Path::kScalar:
-      break;
-  }
-  return "scalar";
-}
-
-bool bf16_path_supported(Bf16Path path) {
-  switch (path) {
-    case Bf16Path::kAvx512Bf16:
-      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16();
-    case Bf16Path::kAmx:
-      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16() &&
-             bf16_detail::amx_bf16_usable();
-    default:
-      return true;
-  }
+std::span<const PathInfo<Bf16Path>> path_table(Bf16Path) {
+  static constexpr PathInfo<Bf16Path> kTable[] = {
+      {Bf16Path::kScalar, "scalar", any_cpu},
+      {Bf16Path::kWiden, "widen", any_cpu},
+      {Bf16Path::kAvx512Bf16, "avx512bf16",
+       [] { return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16(); }},
+      {Bf16Path::kSgemm, "sgemm", any_cpu},
+      {Bf16Path::kAmx, "amx",
+       [] {
+         return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_bf16() &&
+                bf16_detail::amx_bf16_usable();
+       }},
+  };
+  return kTable;
 }
 
 Bf16Path bf16_path(int64_t tokens) {
@@ -64,11 +52,10 @@ Bf16Path bf16_path(int64_t tokens) {
   // one; else vdpbf16ps where it outruns FMAs (its GEMM reaches 80-90 % of the instruction's
   // rate); else sgemm, whose blocking beats our widening tiles (130m pp512 ~1.3x).
   if (tokens < kBf16GemmMinTokens) return Bf16Path::kWiden;
-  static const Bf16Path gemm =
-      bf16_path_supported(Bf16Path::kAmx) ? Bf16Path::kAmx
-      : bf16_path_supported(Bf16Path::kAvx512Bf16) && cpu_dot_bf16_beats_fma()
-          ? Bf16Path::kAvx512Bf16
-          : Bf16Path::kSgemm;
+  static const Bf16Path gemm = path_supported(Bf16Path::kAmx) ? Bf16Path::kAmx
+                               : path_supported(Bf16Path::kAvx512Bf16) && cpu_dot_bf16_beats_fma()
+                                   ? Bf16Path::kAvx512Bf16
+                                   : Bf16Path::kSgemm;
   return gemm;
 }
 
@@ -91,7 +78,7 @@ void Bf16Activations::resize(Bf16Path layout, int64_t token_count, int64_t k_inp
   }
 }
 
-void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+void prepare_activations_bf16(MatView<const float> x, int64_t t_begin, int64_t t_end,
                               Bf16Activations& out) {
   if (t_begin < 0 || t_end > out.tokens) {
     throw Error("prepare_activations_bf16", "tokens [" + std::to_string(t_begin) + ", " +
@@ -100,14 +87,13 @@ void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int
   }
   const Bf16Path path = out.path;
   if (path == Bf16Path::kAvx512Bf16) {
-    return bf16_detail::to_bf16_avx512(x, ld_x, t_begin, t_end, out);
+    return bf16_detail::to_bf16_avx512(x, t_begin, t_end, out);
   }
-  if (path == Bf16Path::kAmx)
-    return bf16_detail::to_bf16_pairs_avx512(x, ld_x, t_begin, t_end, out);
+  if (path == Bf16Path::kAmx) return bf16_detail::to_bf16_pairs_avx512(x, t_begin, t_end, out);
   if (path != Bf16Path::kWiden) return;
   const int64_t pairs = out.k / 2;
   for (int64_t t = t_begin; t < t_end; ++t) {
-    const float* row = x + t * ld_x;  // [K]
+    const float* row = x.row(t);  // [K]
     for (int64_t i = 0; i < pairs; ++i) {
       out.even[t * pairs + i] = row[2 * i];
       out.odd[t * pairs + i] = row[2 * i + 1];
@@ -115,15 +101,16 @@ void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int
   }
 }
 
-void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activations& prepared,
                  int64_t n_begin, int64_t n_end) {
-  if (n_begin >= n_end || args.tokens <= 0) return;
+  args.check_shapes("matmul_bf16");
+  if (n_begin >= n_end || args.tokens() <= 0) return;
   // The kernels index the prepared activations by the call's shape and their path's layout: a
   // mismatch would read past them.
   const bool reads_prepared =
       path == Bf16Path::kWiden || path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kAmx;
   if (reads_prepared &&
-      (prepared.path != path || prepared.k != args.k || prepared.tokens < args.tokens)) {
+      (prepared.path != path || prepared.k != args.k() || prepared.tokens < args.tokens())) {
     throw Error("matmul_bf16", "activations prepared for another shape or path");
   }
   switch (path) {
@@ -143,15 +130,15 @@ void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activatio
 
 namespace ref {
 
-void matmul_bf16(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end) {
-  const int64_t row_bytes = 2 * args.k;
-  for (int64_t t = 0; t < args.tokens; ++t) {
-    const float* x = args.x + t * args.ld_x;  // [K]
+void matmul_bf16(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
+  const int64_t k = args.k(), row_bytes = 2 * k;
+  for (int64_t t = 0; t < args.tokens(); ++t) {
+    const float* x = args.x.row(t);  // [K]
     for (int64_t n = n_begin; n < n_end; ++n) {
-      const std::byte* w = args.w + n * row_bytes;  // [K] bf16
+      const std::byte* w = args.w.data + n * row_bytes;  // [K] bf16
       double acc = 0.0;
-      for (int64_t i = 0; i < args.k; ++i) acc += static_cast<double>(x[i]) * weight_at(w, i);
-      args.y[t * args.ld_y + n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
+      for (int64_t i = 0; i < k; ++i) acc += static_cast<double>(x[i]) * weight_at(w, i);
+      args.y.row(t)[n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
     }
   }
 }

@@ -25,11 +25,12 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+#include <span>
 #include <vector>
 
 #include "kernels/aligned_vector.h"
-#include "kernels/matmul_dispatch_args.h"
+#include "kernels/kernel_path.h"
+#include "kernels/matmul_operands.h"
 
 namespace mamba2::kernels {
 
@@ -38,10 +39,10 @@ enum class Bf16Path { kScalar = 0, kWiden = 1, kAvx512Bf16 = 2, kSgemm = 3, kAmx
 // The fewest tokens for which bf16_path() picks a GEMM path (kAmx, kAvx512Bf16 or kSgemm).
 constexpr int64_t kBf16GemmMinTokens = 16;
 
-std::string_view bf16_path_name(Bf16Path path);
-// kScalar, kWiden and kSgemm always; kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level;
-// kAmx with AMX-BF16, the avx512 SIMD level and the kernel's permission to use the tiles.
-bool bf16_path_supported(Bf16Path path);
+// scalar, widen, avx512bf16, sgemm, amx; supported: kScalar, kWiden and kSgemm always;
+// kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level; kAmx with AMX-BF16, the avx512 SIMD
+// level and the kernel's permission to use the tiles.
+std::span<const PathInfo<Bf16Path>> path_table(Bf16Path);
 // The fastest supported path for a call with this many tokens.
 Bf16Path bf16_path(int64_t tokens);
 
@@ -61,42 +62,41 @@ struct Bf16Activations {
   void resize(Bf16Path path, int64_t token_count, int64_t k_inputs);
 };
 
-// Converts rows [t_begin, t_end) of x [tokens, ld_x] into `out` in the layout of the path it was
+// Converts rows [t_begin, t_end) of x [tokens, K] into `out` in the layout of the path it was
 // resized for; throws Error for rows past it. Disjoint token ranges may run on different threads.
-void prepare_activations_bf16(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+void prepare_activations_bf16(MatView<const float> x, int64_t t_begin, int64_t t_end,
                               Bf16Activations& out);
 
 // y[t, n] for n in [n_begin, n_end) and every token; args.w holds bf16 rows [N, K].
-void matmul_bf16(Bf16Path path, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activations& prepared,
                  int64_t n_begin, int64_t n_end);
 
 namespace ref {
 // Widened weights, double accumulation: the reference every path is tested against.
-void matmul_bf16(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end);
+void matmul_bf16(const MatmulOperands& args, int64_t n_begin, int64_t n_end);
 }  // namespace ref
 
 // The kWiden body (matmul_bf16_simd.cpp), instantiated per SIMD level.
 struct Bf16WidenKernel {
   template <class Arch>
-  void operator()(Arch, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+  void operator()(Arch, const MatmulOperands& args, const Bf16Activations& prepared,
                   int64_t n_begin, int64_t n_end) const;
 };
 
 namespace bf16_detail {
 // The kAvx512Bf16 bodies (matmul_bf16_avx512bf16.cpp).
-void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
-                    Bf16Activations& out);
-void matmul_avx512bf16(const TypedMatmulArgs& args, const Bf16Activations& prepared,
-                       int64_t n_begin, int64_t n_end);
+void to_bf16_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end, Bf16Activations& out);
+void matmul_avx512bf16(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
+                       int64_t n_end);
 // The kAmx bodies: the activations' layout (matmul_bf16_avx512bf16.cpp, which has the rounding)
 // and the tiles (matmul_bf16_amx.cpp).
-void to_bf16_pairs_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+void to_bf16_pairs_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end,
                           Bf16Activations& out);
 bool amx_bf16_usable();
-void matmul_amx(const TypedMatmulArgs& args, const Bf16Activations& prepared, int64_t n_begin,
+void matmul_amx(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
                 int64_t n_end);
 // The kSgemm body (matmul_bf16_sgemm.cpp): reads args.x directly.
-void matmul_sgemm(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end);
+void matmul_sgemm(const MatmulOperands& args, int64_t n_begin, int64_t n_end);
 }  // namespace bf16_detail
 
 }  // namespace mamba2::kernels

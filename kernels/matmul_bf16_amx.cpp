@@ -30,17 +30,17 @@ constexpr int kXfeatureXtiledata = 18;
 // W rows [row, row + rows) copied into `out` [kRowBlock, padded_k] with zeros past the rows and
 // past K: for the last rows of W (a whole block would read past its end) or a K that is not a
 // whole number of tiles (a tile would read into the next row).
-void copy_rows(const TypedMatmulArgs& args, int64_t row, int64_t rows, int64_t padded_k,
+void copy_rows(const MatmulOperands& args, int64_t row, int64_t rows, int64_t padded_k,
                AlignedVector<uint16_t>& out) {
   out.assign(static_cast<size_t>(kRowBlock * padded_k), 0);
   for (int64_t r = 0; r < rows; ++r) {
-    std::memcpy(&out[r * padded_k], args.w + (row + r) * 2 * args.k,
-                static_cast<size_t>(2 * args.k));
+    std::memcpy(&out[r * padded_k], args.w.data + (row + r) * 2 * args.k(),
+                static_cast<size_t>(2 * args.k()));
   }
 }
 
 // C tiles -> y for the block's rows [row, row + rows) and tokens [t0, t0 + tokens).
-void store_block(const TypedMatmulArgs& args, int64_t row, int64_t rows, int64_t t0,
+void store_block(const MatmulOperands& args, int64_t row, int64_t rows, int64_t t0,
                  int64_t tokens) {
   alignas(64) float c[4][kTile][kTile];  // [tile][row][token]
   _tile_stored(0, c[0], 64);
@@ -51,7 +51,7 @@ void store_block(const TypedMatmulArgs& args, int64_t row, int64_t rows, int64_t
     const float bias = args.bias ? args.bias[row + r] : 0.0f;
     for (int64_t t = 0; t < tokens; ++t) {
       const float sum = c[2 * (r / kTile) + t / kTile][r % kTile][t % kTile];
-      args.y[(t0 + t) * args.ld_y + row + r] = args.bias ? sum + bias : sum;
+      args.y.row(t0 + t)[row + r] = args.bias ? sum + bias : sum;
     }
   }
 }
@@ -69,11 +69,11 @@ bool amx_bf16_usable() {
   return usable;
 }
 
-void matmul_amx(const TypedMatmulArgs& args, const Bf16Activations& prepared, int64_t n_begin,
+void matmul_amx(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
                 int64_t n_end) {
   thread_local AlignedVector<uint16_t> copied;
   const int64_t padded_k = prepared.padded_k;
-  const auto* w = reinterpret_cast<const uint16_t*>(args.w);
+  const uint16_t* w = args.w.elements<uint16_t>();
   const uint16_t* x = prepared.bf16.data();             // [padded_k / 2, padded_tokens, 2]
   const int64_t x_stride = prepared.padded_tokens * 4;  // bytes from one pair row to the next
   const int64_t x_block = kTile * prepared.padded_tokens * 2;  // elements per 16 pair rows
@@ -81,15 +81,15 @@ void matmul_amx(const TypedMatmulArgs& args, const Bf16Activations& prepared, in
   amx::configure_tiles();
   for (int64_t row = n_begin; row < n_end; row += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, n_end - row);
-    const uint16_t* a = w + row * args.k;
-    int64_t a_stride = 2 * args.k;
-    if (row + kRowBlock > args.n || args.k % kTileInputs != 0) {
+    const uint16_t* a = w + row * args.k();
+    int64_t a_stride = 2 * args.k();
+    if (row + kRowBlock > args.n() || args.k() % kTileInputs != 0) {
       copy_rows(args, row, rows, padded_k, copied);
       a = copied.data();
       a_stride = 2 * padded_k;
     }
     const uint16_t* a_high = a + kTile * a_stride / 2;
-    for (int64_t t0 = 0; t0 < args.tokens; t0 += kTokenBlock) {
+    for (int64_t t0 = 0; t0 < args.tokens(); t0 += kTokenBlock) {
       _tile_zero(0);
       _tile_zero(1);
       _tile_zero(2);
@@ -106,7 +106,7 @@ void matmul_amx(const TypedMatmulArgs& args, const Bf16Activations& prepared, in
         _tile_dpbf16ps(3, 5, 7);
         b += x_block;
       }
-      store_block(args, row, rows, t0, std::min(kTokenBlock, args.tokens - t0));
+      store_block(args, row, rows, t0, std::min(kTokenBlock, args.tokens() - t0));
     }
   }
   _tile_release();

@@ -30,10 +30,10 @@ __m256i round_to_bf16(__m512 x) {
 // kRows rows by kTokens tokens, one 16-lane accumulator each; the last step's weights are read
 // with a mask (never past the row), the activations are zero-padded.
 template <int kRows, int kTokens>
-void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row, int64_t t0) {
+void tile(const MatmulOperands& args, const Bf16Activations& xp, int64_t row, int64_t t0) {
   constexpr int kSlots = kRows * kTokens;  // accumulator of (r, t) in slot t * kRows + r
-  const int64_t k = args.k;
-  const uint16_t* w = reinterpret_cast<const uint16_t*>(args.w) + row * k;
+  const int64_t k = args.k();
+  const uint16_t* w = args.w.elements<uint16_t>() + row * k;
   const int64_t padded_k = xp.padded_k;
   const uint16_t* x_rows = xp.bf16.data() + t0 * padded_k;  // [kTokens, padded_k]
   __m512 acc[kSlots];
@@ -61,7 +61,7 @@ void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row, i
     _mm512_store_ps(sums + first, sum_lanes16(group));
   }
   for (int t = 0; t < kTokens; ++t) {
-    float* y = args.y + (t0 + t) * args.ld_y + row;
+    float* y = args.y.row(t0 + t) + row;
     for (int r = 0; r < kRows; ++r) {
       const float sum = sums[t * kRows + r];
       y[r] = args.bias ? sum + args.bias[row + r] : sum;
@@ -71,10 +71,9 @@ void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row, i
 
 }  // namespace
 
-void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
-                    Bf16Activations& out) {
+void to_bf16_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end, Bf16Activations& out) {
   for (int64_t t = t_begin; t < t_end; ++t) {
-    const float* row = x + t * ld_x;
+    const float* row = x.row(t);
     uint16_t* dst = &out.bf16[t * out.padded_k];
     for (int64_t i = 0; i < out.padded_k; i += 16) {
       const int64_t left = std::clamp<int64_t>(out.k - i, 0, 16);
@@ -85,12 +84,12 @@ void to_bf16_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end
   }
 }
 
-void to_bf16_pairs_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
+void to_bf16_pairs_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end,
                           Bf16Activations& out) {
   uint32_t* pairs = reinterpret_cast<uint32_t*>(out.bf16.data());  // [padded_k / 2, padded_tokens]
   alignas(64) uint32_t rounded[8];
   for (int64_t t = t_begin; t < t_end; ++t) {
-    const float* row = x + t * ld_x;
+    const float* row = x.row(t);
     for (int64_t i = 0; i < out.padded_k; i += 16) {
       const int64_t left = std::clamp<int64_t>(out.k - i, 0, 16);
       const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << left) - 1);
@@ -102,10 +101,10 @@ void to_bf16_pairs_avx512(const float* x, int64_t ld_x, int64_t t_begin, int64_t
 }
 
 // Four rows by six tokens: 24 accumulators, four weight registers, one activation.
-void matmul_avx512bf16(const TypedMatmulArgs& args, const Bf16Activations& prepared,
-                       int64_t n_begin, int64_t n_end) {
+void matmul_avx512bf16(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
+                       int64_t n_end) {
   constexpr int64_t kTileBytes = 64 * 1024;
-  for_each_block<4, 6>(n_begin, n_end, args.tokens, 2 * args.k, kTileBytes,
+  for_each_block<4, 6>(n_begin, n_end, args.tokens(), 2 * args.k(), kTileBytes,
                        [&](auto rows, auto count, int64_t row, int64_t t0) {
                          tile<rows, count>(args, prepared, row, t0);
                        });

@@ -50,12 +50,11 @@ struct Widen {
   // the even then the odd products of every step, then reduce() and the scalar tail: a result
   // does not depend on how rows and tokens are grouped.
   template <int kRows, int kTokens, bool kPrefetch>
-  static void tile(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t row,
-                   int64_t t0) {
-    const int64_t k = args.k;
+  static void tile(const MatmulOperands& args, const Bf16Activations& xp, int64_t row, int64_t t0) {
+    const int64_t k = args.k();
     const int64_t pairs = k / 2;
     const int64_t vector_end = k - k % kStep;
-    const std::byte* w = args.w + row * 2 * k;
+    const std::byte* w = args.w.data + row * 2 * k;
     const float* x_even = xp.even.data() + t0 * pairs;  // [kTokens, pairs]
     const float* x_odd = xp.odd.data() + t0 * pairs;    // [kTokens, pairs]
     // Indexed only by unroll's constants, so the accumulators stay in registers.
@@ -85,8 +84,8 @@ struct Widen {
     alignas(64) float sums[16];
     reduce<kRows, kTokens>(acc, sums);
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-      const float* x = args.x + (t0 + t) * args.ld_x;
-      float* y = args.y + (t0 + t) * args.ld_y + row;
+      const float* x = args.x.row(t0 + t);
+      float* y = args.y.row(t0 + t) + row;
       unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         float sum = sums[t * kRows + r];
         for (int64_t i = vector_end; i < k; ++i) {
@@ -104,11 +103,11 @@ struct Widen {
   // at a time instead: its rows form one contiguous run that the second group finds in L1 while
   // the hardware prefetcher streams on (batch of 8, 130m in_proj from memory: +5-10 %).
   template <int kRows, int kTokens>
-  static void run(const TypedMatmulArgs& args, const Bf16Activations& xp, int64_t n_begin,
+  static void run(const MatmulOperands& args, const Bf16Activations& xp, int64_t n_begin,
                   int64_t n_end) {
-    const bool few_tokens = args.tokens > 1 && args.tokens <= 2 * kTokens;
-    for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens, 2 * args.k,
-                                   few_tokens ? kRows * 2 * args.k : kCacheTileBytes,
+    const bool few_tokens = args.tokens() > 1 && args.tokens() <= 2 * kTokens;
+    for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens(), 2 * args.k(),
+                                   few_tokens ? kRows * 2 * args.k() : kCacheTileBytes,
                                    [&](auto rows, auto count, int64_t row, int64_t t0) {
                                      if (t0 == 0) return tile<rows, count, true>(args, xp, row, t0);
                                      tile<rows, count, false>(args, xp, row, t0);
@@ -119,15 +118,15 @@ struct Widen {
 }  // namespace
 
 template <class Arch>
-void Bf16WidenKernel::operator()(Arch, const TypedMatmulArgs& args, const Bf16Activations& prepared,
+void Bf16WidenKernel::operator()(Arch, const MatmulOperands& args, const Bf16Activations& prepared,
                                  int64_t n_begin, int64_t n_end) const {
   // GEMM: four tokens by as many rows as the registers hold (32 with AVX-512, 16 below).
   constexpr int kGemmRows = xsimd::batch<float, Arch>::size >= 16 ? 4 : 2;
-  if (args.tokens == 1) return Widen<Arch>::template run<4, 1>(args, prepared, n_begin, n_end);
+  if (args.tokens() == 1) return Widen<Arch>::template run<4, 1>(args, prepared, n_begin, n_end);
   Widen<Arch>::template run<kGemmRows, 4>(args, prepared, n_begin, n_end);
 }
 
-MAMBA2_INSTANTIATE_KERNEL(void Bf16WidenKernel::operator(), const TypedMatmulArgs&,
+MAMBA2_INSTANTIATE_KERNEL(void Bf16WidenKernel::operator(), const MatmulOperands&,
                           const Bf16Activations&, int64_t, int64_t);
 
 }  // namespace mamba2::kernels

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "kernels/matmul_bf16.h"
-#include "kernels/matmul_dispatch_args.h"
+#include "kernels/matmul_operands.h"
 #include "kernels/matmul_q8_0.h"
 
 namespace mamba2::kernels {
@@ -18,26 +18,26 @@ namespace mamba2::kernels {
 class MatmulInput {
  public:
   MatmulInput() = default;
-  explicit MatmulInput(const TypedMatmulArgs& args) { prepare(args); }
+  explicit MatmulInput(const MatmulOperands& args) { prepare(args); }
   // Sizes the buffers for `args` (whose pointers must outlive the use) and picks the kernel path.
   // Buffers are kept between calls, so a reused MatmulInput stops allocating once it has seen
-  // its largest shape. Throws Error for a weight type without a kernel (f16) or a K that type
-  // cannot hold.
-  void prepare(const TypedMatmulArgs& args);
+  // its largest shape. Throws Error for views that disagree on a shape, a weight type without a
+  // kernel (f16) or a K that type cannot hold.
+  void prepare(const MatmulOperands& args);
 
   // Converts tokens [t_begin, t_end); call for every token before matmul(). Disjoint ranges may
   // run on different threads.
   void convert(int64_t t_begin, int64_t t_end);
-  void convert_all() { convert(0, args_.tokens); }
+  void convert_all() { convert(0, args_.tokens()); }
 
-  const TypedMatmulArgs& args() const { return args_; }
+  const MatmulOperands& args() const { return args_; }
   Bf16Path bf16_path() const { return bf16_path_; }
   Q8_0Path q8_0_path() const { return q8_0_path_; }
   const Bf16Activations& bf16() const { return bf16_; }
   const Q8_0Activations& q8_0() const { return q8_0_; }
 
  private:
-  TypedMatmulArgs args_;
+  MatmulOperands args_;
   Bf16Path bf16_path_ = Bf16Path::kWiden;
   Q8_0Path q8_0_path_ = Q8_0Path::kScalar;
   Bf16Activations bf16_;
@@ -48,6 +48,6 @@ class MatmulInput {
 void matmul(const MatmulInput& input, int64_t n_begin, int64_t n_end);
 
 // Converts and computes in one call (tests, benchmarks, callers without tiling).
-void matmul(const TypedMatmulArgs& args, int64_t n_begin, int64_t n_end);
+void matmul(const MatmulOperands& args, int64_t n_begin, int64_t n_end);
 
 }  // namespace mamba2::kernels

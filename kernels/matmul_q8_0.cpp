@@ -60,41 +60,21 @@ float dot_row_scalar(const std::byte* row, const int8_t* xq, const float* x_scal
 
 }  // namespace
 
-std::string_view q8_0_path_name(Q8_0Path path) {
-  switch (path) {
-    case Q8_0Path::kAvx2:
-      return "avx2";
-    case Q8_0Path::kAvxVnni:
-      return "avxvnni";
-    case Q8_0Path::kAvx512Vnni:
-      return "avx512vnni";
-    case Q8_0Path::kScalar:
-      break;
-  }
-  return "scalar";
-}
-
-bool q8_0_path_supported(Q8_0Path path) {
-  switch (path) {
-    case Q8_0Path::kScalar:
-      return true;
-    case Q8_0Path::kAvx2:
-      return simd_level() >= SimdLevel::kAvx2;
-    case Q8_0Path::kAvxVnni:
-      return simd_level() >= SimdLevel::kAvx2 && cpu_has_avx_vnni();
-    case Q8_0Path::kAvx512Vnni:
-      return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_vnni();
-  }
-  return false;
+std::span<const PathInfo<Q8_0Path>> path_table(Q8_0Path) {
+  static constexpr PathInfo<Q8_0Path> kTable[] = {
+      {Q8_0Path::kScalar, "scalar", any_cpu},
+      {Q8_0Path::kAvx2, "avx2", [] { return simd_level() >= SimdLevel::kAvx2; }},
+      {Q8_0Path::kAvxVnni, "avxvnni",
+       [] { return simd_level() >= SimdLevel::kAvx2 && cpu_has_avx_vnni(); }},
+      {Q8_0Path::kAvx512Vnni, "avx512vnni",
+       [] { return simd_level() >= SimdLevel::kAvx512 && cpu_has_avx512_vnni(); }},
+  };
+  return kTable;
 }
 
 Q8_0Path q8_0_path() {
-  static const Q8_0Path best = [] {
-    for (Q8_0Path path : {Q8_0Path::kAvx512Vnni, Q8_0Path::kAvxVnni, Q8_0Path::kAvx2}) {
-      if (q8_0_path_supported(path)) return path;
-    }
-    return Q8_0Path::kScalar;
-  }();
+  static const Q8_0Path best = first_supported(
+      {Q8_0Path::kAvx512Vnni, Q8_0Path::kAvxVnni, Q8_0Path::kAvx2}, Q8_0Path::kScalar);
   return best;
 }
 
@@ -111,13 +91,13 @@ void Q8_0Activations::resize(int64_t token_count, int64_t k_inputs) {
   block_offsets.resize(static_cast<size_t>(tokens * blocks()));
 }
 
-void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int64_t t_begin,
+void quantize_activations_q8_0(Q8_0Path path, MatView<const float> x, int64_t t_begin,
                                int64_t t_end, Q8_0Activations& out) {
-  if (path != Q8_0Path::kScalar) return q8_0_detail::quantize_avx2(x, ld_x, t_begin, t_end, out);
+  if (path != Q8_0Path::kScalar) return q8_0_detail::quantize_avx2(x, t_begin, t_end, out);
   const int64_t blocks = out.blocks();
   for (int64_t t = t_begin; t < t_end; ++t) {
     for (int64_t b = 0; b < blocks; ++b) {
-      const BlockQ8_0 block = quantize_block_q8_0(x + t * ld_x + b * kQ8_0BlockElems);
+      const BlockQ8_0 block = quantize_block_q8_0(x.row(t) + b * kQ8_0BlockElems);
       std::memcpy(&out.quants[t * out.k + b * kQ8_0BlockElems], block.qs, sizeof block.qs);
       out.scales[t * blocks + b] = f16_to_f32(block.d);
       int32_t block_sum = 0;
@@ -178,14 +158,15 @@ void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begi
   }
 }
 
-void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activations& xq,
+void matmul_q8_0(Q8_0Path path, const MatmulOperands& args, const Q8_0Activations& xq,
                  int64_t n_begin, int64_t n_end) {
-  if (n_begin >= n_end || args.tokens <= 0) return;
-  if (xq.k != args.k || xq.tokens < args.tokens) {
+  args.check_shapes("matmul_q8_0");
+  if (n_begin >= n_end || args.tokens() <= 0) return;
+  if (xq.k != args.k() || xq.tokens < args.tokens()) {
     throw Error("matmul_q8_0", "activations quantized for another shape");
   }
-  if (args.w_layout == WeightLayout::kQ8_0Interleaved16) {
-    if (path != Q8_0Path::kAvx512Vnni || args.k % (kQ8_0UnitBlocks * kQ8_0BlockElems) != 0) {
+  if (args.w.layout == WeightLayout::kQ8_0Interleaved16) {
+    if (path != Q8_0Path::kAvx512Vnni || args.k() % (kQ8_0UnitBlocks * kQ8_0BlockElems) != 0) {
       throw Error("matmul_q8_0", "interleaved weights need the avx512vnni path and K % 64 == 0");
     }
     return q8_0_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, n_end);
@@ -205,16 +186,16 @@ void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activatio
 
 namespace q8_0_detail {
 
-void matmul_scalar(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void matmul_scalar(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                    int64_t n_end) {
   const int64_t blocks = xq.blocks();
   const int64_t row_bytes = blocks * kBlockBytes;
-  for (int64_t t = 0; t < args.tokens; ++t) {
+  for (int64_t t = 0; t < args.tokens(); ++t) {
     const int8_t* quants = &xq.quants[t * xq.k];   // [K]
     const float* scales = &xq.scales[t * blocks];  // [K / 32]
     for (int64_t n = n_begin; n < n_end; ++n) {
-      const float sum = dot_row_scalar(args.w + n * row_bytes, quants, scales, blocks);
-      args.y[t * args.ld_y + n] = args.bias ? sum + args.bias[n] : sum;
+      const float sum = dot_row_scalar(args.w.data + n * row_bytes, quants, scales, blocks);
+      args.y.row(t)[n] = args.bias ? sum + args.bias[n] : sum;
     }
   }
 }

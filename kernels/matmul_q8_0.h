@@ -16,19 +16,19 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+#include <span>
 #include <vector>
 
-#include "kernels/matmul_dispatch_args.h"
+#include "kernels/kernel_path.h"
+#include "kernels/matmul_operands.h"
 
 namespace mamba2::kernels {
 
 enum class Q8_0Path { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512Vnni = 3 };
 
-std::string_view q8_0_path_name(Q8_0Path path);
-// Whether this CPU (and the MAMBA2_SIMD cap: avx2 and below disable the AVX-512 path, sse2
-// every SIMD path) can run the path.
-bool q8_0_path_supported(Q8_0Path path);
+// scalar, avx2, avxvnni, avx512vnni; supported: whether this CPU (and the MAMBA2_SIMD cap: avx2
+// and below disable the AVX-512 path, sse2 every SIMD path) can run the path.
+std::span<const PathInfo<Q8_0Path>> path_table(Q8_0Path);
 // The fastest supported path.
 Q8_0Path q8_0_path();
 
@@ -49,9 +49,9 @@ struct Q8_0Activations {
   int64_t blocks() const { return k / 32; }
 };
 
-// Quantizes rows [t_begin, t_end) of x [tokens, ld_x] into `out` (already resized). Disjoint
+// Quantizes rows [t_begin, t_end) of x [tokens, K] into `out` (already resized). Disjoint
 // token ranges may run on different threads. Every path gives the bytes of quantize_row_q8_0.
-void quantize_activations_q8_0(Q8_0Path path, const float* x, int64_t ld_x, int64_t t_begin,
+void quantize_activations_q8_0(Q8_0Path path, MatView<const float> x, int64_t t_begin,
                                int64_t t_end, Q8_0Activations& out);
 
 // The interleaved layout (WeightLayout::kQ8_0Interleaved16), which the AVX512-VNNI path reads
@@ -86,23 +86,22 @@ void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begi
 // y[t, n] for n in [n_begin, n_end) and every token; args.w holds Q8_0 rows (or, on the
 // AVX512-VNNI path, the interleaved layout) and args.x is ignored (the activations are `xq`,
 // quantized from it). K must be a multiple of 32.
-void matmul_q8_0(Q8_0Path path, const TypedMatmulArgs& args, const Q8_0Activations& xq,
+void matmul_q8_0(Q8_0Path path, const MatmulOperands& args, const Q8_0Activations& xq,
                  int64_t n_begin, int64_t n_end);
 
 namespace q8_0_detail {
 // The per-ISA bodies of matmul_q8_0 and quantize_activations_q8_0 (matmul_q8_0_*.cpp).
-void matmul_scalar(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void matmul_scalar(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                    int64_t n_end);
-void matmul_avx2(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void matmul_avx2(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                  int64_t n_end);
-void matmul_avxvnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void matmul_avxvnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                     int64_t n_end);
-void matmul_avx512vnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void matmul_avx512vnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end);
-void matmul_avx512vnni_interleaved(const TypedMatmulArgs& args, const Q8_0Activations& xq,
+void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activations& xq,
                                    int64_t n_begin, int64_t n_end);
-void quantize_avx2(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
-                   Q8_0Activations& out);
+void quantize_avx2(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0Activations& out);
 }  // namespace q8_0_detail
 
 }  // namespace mamba2::kernels

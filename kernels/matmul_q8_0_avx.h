@@ -47,10 +47,10 @@ inline __m256i load_quants(const void* p) {
 // kRows rows [row, row + kRows) times kTokens tokens [t0, t0 + kTokens): one accumulator each,
 // indexed only by unroll's constants so that it stays in a register.
 template <class Ops, int kRows, int kTokens>
-void tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, int64_t t0) {
+void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0) {
   const int64_t blocks = xq.blocks();
   const int64_t row_bytes = blocks * kBlockBytes;
-  const std::byte* w = args.w + row * row_bytes;
+  const std::byte* w = args.w.data + row * row_bytes;
   const int8_t* x_quants = xq.quants.data() + t0 * xq.k;                // [kTokens, K]
   const float* x_scales = xq.scales.data() + t0 * blocks;               // [kTokens, K / 32]
   const int32_t* x_offsets = xq.lane_offsets.data() + t0 * blocks * 8;  // [kTokens, K / 32, 8]
@@ -77,7 +77,7 @@ void tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, i
     });
   }
   unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-    float* y = args.y + (t0 + t) * args.ld_y + row;
+    float* y = args.y.row(t0 + t) + row;
     unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
       const float sum = sum_lanes(acc[r][t]);
       y[r] = args.bias ? sum + args.bias[row + r] : sum;
@@ -86,9 +86,9 @@ void tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, i
 }
 
 template <class Ops, int kRows, int kTokens>
-void rows_times_tokens(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void rows_times_tokens(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end) {
-  for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens, xq.blocks() * kBlockBytes,
+  for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens(), xq.blocks() * kBlockBytes,
                                  kCacheTileBytes,
                                  [&](auto rows, auto count, int64_t row, int64_t t0) {
                                    tile<Ops, rows, count>(args, xq, row, t0);
@@ -98,9 +98,8 @@ void rows_times_tokens(const TypedMatmulArgs& args, const Q8_0Activations& xq, i
 // GEMV: four rows at a time for independent chains; GEMM: two rows by four tokens, so sixteen
 // registers hold the accumulators, the prepared weights and one activation block.
 template <class Ops>
-void matmul(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
-            int64_t n_end) {
-  if (args.tokens == 1) return rows_times_tokens<Ops, 4, 1>(args, xq, n_begin, n_end);
+void matmul(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin, int64_t n_end) {
+  if (args.tokens() == 1) return rows_times_tokens<Ops, 4, 1>(args, xq, n_begin, n_end);
   rows_times_tokens<Ops, 2, 4>(args, xq, n_begin, n_end);
 }
 

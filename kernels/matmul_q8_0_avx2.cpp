@@ -72,18 +72,17 @@ void quantize_block(const float* x, int8_t* quants, float* scale, int32_t* lane_
 
 }  // namespace
 
-void matmul_avx2(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void matmul_avx2(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                  int64_t n_end) {
   q8_0_avx::matmul<Avx2Ops>(args, xq, n_begin, n_end);
 }
 
-void quantize_avx2(const float* x, int64_t ld_x, int64_t t_begin, int64_t t_end,
-                   Q8_0Activations& out) {
+void quantize_avx2(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0Activations& out) {
   const int64_t blocks = out.blocks();
   for (int64_t t = t_begin; t < t_end; ++t) {
     for (int64_t b = 0; b < blocks; ++b) {
       int32_t* lanes = &out.lane_offsets[(t * blocks + b) * 8];
-      quantize_block(x + t * ld_x + b * 32, &out.quants[t * out.k + b * 32],
+      quantize_block(x.row(t) + b * 32, &out.quants[t * out.k + b * 32],
                      &out.scales[t * blocks + b], lanes);
       int32_t block_offset = 0;
       for (int j = 0; j < 8; ++j) block_offset += lanes[j];

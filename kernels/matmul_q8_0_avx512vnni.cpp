@@ -24,8 +24,8 @@ struct PairBlock {
 // Pairs read from W as stored: rows `row` + 2p and + 2p + 1.
 class StoredPairs {
  public:
-  StoredPairs(const TypedMatmulArgs& args, int64_t blocks, int64_t row)
-      : row_bytes_(blocks * kBlockBytes), w_(args.w + row * row_bytes_) {}
+  StoredPairs(const MatmulOperands& args, int64_t blocks, int64_t row)
+      : row_bytes_(blocks * kBlockBytes), w_(args.w.data + row * row_bytes_) {}
 
   MAMBA2_ALWAYS_INLINE PairBlock pair(int p, int64_t b) const {
     const std::byte* low = w_ + 2 * p * row_bytes_ + b * kBlockBytes;
@@ -56,7 +56,7 @@ struct TileOutput {
 
 // kPairs pairs of rows from `row` times kTokens tokens from `t0`.
 template <int kPairs, int kTokens>
-void pair_tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
+void pair_tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                const TileOutput& out) {
   const int64_t blocks = xq.blocks();
   const StoredPairs pairs(args, blocks, row);
@@ -93,8 +93,8 @@ void pair_tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t r
   });
 }
 
-TileOutput output_at(const TypedMatmulArgs& args, int64_t row, int64_t t0) {
-  return {args.y + t0 * args.ld_y + row, args.ld_y, args.bias ? args.bias + row : nullptr};
+TileOutput output_at(const MatmulOperands& args, int64_t row, int64_t t0) {
+  return {args.y.row(t0) + row, args.y.stride, args.bias ? args.bias + row : nullptr};
 }
 
 // Two pairs of rows by eight tokens: sixteen accumulators plus the pairs' quants and scales and
@@ -106,12 +106,12 @@ constexpr int kPairTokens = 8, kPairRows = 4;
 // one fma per sixteen outputs adds them, scaled, to the float sums. kPrefetch asks for the line
 // kPrefetchBytes ahead of each one read, for calls that read each weight once (decode).
 template <int kGroups, int kTokens, bool kPrefetch>
-void interleaved_tile(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row,
+void interleaved_tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row,
                       int64_t t0, const TileOutput& out) {
   constexpr int64_t kPrefetchBytes = 2048;
   const int64_t blocks = xq.blocks();
   const int64_t group_bytes = blocks / kQ8_0UnitBlocks * kQ8_0UnitBytes;
-  const std::byte* w = args.w + row / kQ8_0UnitRows * group_bytes;
+  const std::byte* w = args.w.data + row / kQ8_0UnitRows * group_bytes;
   const int8_t* x_quants = xq.quants.data() + t0 * xq.k;             // [kTokens, K]
   const float* x_scales = xq.scales.data() + t0 * blocks;            // [kTokens, K / 32]
   const int32_t* x_offsets = xq.block_offsets.data() + t0 * blocks;  // [kTokens, K / 32]
@@ -174,7 +174,7 @@ constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 6;
 // kGroups groups from `row` for kTokens tokens from t0, into rows [n_begin, n_end) of y: a tile
 // reaching past them (a range cut inside a group, or the zero rows past N) is computed aside.
 template <int kGroups, int kTokens, bool kPrefetch>
-void interleaved_tile_in_range(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t row,
+void interleaved_tile_in_range(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row,
                                int64_t t0, int64_t n_begin, int64_t n_end) {
   constexpr int64_t kRows = kGroups * kQ8_0UnitRows;
   if (row >= n_begin && row + kRows <= n_end) {
@@ -184,25 +184,25 @@ void interleaved_tile_in_range(const TypedMatmulArgs& args, const Q8_0Activation
   float aside[kTokens * kRows];
   float bias[kRows] = {};
   if (args.bias) {
-    for (int64_t r = row; r < std::min(row + kRows, args.n); ++r) bias[r - row] = args.bias[r];
+    for (int64_t r = row; r < std::min(row + kRows, args.n()); ++r) bias[r - row] = args.bias[r];
   }
   interleaved_tile<kGroups, kTokens, kPrefetch>(args, xq, row, t0,
                                                 {aside, kRows, args.bias ? bias : nullptr});
   for (int64_t r = std::max(row, n_begin); r < std::min(row + kRows, n_end); ++r) {
     for (int64_t t = 0; t < kTokens; ++t) {
-      args.y[(t0 + t) * args.ld_y + r] = aside[t * kRows + (r - row)];
+      args.y.row(t0 + t)[r] = aside[t * kRows + (r - row)];
     }
   }
 }
 
 }  // namespace
 
-void matmul_avx512vnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void matmul_avx512vnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end) {
-  if (args.tokens == 1) return q8_0_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
+  if (args.tokens() == 1) return q8_0_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
   // Rows left over from the pairs go one at a time through the 256-bit tile (same bits).
   for_each_block<kPairRows, kPairTokens>(
-      n_begin, n_end, args.tokens, xq.blocks() * kBlockBytes, kCacheTileBytes,
+      n_begin, n_end, args.tokens(), xq.blocks() * kBlockBytes, kCacheTileBytes,
       [&](auto rows, auto count, int64_t row, int64_t t0) {
         if constexpr (rows == kPairRows) {
           pair_tile<kPairRows / 2, count>(args, xq, row, t0, output_at(args, row, t0));
@@ -212,11 +212,11 @@ void matmul_avx512vnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, i
       });
 }
 
-void matmul_avx512vnni_interleaved(const TypedMatmulArgs& args, const Q8_0Activations& xq,
+void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activations& xq,
                                    int64_t n_begin, int64_t n_end) {
   const int64_t first = n_begin / kQ8_0UnitRows * kQ8_0UnitRows;
   const int64_t last = (n_end + kQ8_0UnitRows - 1) / kQ8_0UnitRows * kQ8_0UnitRows;
-  if (args.tokens == 1) {
+  if (args.tokens() == 1) {
     int64_t row = first;
     for (; row + kGemvGroups * kQ8_0UnitRows <= last; row += kGemvGroups * kQ8_0UnitRows) {
       interleaved_tile_in_range<kGemvGroups, 1, true>(args, xq, row, 0, n_begin, n_end);
@@ -232,8 +232,8 @@ void matmul_avx512vnni_interleaved(const TypedMatmulArgs& args, const Q8_0Activa
   const int64_t cache_rows = cache_tile_rows(xq.blocks() * kBlockBytes, kTileRows);
   for (int64_t r0 = first; r0 < last; r0 += cache_rows) {
     const int64_t r1 = std::min(last, r0 + cache_rows);
-    for (int64_t t0 = 0; t0 < args.tokens; t0 += kGemmTokens) {
-      with_count<kGemmTokens>(std::min<int64_t>(kGemmTokens, args.tokens - t0), [&](auto count) {
+    for (int64_t t0 = 0; t0 < args.tokens(); t0 += kGemmTokens) {
+      with_count<kGemmTokens>(std::min<int64_t>(kGemmTokens, args.tokens() - t0), [&](auto count) {
         int64_t row = r0;
         for (; row + kTileRows <= r1; row += kTileRows) {
           if (t0 == 0) {

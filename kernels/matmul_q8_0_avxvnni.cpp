@@ -4,7 +4,7 @@
 
 namespace mamba2::kernels::q8_0_detail {
 
-void matmul_avxvnni(const TypedMatmulArgs& args, const Q8_0Activations& xq, int64_t n_begin,
+void matmul_avxvnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                     int64_t n_end) {
   q8_0_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
 }

@@ -1,4 +1,4 @@
-// Compiled with -mamx-tile -mamx-bf16; called only after bf16_path_supported(Bf16Path::kAmx).
+// Compiled with -mamx-tile -mamx-bf16; called only after path_supported(Bf16Path::kAmx).
 #include <immintrin.h>
 
 #include "kernels/amx_tiles.h"

@@ -1,24 +1,18 @@
 #include "kernels/simd.h"
 
 #include <cstdlib>
-#include <string>
 
 namespace mamba2::kernels {
 namespace {
 
-SimdLevel best_supported_level() {
-  const auto cpu = xsimd::available_architectures();
-  if (cpu.avx512bw) return SimdLevel::kAvx512;
-  if (cpu.fma3_avx2) return SimdLevel::kAvx2;
-  return SimdLevel::kSse2;
-}
+bool cpu_has_avx2() { return xsimd::available_architectures().fma3_avx2 != 0; }
+bool cpu_has_avx512() { return xsimd::available_architectures().avx512bw != 0; }
 
 SimdLevel level_from_environment() {
-  SimdLevel level = best_supported_level();
+  SimdLevel level = first_supported({SimdLevel::kAvx512, SimdLevel::kAvx2}, SimdLevel::kSse2);
   if (const char* cap = std::getenv("MAMBA2_SIMD")) {
-    const std::string name(cap);
-    for (SimdLevel candidate : {SimdLevel::kSse2, SimdLevel::kAvx2, SimdLevel::kAvx512}) {
-      if (name == simd_level_name(candidate) && candidate < level) level = candidate;
+    for (const PathInfo<SimdLevel>& candidate : path_table(level)) {
+      if (cap == candidate.name && candidate.path < level) level = candidate.path;
     }
   }
   return level;
@@ -26,23 +20,18 @@ SimdLevel level_from_environment() {
 
 }  // namespace
 
-std::string_view simd_level_name(SimdLevel level) {
-  switch (level) {
-    case SimdLevel::kAvx512:
-      return "avx512";
-    case SimdLevel::kAvx2:
-      return "avx2";
-    case SimdLevel::kSse2:
-      break;
-  }
-  return "sse2";
+std::span<const PathInfo<SimdLevel>> path_table(SimdLevel) {
+  static constexpr PathInfo<SimdLevel> kTable[] = {
+      {SimdLevel::kSse2, "sse2", any_cpu},
+      {SimdLevel::kAvx2, "avx2", cpu_has_avx2},
+      {SimdLevel::kAvx512, "avx512", cpu_has_avx512},
+  };
+  return kTable;
 }
 
 SimdLevel simd_level() {
   static const SimdLevel level = level_from_environment();
   return level;
 }
-
-bool simd_level_supported(SimdLevel level) { return level <= best_supported_level(); }
 
 }  // namespace mamba2::kernels

@@ -5,22 +5,27 @@
 // architecture below (cmake/SimdKernels.cmake) with MAMBA2_SIMD_ARCH naming the xsimd arch to
 // instantiate. Baseline code calls `dispatch(K{}, args...)`, which runs the best instantiation the
 // CPU supports. The scalar reference of each kernel stays beside it, as the fallback's check.
+//
+// Not xsimd::dispatch, though it would take these out-of-line instantiations: it always runs the
+// CPU's best architecture, while the MAMBA2_SIMD cap (benchmarks comparing levels) and
+// dispatch_at (tests running every kernel at every level the CPU has) need to choose the level.
 #pragma once
 
-#include <string_view>
+#include <span>
 #include <utility>
 #include <xsimd/xsimd.hpp>
+
+#include "kernels/kernel_path.h"
 
 namespace mamba2::kernels {
 
 enum class SimdLevel { kSse2 = 0, kAvx2 = 1, kAvx512 = 2 };
 
-std::string_view simd_level_name(SimdLevel level);
-// The best level this CPU supports, capped by the environment variable MAMBA2_SIMD
-// ("sse2", "avx2" or "avx512"), which benchmarks and tests use to compare levels.
+// sse2, avx2, avx512; supported: whether the CPU can run code of the level (MAMBA2_SIMD aside).
+std::span<const PathInfo<SimdLevel>> path_table(SimdLevel);
+// The best level this CPU supports, capped by the environment variable MAMBA2_SIMD (a level's
+// name), which benchmarks and tests use to compare levels.
 SimdLevel simd_level();
-// Whether the CPU can run code of this level.
-bool simd_level_supported(SimdLevel level);
 
 template <class Kernel, class... Args>
 decltype(auto) dispatch_at(SimdLevel level, const Kernel& kernel, Args&&... args) {

@@ -40,7 +40,7 @@ void set_bytes(benchmark::State& state, int64_t tokens) {
 void BM_Conv1d(benchmark::State& state) {
   const int64_t tokens = state.range(0);
   const auto level = static_cast<SimdLevel>(state.range(1));
-  if (!simd_level_supported(level)) {
+  if (!path_supported(level)) {
     state.SkipWithError("SIMD level not supported by this CPU");
     return;
   }
@@ -51,7 +51,7 @@ void BM_Conv1d(benchmark::State& state) {
     benchmark::DoNotOptimize(buffers.out.data());
   }
   set_bytes(state, tokens);
-  state.SetLabel(std::string(simd_level_name(level)));
+  state.SetLabel(std::string(path_name(level)));
 }
 
 void BM_Conv1dReference(benchmark::State& state) {

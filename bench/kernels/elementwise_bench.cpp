@@ -18,7 +18,7 @@ constexpr int64_t kRowStride = 3352;  // dt sits inside the in_proj output row (
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 bool skip_unsupported(benchmark::State& state, SimdLevel level) {
-  if (simd_level_supported(level)) return false;
+  if (path_supported(level)) return false;
   state.SkipWithError("SIMD level not supported by this CPU");
   return true;
 }
@@ -34,7 +34,7 @@ void BM_GatedRmsNorm(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(state.iterations() * kDssm * 4 * static_cast<int64_t>(sizeof(float)));
-  state.SetLabel(std::string(simd_level_name(level)));
+  state.SetLabel(std::string(path_name(level)));
 }
 
 void BM_GatedRmsNormReference(benchmark::State& state) {
@@ -57,7 +57,7 @@ void BM_DtSoftplus(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations() * tokens * kHeads);
-  state.SetLabel(std::string(simd_level_name(level)));
+  state.SetLabel(std::string(path_name(level)));
 }
 
 void BM_DtSoftplusReference(benchmark::State& state) {
@@ -79,7 +79,7 @@ void BM_SiluMul(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(state.iterations() * kDssm * 3 * static_cast<int64_t>(sizeof(float)));
-  state.SetLabel(std::string(simd_level_name(level)));
+  state.SetLabel(std::string(path_name(level)));
 }
 
 // ngroups 1 (the released models) and 8.

@@ -28,9 +28,11 @@ struct Projection {
         bias(s.n, 0.125f),    // [N]
         y(t * s.n) {}         // [T, N]
 
-  MatmulArgs args() {
-    return MatmulArgs{x.data(), shape.k, w.data(), bias.data(), y.data(),
-                      shape.n,  tokens,  shape.k,  shape.n};
+  MatmulOperands args() {
+    return {.x = {x.data(), tokens, shape.k, shape.k},
+            .w = WeightView::f32(w.data(), shape.n, shape.k),
+            .bias = bias.data(),
+            .y = {y.data(), tokens, shape.n, shape.n}};
   }
 };
 
@@ -42,24 +44,24 @@ void set_weight_bytes(benchmark::State& state, const Shape& shape) {
 void BM_Gemv(benchmark::State& state) {
   const Shape& shape = kShapes[state.range(0)];
   const auto level = static_cast<SimdLevel>(state.range(1));
-  if (!simd_level_supported(level)) {
+  if (!path_supported(level)) {
     state.SkipWithError("SIMD level not supported by this CPU");
     return;
   }
   Projection p(1, shape);
-  const MatmulArgs args = p.args();
+  const MatmulOperands args = p.args();
   for (auto _ : state) {
     dispatch_at(level, GemvKernel{}, args, int64_t{0}, shape.n);
     benchmark::DoNotOptimize(p.y.data());
   }
   set_weight_bytes(state, shape);
-  state.SetLabel(std::string(shape.name) + " " + std::string(simd_level_name(level)));
+  state.SetLabel(std::string(shape.name) + " " + std::string(path_name(level)));
 }
 
 void BM_GemvReference(benchmark::State& state) {
   const Shape& shape = kShapes[state.range(0)];
   Projection p(1, shape);
-  const MatmulArgs args = p.args();
+  const MatmulOperands args = p.args();
   for (auto _ : state) {
     ref::matmul_f32(args, 0, shape.n);
     benchmark::DoNotOptimize(p.y.data());
@@ -88,7 +90,7 @@ void BM_Sgemm(benchmark::State& state) {
   const Shape& shape = kShapes[state.range(0)];
   const int64_t tokens = state.range(1);
   Projection p(tokens, shape);
-  const MatmulArgs args = p.args();
+  const MatmulOperands args = p.args();
   for (auto _ : state) {
     matmul_f32(args, 0, shape.n);
     benchmark::DoNotOptimize(p.y.data());

@@ -68,11 +68,13 @@ struct Problem {
   }
 
   // The next copy of W, cycling through all of them.
-  TypedMatmulArgs args() {
+  MatmulOperands args() {
     const std::byte* copy = w.data() + next_copy * weight_bytes();
     next_copy = (next_copy + 1) % copies;
-    return TypedMatmulArgs{x.data(), shape.k, type,   copy,    bias.data(),
-                           y.data(), shape.n, tokens, shape.k, shape.n};
+    return {.x = {x.data(), tokens, shape.k, shape.k},
+            .w = {type, copy, shape.n, shape.k},
+            .bias = bias.data(),
+            .y = {y.data(), tokens, shape.n, shape.n}};
   }
 };
 
@@ -118,7 +120,7 @@ void BM_F32(benchmark::State& state) {
   Problem p(state.range(1), kShapes[state.range(0)], DType::kF32, state.range(2) != 0);
   RowRunner rows(static_cast<int>(state.range(3)));
   for (auto _ : state) {
-    const TypedMatmulArgs args = p.args();
+    const MatmulOperands args = p.args();
     rows.run(p.shape.n, p.tokens, [&](int64_t begin, int64_t end) { matmul(args, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
@@ -128,25 +130,25 @@ void BM_F32(benchmark::State& state) {
 // Args: shape index, tokens, Bf16Path, streamed, threads.
 void BM_Bf16(benchmark::State& state) {
   const auto path = static_cast<Bf16Path>(state.range(2));
-  if (!bf16_path_supported(path)) return state.SkipWithError("path not supported by this CPU");
+  if (!path_supported(path)) return state.SkipWithError("path not supported by this CPU");
   Problem p(state.range(1), kShapes[state.range(0)], DType::kBF16, state.range(3) != 0);
   RowRunner rows(static_cast<int>(state.range(4)));
   Bf16Activations prepared;
   prepared.resize(path, p.tokens, p.shape.k);
   for (auto _ : state) {
-    const TypedMatmulArgs args = p.args();
-    prepare_activations_bf16(args.x, args.ld_x, 0, p.tokens, prepared);
+    const MatmulOperands args = p.args();
+    prepare_activations_bf16(args.x, 0, p.tokens, prepared);
     rows.run(p.shape.n, p.tokens,
              [&](int64_t begin, int64_t end) { matmul_bf16(path, args, prepared, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, std::string(bf16_path_name(path)), rows);
+  report(state, p, std::string(path_name(path)), rows);
 }
 
 // Args: shape index, tokens, Q8_0Path, streamed, interleaved (the AVX512-VNNI layout), threads.
 void BM_Q8_0(benchmark::State& state) {
   const auto path = static_cast<Q8_0Path>(state.range(2));
-  if (!q8_0_path_supported(path)) return state.SkipWithError("path not supported by this CPU");
+  if (!path_supported(path)) return state.SkipWithError("path not supported by this CPU");
   Problem p(state.range(1), kShapes[state.range(0)], DType::kQ8_0, state.range(3) != 0);
   const bool interleaved = state.range(4) != 0;
   if (interleaved) {
@@ -159,14 +161,14 @@ void BM_Q8_0(benchmark::State& state) {
   Q8_0Activations xq;
   xq.resize(p.tokens, p.shape.k);
   for (auto _ : state) {
-    TypedMatmulArgs args = p.args();
-    if (interleaved) args.w_layout = WeightLayout::kQ8_0Interleaved16;
-    quantize_activations_q8_0(path, args.x, args.ld_x, 0, p.tokens, xq);
+    MatmulOperands args = p.args();
+    if (interleaved) args.w.layout = WeightLayout::kQ8_0Interleaved16;
+    quantize_activations_q8_0(path, args.x, 0, p.tokens, xq);
     rows.run(p.shape.n, p.tokens,
              [&](int64_t begin, int64_t end) { matmul_q8_0(path, args, xq, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, std::string(q8_0_path_name(path)) + (interleaved ? " interleaved" : ""), rows);
+  report(state, p, std::string(path_name(path)) + (interleaved ? " interleaved" : ""), rows);
 }
 
 constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);

@@ -12,7 +12,7 @@ namespace {
 void BM_RmsNorm(benchmark::State& state) {
   const int64_t n = state.range(0);
   const auto level = static_cast<SimdLevel>(state.range(1));
-  if (!simd_level_supported(level)) {
+  if (!path_supported(level)) {
     state.SkipWithError("SIMD level not supported by this CPU");
     return;
   }
@@ -22,7 +22,7 @@ void BM_RmsNorm(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(state.iterations() * n * 4 * sizeof(float));
-  state.SetLabel(std::string(simd_level_name(level)));
+  state.SetLabel(std::string(path_name(level)));
 }
 
 void BM_RmsNormReference(benchmark::State& state) {

@@ -84,7 +84,7 @@ void set_per_token(benchmark::State& state, int64_t tokens) {
 void BM_SsdChunk(benchmark::State& state) {
   const int64_t tokens = state.range(0);
   const auto level = static_cast<SimdLevel>(state.range(1));
-  if (!simd_level_supported(level)) {
+  if (!path_supported(level)) {
     state.SkipWithError("SIMD level not supported by this CPU");
     return;
   }
@@ -103,7 +103,7 @@ void BM_SsdChunk(benchmark::State& state) {
     benchmark::DoNotOptimize(in.local.data());
   }
   set_per_token(state, tokens);
-  state.SetLabel(std::string(simd_level_name(level)));
+  state.SetLabel(std::string(path_name(level)));
 }
 
 // args: chunk tokens, piece (0 output, 1 state), at the best SIMD level: where the time goes.
@@ -161,7 +161,7 @@ void BM_SsdRecurrentReference(benchmark::State& state) {
 template <class Step>
 void time_over_layer_states(benchmark::State& state, const Step& step) {
   const auto level = static_cast<SimdLevel>(state.range(0));
-  if (!simd_level_supported(level)) {
+  if (!path_supported(level)) {
     state.SkipWithError("SIMD level not supported by this CPU");
     return;
   }
@@ -178,7 +178,7 @@ void time_over_layer_states(benchmark::State& state, const Step& step) {
   }
   state.SetBytesProcessed(state.iterations() * 2 * layer_floats *
                           static_cast<int64_t>(sizeof(float)));
-  state.SetLabel(std::string(simd_level_name(level)));
+  state.SetLabel(std::string(path_name(level)));
 }
 
 // One decode token through all heads of one layer.

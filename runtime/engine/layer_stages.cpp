@@ -61,9 +61,11 @@ void LayerStages::embed(std::span<const int32_t> tokens, ActivationBlock& block)
 
 void LayerStages::project(const Projection& projection, const float* x, int64_t ld_x, float* y,
                           int64_t ld_y, int64_t tokens, kernels::MatmulInput& input) const {
-  const kernels::TypedMatmulArgs args{
-      x,    ld_x,   projection.dtype, projection.weight, projection.bias,  y,
-      ld_y, tokens, projection.cols,  projection.rows,   projection.layout};
+  const kernels::MatmulOperands args{.x = {x, tokens, projection.cols, ld_x},
+                                     .w = {projection.dtype, projection.weight, projection.rows,
+                                           projection.cols, projection.layout},
+                                     .bias = projection.bias,
+                                     .y = {y, tokens, projection.rows, ld_y}};
   // Quantized weights read the activations converted once per call (q8_0 blocks, bf16), by
   // fixed token tiles; every row tile then shares them. The block's buffers are reused.
   input.prepare(args);

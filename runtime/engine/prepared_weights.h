@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/matmul_dispatch_args.h"
+#include "kernels/mat_view.h"
 #include "mamba2/dtype.h"
 #include "mamba2/model.h"
 #include "mamba2/model_weights.h"

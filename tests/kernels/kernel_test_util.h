@@ -36,8 +36,8 @@ inline void expect_close(const std::vector<float>& actual, const std::vector<flo
 template <class Body>
 void for_each_simd_level(Body&& body) {
   for (SimdLevel level : {SimdLevel::kSse2, SimdLevel::kAvx2, SimdLevel::kAvx512}) {
-    if (!simd_level_supported(level)) continue;
-    SCOPED_TRACE(std::string("simd level ") + std::string(simd_level_name(level)));
+    if (!path_supported(level)) continue;
+    SCOPED_TRACE(std::string("simd level ") + std::string(path_name(level)));
     body(level);
   }
 }

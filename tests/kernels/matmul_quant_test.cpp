@@ -49,9 +49,21 @@ struct QuantCase {
     }
   }
 
-  TypedMatmulArgs args(bool with_bias = true) {
-    return TypedMatmulArgs{x.data(), ld_x, type,   w.data(), with_bias ? bias.data() : nullptr,
-                           y.data(), ld_y, tokens, k,        n};
+  MatView<const float> x_view() const { return {x.data(), tokens, k, ld_x}; }
+
+  MatmulOperands args(bool with_bias = true) {
+    return {.x = x_view(),
+            .w = {type, w.data(), n, k},
+            .bias = with_bias ? bias.data() : nullptr,
+            .y = {y.data(), tokens, n, ld_y}};
+  }
+
+  // Token t alone, its outputs written to `single` (a case of one token).
+  MatmulOperands token_args(int64_t t, QuantCase& single) {
+    MatmulOperands one = args();
+    one.x = {x_view().row(t), 1, k, ld_x};
+    one.y = {single.y.data(), 1, n, single.ld_y};
+    return one;
   }
 };
 
@@ -101,7 +113,7 @@ std::vector<Q8_0Path> q8_0_paths() {
   std::vector<Q8_0Path> paths;
   for (Q8_0Path path :
        {Q8_0Path::kScalar, Q8_0Path::kAvx2, Q8_0Path::kAvxVnni, Q8_0Path::kAvx512Vnni}) {
-    if (q8_0_path_supported(path)) paths.push_back(path);
+    if (path_supported(path)) paths.push_back(path);
   }
   return paths;
 }
@@ -109,7 +121,7 @@ std::vector<Q8_0Path> q8_0_paths() {
 Q8_0Activations quantized(Q8_0Path path, const QuantCase& c) {
   Q8_0Activations xq;
   xq.resize(c.tokens, c.k);
-  quantize_activations_q8_0(path, c.x.data(), c.ld_x, 0, c.tokens, xq);
+  quantize_activations_q8_0(path, c.x_view(), 0, c.tokens, xq);
   return xq;
 }
 
@@ -119,10 +131,10 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
   for (int i = 0; i < 32; ++i) x[i] = (i == 0) ? 127.0f : (i % 2 ? 1.0f : -1.0f) * (i + 0.5f);
   for (int i = 32; i < 64; ++i) x[i] = 0.0f;  // an all-zero block: d = 0, quants 0
   for (Q8_0Path path : q8_0_paths()) {
-    SCOPED_TRACE(std::string(q8_0_path_name(path)));
+    SCOPED_TRACE(std::string(path_name(path)));
     Q8_0Activations xq;
     xq.resize(3, 96);
-    quantize_activations_q8_0(path, x.data(), 96, 0, 3, xq);
+    quantize_activations_q8_0(path, {x.data(), 3, 96, 96}, 0, 3, xq);
     for (int64_t block = 0; block < 9; ++block) {
       const BlockQ8_0 expected = quantize_block_q8_0(&x[block * 32]);
       EXPECT_EQ(xq.scales[block], f16_to_f32(expected.d)) << "block " << block;
@@ -150,7 +162,7 @@ TEST(MatmulQ8_0, MatchesDequantizedReferenceOnEveryPathAndShape) {
       for (int64_t n : {1, 2, 3, 4, 5, 9, 17}) {
         for (int64_t tokens : {1, 2, 3, 4, 5, 9}) {
           for (bool bias : {true, false}) {
-            SCOPED_TRACE(::testing::Message() << q8_0_path_name(path) << " K " << k << " N " << n
+            SCOPED_TRACE(::testing::Message() << path_name(path) << " K " << k << " N " << n
                                               << " T " << tokens << " bias " << bias);
             QuantCase c(DType::kQ8_0, tokens, k, n, static_cast<uint32_t>(k * 31 + n * 7 + tokens));
             const Q8_0Activations xq = quantized(path, c);
@@ -196,7 +208,7 @@ TEST(MatmulQ8_0, EveryPathGivesTheScalarPathsBits) {
       matmul_q8_0(Q8_0Path::kScalar, expected.args(), quantized(Q8_0Path::kScalar, expected), 0,
                   23);
       for (Q8_0Path path : q8_0_paths()) {
-        SCOPED_TRACE(::testing::Message() << q8_0_path_name(path) << " K " << k << " T " << tokens);
+        SCOPED_TRACE(::testing::Message() << path_name(path) << " K " << k << " T " << tokens);
         QuantCase actual(DType::kQ8_0, tokens, k, 23, 9);
         matmul_q8_0(path, actual.args(), quantized(path, actual), 0, 23);
         EXPECT_EQ(actual.y, expected.y);
@@ -207,7 +219,7 @@ TEST(MatmulQ8_0, EveryPathGivesTheScalarPathsBits) {
 
 TEST(MatmulQ8_0, RowAndTokenTilesAreBitIdenticalToOneCall) {
   for (Q8_0Path path : q8_0_paths()) {
-    SCOPED_TRACE(std::string(q8_0_path_name(path)));
+    SCOPED_TRACE(std::string(path_name(path)));
     QuantCase whole(DType::kQ8_0, 7, 160, 37, 3), tiled(DType::kQ8_0, 7, 160, 37, 3);
     const Q8_0Activations xq = quantized(path, whole);
     matmul_q8_0(path, whole.args(), xq, 0, 37);
@@ -221,13 +233,10 @@ TEST(MatmulQ8_0, RowAndTokenTilesAreBitIdenticalToOneCall) {
     // Each token alone (the GEMV path) gives its row of the GEMM.
     for (int64_t t = 0; t < whole.tokens; ++t) {
       QuantCase single(DType::kQ8_0, 1, 160, 37, 3);
-      TypedMatmulArgs args = whole.args();
-      args.x += t * whole.ld_x;
-      args.tokens = 1;
-      args.y = single.y.data();
+      const MatmulOperands args = whole.token_args(t, single);
       Q8_0Activations one;
       one.resize(1, 160);
-      quantize_activations_q8_0(path, args.x, args.ld_x, 0, 1, one);
+      quantize_activations_q8_0(path, args.x, 0, 1, one);
       matmul_q8_0(path, args, one, 0, 37);
       for (int64_t r = 0; r < 37; ++r) {
         ASSERT_EQ(single.y[r], whole.y[t * whole.ld_y + r]) << "token " << t << " row " << r;
@@ -259,7 +268,7 @@ std::vector<float> block_order_reference(const QuantCase& c, const Q8_0Activatio
 }
 
 TEST(MatmulQ8_0, InterleavedWeightsGiveTheBlockOrderBits) {
-  if (!q8_0_path_supported(Q8_0Path::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  if (!path_supported(Q8_0Path::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
   for (int64_t k : {64, 384}) {
     for (int64_t tokens : {1, 3, 6, 8, 13}) {
       SCOPED_TRACE(::testing::Message() << "K " << k << " T " << tokens);
@@ -270,9 +279,9 @@ TEST(MatmulQ8_0, InterleavedWeightsGiveTheBlockOrderBits) {
       std::vector<std::byte> interleaved(static_cast<size_t>(q8_0_interleaved_bytes(n, k)));
       interleave_q8_0(c.w.data(), n, k, 0, 32, interleaved.data());
       interleave_q8_0(c.w.data(), n, k, 32, n, interleaved.data());
-      TypedMatmulArgs args = c.args();
-      args.w = interleaved.data();
-      args.w_layout = WeightLayout::kQ8_0Interleaved16;
+      MatmulOperands args = c.args();
+      args.w.data = interleaved.data();
+      args.w.layout = WeightLayout::kQ8_0Interleaved16;
       // Row tiles that cut groups at both ends, and whole multi-group tiles.
       const int64_t edges[] = {0, 3, 8, 13, 14, 32, 37, 96, 100, n};
       for (size_t i = 0; i + 1 < std::size(edges); ++i) {
@@ -314,7 +323,7 @@ TEST(MatmulBf16, WideningPathMatchesReferenceAtEveryLevelAndShape) {
             QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + 13 * n + tokens));
             Bf16Activations xp;
             xp.resize(Bf16Path::kWiden, tokens, k);
-            prepare_activations_bf16(c.x.data(), c.ld_x, 0, tokens, xp);
+            prepare_activations_bf16(c.x_view(), 0, tokens, xp);
             dispatch_at(level, Bf16WidenKernel{}, c.args(bias), xp, int64_t{0}, n);
             // Exact products, float accumulation: a few roundings of the partial sums.
             expect_near_reference(c, reference(c, c.x, c.ld_x, bias), 1e-6, 1e-7);
@@ -343,9 +352,9 @@ TEST(MatmulBf16, SgemmPathMatchesReferenceAcrossPanelsAndRowRanges) {
   }
   EXPECT_EQ(bf16_path(1), Bf16Path::kWiden);
   const Bf16Path gemm = bf16_path(kBf16GemmMinTokens);
-  if (bf16_path_supported(Bf16Path::kAmx)) {
+  if (path_supported(Bf16Path::kAmx)) {
     EXPECT_EQ(gemm, Bf16Path::kAmx);
-  } else if (bf16_path_supported(Bf16Path::kAvx512Bf16) && __builtin_cpu_is("amd")) {
+  } else if (path_supported(Bf16Path::kAvx512Bf16) && __builtin_cpu_is("amd")) {
     EXPECT_EQ(gemm, Bf16Path::kAvx512Bf16);
   } else {
     EXPECT_EQ(gemm, Bf16Path::kSgemm);
@@ -359,7 +368,7 @@ TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
       QuantCase whole(DType::kBF16, 6, k, 37, 2), tiled(DType::kBF16, 6, k, 37, 2);
       Bf16Activations xp;
       xp.resize(Bf16Path::kWiden, 6, k);
-      prepare_activations_bf16(whole.x.data(), whole.ld_x, 0, 6, xp);
+      prepare_activations_bf16(whole.x_view(), 0, 6, xp);
       dispatch_at(level, Bf16WidenKernel{}, whole.args(), xp, int64_t{0}, int64_t{37});
       const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
       for (size_t i = 0; i + 1 < std::size(edges); ++i) {
@@ -368,13 +377,10 @@ TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
       EXPECT_EQ(tiled.y, whole.y);
       // Token 4 alone (the GEMV grouping of rows) equals its row of the GEMM.
       QuantCase single(DType::kBF16, 1, k, 37, 2);
-      TypedMatmulArgs args = whole.args();
-      args.x += 4 * whole.ld_x;
-      args.tokens = 1;
-      args.y = single.y.data();
+      const MatmulOperands args = whole.token_args(4, single);
       Bf16Activations one;
       one.resize(Bf16Path::kWiden, 1, k);
-      prepare_activations_bf16(args.x, args.ld_x, 0, 1, one);
+      prepare_activations_bf16(args.x, 0, 1, one);
       dispatch_at(level, Bf16WidenKernel{}, args, one, int64_t{0}, int64_t{37});
       for (int64_t r = 0; r < 37; ++r) ASSERT_EQ(single.y[r], whole.y[4 * whole.ld_y + r]);
     }
@@ -389,7 +395,7 @@ template <class At>
 void expect_bf16_activation_path(Bf16Path path, QuantCase& c, At at) {
   Bf16Activations xp;
   xp.resize(path, c.tokens, c.k);
-  prepare_activations_bf16(c.x.data(), c.ld_x, 0, c.tokens, xp);
+  prepare_activations_bf16(c.x_view(), 0, c.tokens, xp);
   std::vector<float> x_rounded(c.tokens * c.k);
   for (int64_t t = 0; t < c.tokens; ++t) {
     for (int64_t i = 0; i < xp.padded_k; ++i) {
@@ -406,7 +412,7 @@ void expect_bf16_activation_path(Bf16Path path, QuantCase& c, At at) {
 }
 
 TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
-  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   for (int64_t k : ragged_lengths()) {
     for (int64_t n : {1, 3, 4, 5, 9, 17}) {
       for (int64_t tokens : {1, 2, 5, 9}) {
@@ -422,7 +428,7 @@ TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
 }
 
 TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
-  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   const float values[] = {1.0f + 0x1.0p-8f,
                           1.0f + 0x1.8p-8f,
                           -3.0f,
@@ -435,7 +441,7 @@ TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
   std::vector<float> x(std::begin(values), std::end(values));
   Bf16Activations xp;
   xp.resize(Bf16Path::kAvx512Bf16, 1, static_cast<int64_t>(x.size()));
-  prepare_activations_bf16(x.data(), 0, 0, 1, xp);
+  prepare_activations_bf16({x.data(), 1, static_cast<int64_t>(x.size()), 0}, 0, 1, xp);
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(xp.bf16[i], f32_to_bf16(x[i])) << i;
 }
 
@@ -446,8 +452,8 @@ void expect_row_tiles_bit_identical(Bf16Path path, int64_t tokens, int64_t k, in
   QuantCase whole(DType::kBF16, tokens, k, n, 4), tiled(DType::kBF16, tokens, k, n, 4);
   Bf16Activations xp;
   xp.resize(path, tokens, k);
-  prepare_activations_bf16(whole.x.data(), whole.ld_x, 0, tokens / 2, xp);
-  prepare_activations_bf16(whole.x.data(), whole.ld_x, tokens / 2, tokens, xp);
+  prepare_activations_bf16(whole.x_view(), 0, tokens / 2, xp);
+  prepare_activations_bf16(whole.x_view(), tokens / 2, tokens, xp);
   matmul_bf16(path, whole.args(), xp, 0, n);
   const std::vector<int64_t> cuts(edges);
   for (size_t i = 0; i + 1 < cuts.size(); ++i) {
@@ -457,12 +463,12 @@ void expect_row_tiles_bit_identical(Bf16Path path, int64_t tokens, int64_t k, in
 }
 
 TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
-  if (!bf16_path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   expect_row_tiles_bit_identical(Bf16Path::kAvx512Bf16, 7, 100, 37, {0, 1, 6, 7, 22, 25, 37});
 }
 
 TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
-  if (!bf16_path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   // K past and short of whole tiles; N with whole 32-row blocks read in place and ragged ends
   // copied; tokens in whole and partial 32-token blocks.
   for (int64_t k : {32, 64, 100, 160}) {
@@ -481,14 +487,14 @@ TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
 }
 
 TEST(MatmulBf16, AmxTilesAreBitIdenticalToOneCall) {
-  if (!bf16_path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   expect_row_tiles_bit_identical(Bf16Path::kAmx, 40, 128, 100, {0, 1, 31, 32, 45, 77, 96, 100});
 }
 
 TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShapeOrPath) {
   for (Bf16Path path : {Bf16Path::kWiden, Bf16Path::kAvx512Bf16, Bf16Path::kAmx}) {
-    if (!bf16_path_supported(path)) continue;
-    SCOPED_TRACE(std::string(bf16_path_name(path)));
+    if (!path_supported(path)) continue;
+    SCOPED_TRACE(std::string(path_name(path)));
     QuantCase c(DType::kBF16, 20, 64, 8, 9);
     Bf16Activations fewer_tokens, other_k, other_path;
     fewer_tokens.resize(path, 19, 64);
@@ -499,8 +505,8 @@ TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShapeOrPath) {
     EXPECT_THROW(matmul_bf16(path, c.args(), other_k, 0, 8), Error);
     EXPECT_THROW(matmul_bf16(path, c.args(), other_path, 0, 8), Error);
     // Converting rows past those resized for would write past them.
-    EXPECT_THROW(prepare_activations_bf16(c.x.data(), c.ld_x, 0, 20, fewer_tokens), Error);
-    EXPECT_THROW(prepare_activations_bf16(c.x.data(), c.ld_x, -1, 5, fewer_tokens), Error);
+    EXPECT_THROW(prepare_activations_bf16(c.x_view(), 0, 20, fewer_tokens), Error);
+    EXPECT_THROW(prepare_activations_bf16(c.x_view(), -1, 5, fewer_tokens), Error);
   }
 }
 

@@ -44,9 +44,11 @@ struct MatmulCase {
     y.assign(tokens * ld_y, -7.0f);          // [T, ld_y]
   }
 
-  MatmulArgs args(bool with_bias = true) {
-    return MatmulArgs{x.data(), ld_x, w.data(), with_bias ? bias.data() : nullptr, y.data(), ld_y,
-                      tokens,   k,    n};
+  MatmulOperands args(bool with_bias = true) {
+    return {.x = {x.data(), tokens, k, ld_x},
+            .w = WeightView::f32(w.data(), n, k),
+            .bias = with_bias ? bias.data() : nullptr,
+            .y = {y.data(), tokens, n, ld_y}};
   }
 };
 
@@ -118,10 +120,9 @@ TEST(Gemv, EachTokenOfABatchGetsItsOwnBits) {
         expect_close_to_reference(batch, expected);
         for (int64_t t = 0; t < tokens; ++t) {
           MatmulCase alone(1, k, 37, 6);
-          MatmulArgs args = batch.args();
-          args.x += t * batch.ld_x;
-          args.y = alone.y.data();
-          args.tokens = 1;
+          MatmulOperands args = batch.args();
+          args.x = {args.x.row(t), 1, k, batch.ld_x};
+          args.y = {alone.y.data(), 1, 37, batch.ld_y};
           dispatch_at(level, GemvKernel{}, args, int64_t{0}, int64_t{37});
           for (int64_t r = 0; r < 37; ++r) {
             ASSERT_EQ(batch.y[t * batch.ld_y + r], alone.y[r]) << "token " << t << " row " << r;
@@ -174,9 +175,9 @@ TEST(Matmul, RowTilesOfSeveralTokensMatchOneCall) {
 
 TEST(Matmul, ConcurrentTilesFromSeveralThreadsMatchSerialTiles) {
   // The engine calls sgemm on disjoint row tiles from several TBB threads at once.
-  MatmulCase serial(33, 96, 256, 8), threading(33, 96, 256, 8);
+  MatmulCase serial(33, 96, 256, 8), parallel(33, 96, 256, 8);
   for (int64_t begin = 0; begin < 256; begin += 32) matmul_f32(serial.args(), begin, begin + 32);
-  const MatmulArgs args = threading.args();
+  const MatmulOperands args = parallel.args();
   std::vector<std::thread> threads;
   for (int64_t part = 0; part < 4; ++part) {
     threads.emplace_back([&args, part] {
@@ -188,7 +189,7 @@ TEST(Matmul, ConcurrentTilesFromSeveralThreadsMatchSerialTiles) {
     });
   }
   for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(threading.y, serial.y);
+  EXPECT_EQ(parallel.y, serial.y);
 }
 
 TEST(Matmul, SgemmRunsSingleThreaded) {
@@ -199,8 +200,18 @@ TEST(Matmul, SgemmRunsSingleThreaded) {
 
 TEST(Matmul, RefusesRowStridesShorterThanRows) {
   MatmulCase projection(2, 8, 4, 7);
-  MatmulArgs args = projection.args();
-  args.ld_x = 7;
+  MatmulOperands args = projection.args();
+  args.x.stride = 7;
+  EXPECT_THROW(matmul_f32(args, 0, 4), Error);
+}
+
+TEST(Matmul, RefusesOperandsOfDifferentShapes) {
+  MatmulCase projection(2, 8, 4, 7);
+  MatmulOperands args = projection.args();
+  args.y.cols = 5;
+  EXPECT_THROW(matmul_f32(args, 0, 4), Error);
+  args = projection.args();
+  args.x.cols = 7;
   EXPECT_THROW(matmul_f32(args, 0, 4), Error);
 }
 
@@ -209,17 +220,23 @@ TEST(Matmul, KnownValues) {
   const float bias[3] = {0.5f, -1.0f, 0.0f};
   const float x[4] = {1.0f, 1.0f, 2.0f, -1.0f};  // [2, 2]
   float y[6];
+  const auto operands = [&](int64_t tokens, int64_t k) {
+    return MatmulOperands{.x = {x, tokens, k, 2},
+                          .w = WeightView::f32(w, 3, k),
+                          .bias = bias,
+                          .y = {y, tokens, 3, 3}};
+  };
   // One token: W . [1, 1] = [3, 7, 11], plus bias.
-  matmul_f32(MatmulArgs{x, 2, w, bias, y, 3, 1, 2, 3}, 0, 3);
+  matmul_f32(operands(1, 2), 0, 3);
   EXPECT_EQ(y[0], 3.5f);
   EXPECT_EQ(y[1], 6.0f);
   EXPECT_EQ(y[2], 11.0f);
   // Two tokens through sgemm: the second is W . [2, -1] = [0, 2, 4].
-  matmul_f32(MatmulArgs{x, 2, w, bias, y, 3, 2, 2, 3}, 0, 3);
+  matmul_f32(operands(2, 2), 0, 3);
   EXPECT_EQ(std::vector<float>(y, y + 6),
             (std::vector<float>{3.5f, 6.0f, 11.0f, 0.5f, 1.0f, 4.0f}));
   // K = 0: only the bias.
-  matmul_f32(MatmulArgs{x, 2, w, bias, y, 3, 2, 0, 3}, 0, 3);
+  matmul_f32(operands(2, 0), 0, 3);
   EXPECT_EQ(std::vector<float>(y, y + 6),
             (std::vector<float>{0.5f, -1.0f, 0.0f, 0.5f, -1.0f, 0.0f}));
 }
@@ -250,17 +267,18 @@ TEST(MatmulTrace, ProjectionsReproduceTheTinyFixture) {
       ASSERT_EQ(p.expected.shape, (std::vector<int64_t>{kTraceTokens, p.n}));
       // All tokens at once (sgemm), then token by token (GEMV).
       std::vector<float> y(kTraceTokens * p.n);
-      matmul_f32(MatmulArgs{p.x.data.data(), p.k, p.w.data(), nullptr, y.data(), p.n, kTraceTokens,
-                            p.k, p.n},
-                 0, p.n);
+      const MatmulOperands all{.x = {p.x.data.data(), kTraceTokens, p.k, p.k},
+                               .w = WeightView::f32(p.w.data(), p.n, p.k),
+                               .y = {y.data(), kTraceTokens, p.n, p.n}};
+      matmul_f32(all, 0, p.n);
       testing::expect_close(y, p.expected.data, 1e-4f, 1e-5f);
       for_each_simd_level([&](SimdLevel level) {
         std::vector<float> y_step(kTraceTokens * p.n);
         for (int64_t t = 0; t < kTraceTokens; ++t) {
-          dispatch_at(level, GemvKernel{},
-                      MatmulArgs{p.x.data.data() + t * p.k, p.k, p.w.data(), nullptr,
-                                 y_step.data() + t * p.n, p.n, 1, p.k, p.n},
-                      int64_t{0}, p.n);
+          const MatmulOperands one{.x = {all.x.row(t), 1, p.k, p.k},
+                                   .w = all.w,
+                                   .y = {y_step.data() + t * p.n, 1, p.n, p.n}};
+          dispatch_at(level, GemvKernel{}, one, int64_t{0}, p.n);
         }
         testing::expect_close(y_step, p.expected.data, 1e-4f, 1e-5f);
       });
