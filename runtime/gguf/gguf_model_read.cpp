@@ -114,7 +114,7 @@ int32_t read_token_id(const GgufFile& file, const char* key, size_t n_tokens) {
 
 std::optional<TokenizerData> read_tokenizer(const GgufFile& file, int64_t vocab_padded) {
   const auto model = file.find_string(keys::kTokenizerModel);
-  if (!model || *model == "none" || *model == "no_vocab") return std::nullopt;
+  if (!model || *model == keys::kNoVocab || *model == "no_vocab") return std::nullopt;
   const std::string& where = file.where();
   TokenizerData data;
   data.model = std::string(*model);

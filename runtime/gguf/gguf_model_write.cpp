@@ -141,7 +141,11 @@ void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& 
   add_config(out, model.config, where);
   out.add_uint32(keys::kFileType, llama_file_type(options.type));
   out.add_uint32(keys::kQuantizationVersion, keys::kQuantizationVersionValue);
-  if (weights.tokenizer) add_tokenizer(out, *weights.tokenizer, model.config.vocab_padded, where);
+  if (weights.tokenizer) {
+    add_tokenizer(out, *weights.tokenizer, model.config.vocab_padded, where);
+  } else {
+    out.add_string(keys::kTokenizerModel, keys::kNoVocab);
+  }
 
   for_each_tensor(model, [&](TensorSlot& slot) {
     if (!slot.present) return;

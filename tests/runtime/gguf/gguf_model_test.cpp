@@ -189,6 +189,21 @@ TEST(GgufModel, WritesTheKeysLlamaCppReads) {
   EXPECT_EQ(file.find_tensor("output.weight"), nullptr);  // tied
 }
 
+// llama.cpp refuses a file without tokenizer.ggml.model ("key not found in model"); "none" gives
+// it vocab_size dummy tokens, and is how its files without a vocabulary say so.
+TEST(GgufModel, AModelWithoutATokenizerSaysNone) {
+  ModelWeights original = synthetic_weights(small_config(true), 7);
+  const auto path = testing::scratch_dir() / "no-vocab.gguf";
+  write_gguf_model(original, path);
+  const GgufFile file = GgufFile::open(path);
+  EXPECT_EQ(file.get_string("tokenizer.ggml.model"), "none");
+  EXPECT_EQ(file.find("tokenizer.ggml.tokens"), nullptr);
+  EXPECT_FALSE(load_gguf_model(file).tokenizer);
+  const auto llama_cpp = testing::fixture_dir("llamacpp_quants") / "mamba2-qtest-F32.gguf";
+  EXPECT_EQ(GgufFile::open(llama_cpp).get_string("tokenizer.ggml.model"), "none");
+  EXPECT_FALSE(load_gguf_model(llama_cpp).tokenizer);
+}
+
 TEST(GgufModel, HalfAndQ8RoundTripsAreWithinTheirRounding) {
   for (DType type : {DType::kF16, DType::kBF16, DType::kQ8_0}) {
     ModelWeights original = synthetic_weights(small_config(false), 3);
