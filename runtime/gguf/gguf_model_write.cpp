@@ -70,7 +70,8 @@ void add_tokenizer(GgufWriter& out, const TokenizerData& tok, int64_t vocab_padd
   out.add_string(keys::kTokenizerPre, tok.pre);
   out.add_string_array(keys::kTokens, tokens);
   out.add_int32_array(keys::kTokenTypes, types);
-  if (!tok.merges.empty()) out.add_string_array(keys::kMerges, tok.merges);
+  // llama.cpp refuses a gpt2 (BPE) vocabulary without merges, even a byte-level one that has none.
+  if (tok.model == "gpt2" || !tok.merges.empty()) out.add_string_array(keys::kMerges, tok.merges);
   const std::pair<const char*, int32_t> ids[] = {{keys::kBosId, tok.bos_id},
                                                  {keys::kEosId, tok.eos_id},
                                                  {keys::kUnkId, tok.unk_id},

@@ -204,6 +204,26 @@ TEST(GgufModel, AModelWithoutATokenizerSaysNone) {
   EXPECT_FALSE(load_gguf_model(llama_cpp).tokenizer);
 }
 
+// llama.cpp refuses a gpt2 vocabulary without tokenizer.ggml.merges ("cannot find tokenizer merges
+// in model file"): a byte-level one, which has no merges, gets an empty array.
+TEST(GgufModel, AByteLevelVocabularyHasAnEmptyMergesArray) {
+  ModelWeights original = synthetic_weights(small_config(true), 8);
+  original.tokenizer = small_tokenizer();
+  original.tokenizer->merges.clear();
+  const auto path = testing::scratch_dir() / "no-merges.gguf";
+  write_gguf_model(original, path);
+  const GgufFile file = GgufFile::open(path);
+  const GgufValue* merges = file.find("tokenizer.ggml.merges");
+  ASSERT_NE(merges, nullptr);
+  EXPECT_EQ(merges->type, GgufType::kArray);
+  EXPECT_EQ(merges->element_type, GgufType::kString);
+  EXPECT_EQ(merges->count, 0u);
+  const ModelWeights loaded = load_gguf_model(file);
+  ASSERT_TRUE(loaded.tokenizer);
+  EXPECT_TRUE(loaded.tokenizer->merges.empty());
+  EXPECT_EQ(loaded.tokenizer->tokens.size(), 112u);
+}
+
 TEST(GgufModel, HalfAndQ8RoundTripsAreWithinTheirRounding) {
   for (DType type : {DType::kF16, DType::kBF16, DType::kQ8_0}) {
     ModelWeights original = synthetic_weights(small_config(false), 3);
