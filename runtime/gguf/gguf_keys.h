@@ -30,6 +30,9 @@ inline constexpr const char* kDtMax = "mamba2.ssm.dt_max_limit";
 inline constexpr const char* kNormBeforeGate = "mamba2.ssm.norm_before_gate";
 
 inline constexpr const char* kTokenizerModel = "tokenizer.ggml.model";
+// tokenizer.ggml.model of a file without a vocabulary: llama.cpp refuses a file without the key,
+// and takes "none" (or "no_vocab") as mamba2.vocab_size dummy tokens.
+inline constexpr const char* kNoVocab = "none";
 inline constexpr const char* kTokenizerPre = "tokenizer.ggml.pre";
 inline constexpr const char* kTokens = "tokenizer.ggml.tokens";
 inline constexpr const char* kTokenTypes = "tokenizer.ggml.token_type";

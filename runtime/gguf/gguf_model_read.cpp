@@ -15,6 +15,20 @@ namespace {
 
 namespace keys = gguf_keys;
 
+// ne[i] of a shape as ggml counts it: GGUF files leave out trailing dimensions of 1
+// (llama-quantize writes a one-group ssm_norm's ne {d_ssm, 1} as {d_ssm}), so any missing one is 1.
+int64_t ggml_ne(const TensorShape& shape, int i) {
+  return i < shape.rank ? shape[shape.rank - 1 - i] : 1;
+}
+
+// Equal shapes as llama.cpp's loader compares them: ne padded with 1s to four dimensions.
+bool same_ggml_shape(const TensorShape& a, const TensorShape& b) {
+  for (int i = 0; i < kMaxTensorRank; ++i) {
+    if (ggml_ne(a, i) != ggml_ne(b, i)) return false;
+  }
+  return true;
+}
+
 // A positive dimension from the metadata, bounded so later products cannot overflow; resolve()
 // applies the real limits.
 int64_t get_dim(const GgufFile& file, const char* key) {
@@ -47,19 +61,18 @@ ModelConfig read_config(const GgufFile& file) {
   // The vocabulary is whatever the embedding holds: llama.cpp files store it padded.
   const GgufTensorInfo* embedding = file.find_tensor("token_embd.weight");
   if (!embedding) throw Error(where, "tensor 'token_embd.weight' is missing");
-  if (embedding->shape.rank != 2 || embedding->shape[1] != c.d_model) {
+  c.vocab_size = ggml_ne(embedding->shape, 1);
+  if (!same_ggml_shape(embedding->shape, {c.vocab_size, c.d_model})) {
     throw Error(where, "tensor 'token_embd.weight' has shape " + embedding->shape.str() +
                            ", expected [vocab, " + std::to_string(c.d_model) + "]");
   }
-  c.vocab_size = embedding->shape[0];
   c.pad_vocab_size_multiple = 1;
   c.tie_embeddings = file.find_tensor("output.weight") == nullptr;
 
   // What llama.cpp's layout leaves implicit, read from the first block's tensors: the MLP-free
   // width d_inner (ssm_out's input), and which optional tensors exist.
-  if (const GgufTensorInfo* out = file.find_tensor("blk.0.ssm_out.weight");
-      out && out->shape.rank == 2) {
-    const int64_t d_inner = out->shape[1];
+  if (const GgufTensorInfo* out = file.find_tensor("blk.0.ssm_out.weight")) {
+    const int64_t d_inner = ggml_ne(out->shape, 0);
     if (d_inner % c.d_model != 0) {
       throw Error(where, "tensor 'blk.0.ssm_out.weight' input width " + std::to_string(d_inner) +
                              " is not a multiple of the embedding length " +
@@ -74,7 +87,7 @@ ModelConfig read_config(const GgufFile& file) {
   c.conv_bias = file.find_tensor("blk.0.ssm_conv1d.bias") != nullptr;
   c.proj_bias = file.find_tensor("blk.0.ssm_in.bias") != nullptr;
   if (const GgufTensorInfo* d = file.find_tensor("blk.0.ssm_d")) {
-    c.D_has_hdim = d->shape.rank == 2 && d->shape[1] != 1;
+    c.D_has_hdim = ggml_ne(d->shape, 0) != 1;  // ne {headdim, nheads} rather than {1, nheads}
   }
 
   if (const auto chunk = file.find_int(keys::kChunkSize)) c.chunk_size = *chunk;
@@ -101,7 +114,7 @@ int32_t read_token_id(const GgufFile& file, const char* key, size_t n_tokens) {
 
 std::optional<TokenizerData> read_tokenizer(const GgufFile& file, int64_t vocab_padded) {
   const auto model = file.find_string(keys::kTokenizerModel);
-  if (!model || *model == "none" || *model == "no_vocab") return std::nullopt;
+  if (!model || *model == keys::kNoVocab || *model == "no_vocab") return std::nullopt;
   const std::string& where = file.where();
   TokenizerData data;
   data.model = std::string(*model);
@@ -181,12 +194,13 @@ ModelWeights load_gguf_model(const GgufFile& file) {
       return;
     }
     if (!info) throw Error(where, "tensor '" + slot.name + "' is missing");
-    if (!(info->shape == slot.shape)) {
+    if (!same_ggml_shape(info->shape, slot.shape)) {
       throw Error(where, "tensor '" + slot.name + "' has shape " + info->shape.str() +
                              ", the config predicts " + slot.shape.str());
     }
     expected.insert(slot.name);
-    const TensorView view = file.view(*info);
+    TensorView view = file.view(*info);
+    view.shape = slot.shape;  // the same numbers; the engine reads the config's rank
     *slot.view = slot.role == TensorRole::kSmall ? small_as_f32(weights, view) : view;
   });
   for (const GgufTensorInfo& info : file.tensors()) {

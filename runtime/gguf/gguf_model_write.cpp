@@ -70,7 +70,8 @@ void add_tokenizer(GgufWriter& out, const TokenizerData& tok, int64_t vocab_padd
   out.add_string(keys::kTokenizerPre, tok.pre);
   out.add_string_array(keys::kTokens, tokens);
   out.add_int32_array(keys::kTokenTypes, types);
-  if (!tok.merges.empty()) out.add_string_array(keys::kMerges, tok.merges);
+  // llama.cpp refuses a gpt2 (BPE) vocabulary without merges, even a byte-level one that has none.
+  if (tok.model == "gpt2" || !tok.merges.empty()) out.add_string_array(keys::kMerges, tok.merges);
   const std::pair<const char*, int32_t> ids[] = {{keys::kBosId, tok.bos_id},
                                                  {keys::kEosId, tok.eos_id},
                                                  {keys::kUnkId, tok.unk_id},
@@ -119,7 +120,11 @@ void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& 
   add_config(out, model.config, where);
   out.add_uint32(keys::kFileType, options.quantization.llama_file_type());
   out.add_uint32(keys::kQuantizationVersion, keys::kQuantizationVersionValue);
-  if (weights.tokenizer) add_tokenizer(out, *weights.tokenizer, model.config.vocab_padded, where);
+  if (weights.tokenizer) {
+    add_tokenizer(out, *weights.tokenizer, model.config.vocab_padded, where);
+  } else {
+    out.add_string(keys::kTokenizerModel, keys::kNoVocab);
+  }
 
   for_each_tensor(model, [&](TensorSlot& slot) {
     if (!slot.present) return;

@@ -190,6 +190,41 @@ TEST(GgufModel, WritesTheKeysLlamaCppReads) {
   EXPECT_EQ(file.find_tensor("output.weight"), nullptr);  // tied
 }
 
+// llama.cpp refuses a file without tokenizer.ggml.model ("key not found in model"); "none" gives
+// it vocab_size dummy tokens, and is how its files without a vocabulary say so.
+TEST(GgufModel, AModelWithoutATokenizerSaysNone) {
+  ModelWeights original = synthetic_weights(small_config(true), 7);
+  const auto path = testing::scratch_dir() / "no-vocab.gguf";
+  write_gguf_model(original, path);
+  const GgufFile file = GgufFile::open(path);
+  EXPECT_EQ(file.get_string("tokenizer.ggml.model"), "none");
+  EXPECT_EQ(file.find("tokenizer.ggml.tokens"), nullptr);
+  EXPECT_FALSE(load_gguf_model(file).tokenizer);
+  const auto llama_cpp = testing::fixture_dir("llamacpp_quants") / "mamba2-qtest-F32.gguf";
+  EXPECT_EQ(GgufFile::open(llama_cpp).get_string("tokenizer.ggml.model"), "none");
+  EXPECT_FALSE(load_gguf_model(llama_cpp).tokenizer);
+}
+
+// llama.cpp refuses a gpt2 vocabulary without tokenizer.ggml.merges ("cannot find tokenizer merges
+// in model file"): a byte-level one, which has no merges, gets an empty array.
+TEST(GgufModel, AByteLevelVocabularyHasAnEmptyMergesArray) {
+  ModelWeights original = synthetic_weights(small_config(true), 8);
+  original.tokenizer = small_tokenizer();
+  original.tokenizer->merges.clear();
+  const auto path = testing::scratch_dir() / "no-merges.gguf";
+  write_gguf_model(original, path);
+  const GgufFile file = GgufFile::open(path);
+  const GgufValue* merges = file.find("tokenizer.ggml.merges");
+  ASSERT_NE(merges, nullptr);
+  EXPECT_EQ(merges->type, GgufType::kArray);
+  EXPECT_EQ(merges->element_type, GgufType::kString);
+  EXPECT_EQ(merges->count, 0u);
+  const ModelWeights loaded = load_gguf_model(file);
+  ASSERT_TRUE(loaded.tokenizer);
+  EXPECT_TRUE(loaded.tokenizer->merges.empty());
+  EXPECT_EQ(loaded.tokenizer->tokens.size(), 112u);
+}
+
 TEST(GgufModel, HalfAndQ8RoundTripsAreWithinTheirRounding) {
   for (DType type : {DType::kF16, DType::kBF16, DType::kQ8_0}) {
     ModelWeights original = synthetic_weights(small_config(false), 3);
@@ -257,14 +292,9 @@ TEST(GgufModel, WriteRefusesInconsistentWeights) {
   EXPECT_THROW(write_gguf_model(too_many_tokens, testing::scratch_dir() / "y.gguf"), Error);
 }
 
-// Rewrites a valid file with one change, by re-emitting the container with GgufWriter.
-std::filesystem::path write_variant(
-    const std::filesystem::path& source, const std::string& name,
-    const std::function<void(GgufWriter&, const GgufFile&)>& add_extra,
-    const std::string& skip_key = "", const std::string& skip_tensor = "",
-    const std::string& override_arch = "") {
-  const GgufFile file = GgufFile::open(source);
-  GgufWriter out;
+// Copies the scalar metadata of `file` (what write_gguf_model writes) into `out`.
+void copy_metadata(const GgufFile& file, GgufWriter& out, const std::string& skip_key = "",
+                   const std::string& override_arch = "") {
   for (const auto& [key, value] : file.metadata()) {
     if (key == skip_key) continue;
     if (key == "general.architecture" && !override_arch.empty()) {
@@ -277,6 +307,17 @@ std::filesystem::path write_variant(
       out.add_string(key, value.string);
     }
   }
+}
+
+// Rewrites a valid file with one change, by re-emitting the container with GgufWriter.
+std::filesystem::path write_variant(
+    const std::filesystem::path& source, const std::string& name,
+    const std::function<void(GgufWriter&, const GgufFile&)>& add_extra,
+    const std::string& skip_key = "", const std::string& skip_tensor = "",
+    const std::string& override_arch = "") {
+  const GgufFile file = GgufFile::open(source);
+  GgufWriter out;
+  copy_metadata(file, out, skip_key, override_arch);
   for (const GgufTensorInfo& info : file.tensors()) {
     if (info.name != skip_tensor) out.add_tensor(info.name, file.view(info));
   }
@@ -330,6 +371,51 @@ TEST(GgufModel, RejectsFilesThatAreNotThisModel) {
           },
           "", "blk.0.ssm_a"),
       "tensor 'blk.0.ssm_a' has shape [4], the config predicts [4, 1]");
+}
+
+// ggml leaves trailing dimensions of 1 out of the files it writes (ne {512, 1} becomes {512}), and
+// llama.cpp's loader compares shapes padded with 1s: a one-group, one-head model from
+// llama-quantize stores ssm_norm, ssm_a and ssm_d with fewer dimensions than the config predicts.
+TEST(GgufModel, ShapesCompareAsGgmlDoesIgnoringTrailingOnes) {
+  ModelConfig config = small_config(true);
+  config.headdim = 64;  // one head
+  config.ngroups = 1;
+  config.D_has_hdim = true;
+  config.resolve("test");
+  ModelWeights original = synthetic_weights(config, 6);
+  const auto ours = testing::scratch_dir() / "ours.gguf";
+  write_gguf_model(original, ours);
+
+  // Every tensor as ggml writes it (outermost 1s dropped), and one norm with a 1 too many.
+  const GgufFile file = GgufFile::open(ours);
+  GgufWriter out;
+  copy_metadata(file, out);
+  int dropped = 0;
+  for (const GgufTensorInfo& info : file.tensors()) {
+    TensorView view = file.view(info);
+    if (info.name == "blk.1.attn_norm.weight") {
+      view.shape = {1, view.shape[0]};
+    } else if (view.shape.rank == 2 && view.shape[0] == 1) {
+      view.shape = {view.shape[1]};
+      ++dropped;
+    }
+    out.add_tensor(info.name, view);
+  }
+  EXPECT_EQ(dropped, 2 * 3);  // ssm_norm [1, 64], ssm_d [1, 64], ssm_a [1, 1] per layer
+  const auto path = testing::scratch_dir() / "ggml_shapes.gguf";
+  out.write(path);
+
+  ModelWeights loaded = load_gguf_model(path);
+  EXPECT_EQ(loaded.config.nheads, 1);
+  EXPECT_EQ(loaded.config.ngroups, 1);
+  EXPECT_TRUE(loaded.config.D_has_hdim);
+  for_each_pair(original, loaded,
+                [&](const TensorSlot& slot, const TensorView& a, const TensorView& b) {
+                  if (!slot.present) return;
+                  EXPECT_EQ(b.shape, slot.shape) << slot.name;  // the config's rank again
+                  ASSERT_EQ(a.nbytes, b.nbytes) << slot.name;
+                  EXPECT_EQ(std::memcmp(a.data, b.data, a.nbytes), 0) << slot.name;
+                });
 }
 
 }  // namespace
