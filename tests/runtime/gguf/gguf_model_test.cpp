@@ -253,6 +253,14 @@ TEST(GgufModel, WriteRefusesInconsistentWeights) {
   EXPECT_THROW(write_gguf_model(too_many_tokens, testing::scratch_dir() / "y.gguf"), Error);
 }
 
+TEST(GgufModel, WriteRefusesTypesTheEngineCannotComputeWith) {
+  const ModelWeights weights = synthetic_weights(small_config(true), 4);
+  const auto path = testing::scratch_dir() / "q4.gguf";
+  EXPECT_THROW(write_gguf_model(weights, path, {DType::kQ4_K, {}}), Error);
+  EXPECT_THROW(write_gguf_model(weights, path, {DType::kF16, {}, DType::kIQ4_XS}), Error);
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 // Rewrites a valid file with one change, by re-emitting the container with GgufWriter.
 std::filesystem::path write_variant(
     const std::filesystem::path& source, const std::string& name,
