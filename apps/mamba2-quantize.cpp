@@ -67,6 +67,9 @@ class NamePattern {
 DType parse_type(const char* option, const std::string& name) {
   const auto type = dtype_from_name(name);
   if (!type) throw Error(option, "unknown type '" + name + "' (f32, f16, bf16 or q8_0)");
+  if (!engine_computes_with(*type)) {
+    throw Error(option, "type '" + name + "' cannot be written yet (f32, f16, bf16 or q8_0)");
+  }
   return *type;
 }
 

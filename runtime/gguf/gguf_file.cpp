@@ -362,7 +362,7 @@ void GgufFile::parse() {
     const auto dtype = dtype_from_ggml(raw_type);
     if (!dtype) {
       throw Error(where_, what + " has ggml type " + std::to_string(raw_type) +
-                              ", which this runtime does not read (f32, f16, bf16, q8_0)");
+                              ", which this runtime does not read");
     }
     info.dtype = *dtype;
     const int64_t block = dtype_info(info.dtype).block_elems;

@@ -194,6 +194,7 @@ ModelWeights load_gguf_model(const GgufFile& file) {
       return;
     }
     if (!info) throw Error(where, "tensor '" + slot.name + "' is missing");
+    check_engine_type(info->dtype, slot.name, where);
     if (!same_ggml_shape(info->shape, slot.shape)) {
       throw Error(where, "tensor '" + slot.name + "' has shape " + info->shape.str() +
                              ", the config predicts " + slot.shape.str());

@@ -104,6 +104,12 @@ GgufTensorProducer converting_producer(const TensorView& view, DType target) {
 void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& path,
                       const GgufWriteOptions& options) {
   const std::string where = path.string();
+  for (const DType type : {options.type, options.embedding_type.value_or(options.type)}) {
+    if (!engine_computes_with(type)) {
+      throw Error(where, "cannot write " + std::string(dtype_name(type)) +
+                             " weights yet (f32, f16, bf16 or q8_0)");
+    }
+  }
   // A shallow copy to enumerate and check: views and config only, no tokenizer.
   ModelWeights model;
   model.config = weights.config;

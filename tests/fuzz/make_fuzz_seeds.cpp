@@ -2,10 +2,12 @@
 //   make_fuzz_seeds FIXTURES_DIR NEOX_TOKENIZER_JSON OUT_DIR
 // The files are small variants that keep the fuzzers fast: a tokenizer.json cut down to the first
 // 600 NeoX tokens, a GGUF with that tokenizer, a safetensors file holding the fixture's small
-// tensors, a torch zip holding the fixture's pickle, saved conversations and tokenizer inputs.
+// tensors, a torch zip holding the fixture's pickle, saved conversations, tokenizer inputs and
+// blocks of every ggml block type.
 // scripts/fuzz.sh adds the fixture files themselves.
 #include <zip.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,12 +17,15 @@
 #include <vector>
 
 #include "mamba2/conversation_state.h"
+#include "mamba2/dtype.h"
 #include "mamba2/error.h"
 #include "mamba2/random_model.h"
 #include "mamba2/tokenizer.h"
+#include "quant/block_quants.h"
 #include "runtime/formats/config_json.h"
 #include "runtime/generation/conversation_frame.h"
 #include "runtime/gguf/gguf_model.h"
+#include "tests/fuzz/fuzz_block_types.h"
 #include "tests/fuzz/fuzz_state_model.h"
 
 namespace fs = std::filesystem;
@@ -192,9 +197,21 @@ void write_tokenize_seeds(const fs::path& tokenizer_tests, const Tokenizer& toke
   }
 }
 
+// Block-quant inputs: for each type, its index byte and two super-blocks of a quantized sine.
+void write_block_quants_seeds(const fs::path& dir) {
+  std::vector<float> x(512);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.1f * static_cast<float>(i));
+  for (size_t t = 0; t < std::size(kFuzzBlockTypes); ++t) {
+    const DType type = kFuzzBlockTypes[t];
+    std::string bytes(1 + *dtype_bytes(type, 512), static_cast<char>(t));
+    quantize_row(type, x.data(), reinterpret_cast<std::byte*>(bytes.data() + 1), 512);
+    write_file(dir / std::string(dtype_name(type)), bytes);
+  }
+}
+
 void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   for (const char* target : {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json",
-                             "tokenize", "conversation_state"}) {
+                             "tokenize", "conversation_state", "block_quants"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
@@ -207,6 +224,7 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   write_conversations(out / "conversation_state");
   write_tokenize_seeds(neox.parent_path() / "tokenizer-tests", Tokenizer(load_tokenizer_json(neox)),
                        out / "tokenize");
+  write_block_quants_seeds(out / "block_quants");
 }
 
 }  // namespace
