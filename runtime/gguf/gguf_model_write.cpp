@@ -104,7 +104,8 @@ GgufTensorProducer converting_producer(const TensorView& view, DType target) {
 void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& path,
                       const GgufWriteOptions& options) {
   const std::string where = path.string();
-  for (const DType type : {options.type, options.embedding_type.value_or(options.type)}) {
+  const QuantizationPolicy& policy = options.quantization;
+  for (const DType type : {policy.type, policy.embedding_type.value_or(policy.type)}) {
     if (!engine_computes_with(type)) {
       throw Error(where, "cannot write " + std::string(dtype_name(type)) +
                              " weights yet (f32, f16, bf16 or q8_0)");
