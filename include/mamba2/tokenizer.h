@@ -54,7 +54,8 @@ class Tokenizer {
   // Ids -> the bytes they spell, as the reference decodes them (possibly a partial UTF-8
   // sequence at either end for byte-level BPE and GGUF SentencePiece). Byte-level BPE: control
   // and user-defined tokens give their literal text. SentencePiece: control tokens give nothing,
-  // ▁ a space, <0xE2> its byte, and the space of the first piece's dummy prefix is dropped.
+  // ▁ a space, <0xE2> its byte, and the text loses one leading space, the dummy prefix's (the
+  // library: from the first piece that is no control token; llama.cpp: from the first token).
   // Throws Error for ids out of range.
   std::string decode(std::span<const int32_t> ids) const;
   // Decoding one id at a time (TokenStreamDecoder): the bytes `id` adds to decode() of the ids

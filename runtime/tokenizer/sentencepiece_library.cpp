@@ -44,8 +44,11 @@ SentencePieceLibrary::SentencePieceLibrary(const TokenizerData& data, const std:
   if (const int unk = processor_->unk_id(); unk >= 0) unknown_surface_ = decode({&unk, 1});
   for (int id = 0; id < size; ++id) {
     const std::string& piece = pieces_[static_cast<size_t>(id)];
-    if (piece.size() > kSpace.size() && piece.starts_with(kSpace) && !processor_->IsControl(id) &&
-        !processor_->IsUnknown(id) && !processor_->IsByte(id) && !processor_->IsUnused(id)) {
+    // A piece like "▁a": a space, then text (decoding "▁▁" alone keeps a space either way).
+    const bool space_then_text = piece.starts_with(kSpace) && piece.size() > kSpace.size() &&
+                                 !piece.substr(kSpace.size()).starts_with(kSpace);
+    if (space_then_text && !processor_->IsControl(id) && !processor_->IsUnknown(id) &&
+        !processor_->IsByte(id) && !processor_->IsUnused(id)) {
       const int32_t one = id;
       drops_dummy_prefix_ = !decode({&one, 1}).starts_with(' ');
       break;
