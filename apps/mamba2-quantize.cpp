@@ -1,4 +1,4 @@
-// mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer tokenizer.json]
+// mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer FILE]
 //                 [--embedding-type TYPE] [--keep-f32 PATTERN]...
 //
 // Converts a model (a checkpoint directory, or a GGUF file, ours or llama.cpp's) to a GGUF file
@@ -21,7 +21,7 @@
 #include "mamba2/dtype.h"
 #include "mamba2/error.h"
 #include "mamba2/model_weights.h"
-#include "mamba2/tokenizer.h"
+#include "mamba2/tokenizer_file.h"
 #include "runtime/formats/checkpoint_dir.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/gguf_model.h"
@@ -83,7 +83,7 @@ std::string human_bytes(uint64_t bytes) {
   return text;
 }
 
-// A model directory (config.json + safetensors or pytorch_model.bin, maybe tokenizer.json) or a
+// A model directory (config.json + safetensors or pytorch_model.bin, maybe a tokenizer) or a
 // GGUF file.
 ModelWeights load_input(const fs::path& input) {
   if (fs::is_directory(input)) return load_checkpoint_directory(input);
@@ -144,7 +144,7 @@ int quantize(const QuantizeArgs& args) {
   apps::check_output_path(args.output.string(), "output");
 
   ModelWeights weights = load_input(args.input);
-  if (!args.tokenizer.empty()) weights.tokenizer = load_tokenizer_json(args.tokenizer);
+  if (!args.tokenizer.empty()) weights.tokenizer = load_tokenizer_file(args.tokenizer);
   if (!weights.tokenizer) {
     std::fprintf(stderr, "%s: note: no tokenizer; the file will hold no vocabulary\n", kProgram);
   }
@@ -193,7 +193,8 @@ int main(int argc, char** argv) {
                  "type of the large 2-D weights: f32, f16, bf16 or q8_0 (norms, conv, A, D and "
                  "biases stay f32)")
       ->capture_default_str();
-  app.add_option("--tokenizer", args.tokenizer, "tokenizer.json to embed");
+  app.add_option("--tokenizer", args.tokenizer,
+                 "tokenizer to embed: tokenizer.json, a SentencePiece .model file or a GGUF file");
   app.add_option("--embedding-type", args.embedding_type,
                  "type of token_embd and output (lm_head) instead of --type");
   app.add_option("--keep-f32", args.keep_f32,

@@ -19,18 +19,8 @@ std::optional<Tokenizer> tokenizer_of(const Model& model) {
   return Tokenizer(*model.weights().tokenizer, model.weights().name);
 }
 
-// The literal text of a control token, which the tokenizer turns back into its id.
-std::string control_text(const Tokenizer* tokenizer, int32_t id) {
-  if (tokenizer == nullptr || id < 0 || id >= tokenizer->size() || !tokenizer->is_control(id)) {
-    return "";
-  }
-  return tokenizer->token_text(id);
-}
-
 ChatTemplate make_template(ChatTemplateKind kind, const Tokenizer* tokenizer) {
-  if (tokenizer == nullptr) return ChatTemplate(kind);
-  return ChatTemplate(kind, control_text(tokenizer, tokenizer->bos_id()),
-                      control_text(tokenizer, tokenizer->eos_id()));
+  return tokenizer == nullptr ? ChatTemplate(kind) : ChatTemplate(kind, *tokenizer);
 }
 
 }  // namespace

@@ -60,6 +60,8 @@ class ChatTemplate {
   // bos_text / eos_text: the text of the tokenizer's BOS and EOS control tokens ("" if none).
   explicit ChatTemplate(ChatTemplateKind kind, std::string bos_text = "",
                         std::string eos_text = "");
+  // With the texts of the tokenizer's BOS and EOS, where they are control tokens.
+  ChatTemplate(ChatTemplateKind kind, const Tokenizer& tokenizer);
 
   ChatTemplateKind kind() const { return kind_; }
 

@@ -3,6 +3,14 @@
 #include "mamba2/error.h"
 
 namespace mamba2 {
+namespace {
+
+// The text of a control token, which ChatPrompt::encode turns back into its id; "" for none.
+std::string control_text(const Tokenizer& tokenizer, int32_t id) {
+  return tokenizer.is_control(id) ? tokenizer.token_text(id) : "";
+}
+
+}  // namespace
 
 ChatTemplateKind parse_chat_template(std::string_view name) {
   if (name == "plain") return ChatTemplateKind::kPlain;
@@ -25,6 +33,10 @@ std::string_view chat_template_name(ChatTemplateKind kind) {
 
 ChatTemplate::ChatTemplate(ChatTemplateKind kind, std::string bos_text, std::string eos_text)
     : kind_(kind), bos_text_(std::move(bos_text)), eos_text_(std::move(eos_text)) {}
+
+ChatTemplate::ChatTemplate(ChatTemplateKind kind, const Tokenizer& tokenizer)
+    : ChatTemplate(kind, control_text(tokenizer, tokenizer.bos_id()),
+                   control_text(tokenizer, tokenizer.eos_id())) {}
 
 ChatPrompt ChatTemplate::prefix(std::string_view system) const {
   const std::string sys(system);

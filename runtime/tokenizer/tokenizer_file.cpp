@@ -31,8 +31,10 @@ FileKind kind_of(const std::filesystem::path& path) {
 TokenizerData load_tokenizer_file(const std::filesystem::path& path) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) {
-    throw Error(path.string(),
-                std::filesystem::exists(path, error) ? "is not a file" : "no such file");
+    if (std::filesystem::exists(path, error)) throw Error(path.string(), "is not a file");
+    throw Error(
+        path.string(),
+        "cannot read: " + std::make_error_code(std::errc::no_such_file_or_directory).message());
   }
   switch (kind_of(path)) {
     case FileKind::kJson:
