@@ -57,5 +57,20 @@ TEST(SentencePieceVectors, LlamaSpmVocabularyEncodesLikeLlamaCpp) {
   expect_vectors(testing::llama_spm_tokenizer(), "ggml-vocab-llama-spm.gguf", false);
 }
 
+// llama.cpp cuts the escaped text into characters by lead byte alone: a stray lead byte takes
+// the next bytes with it, even those of a ▁, and they all fall back to byte tokens. (Found by
+// the spm_tokenize fuzzer: decoding then gives the ▁ back as bytes, not as a space.)
+TEST(SentencePieceVectors, GgufCutsIllFormedUtf8ByLeadByteAsLlamaCpp) {
+  constexpr int32_t kByte0 = 771;
+  const std::vector<int32_t> ids = testing::mistral_gguf_tokenizer().encode("\xE0 world");
+  ASSERT_GE(ids.size(), 5u);
+  EXPECT_EQ(std::vector<int32_t>(ids.begin(), ids.begin() + 5),
+            (std::vector<int32_t>{29473, kByte0 + 0xE0, kByte0 + 0xE2, kByte0 + 0x96,
+                                  kByte0 + 0x81}));
+  // The library reads the byte as U+FFFD (a piece of its own in this vocabulary).
+  EXPECT_EQ(testing::mistral_model_tokenizer().encode("\xE0 world"),
+            (std::vector<int32_t>{29473, 29905, 2294}));
+}
+
 }  // namespace
 }  // namespace mamba2
