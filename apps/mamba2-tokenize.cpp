@@ -53,13 +53,13 @@ mamba2::Tokenizer tokenizer_of_model(const fs::path& model) {
   if (!fs::is_directory(model, error)) {
     return mamba2::Tokenizer(mamba2::load_tokenizer_file(model), model.string());
   }
-  const auto file = mamba2::find_tokenizer_file(model);
-  if (!file) {
+  std::optional<mamba2::TokenizerData> data = mamba2::load_tokenizer_directory(model);
+  if (!data) {
     throw Error(model.string(),
                 "has no tokenizer (tokenizer.json, tokenizer.model or tokenizer.model.v3); "
                 "pass --tokenizer FILE");
   }
-  return mamba2::Tokenizer(mamba2::load_tokenizer_file(*file), file->string());
+  return mamba2::Tokenizer(std::move(*data), model.string());
 }
 
 void print_ids(const std::vector<int32_t>& ids) {
@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
       "print the prompt of a conversation instead: a JSON list of {\"role\", \"content\"}");
   auto* template_option =
       app.add_option("--template", template_name,
-                     "the chat template for --chat: plain (default), chatml, mistral");
+                     "the chat template for --chat: plain (default), chatml, mistral, or auto (the "
+                     "one the model names)");
   chat_option->excludes(file_option)->excludes(special_option);
   template_option->needs(chat_option);
 
@@ -114,8 +115,11 @@ int main(int argc, char** argv) {
             ? tokenizer_of_model(model)
             : mamba2::Tokenizer(mamba2::load_tokenizer_file(tokenizer_path), tokenizer_path);
     if (!chat.empty()) {
-      const mamba2::ChatTemplate chat_template(mamba2::parse_chat_template(template_name),
-                                               tokenizer);
+      const mamba2::ChatTemplateChoice choice =
+          mamba2::choose_chat_template(template_name, &tokenizer.data());
+      if (!choice.notice.empty())
+        std::fprintf(stderr, "mamba2-tokenize: note: %s\n", choice.notice.c_str());
+      const mamba2::ChatTemplate chat_template(choice.kind, tokenizer);
       const auto messages = mamba2::parse_chat_messages(read_input(chat), chat);
       print_ids(chat_template.conversation(messages).encode(tokenizer));
       return 0;

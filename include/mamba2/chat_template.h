@@ -21,6 +21,20 @@ enum class ChatTemplateKind { kPlain, kChatml, kMistral };
 ChatTemplateKind parse_chat_template(std::string_view name);
 std::string_view chat_template_name(ChatTemplateKind kind);
 
+// llama.cpp's name for a chat template (llm_chat_detect_template): `text` is a Jinja template (a
+// GGUF's tokenizer.chat_template, tokenizer_config.json's chat_template) or a built-in name;
+// the result is "chatml", "mistral-v3", "mistral-v7", "llama2-sys", ..., or "" for none it knows.
+std::string detect_chat_template(std::string_view text);
+
+struct ChatTemplateChoice {
+  ChatTemplateKind kind;
+  std::string notice;  // one line for the user when the choice is not what was asked; or ""
+};
+// --template NAME: plain, chatml, mistral, or "auto": what the tokenizer's chat_template is
+// recognised as (chatml, mistral-v3; other Mistral and Llama 2 families fall back to mistral,
+// anything else to plain, with a notice). Throws Error for an unknown NAME.
+ChatTemplateChoice choose_chat_template(std::string_view name, const TokenizerData* tokenizer);
+
 // One message of a conversation, OpenAI style.
 struct ChatMessage {
   std::string role;  // "system", "user" or "assistant"

@@ -38,6 +38,9 @@ struct TokenizerData {
   std::optional<bool> add_eos;
   // llama: tokenizer.ggml.add_space_prefix; absent means true, llama.cpp's default.
   std::optional<bool> add_space_prefix;
+  // The chat template the model was published with (GGUF tokenizer.chat_template, Hugging Face
+  // tokenizer_config.json chat_template), a Jinja text; "" for none.
+  std::string chat_template;
   // llama: the bytes of the SentencePiece .model file the vocabulary was read from, if it was.
   // Encoding and decoding then go through the SentencePiece library, the reference; without it
   // (a GGUF file) they follow llama.cpp's own SPM algorithm over the fields above.

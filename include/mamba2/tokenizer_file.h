@@ -13,8 +13,9 @@ namespace mamba2 {
 // naming the file for anything else, and for a GGUF file without a vocabulary.
 TokenizerData load_tokenizer_file(const std::filesystem::path& path);
 
-// The tokenizer file a checkpoint directory carries: tokenizer.json, tokenizer.model or
-// tokenizer.model.v3 (Mistral's name), the first that exists; nullopt for none.
-std::optional<std::filesystem::path> find_tokenizer_file(const std::filesystem::path& dir);
+// The tokenizer a checkpoint directory carries: the first of tokenizer.json, tokenizer.model and
+// tokenizer.model.v3 (Mistral's name), with the chat_template of a tokenizer_config.json beside
+// it; nullopt without a tokenizer file.
+std::optional<TokenizerData> load_tokenizer_directory(const std::filesystem::path& dir);
 
 }  // namespace mamba2

@@ -84,9 +84,7 @@ ModelWeights load_checkpoint_directory(const std::filesystem::path& dir) {
   }
   ModelWeights weights = load_checkpoint_files(config_file, weights_file, directory_name(dir));
   // Checkpoints without a tokenizer file work on token ids only.
-  if (const auto tokenizer = find_tokenizer_file(dir)) {
-    weights.tokenizer = load_tokenizer_file(*tokenizer);
-  }
+  weights.tokenizer = load_tokenizer_directory(dir);
   return weights;
 }
 

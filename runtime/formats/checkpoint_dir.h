@@ -12,9 +12,9 @@
 namespace mamba2 {
 
 // Loads `dir`: the config, then the weights (safetensors preferred over pytorch_model.bin), named
-// after the directory, checked with check_model_weights, with the tokenizer find_tokenizer_file
-// finds in `dir` (without one, the model works on token ids only). Throws Error naming the file
-// at fault.
+// after the directory, checked with check_model_weights, with the tokenizer of
+// load_tokenizer_directory (without one, the model works on token ids only). Throws Error naming
+// the file at fault.
 ModelWeights load_checkpoint_directory(const std::filesystem::path& dir);
 
 // Loads one config file and one weights file: `*.safetensors`, `*.safetensors.index.json` or a

@@ -16,7 +16,8 @@ ChatTemplateKind parse_chat_template(std::string_view name) {
   if (name == "plain") return ChatTemplateKind::kPlain;
   if (name == "chatml") return ChatTemplateKind::kChatml;
   if (name == "mistral" || name == "mistral-v3") return ChatTemplateKind::kMistral;
-  throw Error("--template", "expected plain, chatml or mistral, found '" + std::string(name) + "'");
+  throw Error("--template",
+              "expected plain, chatml, mistral or auto, found '" + std::string(name) + "'");
 }
 
 std::string_view chat_template_name(ChatTemplateKind kind) {

@@ -42,6 +42,7 @@ inline constexpr const char* kPadId = "tokenizer.ggml.padding_token_id";
 inline constexpr const char* kAddBos = "tokenizer.ggml.add_bos_token";
 inline constexpr const char* kAddEos = "tokenizer.ggml.add_eos_token";
 inline constexpr const char* kAddSpacePrefix = "tokenizer.ggml.add_space_prefix";
+inline constexpr const char* kChatTemplate = "tokenizer.chat_template";
 
 // What convert_hf_to_gguf.py writes for Mamba-2 (2**20): the recurrence has no context limit.
 inline constexpr unsigned kContextLengthValue = 1u << 20;

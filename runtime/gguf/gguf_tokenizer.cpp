@@ -91,6 +91,7 @@ std::optional<TokenizerData> read_gguf_tokenizer(const GgufFile& file, int64_t m
   data.add_bos = file.find_bool(keys::kAddBos);
   data.add_eos = file.find_bool(keys::kAddEos);
   data.add_space_prefix = file.find_bool(keys::kAddSpacePrefix);
+  data.chat_template = std::string(file.find_string(keys::kChatTemplate).value_or(""));
   return data;
 }
 
@@ -137,6 +138,7 @@ void write_gguf_tokenizer(GgufWriter& out, const TokenizerData& tok, int64_t voc
   if (tok.add_bos) out.add_bool(keys::kAddBos, *tok.add_bos);
   if (tok.add_eos) out.add_bool(keys::kAddEos, *tok.add_eos);
   if (tok.add_space_prefix) out.add_bool(keys::kAddSpacePrefix, *tok.add_space_prefix);
+  if (!tok.chat_template.empty()) out.add_string(keys::kChatTemplate, tok.chat_template);
 }
 
 }  // namespace mamba2

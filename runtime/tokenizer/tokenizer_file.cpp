@@ -1,6 +1,7 @@
 #include "mamba2/tokenizer_file.h"
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "mamba2/error.h"
 #include "mamba2/tokenizer.h"
@@ -24,6 +25,31 @@ FileKind kind_of(const std::filesystem::path& path) {
   if (first != std::string_view::npos && head[first] == '{') return FileKind::kJson;
   if (head.starts_with('\x0A')) return FileKind::kSentencePiece;
   return FileKind::kUnknown;
+}
+
+// tokenizer_config.json's "chat_template": a Jinja text, or a list of named templates of which
+// Hugging Face uses "default"; "" when there is none.
+std::string read_chat_template(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string(), "cannot open");
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string(), std::string("not valid JSON: ") + e.what());
+  }
+  if (!config.is_object() || !config.contains("chat_template")) return "";
+  const nlohmann::json& chat_template = config.at("chat_template");
+  if (chat_template.is_string()) return chat_template.get<std::string>();
+  if (chat_template.is_array()) {
+    for (const nlohmann::json& named : chat_template) {
+      if (named.is_object() && named.value("name", "") == "default" && named.contains("template") &&
+          named.at("template").is_string()) {
+        return named.at("template").get<std::string>();
+      }
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -53,10 +79,15 @@ TokenizerData load_tokenizer_file(const std::filesystem::path& path) {
   throw Error(path.string(), "is not a tokenizer.json, a SentencePiece .model file or a GGUF file");
 }
 
-std::optional<std::filesystem::path> find_tokenizer_file(const std::filesystem::path& dir) {
+std::optional<TokenizerData> load_tokenizer_directory(const std::filesystem::path& dir) {
   for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer.model.v3"}) {
     std::error_code error;
-    if (std::filesystem::is_regular_file(dir / name, error)) return dir / name;
+    if (!std::filesystem::is_regular_file(dir / name, error)) continue;
+    TokenizerData data = load_tokenizer_file(dir / name);
+    if (std::filesystem::is_regular_file(dir / "tokenizer_config.json", error)) {
+      data.chat_template = read_chat_template(dir / "tokenizer_config.json");
+    }
+    return data;
   }
   return std::nullopt;
 }

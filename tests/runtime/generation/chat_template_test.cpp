@@ -115,6 +115,55 @@ TEST(MistralChat, NormalizesLikeMistralCommon) {
             "<s>[INST]B\n\nC[/INST]");
 }
 
+// Every Jinja template in shared/data/chat-templates is recognised as llama.cpp recognises it.
+TEST(ChatTemplateDetection, RecognisesEverySharedTemplateAsLlamaCpp) {
+  const auto dir = testing::data_dir() / "chat-templates";
+  const nlohmann::json expected =
+      nlohmann::json::parse(testing::read_bytes(dir / "expected-detection.json"));
+  ASSERT_EQ(expected.size(), 5u);
+  for (const auto& [file, name] : expected.items()) {
+    EXPECT_EQ(detect_chat_template(testing::read_bytes(dir / file)), name.get<std::string>())
+        << file;
+  }
+}
+
+TEST(ChatTemplateDetection, NamesAndMarkersOfOtherFamilies) {
+  EXPECT_EQ(detect_chat_template("mistral-v3"), "mistral-v3");
+  EXPECT_EQ(detect_chat_template("llama3"), "llama3");
+  EXPECT_EQ(detect_chat_template("{{ '<|im_start|>' + role }}"), "chatml");
+  EXPECT_EQ(detect_chat_template("{{ '<|im_start|>' + role + '<|im_sep|>' }}"), "phi4");
+  EXPECT_EQ(detect_chat_template("{{ bos_token + '[INST] ' + content + ' [/INST]' }}"),
+            "llama2-sys-bos");
+  EXPECT_EQ(detect_chat_template("{{ '[INST] <<SYS>>' }}"), "llama2-sys");
+  EXPECT_EQ(detect_chat_template("<|start_header_id|>x<|end_header_id|>"), "llama3");
+  EXPECT_EQ(detect_chat_template("<start_of_turn>user"), "gemma");
+  EXPECT_EQ(detect_chat_template("{{ messages }}"), "");
+}
+
+TEST(ChatTemplateDetection, AutoPicksWhatWeBuildOrSaysWhy) {
+  const auto dir = testing::data_dir() / "chat-templates";
+  TokenizerData data;
+  const auto choose = [&](const std::string& text) {
+    data.chat_template = text;
+    return choose_chat_template("auto", &data);
+  };
+  const ChatTemplateChoice v3 = choose(testing::read_bytes(dir / "mistral-common-v3_spm.jinja"));
+  EXPECT_EQ(v3.kind, ChatTemplateKind::kMistral);
+  EXPECT_EQ(v3.notice, "");
+  const ChatTemplateChoice v7 =
+      choose(testing::read_bytes(dir / "Mistral-Small-3.2-24B-Instruct-2506.jinja"));
+  EXPECT_EQ(v7.kind, ChatTemplateKind::kMistral);
+  EXPECT_NE(v7.notice.find("mistral-v7"), std::string::npos);
+  EXPECT_EQ(choose("<|im_start|>").kind, ChatTemplateKind::kChatml);
+  const ChatTemplateChoice unknown = choose("{{ messages }}");
+  EXPECT_EQ(unknown.kind, ChatTemplateKind::kPlain);
+  EXPECT_EQ(unknown.notice, "chat template not recognised; using plain");
+  EXPECT_EQ(choose("").kind, ChatTemplateKind::kPlain);
+  EXPECT_EQ(choose_chat_template("auto", nullptr).kind, ChatTemplateKind::kPlain);
+  EXPECT_EQ(choose_chat_template("chatml", nullptr).kind, ChatTemplateKind::kChatml);
+  EXPECT_THROW(choose_chat_template("llama3", nullptr), Error);
+}
+
 TEST(ChatMessages, ParsesAListOrAnObjectWithMessages) {
   const auto list = parse_chat_messages(R"([{"role": "user", "content": "Hi"}])", "x.json");
   ASSERT_EQ(list.size(), 1u);

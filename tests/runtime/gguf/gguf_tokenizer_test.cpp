@@ -105,6 +105,7 @@ TEST(GgufTokenizer, SentencePieceVocabularyIsPaddedAsTheConverterPadsIt) {
   tok.unk_id = 0;
   tok.bos_id = 1;
   tok.eos_id = 2;
+  tok.chat_template = "{{ bos_token }}[INST]";
   weights.tokenizer = tok;
   const fs::path path = testing::scratch_dir() / "padded-spm.gguf";
   write_gguf_model(weights, path);
@@ -115,6 +116,7 @@ TEST(GgufTokenizer, SentencePieceVocabularyIsPaddedAsTheConverterPadsIt) {
   EXPECT_EQ(read->token_types[111], TokenType::kUnused);
   EXPECT_EQ(read->scores[111], -1000.0f);
   EXPECT_EQ(read->scores[42], -42.0f);
+  EXPECT_EQ(read->chat_template, "{{ bos_token }}[INST]");  // tokenizer.chat_template
 }
 
 // A vocabulary-only GGUF file with SentencePiece keys, changed by `edit` before it is written.
