@@ -81,7 +81,8 @@ class Tokenizer {
 // Turns a stream of generated ids into text that is safe to print as it comes: it returns only
 // whole UTF-8 characters and holds back a character whose bytes are split across tokens (an
 // emoji is often 2-4 byte tokens). Bytes that can never form a character become U+FFFD. What it
-// returns adds up to decode() of the ids (for SentencePiece: without the dummy prefix's space).
+// returns adds up to decode() of the ids, dummy-prefix rule included (where byte tokens spell no
+// character, the SentencePiece library writes a U+FFFD per byte, this one per broken sequence).
 class TokenStreamDecoder {
  public:
   explicit TokenStreamDecoder(const Tokenizer& tokenizer) : tokenizer_(&tokenizer) {}
