@@ -512,6 +512,27 @@ std::optional<std::vector<int64_t>> GgufFile::find_int_array(std::string_view ke
   return result;
 }
 
+std::optional<std::vector<float>> GgufFile::find_float_array(std::string_view key) const {
+  const GgufValue* value = find(key);
+  if (!value) return std::nullopt;
+  if (value->type != GgufType::kArray ||
+      (value->element_type != GgufType::kFloat32 && value->element_type != GgufType::kInt32)) {
+    wrong_type(key, *value, "an array of float32");
+  }
+  std::vector<float> result(value->count);
+  for (uint64_t i = 0; i < value->count; ++i) {
+    const std::byte* element = value->elements.data() + i * 4;
+    if (value->element_type == GgufType::kFloat32) {
+      std::memcpy(&result[i], element, sizeof(float));
+    } else {
+      int32_t integer;
+      std::memcpy(&integer, element, sizeof integer);
+      result[i] = static_cast<float>(integer);
+    }
+  }
+  return result;
+}
+
 const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
   const auto it = tensor_index_.find(std::string(name));
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
