@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "chat/interrupt.h"
+#include "common/model_template.h"
 #include "mamba2/error.h"
 
 namespace mamba2::chat {
@@ -14,34 +15,16 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::optional<Tokenizer> tokenizer_of(const Model& model) {
-  if (!model.weights().tokenizer) return std::nullopt;
-  return Tokenizer(*model.weights().tokenizer, model.weights().name);
-}
-
-// The literal text of a control token, which the tokenizer turns back into its id.
-std::string control_text(const Tokenizer* tokenizer, int32_t id) {
-  if (tokenizer == nullptr || id < 0 || id >= tokenizer->size() || !tokenizer->is_control(id)) {
-    return "";
-  }
-  return tokenizer->token_text(id);
-}
-
-ChatTemplate make_template(ChatTemplateKind kind, const Tokenizer* tokenizer) {
-  if (tokenizer == nullptr) return ChatTemplate(kind);
-  return ChatTemplate(kind, control_text(tokenizer, tokenizer->bos_id()),
-                      control_text(tokenizer, tokenizer->eos_id()));
-}
-
 }  // namespace
 
 ChatSession::ChatSession(std::shared_ptr<const Model> model, SessionOptions options,
                          ChatSettings settings)
     : model_(model),
       session_(model, options),
-      tokenizer_(tokenizer_of(*model)),
+      tokenizer_(apps::model_tokenizer(*model)),
       settings_(std::move(settings)),
-      template_(make_template(settings_.template_kind, tokenizer_ ? &*tokenizer_ : nullptr)),
+      template_(
+          apps::model_chat_template(settings_.template_kind, tokenizer_ ? &*tokenizer_ : nullptr)),
       sampler_(settings_.sampler,
                generation_mask(model->config(), tokenizer_ ? &*tokenizer_ : nullptr)),
       fingerprint_(model_fingerprint(*model)) {
@@ -216,7 +199,7 @@ void ChatSession::load(const std::string& path) {
 
   sampler_ = std::move(sampler);
   settings_.template_kind = kind;
-  template_ = make_template(kind, tokenizer_ ? &*tokenizer_ : nullptr);
+  template_ = apps::model_chat_template(kind, tokenizer_ ? &*tokenizer_ : nullptr);
   base_state_ = state.base;
   base_tokens_.assign(state.tokens.begin(), state.tokens.begin() + state.base_tokens);
   base_recent_ = std::move(base_recent);
