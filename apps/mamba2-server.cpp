@@ -3,7 +3,9 @@
 // cache. Binds 127.0.0.1 unless told otherwise; flags as llama-server names them.
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -16,6 +18,12 @@
 #include "mamba2/model_loader.h"
 #include "server/http_api.h"
 #include "server/scheduler.h"
+
+namespace {
+
+int stop_pipe[2];  // SIGINT and SIGTERM write here
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace mamba2;
@@ -61,15 +69,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1024));
 
   return apps::run_app(app, argc, argv, [&] {
-    // SIGINT and SIGTERM are taken by a thread of their own (below), so no other thread is
-    // interrupted by them; a client gone mid-write is an error return, not SIGPIPE.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    if (pipe(stop_pipe) != 0) throw Error("mamba2-server", "cannot make a pipe");
+    // A client gone mid-write is an error return, not SIGPIPE.
     signal(SIGPIPE, SIG_IGN);
-
     const ChatTemplateKind template_kind = parse_chat_template(template_name);
     apps::LoadProgress progress("mamba2-server");
     scheduler_options.threading = ThreadingContext(threads);
@@ -99,14 +101,21 @@ int main(int argc, char** argv) {
     const int bound =
         port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
     if (bound < 0) throw Error(host + ":" + std::to_string(port), "cannot listen there");
-    std::fprintf(stderr, "mamba2-server: listening on http://%s:%d\n", host.c_str(), bound);
+    // SIGINT and SIGTERM may land on any thread (OpenBLAS starts its own before main): the
+    // handler only writes to a pipe, and this thread stops the server.
     std::thread stopper([&] {
-      int signal_number = 0;
-      sigwait(&stop_signals, &signal_number);
+      char byte;
+      while (read(stop_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+      }
       http.stop();
     });
+    struct sigaction on_stop {};
+    on_stop.sa_handler = [](int) { [[maybe_unused]] const auto n = write(stop_pipe[1], "x", 1); };
+    sigaction(SIGINT, &on_stop, nullptr);
+    sigaction(SIGTERM, &on_stop, nullptr);
+    std::fprintf(stderr, "mamba2-server: listening on http://%s:%d\n", host.c_str(), bound);
     http.listen_after_bind();
-    pthread_kill(stopper.native_handle(), SIGTERM);  // when listening ended otherwise
+    [[maybe_unused]] const auto n = write(stop_pipe[1], "x", 1);  // listening ended otherwise
     stopper.join();
     return 0;
   });
