@@ -14,11 +14,11 @@
 
 #include "kernels/matmul_q8_0.h"
 #include "mamba2/model_loader.h"
+#include "mamba2/npy.h"
 #include "mamba2/session.h"
 #include "quant/row_conversion.h"
 #include "runtime/engine/prepared_weights.h"
 #include "runtime/gguf/gguf_model.h"
-#include "runtime/io/npy.h"
 #include "tests/support/test_paths.h"
 
 namespace mamba2 {
