@@ -45,7 +45,7 @@ run_target() {
     tokenize | spm_tokenize) max_len=(-max_len=4096) ;;
     safetensors) max_len=(-max_len=16384) ;;  # the header is at the start of the file
   esac
-  mkdir -p "$work/corpus/$name" "$crashes/$name"
+  mkdir -p "$work/corpus/$name" "$crashes/$name" "$seeds/$name"
   local regression=()
   [ -d "tests/fuzz/corpus/$name" ] && regression=("tests/fuzz/corpus/$name")
   "$build/tests/fuzz/${name}_fuzz" "$work/corpus/$name" "$seeds/$name" "${regression[@]}" \

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libzip-dev libedit-dev
   libsentencepiece-dev
+  libcpp-httplib-dev
 )
 
 missing=()

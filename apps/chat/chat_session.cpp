@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "chat/interrupt.h"
+#include "common/model_template.h"
 #include "mamba2/error.h"
 
 namespace mamba2::chat {
@@ -14,24 +15,16 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::optional<Tokenizer> tokenizer_of(const Model& model) {
-  if (!model.weights().tokenizer) return std::nullopt;
-  return Tokenizer(*model.weights().tokenizer, model.weights().name);
-}
-
-ChatTemplate make_template(ChatTemplateKind kind, const Tokenizer* tokenizer) {
-  return tokenizer == nullptr ? ChatTemplate(kind) : ChatTemplate(kind, *tokenizer);
-}
-
 }  // namespace
 
 ChatSession::ChatSession(std::shared_ptr<const Model> model, SessionOptions options,
                          ChatSettings settings)
     : model_(model),
       session_(model, options),
-      tokenizer_(tokenizer_of(*model)),
+      tokenizer_(apps::model_tokenizer(*model)),
       settings_(std::move(settings)),
-      template_(make_template(settings_.template_kind, tokenizer_ ? &*tokenizer_ : nullptr)),
+      template_(
+          apps::model_chat_template(settings_.template_kind, tokenizer_ ? &*tokenizer_ : nullptr)),
       sampler_(settings_.sampler,
                generation_mask(model->config(), tokenizer_ ? &*tokenizer_ : nullptr)),
       fingerprint_(model_fingerprint(*model)) {
@@ -115,61 +108,38 @@ ReplyResult ChatSession::run_turn(std::vector<int32_t> prompt, const std::string
   ++turns_;
   text_ += prompt_text;
 
-  auto start = Clock::now();
-  std::span<const float> logits = session_.prefill(prompt);
-  stats_.prompt_seconds += seconds_since(start);
-  stats_.prompt_tokens += static_cast<int64_t>(prompt.size());
   // The pending token opened the prompt, but it is already counted: it was generated.
   const auto fresh = std::span<const int32_t>(prompt).subspan(already_recorded);
   sampler_.accept(fresh);
   tokens_.insert(tokens_.end(), fresh.begin(), fresh.end());
 
-  const int32_t eos = tokenizer_ ? tokenizer_->eos_id() : -1;
-  std::optional<TokenStreamDecoder> decoder;
   std::vector<std::string> stops = settings_.stops;
   if (tokenizer_) {
-    decoder.emplace(*tokenizer_);
     for (const std::string& stop : template_.stop_strings()) stops.push_back(stop);
   }
-  StopStringFilter stop_filter(std::move(stops));
-  auto emit = [&](const std::string& shown) {
-    std::fwrite(shown.data(), 1, shown.size(), out);
-    text_ += shown;
-  };
+  Generation generation(tokenizer_ ? &*tokenizer_ : nullptr, sampler_,
+                        {std::move(stops), settings_.max_tokens});
+  const GenerationTimes times = generate(
+      session_, prompt, generation,
+      [&](std::string_view shown) {
+        std::fwrite(shown.data(), 1, shown.size(), out);
+        std::fflush(out);
+        if (tokenizer_) text_ += shown;  // an id-only model's transcript holds no text
+      },
+      [] { return interrupt_requested(); });
+  stats_.prompt_seconds += times.prompt_seconds;
+  stats_.prompt_tokens += static_cast<int64_t>(prompt.size());
+  stats_.generation_seconds += times.generation_seconds;
 
-  start = Clock::now();
-  for (int64_t k = 0; settings_.max_tokens < 0 || k < settings_.max_tokens; ++k) {
-    if (interrupt_requested()) {
-      result.interrupted = true;
-      break;
-    }
-    const int32_t token = sampler_.sample(logits);
-    if (token == eos) break;  // not run through the model: the template's closing text follows
-    sampler_.accept(token);
-    tokens_.push_back(token);
-    result.ids.push_back(token);
-    if (decoder) {
-      emit(stop_filter.push(decoder->push(token)));
-      if (stop_filter.stopped()) {
-        pending_ = {token};
-        reply_open_ = false;  // the model closed its turn itself
-        break;
-      }
-    } else {
-      std::fprintf(out, "%s%d", k ? " " : "", token);
-    }
-    std::fflush(out);
-    if (settings_.max_tokens >= 0 && k + 1 == settings_.max_tokens) {
-      pending_ = {token};  // run through the model at the start of the next turn
-      break;
-    }
-    logits = session_.decode(token);
-  }
-  stats_.generation_seconds += seconds_since(start);
+  result.ids = generation.tokens();
+  result.interrupted = generation.finish_reason() == FinishReason::kCancelled;
+  tokens_.insert(tokens_.end(), result.ids.begin(), result.ids.end());
   stats_.generated_tokens += static_cast<int64_t>(result.ids.size());
-  if (decoder && !stop_filter.stopped()) {
-    emit(stop_filter.push(decoder->flush()) + stop_filter.flush());
+  if (const std::optional<int32_t> last = generation.unprocessed_token()) {
+    pending_ = {*last};  // run through the model at the start of the next turn
   }
+  // The model closed its turn itself.
+  if (generation.finish_reason() == FinishReason::kStopString) reply_open_ = false;
   std::fflush(out);
   return result;
 }
@@ -229,7 +199,7 @@ void ChatSession::load(const std::string& path) {
 
   sampler_ = std::move(sampler);
   settings_.template_kind = kind;
-  template_ = make_template(kind, tokenizer_ ? &*tokenizer_ : nullptr);
+  template_ = apps::model_chat_template(kind, tokenizer_ ? &*tokenizer_ : nullptr);
   base_state_ = state.base;
   base_tokens_.assign(state.tokens.begin(), state.tokens.begin() + state.base_tokens);
   base_recent_ = std::move(base_recent);

@@ -12,10 +12,10 @@
 
 #include "mamba2/chat_template.h"
 #include "mamba2/conversation_state.h"
+#include "mamba2/generation.h"
 #include "mamba2/model.h"
 #include "mamba2/sampler.h"
 #include "mamba2/session.h"
-#include "mamba2/stop_strings.h"
 #include "mamba2/tokenizer.h"
 
 namespace mamba2::chat {

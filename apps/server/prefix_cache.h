@@ -1,0 +1,47 @@
+// Session states keyed by the tokens they have consumed, so that a prompt extending a cached
+// prefix resumes from its state and prefills only the rest (a chat's next turn costs only its
+// new tokens). Bounded in bytes; the least recently used states go first. Not thread-safe: the
+// scheduler thread alone uses it.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "mamba2/session.h"
+
+namespace mamba2::server {
+
+class PrefixCache {
+ public:
+  explicit PrefixCache(int64_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // The state of the longest cached proper prefix of `tokens` (at least one token is left to
+  // run, whose logits start the reply) and its length; nullopt if none.
+  struct Hit {
+    const SessionState* state;
+    int64_t length;
+  };
+  std::optional<Hit> find(std::span<const int32_t> tokens);
+
+  // Keeps `state`, which has consumed exactly `tokens`. A state larger than the whole cache is
+  // not kept.
+  void insert(std::span<const int32_t> tokens, const SessionState& state);
+
+  int64_t entries() const { return static_cast<int64_t>(entries_.size()); }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    std::vector<int32_t> tokens;
+    SessionState state;
+    int64_t bytes;
+  };
+  std::list<Entry> entries_;  // most recently used first
+  int64_t max_bytes_;
+  int64_t bytes_ = 0;
+};
+
+}  // namespace mamba2::server
