@@ -158,7 +158,7 @@ SeriesTable read_series_csv(const std::filesystem::path& path,
   const std::string where = path.string();
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) {
-    throw Error(where, "no such file");
+    throw Error(where, "no such file or directory");
   }
   if (std::filesystem::file_size(path, error) > kMaxFileBytes) {
     throw Error(where, "is larger than 1 GiB");
