@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace mamba2 {
@@ -16,6 +17,8 @@ struct NpyArray {
 
 // Throws Error naming the file for anything but a '<f4' C-order array of consistent size.
 NpyArray read_npy(const std::filesystem::path& path);
+// The same from a file's bytes (an .npz member); `where` names it in errors.
+NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& where);
 // Writes atomically (temporary file + rename).
 void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape,
                std::span<const float> data);

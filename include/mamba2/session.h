@@ -71,6 +71,10 @@ class Session {
   std::span<const float> prefill(std::span<const int32_t> tokens,
                                  const LogitsCallback& on_logits = {},
                                  const HiddenCallback& on_hidden = {});
+  // Runs embeddings [T, d_model] in place of token embeddings, for a model whose input is not
+  // tokens (a forecaster's input projection); the hidden states go to on_hidden, the final norm's
+  // at layer n_layer. The state carries on as after prefill.
+  void prefill_embeddings(std::span<const float> embeddings, const HiddenCallback& on_hidden);
   // Runs one token and returns its logits [vocab_padded].
   std::span<const float> decode(int32_t token);
 
@@ -86,6 +90,7 @@ class Session {
  private:
   friend class BatchDecoder;  // steps the states of several sessions together
   SessionState& mutable_state();
+  ScanMode prefill_mode(size_t tokens) const;  // kAuto resolved for a prompt of `tokens`
 
   struct Impl;
   std::shared_ptr<const Model> model_;

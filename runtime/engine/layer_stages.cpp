@@ -52,9 +52,14 @@ void LayerStages::embed(std::span<const int32_t> tokens, ActivationBlock& block)
   const EmbeddingTable& table = weights_.embedding;
   block.tokens = static_cast<int64_t>(tokens.size());
   for (size_t t = 0; t < tokens.size(); ++t) {
-    // Only the rows needed, converted from the stored type (a copy for f32).
-    convert_row_to_f32(table.dtype, table.data + int64_t{tokens[t]} * table.row_bytes,
-                       &block.hidden[t * d_model], d_model);
+    float* row = &block.hidden[t * d_model];
+    if (input_rows_) {
+      std::copy_n(input_rows_ + int64_t{tokens[t]} * d_model, d_model, row);
+    } else {
+      // Only the rows needed, converted from the stored type (a copy for f32).
+      convert_row_to_f32(table.dtype, table.data + int64_t{tokens[t]} * table.row_bytes, row,
+                         d_model);
+    }
   }
   std::fill_n(block.residual.begin(), block.tokens * d_model, 0.0f);
 }

@@ -41,8 +41,11 @@ class LayerStages {
 
   // Where project_in and final_norm report hidden states; null (the default) for nowhere.
   void set_hidden_observer(const HiddenCallback* observer) { observer_ = observer; }
+  // Where embed() reads its rows instead of the embedding table: the caller's embeddings
+  // [rows, d_model], the tokens being row indices into them; null (the default) for the table.
+  void set_input_rows(const float* rows) { input_rows_ = rows; }
 
-  // hidden = embedding rows of the tokens; residual = 0.
+  // hidden = embedding rows of the tokens (or input rows); residual = 0.
   void embed(std::span<const int32_t> tokens, ActivationBlock& block) const;
   // residual += hidden; normed = RMSNorm(residual); zxbcdt = in_proj(normed).
   void project_in(int64_t layer, ActivationBlock& block) const;
@@ -88,6 +91,7 @@ class LayerStages {
   kernels::SsdShape shape_;
   int64_t head_tile_;
   const HiddenCallback* observer_ = nullptr;
+  const float* input_rows_ = nullptr;
 };
 
 }  // namespace mamba2

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <memory>
+#include <numeric>
 
 #include "mamba2/error.h"
 #include "runtime/engine/prefill.h"
@@ -73,7 +75,6 @@ struct Session::Impl {
                              const HiddenCallback& on_hidden, ScanMode mode,
                              int64_t window_option) {
     if (tokens.empty()) return {};
-    check_tokens(tokens);
     stages.set_hidden_observer(&on_hidden);
     struct ObserverReset {
       LayerStages& stages;
@@ -132,17 +133,43 @@ Session::Session(const Session& other)
   impl_->logits = other.impl_->logits;
 }
 
+ScanMode Session::prefill_mode(size_t tokens) const {
+  return options_.scan != ScanMode::kAuto ? options_.scan
+         : tokens <= 1                    ? ScanMode::kRecurrent
+                                          : ScanMode::kChunked;
+}
+
 std::span<const float> Session::prefill(std::span<const int32_t> tokens,
                                         const LogitsCallback& on_logits,
                                         const HiddenCallback& on_hidden) {
-  const ScanMode mode = options_.scan != ScanMode::kAuto ? options_.scan
-                        : tokens.size() <= 1             ? ScanMode::kRecurrent
-                                                         : ScanMode::kChunked;
-  return impl_->run(tokens, on_logits, on_hidden, mode, options_.window_chunks);
+  impl_->check_tokens(tokens);
+  return impl_->run(tokens, on_logits, on_hidden, prefill_mode(tokens.size()),
+                    options_.window_chunks);
+}
+
+void Session::prefill_embeddings(std::span<const float> embeddings,
+                                 const HiddenCallback& on_hidden) {
+  const int64_t d_model = model_->config().d_model;
+  const auto rows = static_cast<int64_t>(embeddings.size()) / d_model;
+  if (rows * d_model != static_cast<int64_t>(embeddings.size()) ||
+      rows > std::numeric_limits<int32_t>::max()) {
+    throw Error("embeddings", "expected whole rows of d_model = " + std::to_string(d_model) +
+                                  " floats, at most 2^31 - 1 of them");
+  }
+  // The strategies move token ids through the windows; here they are row indices.
+  std::vector<int32_t> indices(static_cast<size_t>(rows));
+  std::iota(indices.begin(), indices.end(), 0);
+  impl_->stages.set_input_rows(embeddings.data());
+  struct InputReset {
+    LayerStages& stages;
+    ~InputReset() { stages.set_input_rows(nullptr); }
+  } input_reset{impl_->stages};
+  impl_->run(indices, {}, on_hidden, prefill_mode(indices.size()), options_.window_chunks);
 }
 
 std::span<const float> Session::decode(int32_t token) {
   const int32_t tokens[1] = {token};
+  impl_->check_tokens(tokens);
   return impl_->run(tokens, {}, {}, ScanMode::kRecurrent, 0);
 }
 

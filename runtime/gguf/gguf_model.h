@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <string_view>
 
 #include "mamba2/gguf.h"
 #include "mamba2/model_weights.h"
@@ -17,5 +19,14 @@ namespace mamba2 {
 // Throws Error("<path>: ...") naming the key or tensor at fault.
 ModelWeights load_gguf_model(const std::filesystem::path& path);
 ModelWeights load_gguf_model(const GgufFile& file);
+// load_gguf_model without the architecture check, for files that hold a mamba2 model beside
+// tensors of their own: those `extra` accepts are left to the caller.
+ModelWeights read_gguf_model(const GgufFile& file,
+                             const std::function<bool(std::string_view name)>& extra);
+
+// What write_gguf_model writes, with `architecture` as general.architecture, in a writer that
+// takes more keys and tensors before write(path).
+GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem::path& path,
+                             const GgufWriteOptions& options, std::string_view architecture);
 
 }  // namespace mamba2

@@ -126,7 +126,12 @@ ModelWeights load_gguf_model(const GgufFile& file) {
   if (*arch != keys::kArchName) {
     throw Error(where, "architecture is '" + std::string(*arch) + "', expected 'mamba2'");
   }
+  return read_gguf_model(file, {});
+}
 
+ModelWeights read_gguf_model(const GgufFile& file,
+                             const std::function<bool(std::string_view name)>& extra) {
+  const std::string& where = file.where();
   ModelWeights weights;
   weights.config = read_config(file);
   weights.storage.push_back(file.mapping());
@@ -153,7 +158,7 @@ ModelWeights load_gguf_model(const GgufFile& file) {
     *slot.view = slot.role == TensorRole::kSmall ? small_as_f32(weights, view) : view;
   });
   for (const GgufTensorInfo& info : file.tensors()) {
-    if (!expected.count(info.name)) {
+    if (!expected.count(info.name) && !(extra && extra(info.name))) {
       throw Error(where, "tensor '" + info.name + "' is not part of a mamba2 model of this config");
     }
   }

@@ -69,6 +69,11 @@ GgufTensorProducer converting_producer(const TensorView& view, DType target) {
 
 void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& path,
                       const GgufWriteOptions& options) {
+  gguf_model_writer(weights, path, options, keys::kArchName).write(path, options.progress);
+}
+
+GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem::path& path,
+                             const GgufWriteOptions& options, std::string_view architecture) {
   const std::string where = path.string();
   const QuantizationPolicy& policy = options.quantization;
   for (const DType type : {policy.type, policy.embedding_type.value_or(policy.type)}) {
@@ -87,7 +92,7 @@ void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& 
   check_model_weights(model, where);
 
   GgufWriter out;
-  out.add_string(keys::kArchitecture, keys::kArchName);
+  out.add_string(keys::kArchitecture, architecture);
   const std::string name = weights.name.empty() ? path.stem().string() : weights.name;
   out.add_string(keys::kName, name);
   add_config(out, model.config, where);
@@ -109,7 +114,7 @@ void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& 
       out.add_tensor(slot.name, target, view.shape, converting_producer(view, target));
     }
   });
-  out.write(path, options.progress);
+  return out;
 }
 
 }  // namespace mamba2

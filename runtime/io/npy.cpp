@@ -18,9 +18,10 @@ constexpr size_t kPreambleSize = 10;  // magic, 2 version bytes, u16 header leng
 }  // namespace
 
 NpyArray read_npy(const std::filesystem::path& path) {
-  const auto file = MappedFile::open(path);
-  const std::string where = path.string();
-  const auto bytes = file->bytes();
+  return parse_npy(MappedFile::open(path)->bytes(), path.string());
+}
+
+NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& where) {
   if (bytes.size() < kPreambleSize || std::memcmp(bytes.data(), kMagic, kMagicSize) != 0) {
     throw Error(where, "not a .npy file (bad magic)");
   }
