@@ -24,6 +24,24 @@ inline ModelConfig small_config() {
   return config;
 }
 
+// The same scale as a Mamba-1 model: d_state 12 (not a SIMD width), dt_rank 5, chunks of 8.
+inline ModelConfig small_mamba1_config() {
+  ModelConfig config;
+  config.architecture = Architecture::kMamba1;
+  config.d_model = 48;
+  config.n_layer = 2;
+  config.vocab_size = 60;
+  config.pad_vocab_size_multiple = 16;
+  config.d_state = 12;
+  config.dt_rank = 5;
+  config.chunk_size = 8;
+  config.resolve("test");
+  return config;
+}
+
+// One small model of every layer kind, for the tests that hold for all of them.
+inline std::vector<ModelConfig> small_configs() { return {small_config(), small_mamba1_config()}; }
+
 inline std::vector<int32_t> random_tokens(size_t count, int64_t vocab, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
