@@ -166,8 +166,10 @@ int main(int argc, char** argv) {
 
     BenchInfo info;
     info.model_filename = model_path;
-    info.model_type = (size.empty() ? model->weights().name : "mamba2 " + size) + " " +
-                      type_label(model->weights());
+    // Mamba-1 sizes name their architecture already ("mamba-130m").
+    const std::string size_name = size.starts_with("mamba-") ? size : "mamba2 " + size;
+    info.model_type =
+        (size.empty() ? model->weights().name : size_name) + " " + type_label(model->weights());
     const TensorTotals totals = tensor_totals(model->weights());
     info.model_size = totals.bytes;
     info.model_n_params = totals.weights;

@@ -57,7 +57,7 @@ class Mamba1Mixer final : public SsmMixer {
     });
   }
 
-  // The scan rerun from the entering state (it is cheaper than Mamba-2's: no GEMMs to save).
+  // The scan rerun from the entering state: y needs the state at every token.
   void scan_chunk_output(int64_t layer, const float* state_in,
                          ActivationBlock& block) const override {
     const kernels::SelectiveScanChunk chunk = scan_input(layer, block, 0, block.tokens);

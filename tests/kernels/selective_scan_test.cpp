@@ -11,9 +11,7 @@
 namespace mamba2::kernels {
 namespace {
 
-using testing::expect_near_scaled;
-using testing::for_each_simd_level;
-using testing::random_vector;
+using namespace testing;  // random_vector, expect_near_scaled, for_each_simd_level
 
 // A block of `tokens` tokens of `channels` channels laid out as the engine does: x and dt rows of
 // the conv and dt buffers (padded strides), B and C inside x_proj's rows.

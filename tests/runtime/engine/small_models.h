@@ -24,17 +24,11 @@ inline ModelConfig small_config() {
   return config;
 }
 
-// The same scale as a Mamba-1 model: d_state 12 (not a SIMD width), dt_rank 5, chunks of 8.
+// small_config's sizes as a Mamba-1 model: d_state 12 (not a SIMD width), dt_rank 5.
 inline ModelConfig small_mamba1_config() {
-  ModelConfig config;
+  ModelConfig config = small_config();
   config.architecture = Architecture::kMamba1;
-  config.d_model = 48;
-  config.n_layer = 2;
-  config.vocab_size = 60;
-  config.pad_vocab_size_multiple = 16;
-  config.d_state = 12;
   config.dt_rank = 5;
-  config.chunk_size = 8;
   config.resolve("test");
   return config;
 }
