@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "kernels/elementwise.h"
+#include "kernels/rmsnorm.h"
 #include "kernels/selective_scan.h"
 #include "runtime/engine/activation_block.h"
 #include "runtime/engine/projection.h"
@@ -24,7 +26,8 @@ class Mamba1Mixer final : public SsmMixer {
   Mamba1Mixer(const ModelConfig& config, const PreparedWeights& weights,
               const ThreadingContext& threading)
       // x is the first half of in_proj's output.
-      : SsmMixer(config, weights, threading, 0) {}
+      : SsmMixer(config, weights, threading, 0),
+        ones_(static_cast<size_t>(std::max(config.dt_rank, config.d_state)), 1.0f) {}
 
   // No per-tile workspace beyond one state; the decay is per channel and state entry.
   MixerBufferSizes buffer_sizes(int64_t) const override {
@@ -109,12 +112,27 @@ class Mamba1Mixer final : public SsmMixer {
     const int64_t d_inner = config_.d_inner;
     project(threading_, weights.x_proj, block.xbc.data(), config_.conv_dim, block.x_dbl.data(),
             config_.d_x_proj, block.tokens, block.matmul_input);
+    if (config_.dt_b_c_rms) normalize_dt_b_c(block);
     project(threading_, weights.dt_proj, block.x_dbl.data(), config_.d_x_proj, block.dt.data(),
             d_inner, block.tokens, block.matmul_input);
     threading_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
       float* dt = block.dt.data() + begin * d_inner;  // [end - begin, d_inner], in place
       kernels::dt_softplus(dt, d_inner, weights.dt_bias, 0.0f, config_.dt_max_limit, dt,
                            end - begin, d_inner);
+    });
+  }
+
+  // falcon-mamba: dt_low, B and C of every row each RMS-normalised without a weight, with the
+  // block norms' eps (as llama.cpp's mamba does).
+  void normalize_dt_b_c(ActivationBlock& block) const {
+    const int64_t R = config_.dt_rank, N = config_.d_state;
+    threading_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        float* row = block.x_dbl.data() + t * config_.d_x_proj;  // [d_x_proj]: dt_low | B | C
+        kernels::rmsnorm(row, ones_.data(), row, R, config_.norm_eps);
+        kernels::rmsnorm(row + R, ones_.data(), row + R, N, config_.norm_eps);
+        kernels::rmsnorm(row + R + N, ones_.data(), row + R + N, N, config_.norm_eps);
+      }
     });
   }
 
@@ -135,6 +153,8 @@ class Mamba1Mixer final : public SsmMixer {
                                        weights.A,
                                        weights.D};
   }
+
+  std::vector<float> ones_;  // [max(dt_rank, d_state)]: the weight of a weightless RMSNorm
 };
 
 }  // namespace

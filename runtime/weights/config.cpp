@@ -32,9 +32,6 @@ void check_divides(const std::string& where, const char* divisor_name, int64_t d
 
 // Mamba-1's sizes in Mamba-2's terms: one channel per head, B and C shared by all channels.
 void resolve_mamba1(const std::string& where, ModelConfig& c) {
-  if (c.dt_b_c_rms) {
-    throw Error(where, "dt_b_c_rms (falcon-mamba's RMS norm of dt, B and C) is not supported yet");
-  }
   if (c.dt_rank == 0) c.dt_rank = (c.d_model + 15) / 16;
   check_range(where, "dt_rank", c.dt_rank, 1, kMaxWidth);
   c.headdim = 1;

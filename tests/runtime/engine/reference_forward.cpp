@@ -63,7 +63,15 @@ std::vector<double> ReferenceForward::mamba1_mixer(int64_t l, const std::vector<
   const int64_t D = c_.d_inner, N = c_.d_state, R = c_.dt_rank;
   const std::vector<double> v = matvec(w.in_proj, w.in_proj_bias, u);  // x | z
   const std::vector<double> x = convolve(l, v, 0);
-  const std::vector<double> x_dbl = matvec(w.x_proj, TensorView{}, x);  // dt_low | B | C
+  std::vector<double> x_dbl = matvec(w.x_proj, TensorView{}, x);  // dt_low | B | C
+  if (c_.dt_b_c_rms) {  // falcon-mamba: each part RMS-normalised, no weight
+    for (auto [begin, end] : {std::pair{int64_t{0}, R}, {R, R + N}, {R + N, R + 2 * N}}) {
+      double sum = 0;
+      for (int64_t i = begin; i < end; ++i) sum += x_dbl[i] * x_dbl[i];
+      const double scale = 1.0 / std::sqrt(sum / double(end - begin) + c_.norm_eps);
+      for (int64_t i = begin; i < end; ++i) x_dbl[i] *= scale;
+    }
+  }
   const std::vector<double> dt_low(x_dbl.begin(), x_dbl.begin() + R);
   const std::vector<double> dt_in = matvec(w.dt_proj, w.dt_bias, dt_low);
   std::vector<double> q(D);

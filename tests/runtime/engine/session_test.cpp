@@ -184,6 +184,8 @@ TEST(Session, MatchesThePlainReferenceOnEveryConfigOption) {
          c.tie_embeddings = false;
        },
        small_mamba1_config},
+      {"mamba1 dt_b_c_rms (falcon-mamba)", [](ModelConfig& c) { c.dt_b_c_rms = true; },
+       small_mamba1_config},
       {"mamba1 expand 3, d_conv 2, dt_rank auto",
        [](ModelConfig& c) {
          c.expand = 3;

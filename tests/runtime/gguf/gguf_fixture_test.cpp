@@ -103,6 +103,16 @@ TEST_P(GgufFixture, F16RoundTripRoundsOnlyTheLargeWeights) {
   }
 }
 
+// falcon-mamba's flag survives the file (llama.cpp's mamba.ssm.dt_b_c_rms).
+TEST(GgufMamba1, KeepsTheDtBCRmsFlag) {
+  ModelWeights weights = load_checkpoint_directory(testing::fixture_dir("m1_tiny"));
+  weights.config.dt_b_c_rms = true;
+  const auto path = testing::scratch_dir() / "falcon.gguf";
+  write_gguf_model(weights, path);
+  EXPECT_TRUE(load_gguf_model(path).config.dt_b_c_rms);
+  EXPECT_EQ(GgufFile::open(path).find("mamba.ssm.dt_b_c_rms")->as_int(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, GgufFixture,
                          ::testing::Values("tiny", "small_groups", "m1_tiny", "m1_small"));
 
