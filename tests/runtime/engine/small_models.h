@@ -24,10 +24,12 @@ inline ModelConfig small_config() {
   return config;
 }
 
-// small_config's sizes as a Mamba-1 model: d_state 12 (not a SIMD width), dt_rank 5.
+// small_config's sizes as a Mamba-1 model, with d_state 20: whole vectors and a ragged tail at
+// every SIMD width. dt_rank 5.
 inline ModelConfig small_mamba1_config() {
   ModelConfig config = small_config();
   config.architecture = Architecture::kMamba1;
+  config.d_state = 20;
   config.dt_rank = 5;
   config.resolve("test");
   return config;
