@@ -44,7 +44,9 @@ struct ModelConfig {
   float norm_eps = 1e-5f;  // block norms, norm_f and the gated norm
   // Mamba-1 only (the Mamba-2 fields headdim, ngroups, chunk_size, d_ssm, rmsnorm, ... unused).
   int64_t dt_rank = 0;      // x_proj's dt_low width; 0: "auto", ceil(d_model / 16)
-  bool dt_b_c_rms = false;  // falcon-mamba: weightless RMSNorm of dt_low, B and C (eps norm_eps)
+  bool dt_b_c_rms = false;  // falcon-mamba: weightless RMSNorm of dt_low, B and C
+  // Its eps: transformers' mixer_rms_eps; 0 resolves to norm_eps, what llama.cpp uses.
+  float dt_b_c_rms_eps = 0.0f;
 
   // Derived by resolve(). Mamba-1 is resolved as Mamba-2 with one channel per head (headdim 1,
   // nheads = d_inner, ngroups 1, d_ssm = d_inner), so the state and activation sizes below hold

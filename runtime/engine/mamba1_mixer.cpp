@@ -122,16 +122,16 @@ class Mamba1Mixer final : public SsmMixer {
     });
   }
 
-  // falcon-mamba: dt_low, B and C of every row each RMS-normalised without a weight, with the
-  // block norms' eps (as llama.cpp's mamba does).
+  // falcon-mamba: dt_low, B and C of every row each RMS-normalised without a weight.
   void normalize_dt_b_c(ActivationBlock& block) const {
     const int64_t R = config_.dt_rank, N = config_.d_state;
+    const float eps = config_.dt_b_c_rms_eps;
     threading_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         float* row = block.x_dbl.data() + t * config_.d_x_proj;  // [d_x_proj]: dt_low | B | C
-        kernels::rmsnorm(row, ones_.data(), row, R, config_.norm_eps);
-        kernels::rmsnorm(row + R, ones_.data(), row + R, N, config_.norm_eps);
-        kernels::rmsnorm(row + R + N, ones_.data(), row + R + N, N, config_.norm_eps);
+        kernels::rmsnorm(row, ones_.data(), row, R, eps);
+        kernels::rmsnorm(row + R, ones_.data(), row + R, N, eps);
+        kernels::rmsnorm(row + R + N, ones_.data(), row + R + N, N, eps);
       }
     });
   }

@@ -269,10 +269,15 @@ ModelConfig read_transformers_common(const Fields& top, const TransformersDefaul
   return c;
 }
 
-// transformers MambaConfig (model_type "mamba").
-ModelConfig read_transformers_mamba1(const Fields& top) {
+// transformers MambaConfig (model_type "mamba"), or FalconMambaConfig ("falcon_mamba"): the same
+// with dt, B and C RMS-normalised by mixer_rms_eps.
+ModelConfig read_transformers_mamba1(const Fields& top, bool falcon) {
   ModelConfig c = read_transformers_common(top, {768, 32, 50280, 16, true});
   c.architecture = Architecture::kMamba1;
+  if (falcon) {
+    c.dt_b_c_rms = true;
+    c.dt_b_c_rms_eps = static_cast<float>(top.number("mixer_rms_eps", 1e-6));
+  }
   c.dt_rank = top.dt_rank("time_step_rank");
   // intermediate_size is expand * hidden_size in every MambaMixer; one that is not cannot load.
   const int64_t d_inner = top.integer("intermediate_size", 0);
@@ -289,9 +294,11 @@ ModelConfig read_transformers_mamba1(const Fields& top) {
 // transformers Mamba2Config; the defaults are its constructor's (Mamba-Codestral's sizes).
 ModelConfig read_transformers(const Fields& top) {
   const std::string type = top.string("model_type", "mamba2");
-  if (type == "mamba") return read_transformers_mamba1(top);
+  if (type == "mamba" || type == "falcon_mamba") {
+    return read_transformers_mamba1(top, type == "falcon_mamba");
+  }
   if (type != "mamba2") {
-    top.fail("model_type", "is \"" + type + "\", not \"mamba\" or \"mamba2\"");
+    top.fail("model_type", "is \"" + type + "\", not \"mamba\", \"falcon_mamba\" or \"mamba2\"");
   }
   ModelConfig c = read_transformers_common(top, {4096, 64, 32768, 128, false});
   c.headdim = top.integer("head_dim", 64);
@@ -353,7 +360,8 @@ ModelConfig parse_config_json(std::string_view text, const std::string& where) {
   if (top.has("d_model") || top.has("ssm_cfg") || top.has("n_layer")) {
     config = read_state_spaces(top, where);
   } else if (top.has("hidden_size") || top.has("num_hidden_layers") ||
-             top.string("model_type", "") == "mamba2") {
+             top.string("model_type", "") == "mamba2" ||
+             top.string("model_type", "") == "falcon_mamba") {
     config = read_transformers(top);
   } else if (top.has("dim") || top.has("n_layers")) {
     config = read_mistral(top);

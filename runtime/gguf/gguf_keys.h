@@ -35,6 +35,7 @@ inline constexpr const char* kChunkSize = "ssm.chunk_size";
 inline constexpr const char* kDtMin = "ssm.dt_min_limit";
 inline constexpr const char* kDtMax = "ssm.dt_max_limit";
 inline constexpr const char* kNormBeforeGate = "ssm.norm_before_gate";
+inline constexpr const char* kDtBCRmsEps = "ssm.dt_b_c_rms_eps";  // Mamba-1
 
 // ArchKeys("mamba")(kStateSize) == "mamba.ssm.state_size".
 class ArchKeys {

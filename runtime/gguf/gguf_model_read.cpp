@@ -79,6 +79,9 @@ ModelConfig read_mamba1_config(const GgufFile& file) {
   c.expand = d_inner / c.d_model;
   c.dt_rank = get_dim(file, key(keys::kTimeStepRank));
   c.dt_b_c_rms = file.find_bool(key(keys::kDtBCRms)).value_or(false);
+  if (const auto eps = file.find_float(key(keys::kDtBCRmsEps))) {
+    c.dt_b_c_rms_eps = static_cast<float>(*eps);
+  }
   c.resolve(file.where());
   return c;
 }

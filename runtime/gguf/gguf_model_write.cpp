@@ -46,6 +46,10 @@ void add_config(GgufWriter& out, const ModelConfig& c, const std::string& where)
   out.add_float32(key(keys::kRmsEps), c.norm_eps);
   if (mamba1) {
     out.add_bool(key(keys::kDtBCRms), c.dt_b_c_rms);
+    // llama.cpp normalises with the block norms' eps; ours keeps a transformers model's own.
+    if (c.dt_b_c_rms && c.dt_b_c_rms_eps != c.norm_eps) {
+      out.add_float32(key(keys::kDtBCRmsEps), c.dt_b_c_rms_eps);
+    }
     return;
   }
   out.add_uint32(key(keys::kChunkSize), u32(where, "chunk_size", c.chunk_size));

@@ -32,6 +32,10 @@ void check_divides(const std::string& where, const char* divisor_name, int64_t d
 
 // Mamba-1's sizes in Mamba-2's terms: one channel per head, B and C shared by all channels.
 void resolve_mamba1(const std::string& where, ModelConfig& c) {
+  if (c.dt_b_c_rms_eps == 0.0f) c.dt_b_c_rms_eps = c.norm_eps;
+  if (!(std::isfinite(c.dt_b_c_rms_eps) && c.dt_b_c_rms_eps > 0.0f && c.dt_b_c_rms_eps < 1.0f)) {
+    throw Error(where, "the dt, B, C RMS norm epsilon must be in (0, 1)");
+  }
   if (c.dt_rank == 0) c.dt_rank = (c.d_model + 15) / 16;
   check_range(where, "dt_rank", c.dt_rank, 1, kMaxWidth);
   c.headdim = 1;

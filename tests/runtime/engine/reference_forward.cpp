@@ -68,7 +68,7 @@ std::vector<double> ReferenceForward::mamba1_mixer(int64_t l, const std::vector<
     for (auto [begin, end] : {std::pair{int64_t{0}, R}, {R, R + N}, {R + N, R + 2 * N}}) {
       double sum = 0;
       for (int64_t i = begin; i < end; ++i) sum += x_dbl[i] * x_dbl[i];
-      const double scale = 1.0 / std::sqrt(sum / double(end - begin) + c_.norm_eps);
+      const double scale = 1.0 / std::sqrt(sum / double(end - begin) + c_.dt_b_c_rms_eps);
       for (int64_t i = begin; i < end; ++i) x_dbl[i] *= scale;
     }
   }

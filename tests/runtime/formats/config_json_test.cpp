@@ -114,6 +114,17 @@ TEST(ConfigJson, ReadsTransformersMambaConfig) {
   EXPECT_EQ(c.architecture, Architecture::kMamba1);
   EXPECT_EQ(c.dt_rank, 48);
   EXPECT_EQ(c.vocab_padded, 50280);
+  // tiiuae/falcon-mamba-7b's: RMS-normalised dt, B and C, with their own eps.
+  const ModelConfig falcon = parse_config_json(
+      R"({"model_type": "falcon_mamba", "hidden_size": 4096, "num_hidden_layers": 64,
+          "vocab_size": 65024, "state_size": 16, "expand": 2, "conv_kernel": 4,
+          "time_step_rank": 256, "use_bias": false, "use_conv_bias": true,
+          "layer_norm_epsilon": 1e-05, "mixer_rms_eps": 1e-06, "tie_word_embeddings": false})",
+      "config.json");
+  EXPECT_EQ(falcon.architecture, Architecture::kMamba1);
+  EXPECT_TRUE(falcon.dt_b_c_rms);
+  EXPECT_FLOAT_EQ(falcon.dt_b_c_rms_eps, 1e-6f);
+  EXPECT_EQ(falcon.dt_rank, 256);
   EXPECT_ERROR_MENTIONS(parse_config_json(R"({"model_type": "mamba", "hidden_size": 64,
                                               "intermediate_size": 100})",
                                           "c"),
@@ -217,9 +228,8 @@ TEST(ConfigJson, TransformersDefaultsAreMamba2Configs) {
       parse_config_json(R"({"hidden_size": 768, "num_heads": 20, "head_dim": 64, "n_groups": 1})",
                         "config.json"),
       "must equal expand * hidden_size");
-  EXPECT_ERROR_MENTIONS(
-      parse_config_json(R"({"hidden_size": 768, "model_type": "falcon_mamba"})", "c"),
-      "model_type is \"falcon_mamba\"");
+  EXPECT_ERROR_MENTIONS(parse_config_json(R"({"hidden_size": 768, "model_type": "jamba"})", "c"),
+                        "model_type is \"jamba\"");
   EXPECT_ERROR_MENTIONS(parse_config_json(R"({"hidden_size": 768, "num_heads": 24, "n_groups": 1,
                             "time_step_limit": [0.0]})",
                                           "c"),

@@ -107,9 +107,11 @@ TEST_P(GgufFixture, F16RoundTripRoundsOnlyTheLargeWeights) {
 TEST(GgufMamba1, KeepsTheDtBCRmsFlag) {
   ModelWeights weights = load_checkpoint_directory(testing::fixture_dir("m1_tiny"));
   weights.config.dt_b_c_rms = true;
+  weights.config.dt_b_c_rms_eps = 1e-6f;
   const auto path = testing::scratch_dir() / "falcon.gguf";
   write_gguf_model(weights, path);
   EXPECT_TRUE(load_gguf_model(path).config.dt_b_c_rms);
+  EXPECT_FLOAT_EQ(load_gguf_model(path).config.dt_b_c_rms_eps, 1e-6f);
   EXPECT_EQ(GgufFile::open(path).find("mamba.ssm.dt_b_c_rms")->as_int(), 1);
 }
 
