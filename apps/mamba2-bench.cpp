@@ -149,6 +149,10 @@ int main(int argc, char** argv) {
     if (!type_name.empty()) {
       type = dtype_from_name(type_name);
       if (!type) throw Error("--type", "unknown type '" + type_name + "' (f32, f16, bf16 or q8_0)");
+      if (!engine_computes_with(*type)) {
+        throw Error("--type",
+                    "type '" + type_name + "' has no kernels yet (f32, f16, bf16 or q8_0)");
+      }
     }
     ModelWeights weights = size.empty() ? load_model_weights(model_path)
                                         : make_random_weights(released_model_config(size), 1234);

@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
   chat::add_sampler_flags(app, sampler_flags);
   app.add_option("--stop", settings.stops, "end a reply at this text (repeatable)")
       ->allow_extra_args(false);
-  app.add_option("--template", template_name, "plain (default), chatml or mistral");
+  app.add_option("--template", template_name,
+                 "plain (default), chatml, mistral, or auto (the model's own chat template)");
   app.add_option("--system", settings.system, "system text, prefilled once and kept for /reset");
   auto* prompt_option = app.add_option("-p,--prompt", prompt, "print one reply to TEXT and exit");
   auto* ids_option =
@@ -72,7 +73,8 @@ int main(int argc, char** argv) {
     }
     // The declared default of --seed is "random".
     if (app.count("--seed") == 0) settings.sampler.seed = std::random_device{}();
-    settings.template_kind = parse_chat_template(template_name);
+    // "auto" needs the model's chat template; any other name is checked before the load.
+    if (template_name != "auto") settings.template_kind = parse_chat_template(template_name);
     settings.max_tokens = max_tokens;
 
     const auto load_start = std::chrono::steady_clock::now();
@@ -81,6 +83,14 @@ int main(int argc, char** argv) {
     const auto model = load_model(model_path, progress.callback(), threading);
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    if (template_name == "auto") {
+      const auto& tokenizer = model->weights().tokenizer;
+      const ChatTemplateChoice choice =
+          choose_chat_template(template_name, tokenizer ? &*tokenizer : nullptr);
+      if (!choice.notice.empty())
+        std::fprintf(stderr, "mamba2-chat: note: %s\n", choice.notice.c_str());
+      settings.template_kind = choice.kind;
+    }
     SessionOptions options;
     options.threading = threading;
     chat::ChatSession session(model, options, settings);

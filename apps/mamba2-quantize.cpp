@@ -1,4 +1,4 @@
-// mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer tokenizer.json]
+// mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer FILE]
 //                 [--embedding-type TYPE] [--keep-f32 PATTERN]...
 //
 // Converts a model (a checkpoint directory, or a GGUF file, ours or llama.cpp's) to a GGUF file
@@ -25,6 +25,7 @@
 #include "mamba2/model_weights.h"
 #include "mamba2/quantization.h"
 #include "mamba2/tokenizer.h"
+#include "mamba2/tokenizer_file.h"
 
 namespace fs = std::filesystem;
 
@@ -67,6 +68,9 @@ class NamePattern {
 DType parse_type(const char* option, const std::string& name) {
   const auto type = dtype_from_name(name);
   if (!type) throw Error(option, "unknown type '" + name + "' (f32, f16, bf16 or q8_0)");
+  if (!engine_computes_with(*type)) {
+    throw Error(option, "type '" + name + "' cannot be written yet (f32, f16, bf16 or q8_0)");
+  }
   return *type;
 }
 
@@ -137,7 +141,7 @@ int quantize(const QuantizeArgs& args) {
   apps::check_output_path(args.output.string(), "output");
 
   ModelWeights weights = load_model_weights(args.input);
-  if (!args.tokenizer.empty()) weights.tokenizer = load_tokenizer_json(args.tokenizer);
+  if (!args.tokenizer.empty()) weights.tokenizer = load_tokenizer_file(args.tokenizer);
   if (!weights.tokenizer) {
     std::fprintf(stderr, "%s: note: no tokenizer; the file will hold no vocabulary\n", kProgram);
   }
@@ -192,7 +196,8 @@ int main(int argc, char** argv) {
                  "type of the large 2-D weights: f32, f16, bf16 or q8_0 (norms, conv, A, D and "
                  "biases stay f32)")
       ->capture_default_str();
-  app.add_option("--tokenizer", args.tokenizer, "tokenizer.json to embed");
+  app.add_option("--tokenizer", args.tokenizer,
+                 "tokenizer to embed: tokenizer.json, a SentencePiece .model file or a GGUF file");
   app.add_option("--embedding-type", args.embedding_type,
                  "type of token_embd and output (lm_head) instead of --type");
   app.add_option("--keep-f32", args.keep_f32,

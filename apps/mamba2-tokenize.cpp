@@ -1,15 +1,17 @@
 // mamba2-tokenize: text -> token ids, one line of space-separated ids, nothing added.
-//   mamba2-tokenize --tokenizer tokenizer.json < prompt.txt
+//   mamba2-tokenize --tokenizer tokenizer.json < prompt.txt   (or a SentencePiece .model, a GGUF)
 //   mamba2-tokenize MODEL --file prompt.txt      (a GGUF file or a model directory)
-// The text is read as bytes; ill-formed UTF-8 is tokenized as U+FFFD.
+//   mamba2-tokenize --tokenizer tokenizer.model.v3 --chat conversation.json --template mistral
+// The text is read as bytes; ill-formed UTF-8 is read as the tokenizer's reference reads it.
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "common/cli.h"
+#include "mamba2/chat_template.h"
 #include "mamba2/error.h"
-#include "mamba2/model_loader.h"
 #include "mamba2/tokenizer.h"
+#include "mamba2/tokenizer_file.h"
 
 namespace {
 
@@ -45,20 +47,19 @@ std::string read_input(const std::string& file) {
   }
 }
 
-// A model directory's tokenizer.json is read directly (no need to load gigabytes of weights);
-// anything else (a GGUF file, a directory without one) goes through the model loader.
+// A model directory's tokenizer file, or a GGUF file's vocabulary: no weights are read.
 mamba2::Tokenizer tokenizer_of_model(const fs::path& model) {
-  const fs::path json = model / "tokenizer.json";
-  if (fs::is_directory(model) && fs::is_regular_file(json)) {
-    return mamba2::Tokenizer(mamba2::load_tokenizer_json(json), json.string());
+  std::error_code error;
+  if (!fs::is_directory(model, error)) {
+    return mamba2::Tokenizer(mamba2::load_tokenizer_file(model), model.string());
   }
-  mamba2::ModelWeights weights = mamba2::load_model_weights(model);
-  if (!weights.tokenizer) {
+  std::optional<mamba2::TokenizerData> data = mamba2::load_tokenizer_directory(model);
+  if (!data) {
     throw Error(model.string(),
-                "has no tokenizer (no tokenizer.ggml.* keys or tokenizer.json); "
-                "pass --tokenizer tokenizer.json");
+                "has no tokenizer (tokenizer.json, tokenizer.model or tokenizer.model.v3); "
+                "pass --tokenizer FILE");
   }
-  return mamba2::Tokenizer(std::move(*weights.tokenizer), model.string());
+  return mamba2::Tokenizer(std::move(*data), model.string());
 }
 
 void print_ids(const std::vector<int32_t>& ids) {
@@ -82,12 +83,28 @@ int main(int argc, char** argv) {
   std::string tokenizer_path;
   std::string model;
   std::string file;
+  std::string chat;
+  std::string template_name = "plain";
+  bool special = false;
   auto* tokenizer_option =
-      app.add_option("--tokenizer", tokenizer_path, "a Hugging Face tokenizer.json");
+      app.add_option("--tokenizer", tokenizer_path,
+                     "a tokenizer.json, a SentencePiece .model file or a GGUF file");
   auto* model_option =
       app.add_option("MODEL", model, "a GGUF file or a model directory whose tokenizer to use");
   tokenizer_option->excludes(model_option);
-  app.add_option("--file", file, "read the text from this file instead of stdin ('-' is stdin)");
+  auto* file_option = app.add_option(
+      "--file", file, "read the text from this file instead of stdin ('-' is stdin)");
+  auto* special_option = app.add_flag(
+      "--special", special, "control-token text ([INST], <s>) becomes its id (parse_special)");
+  auto* chat_option = app.add_option(
+      "--chat", chat,
+      "print the prompt of a conversation instead: a JSON list of {\"role\", \"content\"}");
+  auto* template_option =
+      app.add_option("--template", template_name,
+                     "the chat template for --chat: plain (default), chatml, mistral, or auto (the "
+                     "one the model names)");
+  chat_option->excludes(file_option)->excludes(special_option);
+  template_option->needs(chat_option);
 
   return mamba2::apps::run_app(app, argc, argv, [&] {
     if (tokenizer_path.empty() && model.empty()) {
@@ -96,8 +113,19 @@ int main(int argc, char** argv) {
     const mamba2::Tokenizer tokenizer =
         tokenizer_path.empty()
             ? tokenizer_of_model(model)
-            : mamba2::Tokenizer(mamba2::load_tokenizer_json(tokenizer_path), tokenizer_path);
-    print_ids(tokenizer.encode(read_input(file)));
+            : mamba2::Tokenizer(mamba2::load_tokenizer_file(tokenizer_path), tokenizer_path);
+    if (!chat.empty()) {
+      const mamba2::ChatTemplateChoice choice =
+          mamba2::choose_chat_template(template_name, &tokenizer.data());
+      if (!choice.notice.empty())
+        std::fprintf(stderr, "mamba2-tokenize: note: %s\n", choice.notice.c_str());
+      const mamba2::ChatTemplate chat_template(choice.kind, tokenizer);
+      const auto messages = mamba2::parse_chat_messages(read_input(chat), chat);
+      print_ids(chat_template.conversation(messages).encode(tokenizer));
+      return 0;
+    }
+    const std::string text = read_input(file);
+    print_ids(special ? tokenizer.encode_special(text) : tokenizer.encode(text));
     return 0;
   });
 }

@@ -15,6 +15,8 @@ pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
 # libzip by pkg-config: its CMake package needs the separate zipcmp/zipmerge/ziptool tools.
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+# SentencePiece .model files are encoded and decoded by the library itself, the reference.
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 
 # Debian ships the pthread OpenBLAS as the default cblas; we only need the C interface.
 find_path(CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas-pthread openblas REQUIRED)

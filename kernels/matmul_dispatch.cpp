@@ -22,6 +22,17 @@ void MatmulInput::prepare(const MatmulOperands& args) {
       q8_0_.resize(args.tokens(), args.k());
       return;
     case DType::kF16:
+    case DType::kQ4_0:  // ggml's other block types: read, not computed with yet
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
       break;
   }
   throw Error("matmul", "no kernel for " + std::string(dtype_name(args.w.type)) + " weights");
@@ -46,6 +57,17 @@ void matmul(const MatmulInput& input, int64_t n_begin, int64_t n_end) {
     case DType::kQ8_0:
       return matmul_q8_0(input.q8_0_path(), args, input.q8_0(), n_begin, n_end);
     case DType::kF16:
+    case DType::kQ4_0:  // ggml's other block types: read, not computed with yet
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
       break;
   }
   throw Error("matmul", "no kernel for " + std::string(dtype_name(args.w.type)) + " weights");

@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string>
 #include <vector>
 
-#include "mamba2/error.h"
 #include "quant/float16.h"
-#include "quant/q8_0.h"
+#include "quant/block_quants.h"
 
 namespace mamba2 {
 namespace {
@@ -36,11 +34,10 @@ void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n)
     case DType::kBF16:
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
       return;
-    case DType::kQ8_0:
-      dequantize_row_q8_0(src, dst, n);
+    default:
+      dequantize_row(type, src, dst, n);  // the block types
       return;
   }
-  throw Error("convert_row_to_f32", "unknown type " + std::to_string(static_cast<uint32_t>(type)));
 }
 
 void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t n) {
@@ -54,12 +51,10 @@ void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t 
     case DType::kBF16:
       for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_bf16(src[i]));
       return;
-    case DType::kQ8_0:
-      quantize_row_q8_0(src, dst, n);
+    default:
+      quantize_row(type, src, dst, n);  // the block types
       return;
   }
-  throw Error("convert_row_from_f32",
-              "unknown type " + std::to_string(static_cast<uint32_t>(type)));
 }
 
 void convert_rows(DType from, const std::byte* src, DType to, std::byte* dst, int64_t rows,

@@ -42,7 +42,7 @@ rm -rf "$crashes"
 run_target() {
   local name=$1 max_len=()
   case "$name" in
-    tokenize) max_len=(-max_len=4096) ;;
+    tokenize | spm_tokenize) max_len=(-max_len=4096) ;;
     safetensors) max_len=(-max_len=16384) ;;  # the header is at the start of the file
   esac
   mkdir -p "$work/corpus/$name" "$crashes/$name"

@@ -8,6 +8,7 @@ packages=(
   libtbb-dev libxsimd-dev libopenblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libzip-dev libedit-dev
+  libsentencepiece-dev
 )
 
 missing=()

@@ -19,18 +19,8 @@ std::optional<Tokenizer> tokenizer_of(const Model& model) {
   return Tokenizer(*model.weights().tokenizer, model.weights().name);
 }
 
-// The literal text of a control token, which the tokenizer turns back into its id.
-std::string control_text(const Tokenizer* tokenizer, int32_t id) {
-  if (tokenizer == nullptr || id < 0 || id >= tokenizer->size() || !tokenizer->is_control(id)) {
-    return "";
-  }
-  return tokenizer->token_text(id);
-}
-
 ChatTemplate make_template(ChatTemplateKind kind, const Tokenizer* tokenizer) {
-  if (tokenizer == nullptr) return ChatTemplate(kind);
-  return ChatTemplate(kind, control_text(tokenizer, tokenizer->bos_id()),
-                      control_text(tokenizer, tokenizer->eos_id()));
+  return tokenizer == nullptr ? ChatTemplate(kind) : ChatTemplate(kind, *tokenizer);
 }
 
 }  // namespace
@@ -53,9 +43,9 @@ ChatSession::ChatSession(std::shared_ptr<const Model> model, SessionOptions opti
       throw Error("--system", "the model has no tokenizer, so it cannot read a system text");
     }
   }
-  const std::string prefix = template_.prefix(settings_.system);
+  const ChatPrompt prefix = template_.prefix(settings_.system);
   if (!prefix.empty()) {
-    const std::vector<int32_t> ids = tokenizer_->encode(prefix);
+    const std::vector<int32_t> ids = prefix.encode(*tokenizer_);
     const auto start = Clock::now();
     session_.prefill(ids);
     stats_.prompt_seconds += seconds_since(start);
@@ -64,7 +54,7 @@ ChatSession::ChatSession(std::shared_ptr<const Model> model, SessionOptions opti
     base_state_ = session_.state();
     base_tokens_ = ids;
     base_recent_.assign(sampler_.recent().begin(), sampler_.recent().end());
-    base_text_ = prefix;
+    base_text_ = prefix.str();
   }
   tokens_ = base_tokens_;
   text_ = base_text_;
@@ -88,12 +78,12 @@ ReplyResult ChatSession::reply_to_text(const std::string& message, std::FILE* ou
   if (!tokenizer_) {
     throw Error("the model has no tokenizer: give token ids (--ids 1,2,3, or lines like 1,2,3)");
   }
-  const std::string turn = (reply_open_ ? template_.reply_end() : "") +
-                           template_.user_turn(message, turns_ == 0, !settings_.system.empty());
+  ChatPrompt turn = reply_open_ ? template_.reply_end() : ChatPrompt();
+  turn.append(template_.user_turn(message, turns_ == 0, settings_.system));
   std::vector<int32_t> prompt = pending_;
-  const std::vector<int32_t> ids = tokenizer_->encode(turn);
+  const std::vector<int32_t> ids = turn.encode(*tokenizer_);
   prompt.insert(prompt.end(), ids.begin(), ids.end());
-  return run_turn(std::move(prompt), turn, out);
+  return run_turn(std::move(prompt), turn.str(), out);
 }
 
 ReplyResult ChatSession::reply_to_ids(const std::vector<int32_t>& ids, std::FILE* out) {
@@ -107,8 +97,8 @@ ReplyResult ChatSession::reply_to_ids(const std::vector<int32_t>& ids, std::FILE
   std::vector<int32_t> prompt = pending_;
   std::string closing;
   if (reply_open_ && tokenizer_) {
-    closing = template_.reply_end();
-    const std::vector<int32_t> closing_ids = tokenizer_->encode(closing);
+    closing = template_.reply_end().str();
+    const std::vector<int32_t> closing_ids = template_.reply_end().encode(*tokenizer_);
     prompt.insert(prompt.end(), closing_ids.begin(), closing_ids.end());
   }
   prompt.insert(prompt.end(), ids.begin(), ids.end());

@@ -75,8 +75,16 @@ struct TensorTotals {
 };
 TensorTotals tensor_totals(const ModelWeights& weights);
 
-// Checks that every present slot holds a tensor of the predicted shape and a readable dtype, and
-// points lm_head at the embedding when tied and absent. Throws Error naming `where` and the tensor.
+// Whether the engine computes with (and the GGUF writer writes) weights of this type: f32, f16,
+// bf16 and q8_0. ggml's other block types are read from GGUF files but refused until kernels read
+// them: check_engine_type throws Error("<where>: tensor '<name>' is q4_K, which this runtime
+// cannot compute with yet (...)") for them.
+bool engine_computes_with(DType type);
+void check_engine_type(DType type, const std::string& name, const std::string& where);
+
+// Checks that every present slot holds a tensor of the predicted shape and a dtype the engine
+// computes with, and points lm_head at the embedding when tied and absent. Throws Error naming
+// `where` and the tensor.
 void check_model_weights(ModelWeights& weights, const std::string& where);
 
 // Converts every tensor to the type `policy` gives it, in memory (what mamba2-quantize writes to a

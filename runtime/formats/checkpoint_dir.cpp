@@ -3,7 +3,7 @@
 #include <string_view>
 
 #include "mamba2/error.h"
-#include "mamba2/tokenizer.h"
+#include "mamba2/tokenizer_file.h"
 #include "runtime/formats/checkpoint_names.h"
 #include "runtime/formats/config_json.h"
 #include "runtime/formats/safetensors.h"
@@ -83,10 +83,8 @@ ModelWeights load_checkpoint_directory(const std::filesystem::path& dir) {
                 "consolidated.safetensors or pytorch_model.bin");
   }
   ModelWeights weights = load_checkpoint_files(config_file, weights_file, directory_name(dir));
-  // Checkpoints without tokenizer.json work on token ids only.
-  if (fs::is_regular_file(dir / "tokenizer.json")) {
-    weights.tokenizer = load_tokenizer_json(dir / "tokenizer.json");
-  }
+  // Checkpoints without a tokenizer file work on token ids only.
+  weights.tokenizer = load_tokenizer_directory(dir);
   return weights;
 }
 

@@ -3,12 +3,21 @@
 #include "mamba2/error.h"
 
 namespace mamba2 {
+namespace {
+
+// The text of a control token, which ChatPrompt::encode turns back into its id; "" for none.
+std::string control_text(const Tokenizer& tokenizer, int32_t id) {
+  return tokenizer.is_control(id) ? tokenizer.token_text(id) : "";
+}
+
+}  // namespace
 
 ChatTemplateKind parse_chat_template(std::string_view name) {
   if (name == "plain") return ChatTemplateKind::kPlain;
   if (name == "chatml") return ChatTemplateKind::kChatml;
-  if (name == "mistral") return ChatTemplateKind::kMistral;
-  throw Error("--template", "expected plain, chatml or mistral, found '" + std::string(name) + "'");
+  if (name == "mistral" || name == "mistral-v3") return ChatTemplateKind::kMistral;
+  throw Error("--template",
+              "expected plain, chatml, mistral or auto, found '" + std::string(name) + "'");
 }
 
 std::string_view chat_template_name(ChatTemplateKind kind) {
@@ -26,43 +35,61 @@ std::string_view chat_template_name(ChatTemplateKind kind) {
 ChatTemplate::ChatTemplate(ChatTemplateKind kind, std::string bos_text, std::string eos_text)
     : kind_(kind), bos_text_(std::move(bos_text)), eos_text_(std::move(eos_text)) {}
 
-std::string ChatTemplate::prefix(std::string_view system) const {
+ChatTemplate::ChatTemplate(ChatTemplateKind kind, const Tokenizer& tokenizer)
+    : ChatTemplate(kind, control_text(tokenizer, tokenizer.bos_id()),
+                   control_text(tokenizer, tokenizer.eos_id())) {}
+
+ChatPrompt ChatTemplate::prefix(std::string_view system) const {
   const std::string sys(system);
+  ChatPrompt prompt;
   switch (kind_) {
     case ChatTemplateKind::kPlain:
-      return sys.empty() ? "" : sys + "\n";
+      if (!sys.empty()) prompt.text(sys + "\n");
+      break;
     case ChatTemplateKind::kChatml:
-      return sys.empty() ? "" : "<|im_start|>system\n" + sys + "<|im_end|>\n";
+      if (!sys.empty()) prompt.text("<|im_start|>system\n" + sys + "<|im_end|>\n");
+      break;
     case ChatTemplateKind::kMistral:
-      // Mistral puts the system text inside the first [INST], before the message.
-      return bos_text_ + (sys.empty() ? "" : "[INST] " + sys + "\n\n");
+      // The system text waits for the first [INST]: it is encoded with the message after it.
+      prompt.control(bos_text_);
+      break;
   }
-  return "";
+  return prompt;
 }
 
-std::string ChatTemplate::user_turn(std::string_view message, bool first, bool has_system) const {
+ChatPrompt ChatTemplate::user_turn(std::string_view message, bool first,
+                                   std::string_view system) const {
   const std::string msg(message);
+  ChatPrompt prompt;
   switch (kind_) {
     case ChatTemplateKind::kPlain:
-      return msg;
+      prompt.text(msg);
+      break;
     case ChatTemplateKind::kChatml:
-      return "<|im_start|>user\n" + msg + "<|im_end|>\n<|im_start|>assistant\n";
+      prompt.text("<|im_start|>user\n" + msg + "<|im_end|>\n<|im_start|>assistant\n");
+      break;
     case ChatTemplateKind::kMistral:
-      return (first && has_system ? "" : "[INST] ") + msg + " [/INST]";
+      prompt.control("[INST]")
+          .text(first && !system.empty() ? std::string(system) + "\n\n" + msg : msg)
+          .control("[/INST]");
+      break;
   }
-  return msg;
+  return prompt;
 }
 
-std::string ChatTemplate::reply_end() const {
+ChatPrompt ChatTemplate::reply_end() const {
+  ChatPrompt prompt;
   switch (kind_) {
     case ChatTemplateKind::kPlain:
-      return "";
+      break;
     case ChatTemplateKind::kChatml:
-      return "<|im_end|>\n";
+      prompt.text("<|im_end|>\n");
+      break;
     case ChatTemplateKind::kMistral:
-      return eos_text_;
+      prompt.control(eos_text_);
+      break;
   }
-  return "";
+  return prompt;
 }
 
 std::vector<std::string> ChatTemplate::stop_strings() const {
@@ -75,6 +102,30 @@ std::vector<std::string> ChatTemplate::stop_strings() const {
       return {"[INST]"};
   }
   return {};
+}
+
+ChatPrompt ChatTemplate::conversation(std::span<const ChatMessage> messages) const {
+  if (kind_ == ChatTemplateKind::kMistral) return mistral_conversation(messages);
+  std::string system;
+  for (const ChatMessage& message : messages) {
+    if (message.role == "system" && !message.content.empty()) {
+      system += (system.empty() ? "" : "\n\n") + message.content;
+    }
+  }
+  ChatPrompt prompt = prefix(system);
+  bool first = true;
+  for (const ChatMessage& message : messages) {
+    if (message.role == "user") {
+      prompt.append(user_turn(message.content, first, system));
+      first = false;
+    } else if (message.role == "assistant") {
+      prompt.text(message.content).append(reply_end());
+    } else if (message.role != "system") {
+      throw Error("conversation",
+                  "role '" + message.role + "' is not supported (system, user or assistant)");
+    }
+  }
+  return prompt;
 }
 
 }  // namespace mamba2

@@ -362,7 +362,7 @@ void GgufFile::parse() {
     const auto dtype = dtype_from_ggml(raw_type);
     if (!dtype) {
       throw Error(where_, what + " has ggml type " + std::to_string(raw_type) +
-                              ", which this runtime does not read (f32, f16, bf16, q8_0)");
+                              ", which this runtime does not read");
     }
     info.dtype = *dtype;
     const int64_t block = dtype_info(info.dtype).block_elems;
@@ -508,6 +508,27 @@ std::optional<std::vector<int64_t>> GgufFile::find_int_array(std::string_view ke
                               " does not fit in 64 bits");
     }
     result.push_back(*element);
+  }
+  return result;
+}
+
+std::optional<std::vector<float>> GgufFile::find_float_array(std::string_view key) const {
+  const GgufValue* value = find(key);
+  if (!value) return std::nullopt;
+  if (value->type != GgufType::kArray ||
+      (value->element_type != GgufType::kFloat32 && value->element_type != GgufType::kInt32)) {
+    wrong_type(key, *value, "an array of float32");
+  }
+  std::vector<float> result(value->count);
+  for (uint64_t i = 0; i < value->count; ++i) {
+    const std::byte* element = value->elements.data() + i * 4;
+    if (value->element_type == GgufType::kFloat32) {
+      std::memcpy(&result[i], element, sizeof(float));
+    } else {
+      int32_t integer;
+      std::memcpy(&integer, element, sizeof integer);
+      result[i] = static_cast<float>(integer);
+    }
   }
   return result;
 }

@@ -74,6 +74,9 @@ class GgufFile {
   // Arrays of strings and of integers; nullopt when missing.
   std::optional<std::span<const std::string_view>> find_string_array(std::string_view key) const;
   std::optional<std::vector<int64_t>> find_int_array(std::string_view key) const;
+  // An array of float32 (as llama.cpp's vocabulary scores) or of int32 (which llama.cpp also
+  // reads as scores); nullopt when missing.
+  std::optional<std::vector<float>> find_float_array(std::string_view key) const;
 
   // Tensors in file order.
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }

@@ -53,12 +53,17 @@ inline constexpr const char* kTokenizerModel = "tokenizer.ggml.model";
 inline constexpr const char* kNoVocab = "none";
 inline constexpr const char* kTokenizerPre = "tokenizer.ggml.pre";
 inline constexpr const char* kTokens = "tokenizer.ggml.tokens";
+inline constexpr const char* kScores = "tokenizer.ggml.scores";
 inline constexpr const char* kTokenTypes = "tokenizer.ggml.token_type";
 inline constexpr const char* kMerges = "tokenizer.ggml.merges";
 inline constexpr const char* kBosId = "tokenizer.ggml.bos_token_id";
 inline constexpr const char* kEosId = "tokenizer.ggml.eos_token_id";
 inline constexpr const char* kUnkId = "tokenizer.ggml.unknown_token_id";
 inline constexpr const char* kPadId = "tokenizer.ggml.padding_token_id";
+inline constexpr const char* kAddBos = "tokenizer.ggml.add_bos_token";
+inline constexpr const char* kAddEos = "tokenizer.ggml.add_eos_token";
+inline constexpr const char* kAddSpacePrefix = "tokenizer.ggml.add_space_prefix";
+inline constexpr const char* kChatTemplate = "tokenizer.chat_template";
 
 // What convert_hf_to_gguf.py writes for Mamba-2 (2**20): the recurrence has no context limit.
 inline constexpr unsigned kContextLengthValue = 1u << 20;

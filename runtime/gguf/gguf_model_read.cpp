@@ -9,6 +9,7 @@
 #include "quant/row_conversion.h"
 #include "runtime/gguf/gguf_keys.h"
 #include "runtime/gguf/gguf_model.h"
+#include "runtime/gguf/gguf_tokenizer.h"
 
 namespace mamba2 {
 namespace {
@@ -133,59 +134,6 @@ ModelConfig read_mamba2_config(const GgufFile& file) {
   return c;
 }
 
-int32_t read_token_id(const GgufFile& file, const char* key, size_t n_tokens) {
-  const auto id = file.find_int(key);
-  if (!id) return -1;
-  if (*id < 0 || static_cast<uint64_t>(*id) >= n_tokens) {
-    throw Error(file.where(), std::string(key) + " is " + std::to_string(*id) + ", outside the " +
-                                  std::to_string(n_tokens) + " tokens");
-  }
-  return static_cast<int32_t>(*id);
-}
-
-std::optional<TokenizerData> read_tokenizer(const GgufFile& file, int64_t vocab_padded) {
-  const auto model = file.find_string(keys::kTokenizerModel);
-  if (!model || *model == keys::kNoVocab || *model == "no_vocab") return std::nullopt;
-  const std::string& where = file.where();
-  TokenizerData data;
-  data.model = std::string(*model);
-  data.pre = std::string(file.find_string(keys::kTokenizerPre).value_or("default"));
-
-  const auto tokens = file.find_string_array(keys::kTokens);
-  if (!tokens) throw Error(where, std::string(keys::kTokens) + " is missing");
-  if (static_cast<int64_t>(tokens->size()) > vocab_padded) {
-    throw Error(where, "the vocabulary has " + std::to_string(tokens->size()) +
-                           " tokens but the embedding only " + std::to_string(vocab_padded) +
-                           " rows");
-  }
-  data.tokens.assign(tokens->begin(), tokens->end());
-
-  if (const auto types = file.find_int_array(keys::kTokenTypes)) {
-    if (types->size() != data.tokens.size()) {
-      throw Error(where, std::string(keys::kTokenTypes) + " has " + std::to_string(types->size()) +
-                             " entries for " + std::to_string(data.tokens.size()) + " tokens");
-    }
-    data.token_types.reserve(types->size());
-    for (int64_t type : *types) {
-      if (type < 0 || type > static_cast<int64_t>(TokenType::kByte)) {
-        throw Error(where, std::string(keys::kTokenTypes) + " holds unknown token type " +
-                               std::to_string(type));
-      }
-      data.token_types.push_back(static_cast<TokenType>(type));
-    }
-  } else {
-    data.token_types.assign(data.tokens.size(), TokenType::kNormal);
-  }
-  if (const auto merges = file.find_string_array(keys::kMerges)) {
-    data.merges.assign(merges->begin(), merges->end());
-  }
-  data.bos_id = read_token_id(file, keys::kBosId, data.tokens.size());
-  data.eos_id = read_token_id(file, keys::kEosId, data.tokens.size());
-  data.unk_id = read_token_id(file, keys::kUnkId, data.tokens.size());
-  data.pad_id = read_token_id(file, keys::kPadId, data.tokens.size());
-  return data;
-}
-
 // Small tensors are read by the engine as f32; the rare file that stores them otherwise gets an
 // f32 copy.
 TensorView small_as_f32(ModelWeights& weights, const TensorView& view) {
@@ -227,6 +175,7 @@ ModelWeights load_gguf_model(const GgufFile& file) {
       return;
     }
     if (!info) throw Error(where, "tensor '" + slot.name + "' is missing");
+    check_engine_type(info->dtype, slot.name, where);
     if (!same_ggml_shape(info->shape, slot.shape)) {
       throw Error(where, "tensor '" + slot.name + "' has shape " + info->shape.str() +
                              ", the config predicts " + slot.shape.str());
@@ -243,7 +192,7 @@ ModelWeights load_gguf_model(const GgufFile& file) {
     }
   }
   check_model_weights(weights, where);
-  weights.tokenizer = read_tokenizer(file, weights.config.vocab_padded);
+  weights.tokenizer = read_gguf_tokenizer(file, weights.config.vocab_padded);
   return weights;
 }
 

@@ -10,6 +10,7 @@
 #include "quant/row_conversion.h"
 #include "runtime/gguf/gguf_keys.h"
 #include "runtime/gguf/gguf_model.h"
+#include "runtime/gguf/gguf_tokenizer.h"
 
 namespace mamba2 {
 namespace {
@@ -60,41 +61,6 @@ void add_config(GgufWriter& out, const ModelConfig& c, const std::string& where)
   if (c.norm_before_gate) out.add_bool(key(keys::kNormBeforeGate), true);
 }
 
-void add_tokenizer(GgufWriter& out, const TokenizerData& tok, int64_t vocab_padded,
-                   const std::string& where) {
-  if (static_cast<int64_t>(tok.tokens.size()) > vocab_padded) {
-    throw Error(where, "the tokenizer has " + std::to_string(tok.tokens.size()) +
-                           " tokens, more than the model's " + std::to_string(vocab_padded) +
-                           " embedding rows");
-  }
-  if (tok.token_types.size() != tok.tokens.size()) {
-    throw Error(where, "the tokenizer has " + std::to_string(tok.token_types.size()) +
-                           " token types for " + std::to_string(tok.tokens.size()) + " tokens");
-  }
-  // llama.cpp wants one token per embedding row; convert_hf_to_gguf.py pads the same way.
-  std::vector<std::string> tokens = tok.tokens;
-  std::vector<int32_t> types;
-  types.reserve(static_cast<size_t>(vocab_padded));
-  for (TokenType type : tok.token_types) types.push_back(static_cast<int32_t>(type));
-  for (auto i = static_cast<int64_t>(tokens.size()); i < vocab_padded; ++i) {
-    tokens.push_back("[PAD" + std::to_string(i) + "]");
-    types.push_back(static_cast<int32_t>(TokenType::kUnused));
-  }
-  out.add_string(keys::kTokenizerModel, tok.model);
-  out.add_string(keys::kTokenizerPre, tok.pre);
-  out.add_string_array(keys::kTokens, tokens);
-  out.add_int32_array(keys::kTokenTypes, types);
-  // llama.cpp refuses a gpt2 (BPE) vocabulary without merges, even a byte-level one that has none.
-  if (tok.model == "gpt2" || !tok.merges.empty()) out.add_string_array(keys::kMerges, tok.merges);
-  const std::pair<const char*, int32_t> ids[] = {{keys::kBosId, tok.bos_id},
-                                                 {keys::kEosId, tok.eos_id},
-                                                 {keys::kUnkId, tok.unk_id},
-                                                 {keys::kPadId, tok.pad_id}};
-  for (const auto& [key, id] : ids) {
-    if (id >= 0) out.add_uint32(key, static_cast<uint32_t>(id));
-  }
-}
-
 // Streams `view` converted to `target`, a slab of whole rows at a time (rows of a block type are
 // whole blocks, so any slab of rows converts independently).
 GgufTensorProducer converting_producer(const TensorView& view, DType target) {
@@ -118,6 +84,13 @@ GgufTensorProducer converting_producer(const TensorView& view, DType target) {
 void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& path,
                       const GgufWriteOptions& options) {
   const std::string where = path.string();
+  const QuantizationPolicy& policy = options.quantization;
+  for (const DType type : {policy.type, policy.embedding_type.value_or(policy.type)}) {
+    if (!engine_computes_with(type)) {
+      throw Error(where, "cannot write " + std::string(dtype_name(type)) +
+                             " weights yet (f32, f16, bf16 or q8_0)");
+    }
+  }
   // A shallow copy to enumerate and check: views and config only, no tokenizer.
   ModelWeights model;
   model.config = weights.config;
@@ -136,7 +109,7 @@ void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& 
   out.add_uint32(keys::kFileType, options.quantization.llama_file_type());
   out.add_uint32(keys::kQuantizationVersion, keys::kQuantizationVersionValue);
   if (weights.tokenizer) {
-    add_tokenizer(out, *weights.tokenizer, model.config.vocab_padded, where);
+    write_gguf_tokenizer(out, *weights.tokenizer, model.config.vocab_padded, where);
   } else {
     out.add_string(keys::kTokenizerModel, keys::kNoVocab);
   }

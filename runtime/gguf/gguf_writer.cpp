@@ -84,6 +84,13 @@ void GgufWriter::add_int32_array(std::string_view key, std::span<const int32_t> 
   put_bytes(values.data(), values.size_bytes());
 }
 
+void GgufWriter::add_float32_array(std::string_view key, std::span<const float> values) {
+  begin_key(key, GgufType::kArray);
+  put<uint32_t>(static_cast<uint32_t>(GgufType::kFloat32));
+  put<uint64_t>(values.size());
+  put_bytes(values.data(), values.size_bytes());
+}
+
 void GgufWriter::add_tensor(std::string name, DType dtype, TensorShape shape,
                             GgufTensorProducer produce) {
   const std::string where = "GGUF writer: tensor '" + name + "'";

@@ -37,6 +37,7 @@ class GgufWriter {
   void add_string(std::string_view key, std::string_view value);
   void add_string_array(std::string_view key, std::span<const std::string> values);
   void add_int32_array(std::string_view key, std::span<const int32_t> values);
+  void add_float32_array(std::string_view key, std::span<const float> values);
 
   // Declares a tensor (shape outermost first); `produce` is called during write().
   void add_tensor(std::string name, DType dtype, TensorShape shape, GgufTensorProducer produce);

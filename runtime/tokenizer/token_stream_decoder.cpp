@@ -4,7 +4,7 @@
 namespace mamba2 {
 
 std::string TokenStreamDecoder::push(int32_t id) {
-  pending_ += tokenizer_->decode(std::span<const int32_t>(&id, 1));
+  pending_ += tokenizer_->decode_next(id, at_start_);
   std::string ready;
   size_t pos = 0;
   while (pos < pending_.size()) {

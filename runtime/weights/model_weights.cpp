@@ -95,6 +95,35 @@ TensorTotals tensor_totals(const ModelWeights& weights) {
   return totals;
 }
 
+bool engine_computes_with(DType type) {
+  switch (type) {
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16:
+    case DType::kQ8_0:
+      return true;
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
+      return false;
+  }
+  return false;
+}
+
+void check_engine_type(DType type, const std::string& name, const std::string& where) {
+  if (engine_computes_with(type)) return;
+  throw Error(where, "tensor '" + name + "' is " + std::string(dtype_name(type)) +
+                         ", which this runtime cannot compute with yet (f32, f16, bf16 or q8_0)");
+}
+
 void check_model_weights(ModelWeights& weights, const std::string& where) {
   if (weights.layers.size() != static_cast<size_t>(weights.config.n_layer)) {
     throw Error(where, "model has " + std::to_string(weights.layers.size()) +
@@ -114,6 +143,7 @@ void check_model_weights(ModelWeights& weights, const std::string& where) {
       throw Error(where, "tensor '" + slot.name + "' has shape " + view.shape.str() +
                              ", the config predicts " + slot.shape.str());
     }
+    check_engine_type(view.dtype, slot.name, where);
     const auto bytes = dtype_bytes(view.dtype, view.numel());
     if (!bytes || *bytes != view.nbytes) {
       throw Error(where, "tensor '" + slot.name + "' has " + std::to_string(view.nbytes) +

@@ -465,5 +465,46 @@ TEST(ChatApp, TextModelStreamsValidTextAndEndsWithItsIds) {
   EXPECT_EQ(resumed, whole.out);
 }
 
+// Mamba-Codestral's tokenizer (the .model file, written into the GGUF as llama.cpp's converter
+// writes it) in the mistral template: replies stream as the ids' text, without the space of the
+// first piece's dummy prefix, and a scripted conversation with a system text runs.
+TEST(ChatApp, SentencePieceModelChatsInTheMistralTemplate) {
+  ModelConfig config;
+  config.d_model = 16;
+  config.n_layer = 1;
+  config.vocab_size = 32768;
+  config.d_state = 16;
+  config.headdim = 16;
+  config.chunk_size = 16;
+  config.resolve("test");
+  ModelWeights weights = make_random_weights(config, 11);
+  weights.tokenizer = load_sentencepiece_model(testing::data_dir() / "mistral-v3-tokenizer.model");
+  const std::string model = (testing::scratch_dir() / "codestral-shaped.gguf").string();
+  write_gguf_model(weights, model);
+  const ModelWeights loaded = load_gguf_model(model);
+  const Tokenizer tokenizer(*loaded.tokenizer);
+
+  const auto run = chat({model, "--template", "mistral", "--system", "Be brief.", "-p", "Hi", "-n",
+                         "16", "--seed", "3", "--print-ids"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto lines = lines_of(run.out);
+  ASSERT_GE(lines.size(), 2u);
+  std::vector<int32_t> ids;
+  std::istringstream id_line(lines.back());
+  for (int32_t id; id_line >> id;) ids.push_back(id);
+  ASSERT_FALSE(ids.empty());
+  for (int32_t id : ids) EXPECT_FALSE(tokenizer.is_control(id)) << id;
+  std::string decoded;
+  TokenStreamDecoder stream(tokenizer);
+  for (int32_t id : ids) decoded += stream.push(id);
+  decoded += stream.flush();
+  EXPECT_EQ(run.out.substr(0, run.out.size() - lines.back().size() - 2), decoded);
+
+  const auto conversation =
+      chat({model, "--template", "mistral", "--system", "Be brief.", "-n", "6", "--seed", "4"},
+           "Hi\nAnd again\n/reset\nOnce more\n");
+  EXPECT_EQ(conversation.exit_code, 0) << conversation.err;
+}
+
 }  // namespace
 }  // namespace mamba2

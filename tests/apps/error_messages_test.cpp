@@ -15,6 +15,7 @@
 
 #include "mamba2/random_model.h"
 #include "runtime/gguf/gguf_model.h"
+#include "runtime/gguf/gguf_writer.h"
 #include "tests/support/file_bytes.h"
 #include "tests/support/run_binary.h"
 #include "tests/support/test_paths.h"
@@ -120,6 +121,13 @@ Inputs make_inputs() {
   write_bytes(in.path("not-json-tokenizer.json"), "{\"model\": ");
   write_bytes(in.path("wordpiece-tokenizer.json"),
               R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})");
+  const std::string sentencepiece = read_bytes(testing::data_dir() / "mistral-v3-tokenizer.model");
+  write_bytes(in.path("truncated.model"), sentencepiece.substr(0, sentencepiece.size() / 2));
+  GgufWriter no_scores;  // a SentencePiece vocabulary without its scores
+  no_scores.add_string("tokenizer.ggml.model", "llama");
+  const std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  no_scores.add_string_array("tokenizer.ggml.tokens", tokens);
+  no_scores.write(in.path("no-scores.gguf"));
 
   in.text = in.path("train.txt").string();
   const std::string corpus =
@@ -285,6 +293,15 @@ std::vector<ErrorRow> error_rows(const Inputs& in) {
        "mamba2-quantize",
        {in.model, out, "--tokenizer", in.path("wordpiece-tokenizer.json").string()},
        "wordpiece-tokenizer.json: model type is \"WordPiece\"; only BPE is supported"},
+      {"bad tokenizer",
+       "mamba2-tokenize",
+       {"--tokenizer", in.path("truncated.model").string()},
+       "truncated.model: is truncated: field 1 at byte "},
+      {"bad tokenizer",
+       "mamba2-quantize",
+       {in.model, out, "--tokenizer", in.path("no-scores.gguf").string()},
+       "no-scores.gguf: tokenizer.ggml.scores is missing (a SentencePiece vocabulary needs one "
+       "score per token)"},
       // State files
       {"state file: foreign model",
        "mamba2-chat",

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "mamba2/random_model.h"
@@ -104,6 +105,58 @@ TEST(TokenizeApp, ReadsTheTokenizerOfAGgufModel) {
   }
 }
 
+std::string mistral_flag(bool gguf) {
+  return "--tokenizer " +
+         quoted(gguf ? testing::mistral_gguf_path() : testing::mistral_model_path());
+}
+
+// Mistral's SentencePiece tokenizer, both ways: the .model file (the library's ids) and the
+// vocabulary GGUF (llama.cpp's ids, with --special as llama-tokenize's default).
+TEST(TokenizeApp, TakesASentencePieceModelAndAVocabularyGguf) {
+  // Every fourth case: the unit tests run them all, this checks what the tool adds.
+  const auto model = testing::read_vector_set("mistral-v3");
+  for (size_t i = 0; i < model.size(); i += 4) {
+    const RunResult result = run_tokenize(mistral_flag(false), model[i].text);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, id_line(model[i].ids));
+  }
+  const auto gguf = testing::read_vector_set("mistral-v3-gguf");
+  const auto special = testing::read_vector_set("mistral-v3-gguf-special");
+  for (size_t i = 0; i < gguf.size(); i += 8) {
+    EXPECT_EQ(run_tokenize(mistral_flag(true), gguf[i].text).out, id_line(gguf[i].ids));
+    EXPECT_EQ(run_tokenize(mistral_flag(true) + " --special", special[i].text).out,
+              id_line(special[i].ids));
+  }
+}
+
+TEST(TokenizeApp, FindsTokenizerModelV3BesideACheckpoint) {
+  const auto dir = testing::scratch_dir() / "codestral";
+  std::filesystem::create_directory(dir);
+  std::filesystem::create_symlink(std::filesystem::absolute(testing::mistral_model_path()),
+                                  dir / "tokenizer.model.v3");
+  const RunResult result = run_tokenize(quoted(dir), "Hello world");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "23325 2294\n");
+}
+
+// --chat prints mistral-common's prompt ids for every conversation of chat-tests/.
+TEST(TokenizeApp, ChatPrintsThePromptOfAConversation) {
+  const auto path = testing::data_dir() / "chat-tests" / "mistral-v3.json";
+  const nlohmann::json entries = nlohmann::json::parse(read_bytes(path));
+  ASSERT_EQ(entries.size(), 9u);
+  for (const nlohmann::json& entry : entries) {
+    const auto conversation = testing::scratch_dir() / "conversation.json";
+    std::ofstream(conversation) << entry.dump();
+    const std::string expected = id_line(entry.at("ids").get<std::vector<int32_t>>());
+    for (const bool gguf : {false, true}) {
+      const RunResult result = run_tokenize(
+          mistral_flag(gguf) + " --chat " + quoted(conversation) + " --template mistral", "");
+      EXPECT_EQ(result.exit_code, 0) << result.err;
+      EXPECT_EQ(result.out, expected) << entry.at("description");
+    }
+  }
+}
+
 TEST(TokenizeApp, EmptyInputGivesAnEmptyLine) {
   const RunResult result = run_tokenize(tokenizer_flag(), "");
   EXPECT_EQ(result.exit_code, 0);
@@ -131,6 +184,23 @@ TEST(TokenizeApp, ErrorsAreOneLineAndExitCodeOne) {
   expect_one_line_error(run_tokenize(tokenizer_flag() + " --file " + quoted(dir / "none.txt"), ""),
                         "none.txt");
   expect_one_line_error(run_tokenize("--no-such-flag", ""), "no-such-flag");
+  // SentencePiece files: cut short, or not one at all.
+  const std::string model = read_bytes(testing::mistral_model_path());
+  std::ofstream(dir / "truncated.model", std::ios::binary) << model.substr(0, model.size() / 2);
+  expect_one_line_error(run_tokenize("--tokenizer " + quoted(dir / "truncated.model"), "x"),
+                        "truncated.model: is truncated: field 1 at byte");
+  std::ofstream(dir / "foreign.model", std::ios::binary) << "\x0A\x05hello world";
+  expect_one_line_error(run_tokenize("--tokenizer " + quoted(dir / "foreign.model"), "x"),
+                        "foreign.model: is not a SentencePiece model");
+  std::ofstream(dir / "notes.txt") << "just text";
+  expect_one_line_error(
+      run_tokenize("--tokenizer " + quoted(dir / "notes.txt"), "x"),
+      "notes.txt: is not a tokenizer.json, a SentencePiece .model file or a GGUF");
+  std::ofstream(dir / "chat.json") << R"([{"role": "assistant", "content": "Hi"}])";
+  expect_one_line_error(
+      run_tokenize(
+          mistral_flag(false) + " --chat " + quoted(dir / "chat.json") + " --template mistral", ""),
+      "conversation: ends with a assistant message");
 }
 
 }  // namespace

@@ -2,10 +2,13 @@
 //   make_fuzz_seeds FIXTURES_DIR NEOX_TOKENIZER_JSON OUT_DIR
 // The files are small variants that keep the fuzzers fast: a tokenizer.json cut down to the first
 // 600 NeoX tokens, a GGUF with that tokenizer, a safetensors file holding the fixture's small
-// tensors, a torch zip holding the fixture's pickle, saved conversations and tokenizer inputs.
+// tensors, a torch zip holding the fixture's pickle, saved conversations, tokenizer inputs, blocks
+// of every ggml block type, and Mistral's SentencePiece model and vocabulary GGUF cut down to their
+// first 1300 pieces.
 // scripts/fuzz.sh adds the fixture files themselves.
 #include <zip.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,12 +18,17 @@
 #include <vector>
 
 #include "mamba2/conversation_state.h"
+#include "mamba2/dtype.h"
 #include "mamba2/error.h"
 #include "mamba2/random_model.h"
 #include "mamba2/tokenizer.h"
+#include "mamba2/tokenizer_file.h"
+#include "quant/block_quants.h"
 #include "runtime/formats/config_json.h"
 #include "runtime/generation/conversation_frame.h"
 #include "runtime/gguf/gguf_model.h"
+#include "runtime/gguf/gguf_tokenizer.h"
+#include "tests/fuzz/fuzz_block_types.h"
 #include "tests/fuzz/fuzz_state_model.h"
 
 namespace fs = std::filesystem;
@@ -192,9 +200,104 @@ void write_tokenize_seeds(const fs::path& tokenizer_tests, const Tokenizer& toke
   }
 }
 
+// Block-quant inputs: for each type, its index byte and two super-blocks of a quantized sine.
+void write_block_quants_seeds(const fs::path& dir) {
+  std::vector<float> x(512);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.1f * static_cast<float>(i));
+  for (size_t t = 0; t < std::size(kFuzzBlockTypes); ++t) {
+    const DType type = kFuzzBlockTypes[t];
+    std::string bytes(1 + *dtype_bytes(type, 512), static_cast<char>(t));
+    quantize_row(type, x.data(), reinterpret_cast<std::byte*>(bytes.data() + 1), 512);
+    write_file(dir / std::string(dtype_name(type)), bytes);
+  }
+}
+
+// Reads the varint at bytes[pos], moving pos past it.
+uint64_t varint(std::string_view bytes, size_t& pos) {
+  uint64_t value = 0;
+  for (int shift = 0; pos < bytes.size() && shift < 64; shift += 7) {
+    const auto byte = static_cast<unsigned char>(bytes[pos++]);
+    value |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return value;
+  }
+  throw Error("sentencepiece model", "bad varint");
+}
+
+// A SentencePiece model with only its first `pieces` pieces (Mistral's: every control, byte and
+// whitespace piece and the commonest words), everything else kept: the library still loads it,
+// and it is a sixteenth of the size.
+std::string first_pieces(std::string_view model, int pieces) {
+  std::string out;
+  int seen = 0;
+  for (size_t pos = 0; pos < model.size();) {
+    const size_t start = pos;
+    const uint64_t tag = varint(model, pos);
+    switch (tag & 7) {
+      case 0:
+        varint(model, pos);
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 2:
+        pos += varint(model, pos);
+        break;
+      case 5:
+        pos += 4;
+        break;
+      default:
+        throw Error("sentencepiece model", "unexpected wire type");
+    }
+    if ((tag >> 3) == 1 && ++seen > pieces) continue;
+    out.append(model.substr(start, pos - start));
+  }
+  return out;
+}
+
+// Seeds for the SentencePiece targets, from Mistral's .model file and vocabulary GGUF.
+void write_sentencepiece_seeds(const fs::path& data, const fs::path& out) {
+  constexpr int kPieces = 1300;
+  write_file(out / "sentencepiece_model" / "mistral_1300.model",
+             first_pieces(read_file(data / "mistral-v3-tokenizer.model"), kPieces));
+
+  TokenizerData vocab = load_tokenizer_file(data / "mistral-v3-vocab.gguf");
+  vocab.tokens.resize(kPieces);
+  vocab.scores.resize(kPieces);
+  vocab.token_types.resize(kPieces);
+  GgufWriter gguf;
+  gguf.add_string("general.architecture", "mamba2");
+  write_gguf_tokenizer(gguf, vocab, kPieces, "mistral_1300.gguf");
+  gguf.write(out / "spm_vocab_gguf" / "mistral_1300.gguf");
+
+  // spm_tokenize: each test text for both paths (mode 0, 1; the GGUF with parse_special, 5),
+  // and its ids (mode 2, 3).
+  const Tokenizer tokenizer(load_tokenizer_file(data / "mistral-v3-tokenizer.model"));
+  const std::string all = read_file(data / "tokenizer-tests" / "mistral-v3.inp");
+  const std::string separator = "\n__ggml_vocab_test__\n";
+  int n = 0;
+  for (size_t begin = 0; begin < all.size(); ++n) {
+    size_t end = all.find(separator, begin);
+    if (end == std::string::npos) end = all.size();
+    const std::string text = all.substr(begin, end - begin);
+    begin = end + separator.size();
+    for (const char mode : {'\0', '\1', '\5'}) {
+      write_file(out / "spm_tokenize" / ("text_" + std::to_string(n) + "_" + std::to_string(mode)),
+                 mode + text);
+    }
+    std::string ids(1, '\2');
+    for (int32_t id : tokenizer.encode(text)) {
+      const auto id16 = static_cast<uint16_t>(id);
+      ids.append(reinterpret_cast<const char*>(&id16), 2);
+    }
+    write_file(out / "spm_tokenize" / ("ids_" + std::to_string(n)), ids);
+  }
+}
+
 void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
-  for (const char* target : {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json",
-                             "tokenize", "conversation_state"}) {
+  for (const char* target :
+       {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json", "tokenize",
+        "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
+        "spm_tokenize"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
@@ -207,6 +310,8 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   write_conversations(out / "conversation_state");
   write_tokenize_seeds(neox.parent_path() / "tokenizer-tests", Tokenizer(load_tokenizer_json(neox)),
                        out / "tokenize");
+  write_block_quants_seeds(out / "block_quants");
+  write_sentencepiece_seeds(neox.parent_path(), out);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "mamba2/model_weights.h"
@@ -152,6 +153,23 @@ TEST(CheckpointDirectory, LoadsTheTokenizerBesideTheWeights) {
   ASSERT_TRUE(weights.tokenizer.has_value());
   EXPECT_GT(weights.tokenizer->tokens.size(), 50000u);
   EXPECT_EQ(weights.tokenizer->tokens.size(), weights.tokenizer->token_types.size());
+}
+
+// Mamba-Codestral ships its tokenizer as SentencePiece's tokenizer.model.v3, and a chat template
+// may come in tokenizer_config.json.
+TEST(CheckpointDirectory, LoadsASentencePieceModelAndTheChatTemplate) {
+  const fs::path dir = copy_fixture("tiny");
+  fs::copy_file(testing::data_dir() / "mistral-v3-tokenizer.model", dir / "tokenizer.model.v3");
+  std::ofstream(dir / "tokenizer_config.json") << R"({"chat_template": "[INST]"})";
+  ModelWeights weights = load_checkpoint_directory(dir);
+  ASSERT_TRUE(weights.tokenizer.has_value());
+  EXPECT_EQ(weights.tokenizer->model, "llama");
+  EXPECT_EQ(weights.tokenizer->tokens.size(), 32768u);
+  EXPECT_FALSE(weights.tokenizer->sentencepiece_model.empty());
+  EXPECT_EQ(weights.tokenizer->chat_template, "[INST]");
+  // tokenizer.json comes first when both are there.
+  fs::copy_file(testing::data_dir() / "gpt-neox-20b-tokenizer.json", dir / "tokenizer.json");
+  EXPECT_EQ(load_checkpoint_directory(dir).tokenizer->model, "gpt2");
 }
 
 TEST(CheckpointDirectory, ReadsShardedSafetensors) {

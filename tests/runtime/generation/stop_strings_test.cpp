@@ -40,26 +40,26 @@ TEST(StopStrings, NoStopsPassEverything) {
 
 TEST(ChatTemplate, ChatmlTurns) {
   const ChatTemplate t(ChatTemplateKind::kChatml);
-  EXPECT_EQ(t.prefix("Be brief."), "<|im_start|>system\nBe brief.<|im_end|>\n");
-  EXPECT_EQ(t.prefix(""), "");
-  EXPECT_EQ(t.user_turn("Hi", true, true),
+  EXPECT_EQ(t.prefix("Be brief.").str(), "<|im_start|>system\nBe brief.<|im_end|>\n");
+  EXPECT_TRUE(t.prefix("").empty());
+  EXPECT_EQ(t.user_turn("Hi", true, "Be brief.").str(),
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-  EXPECT_EQ(t.reply_end(), "<|im_end|>\n");
+  EXPECT_EQ(t.reply_end().str(), "<|im_end|>\n");
   EXPECT_EQ(t.stop_strings().front(), "<|im_end|>");
 }
 
 TEST(ChatTemplate, MistralPutsTheSystemInsideTheFirstInst) {
   const ChatTemplate t(ChatTemplateKind::kMistral, "<s>", "</s>");
-  EXPECT_EQ(t.prefix("Be brief.") + t.user_turn("Hi", true, true),
-            "<s>[INST] Be brief.\n\nHi [/INST]");
-  EXPECT_EQ(t.prefix("") + t.user_turn("Hi", true, false), "<s>[INST] Hi [/INST]");
-  EXPECT_EQ(t.user_turn("Again", false, true), "[INST] Again [/INST]");
-  EXPECT_EQ(t.reply_end(), "</s>");
+  EXPECT_EQ(t.prefix("Be brief.").str() + t.user_turn("Hi", true, "Be brief.").str(),
+            "<s>[INST]Be brief.\n\nHi[/INST]");
+  EXPECT_EQ(t.prefix("").str() + t.user_turn("Hi", true, "").str(), "<s>[INST]Hi[/INST]");
+  EXPECT_EQ(t.user_turn("Again", false, "Be brief.").str(), "[INST]Again[/INST]");
+  EXPECT_EQ(t.reply_end().str(), "</s>");
 }
 
 TEST(ChatTemplate, PlainContinuesTheText) {
   const ChatTemplate t(ChatTemplateKind::kPlain);
-  EXPECT_EQ(t.user_turn("Once upon", true, false), "Once upon");
+  EXPECT_EQ(t.user_turn("Once upon", true, "").str(), "Once upon");
   EXPECT_TRUE(t.stop_strings().empty());
   EXPECT_EQ(parse_chat_template("chatml"), ChatTemplateKind::kChatml);
   EXPECT_EQ(chat_template_name(ChatTemplateKind::kMistral), "mistral");

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "mamba2/error.h"
 #include "quant/float16.h"
 #include "quant/row_conversion.h"
 #include "runtime/formats/checkpoint_dir.h"
@@ -152,6 +153,49 @@ TEST(GgufMamba1, WritesWhatLlamaCppsConverterWrites) {
       ASSERT_EQ(a.nbytes, b.nbytes) << info.name;
       EXPECT_EQ(std::memcmp(a.data, b.data, a.nbytes), 0) << info.name;
     }
+  }
+}
+
+// llama-quantize's outputs of shared/fixtures/llamacpp_quants.
+std::filesystem::path llamacpp_file(const std::string& type) {
+  return testing::fixture_dir("llamacpp_quants") / ("mamba2-qtest-" + type + ".gguf");
+}
+
+TEST(LlamaCppQuantFiles, TheFileReadsEveryBlockType) {
+  const GgufFile file = GgufFile::open(llamacpp_file("Q4_K_M"));
+  const GgufTensorInfo* in_proj = file.find_tensor("blk.0.ssm_in.weight");
+  ASSERT_NE(in_proj, nullptr);
+  EXPECT_EQ(in_proj->dtype, DType::kQ4_K);
+  EXPECT_EQ(in_proj->shape, (TensorShape{1160, 256}));
+  EXPECT_EQ(in_proj->nbytes, 1160u * 144u);
+  EXPECT_EQ(file.find_tensor("token_embd.weight")->dtype, DType::kQ6_K);
+  EXPECT_EQ(GgufFile::open(llamacpp_file("IQ4_NL")).find_tensor("blk.1.ssm_out.weight")->dtype,
+            DType::kIQ4_NL);
+}
+
+TEST(LlamaCppQuantFiles, TheEngineRefusesTypesItCannotComputeWith) {
+  try {
+    load_gguf_model(llamacpp_file("Q4_0"));
+    FAIL() << "loaded";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("mamba2-qtest-Q4_0.gguf: tensor '"), std::string::npos) << message;
+    EXPECT_NE(message.find("' is q"), std::string::npos) << message;
+    EXPECT_NE(message.find("which this runtime cannot compute with yet"), std::string::npos);
+  }
+}
+
+TEST(LlamaCppQuantFiles, FileTypeIsLlamaQuantizes) {
+  // general.file_type as llama-quantize wrote it, for the files whose large weights are one type.
+  const std::pair<const char*, DType> files[] = {
+      {"Q4_0", DType::kQ4_0},     {"Q4_1", DType::kQ4_1}, {"Q5_0", DType::kQ5_0},
+      {"Q5_1", DType::kQ5_1},     {"Q2_K", DType::kQ2_K}, {"Q4_K_S", DType::kQ4_K},
+      {"Q5_K_S", DType::kQ5_K},   {"Q6_K", DType::kQ6_K}, {"IQ4_NL", DType::kIQ4_NL},
+      {"IQ4_XS", DType::kIQ4_XS}, {"Q8_0", DType::kQ8_0}};
+  for (const auto& [name, type] : files) {
+    EXPECT_EQ(GgufFile::open(llamacpp_file(name)).get_int("general.file_type"),
+              QuantizationPolicy{type}.llama_file_type())
+        << name;
   }
 }
 

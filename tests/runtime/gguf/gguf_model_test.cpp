@@ -292,6 +292,16 @@ TEST(GgufModel, WriteRefusesInconsistentWeights) {
   EXPECT_THROW(write_gguf_model(too_many_tokens, testing::scratch_dir() / "y.gguf"), Error);
 }
 
+TEST(GgufModel, WriteRefusesTypesTheEngineCannotComputeWith) {
+  const ModelWeights weights = synthetic_weights(small_config(true), 4);
+  const auto path = testing::scratch_dir() / "q4.gguf";
+  EXPECT_THROW(write_gguf_model(weights, path, {{DType::kQ4_K}, {}}), Error);
+  EXPECT_THROW(
+      write_gguf_model(weights, path, {{.type = DType::kF16, .embedding_type = DType::kIQ4_XS}, {}}),
+      Error);
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 // Copies the scalar metadata of `file` (what write_gguf_model writes) into `out`.
 void copy_metadata(const GgufFile& file, GgufWriter& out, const std::string& skip_key = "",
                    const std::string& override_arch = "") {

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "mamba2/tokenizer_file.h"
 #include "tests/support/file_bytes.h"
 #include "tests/support/test_paths.h"
 
@@ -23,6 +24,25 @@ std::filesystem::path neox_tokenizer_path() { return data_dir() / "gpt-neox-20b-
 
 const Tokenizer& neox_tokenizer() {
   static const Tokenizer tokenizer(load_tokenizer_json(neox_tokenizer_path()));
+  return tokenizer;
+}
+
+std::filesystem::path mistral_model_path() { return data_dir() / "mistral-v3-tokenizer.model"; }
+std::filesystem::path mistral_gguf_path() { return data_dir() / "mistral-v3-vocab.gguf"; }
+
+const Tokenizer& mistral_model_tokenizer() {
+  static const Tokenizer tokenizer(load_sentencepiece_model(mistral_model_path()));
+  return tokenizer;
+}
+
+const Tokenizer& mistral_gguf_tokenizer() {
+  static const Tokenizer tokenizer(load_tokenizer_file(mistral_gguf_path()));
+  return tokenizer;
+}
+
+const Tokenizer& llama_spm_tokenizer() {
+  static const Tokenizer tokenizer(
+      load_tokenizer_file(data_dir() / "tokenizer-tests" / "ggml-vocab-llama-spm.gguf"));
   return tokenizer;
 }
 
