@@ -98,14 +98,16 @@ void add_roofline(BenchRow& row, const MachineLimits& limits, const ModelWeights
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Measures prompt processing and generation speed of a Mamba-2 model",
+  CLI::App app{"Measures prompt processing and generation speed of a Mamba-2 or Mamba-1 model",
                "mamba2-bench"};
   std::string model_path, size, scan = "auto", type_name;
   int64_t prompt = 512, generate = 128, chunk = 0, batch = 1;
   int threads = 2, repetitions = 5;
   bool json = false, roofline = false;
   app.add_option("MODEL", model_path, "GGUF file or model directory");
-  app.add_option("--size", size, "random weights of a released shape: 130m 370m 780m 1.3b 2.7b");
+  app.add_option("--size", size,
+                 "random weights of a released shape: 130m 370m 780m 1.3b 2.7b (Mamba-2), "
+                 "mamba-130m mamba-370m mamba-790m mamba-1.4b mamba-2.8b (Mamba-1)");
   app.add_option("-p,--n-prompt", prompt, "prompt tokens (0: skip)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
   app.add_option("-n,--n-gen", generate, "generated tokens (0: skip)")
@@ -168,8 +170,10 @@ int main(int argc, char** argv) {
 
     BenchInfo info;
     info.model_filename = model_path;
-    info.model_type = (size.empty() ? model->weights().name : "mamba2 " + size) + " " +
-                      type_label(model->weights());
+    // Mamba-1 sizes name their architecture already ("mamba-130m").
+    const std::string size_name = size.starts_with("mamba-") ? size : "mamba2 " + size;
+    info.model_type =
+        (size.empty() ? model->weights().name : size_name) + " " + type_label(model->weights());
     const TensorTotals totals = tensor_totals(model->weights());
     info.model_size = totals.bytes;
     info.model_n_params = totals.weights;

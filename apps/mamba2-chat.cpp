@@ -1,5 +1,5 @@
-// mamba2-chat: talk to a Mamba-2 model. An interactive REPL on a terminal; a scripted session when
-// stdin is a pipe; one reply with -p TEXT (or --ids for models without a tokenizer).
+// mamba2-chat: talk to a Mamba-2 or Mamba-1 model. An interactive REPL on a terminal; a scripted
+// session when stdin is a pipe; one reply with -p TEXT (or --ids for models without a tokenizer).
 #include <unistd.h>
 
 #include <chrono>
@@ -38,8 +38,9 @@ std::string join_ids(const std::vector<int32_t>& ids) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Chat with a Mamba-2 model: an interactive REPL, or one reply with -p / --ids",
-               "mamba2-chat"};
+  CLI::App app{
+      "Chat with a Mamba-2 or Mamba-1 model: an interactive REPL, or one reply with -p / --ids",
+      "mamba2-chat"};
   std::string model_path, prompt, ids_text, template_name = "plain";
   chat::ChatSettings settings;
   std::vector<std::pair<std::string, std::string>> sampler_flags;

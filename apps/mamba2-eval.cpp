@@ -29,7 +29,11 @@ void write_states(const std::filesystem::path& dir, const ModelConfig& c,
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) throw Error(dir.string(), "cannot create directory: " + error.message());
-  const int64_t ssm_shape[] = {c.n_layer, c.nheads, c.headdim, c.d_state};
+  // Mamba-1's state is [n_layer, d_inner, d_state], as its reference writes it (headdim 1).
+  const std::vector<int64_t> ssm_shape =
+      c.architecture == Architecture::kMamba1
+          ? std::vector<int64_t>{c.n_layer, c.d_inner, c.d_state}
+          : std::vector<int64_t>{c.n_layer, c.nheads, c.headdim, c.d_state};
   write_npy(dir / "ssm_state.npy", ssm_shape, state.ssm);
   const int64_t conv_shape[] = {c.n_layer, c.conv_dim, c.d_conv};
   write_npy(dir / "conv_state.npy", conv_shape, conv_state_channels_first(c, state));
@@ -64,8 +68,10 @@ void report_perplexity(const Model& model, Session& session, const std::string& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Runs token ids through a Mamba-2 model: logits, states, greedy tokens, perplexity",
-               "mamba2-eval"};
+  CLI::App app{
+      "Runs token ids through a Mamba-2 or Mamba-1 model: logits, states, greedy tokens, "
+      "perplexity",
+      "mamba2-eval"};
   std::string model_path, ids_text, logits_out, states_out, perplexity_file, scan = "auto";
   int generate = 0;
   int threads = 0;

@@ -187,7 +187,9 @@ int quantize(const QuantizeArgs& args) {
 int main(int argc, char** argv) {
   using namespace mamba2;
   QuantizeArgs args;
-  CLI::App app{"Convert a Mamba-2 model to a GGUF file (llama.cpp's mamba2 layout)", kProgram};
+  CLI::App app{
+      "Convert a Mamba-2 or Mamba-1 model to a GGUF file (llama.cpp's mamba2 or mamba layout)",
+      kProgram};
   app.add_option("input", args.input, "GGUF file or model directory")->required();
   app.add_option("output", args.output, "GGUF file to write")->required();
   app.add_option("--type", args.type,

@@ -25,8 +25,11 @@ ModelCosts model_costs(const ModelWeights& weights, int64_t chunk_size, int64_t 
 
   const double L = double(std::clamp<int64_t>(n_prompt, 1, chunk_size));
   const double P = double(c.headdim), N = double(c.d_state);
+  // Mamba-1's selective scan: per channel and state entry a decay, an update and a read-out.
   const double ssd_per_layer =
-      double(c.nheads) * (2 * L * P + 4 * N * P) + double(c.ngroups) * 2 * L * N;
+      c.architecture == Architecture::kMamba1
+          ? 6.0 * double(c.d_inner) * N
+          : double(c.nheads) * (2 * L * P + 4 * N * P) + double(c.ngroups) * 2 * L * N;
   const double conv_per_layer = 2.0 * double(c.conv_dim * c.d_conv);
   const double lm_head = 2.0 * double(c.vocab_padded * c.d_model);
   costs.prefill_flops_per_token = 2.0 * projection_params +

@@ -1,6 +1,7 @@
-// The in-memory description of a Mamba-2 model: config, weight views and tokenizer, whatever file
-// it came from. Tensors are held in llama.cpp's GGUF form (names, shapes, A = -exp(A_log)) so the
-// GGUF writer, the quantizer and the engine all see inference-ready tensors.
+// The in-memory description of a Mamba model (Mamba-2 or Mamba-1): config, weight views and
+// tokenizer, whatever file it came from. Tensors are held in llama.cpp's GGUF form (names, shapes,
+// A = -exp(A_log)) so the GGUF writer, the quantizer and the engine all see inference-ready
+// tensors.
 #pragma once
 
 #include <functional>
@@ -16,17 +17,20 @@
 
 namespace mamba2 {
 
+// One block's tensors; shapes are Mamba-2's unless marked "Mamba-1".
 struct LayerWeights {
-  TensorView norm;           // [d_model]             block RMSNorm weight
-  TensorView in_proj;        // [d_in_proj, d_model]
-  TensorView in_proj_bias;   // [d_in_proj]           only with config.proj_bias
-  TensorView conv1d;         // [conv_dim, d_conv]    checkpoints store [conv_dim, 1, d_conv]
-  TensorView conv1d_bias;    // [conv_dim]            only with config.conv_bias
-  TensorView dt_bias;        // [nheads]
-  TensorView A;              // [nheads, 1]           -exp(A_log)
-  TensorView D;              // [nheads, 1], or [nheads, headdim] with D_has_hdim
-  TensorView gated_norm;     // [ngroups, d_ssm / ngroups]   only with config.rmsnorm
-  TensorView out_proj;       // [d_model, d_inner]
+  TensorView norm;          // [d_model]             block RMSNorm weight
+  TensorView in_proj;       // [d_in_proj, d_model]
+  TensorView in_proj_bias;  // [d_in_proj]           only with config.proj_bias
+  TensorView conv1d;        // [conv_dim, d_conv]    checkpoints store [conv_dim, 1, d_conv]
+  TensorView conv1d_bias;   // [conv_dim]            only with config.conv_bias
+  TensorView x_proj;        // Mamba-1: [d_x_proj, d_inner]   rows dt_low | B | C
+  TensorView dt_proj;       // Mamba-1: [d_inner, dt_rank]
+  TensorView dt_bias;       // [nheads]              Mamba-1: dt_proj's bias [d_inner]
+  TensorView A;             // [nheads, 1]           -exp(A_log); Mamba-1: [d_inner, d_state]
+  TensorView D;             // [nheads, 1], or [nheads, headdim] with D_has_hdim; Mamba-1: [d_inner]
+  TensorView gated_norm;    // [ngroups, d_ssm / ngroups]   only with config.rmsnorm
+  TensorView out_proj;      // [d_model, d_inner]
   TensorView out_proj_bias;  // [d_model]             only with config.proj_bias
 };
 

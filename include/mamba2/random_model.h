@@ -1,5 +1,5 @@
 // Models with random weights of a given shape, made in memory: for benchmarks at the real model
-// sizes (mamba2-130m ... 2.7b) and for tests, where no checkpoint can be downloaded.
+// sizes (mamba2-130m ... 2.7b, mamba-130m ... 2.8b) and for tests, where no checkpoint can be downloaded.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +9,9 @@
 
 namespace mamba2 {
 
-// The config of a released state-spaces/mamba2 model: "130m", "370m", "780m", "1.3b", "2.7b".
-// Throws Error for another name.
+// The config of a released state-spaces/mamba2 model: "130m", "370m", "780m", "1.3b", "2.7b";
+// or of a Mamba-1 state-spaces/mamba model: "mamba-130m", "mamba-370m", "mamba-790m",
+// "mamba-1.4b", "mamba-2.8b". Throws Error for another name.
 ModelConfig released_model_config(std::string_view size);
 
 // f32 weights drawn as Mamba2 initialises them (A_log = log U(1, 16), dt log-uniform in

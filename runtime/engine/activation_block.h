@@ -7,13 +7,15 @@
 
 #include "kernels/aligned_vector.h"
 #include "kernels/matmul_dispatch.h"
-#include "kernels/ssd.h"
 #include "mamba2/config.h"
 
 namespace mamba2 {
 
+class Mixer;
+
 struct ActivationBlock {
-  ActivationBlock(const ModelConfig& config, int64_t capacity, int64_t ssd_head_tile);
+  // Sized for `mixer`'s scan as well as the residual stream and projections.
+  ActivationBlock(const ModelConfig& config, const Mixer& mixer, int64_t capacity);
 
   int64_t capacity;
   int64_t tokens = 0;    // rows in use
@@ -22,15 +24,17 @@ struct ActivationBlock {
   AlignedVector<float> residual;       // [capacity, d_model] the residual stream
   AlignedVector<float> hidden;         // [capacity, d_model] embedding or the last mixer's output
   AlignedVector<float> normed;         // [capacity, d_model] RMSNorm output, the projections' input
-  AlignedVector<float> zxbcdt;         // [capacity, d_in_proj] in_proj output
+  AlignedVector<float> zxbcdt;         // [capacity, d_in_proj] in_proj output (Mamba-1: x | z)
   AlignedVector<float> xbc;            // [capacity, conv_dim] conv + SiLU output: x | B | C
+  AlignedVector<float> x_dbl;          // [capacity, d_x_proj] Mamba-1's x_proj output
   AlignedVector<float> dt;             // [capacity, nheads] softplus'd, clamped
   AlignedVector<float> y;              // [capacity, d_inner] gated SSM output, the out_proj input
-  AlignedVector<float> ssd_workspace;  // one slice per SSD head tile
+  AlignedVector<float> ssd_workspace;  // one slice per scan tile
   int64_t ssd_workspace_stride;
   AlignedVector<float> state_local;   // [nheads, headdim, d_state] this chunk's state from zero
   AlignedVector<float> state_in;      // [nheads, headdim, d_state] the state entering this chunk
-  AlignedVector<float> decay;         // [nheads] exp(sum dt * A) over the chunk
+  AlignedVector<float> decay;         // exp(sum dt * A) over the chunk: [nheads];
+                                      // Mamba-1: [d_inner, d_state]
   kernels::MatmulInput matmul_input;  // the projections' converted activations, reused
 };
 

@@ -18,7 +18,7 @@ struct BatchDecoder::Impl {
         max_sessions(max),
         threading(std::move(threading_context)),
         stages(config, model.prepared(), threading),
-        block(config, max, LayerStages::ssd_head_tile(config)),
+        block(config, stages.mixer(), max),
         logits(static_cast<size_t>(max * config.vocab_padded)) {
     states.reserve(static_cast<size_t>(max));
     sorted.reserve(static_cast<size_t>(max));

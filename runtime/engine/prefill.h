@@ -85,8 +85,9 @@ class AssociativePrefill final : public PrefillStrategy {
   int64_t chunk_;
   std::vector<ActivationBlock> blocks_;
   std::vector<std::span<const int32_t>> block_tokens_;
-  AlignedVector<float> decay_[2];  // [window, nheads] prefix products, double-buffered
-  AlignedVector<float> state_[2];  // [window, nheads, headdim, d_state] prefix states
+  ScanUnits units_;
+  AlignedVector<float> decay_[2];  // [window, units x decay_span] prefix products, double-buffered
+  AlignedVector<float> state_[2];  // [window, units x state_span] prefix states
 };
 
 // Token by token through the recurrence (the decode step): the reference path.

@@ -7,77 +7,81 @@ int64_t AssociativePrefill::window_tokens() const {
 }
 
 AssociativePrefill::AssociativePrefill(const PrefillContext& context, int64_t chunk, int64_t window)
-    : context_(context), chunk_(chunk), block_tokens_(window) {
-  const ModelConfig& c = context.config;
-  const int64_t head_tile = LayerStages::ssd_head_tile(c);
-  for (int64_t index = 0; index < window; ++index) blocks_.emplace_back(c, chunk, head_tile);
+    : context_(context),
+      chunk_(chunk),
+      block_tokens_(window),
+      units_(context.stages.mixer().scan_units()) {
+  for (int64_t index = 0; index < window; ++index) {
+    blocks_.emplace_back(context.config, context.stages.mixer(), chunk);
+  }
   for (int buffer = 0; buffer < 2; ++buffer) {
-    decay_[buffer].resize(static_cast<size_t>(window * c.nheads));
-    state_[buffer].resize(static_cast<size_t>(window * c.nheads * c.headdim * c.d_state));
+    decay_[buffer].resize(static_cast<size_t>(window * units_.count * units_.decay_span));
+    state_[buffer].resize(static_cast<size_t>(window * units_.count * units_.state_span));
   }
 }
 
 void AssociativePrefill::scan_states(int64_t layer, int64_t chunks) {
-  const ModelConfig& c = context_.config;
-  const kernels::SsdShape shape = context_.stages.ssd_shape();
-  const int64_t state_size = c.nheads * c.headdim * c.d_state;
-  const int64_t head_tile = LayerStages::ssd_head_tile(c);
-  const int64_t head_tiles = (c.nheads + head_tile - 1) / head_tile;
+  const Mixer& mixer = context_.stages.mixer();
+  const ScanUnits& u = units_;
+  const int64_t decay_size = u.count * u.decay_span;
+  const int64_t state_size = u.count * u.state_span;
+  const int64_t tiles = (u.count + u.tile - 1) / u.tile;
   float* initial = context_.layer_state(layer).ssm;
 
   // Level 0: each chunk's own (decay, local state).
   for (int64_t index = 0; index < chunks; ++index) {
     std::copy(blocks_[index].decay.begin(), blocks_[index].decay.end(),
-              decay_[0].begin() + index * c.nheads);
+              decay_[0].begin() + index * decay_size);
     std::copy(blocks_[index].state_local.begin(), blocks_[index].state_local.end(),
               state_[0].begin() + index * state_size);
   }
   // Hillis-Steele inclusive scan: after the level with stride d, entry i combines chunks
-  // (i - 2d, i]. Parallel over chunks and head tiles.
+  // (i - 2d, i]. Parallel over chunks and unit tiles.
   int current = 0;
   for (int64_t stride = 1; stride < chunks; stride *= 2) {
     const int next = 1 - current;
-    context_.threading.for_tiles(chunks * head_tiles, 1, [&](int64_t task, int64_t) {
-      const int64_t index = task / head_tiles;
-      const int64_t h_begin = task % head_tiles * head_tile;
-      const int64_t h_end = std::min(c.nheads, h_begin + head_tile);
-      const float* decay = &decay_[current][index * c.nheads];
-      float* decay_out = &decay_[next][index * c.nheads];
+    context_.threading.for_tiles(chunks * tiles, 1, [&](int64_t task, int64_t) {
+      const int64_t index = task / tiles;
+      const int64_t begin = task % tiles * u.tile;
+      const int64_t end = std::min(u.count, begin + u.tile);
+      const float* decay = &decay_[current][index * decay_size];
+      float* decay_out = &decay_[next][index * decay_size];
       const float* state = &state_[current][index * state_size];
       float* state_out = &state_[next][index * state_size];
       if (index < stride) {
-        std::copy(decay + h_begin, decay + h_end, decay_out + h_begin);
-        const int64_t per_head = c.headdim * c.d_state;
-        std::copy(state + h_begin * per_head, state + h_end * per_head,
-                  state_out + h_begin * per_head);
+        std::copy(decay + begin * u.decay_span, decay + end * u.decay_span,
+                  decay_out + begin * u.decay_span);
+        std::copy(state + begin * u.state_span, state + end * u.state_span,
+                  state_out + begin * u.state_span);
         return;
       }
-      const float* earlier_decay = &decay_[current][(index - stride) * c.nheads];
+      const float* earlier_decay = &decay_[current][(index - stride) * decay_size];
       const float* earlier_state = &state_[current][(index - stride) * state_size];
-      kernels::ssd_state_pass(shape, decay, earlier_state, state, state_out, h_begin, h_end);
-      for (int64_t h = h_begin; h < h_end; ++h) decay_out[h] = earlier_decay[h] * decay[h];
+      mixer.pass_state(decay, earlier_state, state, state_out, begin, end);
+      for (int64_t i = begin * u.decay_span; i < end * u.decay_span; ++i) {
+        decay_out[i] = earlier_decay[i] * decay[i];
+      }
     });
     current = next;
   }
   // Chunk i enters with prefix(i - 1) applied to the layer's initial state; chunk 0 with the
   // initial state itself. The layer's state becomes prefix(chunks - 1) applied likewise.
-  context_.threading.for_tiles(chunks * head_tiles, 1, [&](int64_t task, int64_t) {
-    const int64_t index = task / head_tiles;
-    const int64_t h_begin = task % head_tiles * head_tile;
-    const int64_t h_end = std::min(c.nheads, h_begin + head_tile);
+  context_.threading.for_tiles(chunks * tiles, 1, [&](int64_t task, int64_t) {
+    const int64_t index = task / tiles;
+    const int64_t begin = task % tiles * u.tile;
+    const int64_t end = std::min(u.count, begin + u.tile);
     float* entering = blocks_[index].state_in.data();
     if (index == 0) {
-      const int64_t per_head = c.headdim * c.d_state;
-      std::copy(initial + h_begin * per_head, initial + h_end * per_head,
-                entering + h_begin * per_head);
+      std::copy(initial + begin * u.state_span, initial + end * u.state_span,
+                entering + begin * u.state_span);
       return;
     }
-    kernels::ssd_state_pass(shape, &decay_[current][(index - 1) * c.nheads], initial,
-                            &state_[current][(index - 1) * state_size], entering, h_begin, h_end);
+    mixer.pass_state(&decay_[current][(index - 1) * decay_size], initial,
+                     &state_[current][(index - 1) * state_size], entering, begin, end);
   });
-  context_.threading.for_tiles(c.nheads, head_tile, [&](int64_t h_begin, int64_t h_end) {
-    kernels::ssd_state_pass(shape, &decay_[current][(chunks - 1) * c.nheads], initial,
-                            &state_[current][(chunks - 1) * state_size], initial, h_begin, h_end);
+  context_.threading.for_tiles(u.count, u.tile, [&](int64_t begin, int64_t end) {
+    mixer.pass_state(&decay_[current][(chunks - 1) * decay_size], initial,
+                     &state_[current][(chunks - 1) * state_size], initial, begin, end);
   });
 }
 
@@ -93,20 +97,19 @@ void AssociativePrefill::run(std::span<const int32_t> tokens, int64_t position, 
 
   for_each_chunk(
       [&](ActivationBlock& block, int64_t index) { stages.embed(block_tokens_[index], block); });
+  const Mixer& mixer = stages.mixer();
   for (int64_t layer = 0; layer < context_.config.n_layer; ++layer) {
     const LayerState state = context_.layer_state(layer);
     for_each_chunk([&](ActivationBlock& block, int64_t) { stages.project_in(layer, block); });
     // The conv carries only d_conv inputs across a chunk boundary: cheap enough to run in order.
     for (int64_t index = 0; index < chunks; ++index)
-      stages.convolve(layer, state.conv, blocks_[index]);
-    for_each_chunk([&](ActivationBlock& block, int64_t) {
-      stages.discretize(layer, block);
-      stages.scan_chunk_local_state(layer, block);
-    });
+      mixer.convolve(layer, state.conv, blocks_[index]);
+    for_each_chunk(
+        [&](ActivationBlock& block, int64_t) { mixer.scan_chunk_local_state(layer, block); });
     scan_states(layer, chunks);
     for_each_chunk([&](ActivationBlock& block, int64_t) {
-      stages.scan_chunk_output(layer, block.state_in.data(), block);
-      stages.project_out(layer, block);
+      mixer.scan_chunk_output(layer, block.state_in.data(), block);
+      mixer.project_out(layer, block);
     });
   }
   for_each_chunk([&](ActivationBlock& block, int64_t) { stages.final_norm(block); });

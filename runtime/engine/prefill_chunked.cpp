@@ -8,9 +8,8 @@ int64_t ChunkedPrefill::window_tokens() const {
 
 ChunkedPrefill::ChunkedPrefill(const PrefillContext& context, int64_t chunk, int64_t window)
     : context_(context), chunk_(chunk), block_tokens_(window) {
-  const int64_t head_tile = LayerStages::ssd_head_tile(context.config);
   for (int64_t index = 0; index < window; ++index) {
-    blocks_.emplace_back(context.config, chunk, head_tile);
+    blocks_.emplace_back(context.config, context.stages.mixer(), chunk);
   }
 }
 
@@ -25,11 +24,11 @@ void ChunkedPrefill::run_node(int64_t layer, int64_t chunk_index) {
   }
   if (layer == 0) stages.embed(block_tokens_[chunk_index], block);
   const LayerState state = context_.layer_state(layer);
+  const Mixer& mixer = stages.mixer();
   stages.project_in(layer, block);
-  stages.convolve(layer, state.conv, block);
-  stages.discretize(layer, block);
-  stages.scan_chunk(layer, state.ssm, block);
-  stages.project_out(layer, block);
+  mixer.convolve(layer, state.conv, block);
+  mixer.scan_chunk(layer, state.ssm, block);
+  mixer.project_out(layer, block);
 }
 
 void ChunkedPrefill::build_graph() {

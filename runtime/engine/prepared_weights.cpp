@@ -127,6 +127,8 @@ std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& we
     out.in_proj = preparer.projection(layer.in_proj, layer.in_proj_bias, "ssm_in");
     out.conv = preparer.transposed(layer.conv1d, "ssm_conv1d");
     out.conv_bias = preparer.f32(layer.conv1d_bias, "ssm_conv1d.bias");
+    if (!layer.x_proj.empty()) out.x_proj = preparer.projection(layer.x_proj, {}, "ssm_x");
+    if (!layer.dt_proj.empty()) out.dt_proj = preparer.projection(layer.dt_proj, {}, "ssm_dt");
     out.dt_bias = preparer.f32(layer.dt_bias, "ssm_dt.bias");
     out.A = preparer.f32(layer.A, "ssm_a");
     out.D = preparer.f32(layer.D, "ssm_d");

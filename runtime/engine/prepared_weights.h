@@ -40,8 +40,10 @@ struct PreparedLayer {
   Projection in_proj;       // [d_in_proj, d_model]
   const float* conv;        // [d_conv, conv_dim], tap-major
   const float* conv_bias;   // [conv_dim] or null
+  Projection x_proj;        // Mamba-1: [d_x_proj, d_inner]
+  Projection dt_proj;       // Mamba-1: [d_inner, dt_rank], its bias in dt_bias
   const float* dt_bias;     // [nheads]
-  const float* A;           // [nheads]
+  const float* A;           // [nheads]; Mamba-1: [d_inner, d_state]
   const float* D;           // [nheads] or [nheads * headdim]
   const float* gated_norm;  // [d_ssm] or null
   Projection out_proj;      // [d_model, d_inner]

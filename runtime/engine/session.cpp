@@ -51,7 +51,7 @@ struct Session::Impl {
         threading(options.threading),
         stages(config, model.prepared(), threading),
         chunk(options.chunk_size > 0 ? options.chunk_size : config.chunk_size),
-        step_block(config, 1, LayerStages::ssd_head_tile(config)),
+        step_block(config, stages.mixer(), 1),
         logits(static_cast<size_t>(config.vocab_padded)),
         logits_scratch(static_cast<size_t>(LogitsSink::kRowsPerPass * config.vocab_padded)) {
     if (chunk < 1 || chunk > (1 << 16)) throw Error("chunk size", "must be 1..65536");

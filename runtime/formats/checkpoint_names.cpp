@@ -17,7 +17,7 @@ enum class Conversion {
   kNone,     // same shape, same bytes
   kConv,     // conv1d.weight [C, 1, K] -> [C, K]
   kFlatten,  // stored flat: D [H] -> [H, 1] (or [H * P] -> [H, P]), norm [d_ssm] -> [G, d_ssm / G]
-  kNegExp,   // A_log [H] -> A = -exp(A_log) [H, 1], f32
+  kNegExp,   // A_log -> A = -exp(A_log) in f32: Mamba-2 [H] -> [H, 1], Mamba-1 [D, N] as is
 };
 
 struct NamePair {
@@ -42,6 +42,9 @@ constexpr NamePair kLayerNames[] = {
     {"mixer.conv1d.weight", "ssm_conv1d.weight", Conversion::kConv},
     {"mixer.conv1d.bias", "ssm_conv1d.bias", Conversion::kNone},
     {"mixer.dt_bias", "ssm_dt.bias", Conversion::kNone},
+    {"mixer.x_proj.weight", "ssm_x.weight", Conversion::kNone},    // Mamba-1
+    {"mixer.dt_proj.weight", "ssm_dt.weight", Conversion::kNone},  // Mamba-1
+    {"mixer.dt_proj.bias", "ssm_dt.bias", Conversion::kNone},      // Mamba-1
     {"mixer.A_log", "ssm_a", Conversion::kNegExp},
     {"mixer.D", "ssm_d", Conversion::kFlatten},
     {"mixer.norm.weight", "ssm_norm.weight", Conversion::kFlatten},
@@ -112,8 +115,10 @@ std::vector<int64_t> stored_shape(const TensorShape& slot, Conversion conversion
     case Conversion::kConv:
       return {slot[0], 1, slot[1]};  // [conv_dim, 1, d_conv]
     case Conversion::kFlatten:
-    case Conversion::kNegExp:
       return {slot.numel()};
+    case Conversion::kNegExp:
+      if (slot.rank == 2 && slot[1] == 1) return {slot[0]};  // Mamba-2's A_log [nheads]
+      break;
     case Conversion::kNone:
       break;
   }
@@ -137,7 +142,7 @@ TensorView negative_exp(ModelWeights& weights, const CheckpointTensor& a_log,
     const float a = -std::exp(values[i]);
     std::memcpy(bytes.data() + i * sizeof(float), &a, sizeof a);
   }
-  return weights.own(DType::kF32, shape, std::move(bytes));  // [nheads, 1]
+  return weights.own(DType::kF32, shape, std::move(bytes));  // [nheads, 1] or [d_inner, d_state]
 }
 
 // A view of the checkpoint's bytes in the slot's shape. Bytes that are not aligned to their

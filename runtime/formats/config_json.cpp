@@ -112,6 +112,19 @@ class Fields {
     return value.get<std::string>();
   }
 
+  // Mamba-1's dt_rank / time_step_rank: "auto" (0, resolved to ceil(d_model / 16)) or a number.
+  int64_t dt_rank(const char* key) const {
+    if (has(key) && object_.at(key).is_string()) {
+      if (object_.at(key).get_ref<const std::string&>() != "auto") {
+        fail(key, "must be \"auto\" or an integer, got " + object_.at(key).dump());
+      }
+      return 0;
+    }
+    const int64_t value = integer(key, 0);
+    if (has(key) && value <= 0) fail(key, "must be positive");
+    return value;
+  }
+
   // A [lo, hi] pair such as dt_limit / time_step_limit.
   void range(const char* key, float& lo, float& hi) const {
     if (!has(key)) return;
@@ -152,7 +165,7 @@ class Fields {
 
 // The Mamba2 constructor's arguments, from ssm_cfg. Unknown keys are rejected: the constructor
 // would reject them too, and silently ignoring one could change the numerics.
-void read_ssm_cfg(const Fields& ssm, ModelConfig& c) {
+void read_mamba2_cfg(const Fields& ssm, ModelConfig& c) {
   static const std::set<std::string> kKnown = {
       "layer", "d_state", "d_conv", "expand", "headdim", "ngroups", "chunk_size", "d_ssm",
       "rmsnorm", "norm_before_gate", "D_has_hdim", "dt_limit", "bias", "conv_bias",
@@ -161,10 +174,6 @@ void read_ssm_cfg(const Fields& ssm, ModelConfig& c) {
       "layer_idx", "process_group", "sequence_parallel"};
   for (const auto& [key, value] : ssm.raw().items()) {
     if (!kKnown.contains(key)) ssm.fail(key.c_str(), "is not a Mamba2 argument");
-  }
-  const std::string layer = ssm.string("layer", "Mamba1");
-  if (layer != "Mamba2") {
-    ssm.fail("layer", "is \"" + layer + "\"; this runtime runs Mamba2 layers only");
   }
   c.d_state = ssm.integer("d_state", c.d_state);
   c.d_conv = ssm.integer("d_conv", c.d_conv);
@@ -180,6 +189,38 @@ void read_ssm_cfg(const Fields& ssm, ModelConfig& c) {
   ssm.range("dt_limit", c.dt_min_limit, c.dt_max_limit);
   c.proj_bias = ssm.boolean("bias", c.proj_bias);
   c.conv_bias = ssm.boolean("conv_bias", c.conv_bias);
+}
+
+// The Mamba-1 `Mamba` constructor's arguments (mamba_simple.py), from ssm_cfg; unknown keys are
+// rejected as for Mamba2.
+void read_mamba1_cfg(const Fields& ssm, ModelConfig& c) {
+  static const std::set<std::string> kKnown = {
+      "layer", "d_state", "d_conv", "expand", "dt_rank", "bias", "conv_bias",
+      // Initialisation and training only.
+      "dt_min", "dt_max", "dt_init", "dt_scale", "dt_init_floor", "use_fast_path", "layer_idx"};
+  for (const auto& [key, value] : ssm.raw().items()) {
+    if (!kKnown.contains(key)) ssm.fail(key.c_str(), "is not a Mamba (Mamba-1) argument");
+  }
+  c.architecture = Architecture::kMamba1;
+  c.d_state = ssm.integer("d_state", 16);
+  c.d_conv = ssm.integer("d_conv", c.d_conv);
+  c.expand = ssm.integer("expand", c.expand);
+  c.dt_rank = ssm.dt_rank("dt_rank");
+  c.proj_bias = ssm.boolean("bias", c.proj_bias);
+  c.conv_bias = ssm.boolean("conv_bias", c.conv_bias);
+}
+
+// ssm_cfg's `layer` names the mixer: absent (the released Mamba-1 checkpoints' `{}`) or "Mamba1"
+// is Mamba-1, "Mamba2" Mamba-2.
+void read_ssm_cfg(const Fields& ssm, ModelConfig& c) {
+  const std::string layer = ssm.string("layer", "Mamba1");
+  if (layer == "Mamba2") {
+    read_mamba2_cfg(ssm, c);
+  } else if (layer == "Mamba1") {
+    read_mamba1_cfg(ssm, c);
+  } else {
+    ssm.fail("layer", "is \"" + layer + "\"; this runtime runs Mamba1 and Mamba2 layers");
+  }
 }
 
 // state-spaces/mamba2-*: MambaConfig with the mixer's arguments in ssm_cfg.
@@ -204,30 +245,69 @@ ModelConfig read_state_spaces(const Fields& top, const std::string& where) {
   return c;
 }
 
+// What transformers' MambaConfig and Mamba2Config name alike; the defaults are the
+// constructor's, which differ (Mamba2Config has Mamba-Codestral's sizes).
+struct TransformersDefaults {
+  int64_t hidden_size, num_hidden_layers, vocab_size, state_size;
+  bool tie_word_embeddings;
+};
+
+ModelConfig read_transformers_common(const Fields& top, const TransformersDefaults& defaults) {
+  ModelConfig c;
+  c.d_model = top.integer("hidden_size", defaults.hidden_size);
+  c.n_layer = top.integer("num_hidden_layers", defaults.num_hidden_layers);
+  c.vocab_size = top.integer("vocab_size", defaults.vocab_size);
+  // transformers checkpoints store the padded vocabulary as vocab_size.
+  c.pad_vocab_size_multiple = top.integer("pad_vocab_size_multiple", 1);
+  c.tie_embeddings = top.boolean("tie_word_embeddings", defaults.tie_word_embeddings);
+  c.d_state = top.integer("state_size", defaults.state_size);
+  c.expand = top.integer("expand", 2);
+  c.d_conv = top.integer("conv_kernel", 4);
+  c.proj_bias = top.boolean("use_bias", false);
+  c.conv_bias = top.boolean("use_conv_bias", true);
+  c.norm_eps = static_cast<float>(top.number("layer_norm_epsilon", 1e-5));
+  return c;
+}
+
+// transformers MambaConfig (model_type "mamba"), or FalconMambaConfig ("falcon_mamba"): the same
+// with dt, B and C RMS-normalised by mixer_rms_eps.
+ModelConfig read_transformers_mamba1(const Fields& top, bool falcon) {
+  ModelConfig c = read_transformers_common(top, {768, 32, 50280, 16, true});
+  c.architecture = Architecture::kMamba1;
+  if (falcon) {
+    c.dt_b_c_rms = true;
+    c.dt_b_c_rms_eps = static_cast<float>(top.number("mixer_rms_eps", 1e-6));
+  }
+  c.dt_rank = top.dt_rank("time_step_rank");
+  // intermediate_size is expand * hidden_size in every MambaMixer; one that is not cannot load.
+  const int64_t d_inner = top.integer("intermediate_size", 0);
+  const bool sized = c.d_model > 0 && c.expand > 0 && c.d_model <= (int64_t{1} << 20) &&
+                     c.expand <= (int64_t{1} << 20);
+  if (top.has("intermediate_size") && sized && d_inner != c.expand * c.d_model) {
+    top.fail("intermediate_size", "(" + std::to_string(d_inner) +
+                                      ") must equal expand * hidden_size (" +
+                                      std::to_string(c.expand * c.d_model) + ")");
+  }
+  return c;
+}
+
 // transformers Mamba2Config; the defaults are its constructor's (Mamba-Codestral's sizes).
 ModelConfig read_transformers(const Fields& top) {
   const std::string type = top.string("model_type", "mamba2");
-  if (type != "mamba2") top.fail("model_type", "is \"" + type + "\", not \"mamba2\"");
-  ModelConfig c;
-  c.d_model = top.integer("hidden_size", 4096);
-  c.n_layer = top.integer("num_hidden_layers", 64);
-  c.vocab_size = top.integer("vocab_size", 32768);
-  // transformers checkpoints store the padded vocabulary as vocab_size.
-  c.pad_vocab_size_multiple = top.integer("pad_vocab_size_multiple", 1);
-  c.tie_embeddings = top.boolean("tie_word_embeddings", false);
-  c.d_state = top.integer("state_size", 128);
-  c.expand = top.integer("expand", 2);
-  c.d_conv = top.integer("conv_kernel", 4);
+  if (type == "mamba" || type == "falcon_mamba") {
+    return read_transformers_mamba1(top, type == "falcon_mamba");
+  }
+  if (type != "mamba2") {
+    top.fail("model_type", "is \"" + type + "\", not \"mamba\", \"falcon_mamba\" or \"mamba2\"");
+  }
+  ModelConfig c = read_transformers_common(top, {4096, 64, 32768, 128, false});
   c.headdim = top.integer("head_dim", 64);
   c.ngroups = top.integer("n_groups", 8);
   c.chunk_size = top.integer("chunk_size", 256);
-  c.proj_bias = top.boolean("use_bias", false);
-  c.conv_bias = top.boolean("use_conv_bias", true);
   // transformers' Mamba2Mixer always has the gated RMSNorm and always gates before normalising,
   // whatever `rms_norm` and `norm_before_gate` say (some configs carry them), so neither is read.
   c.rmsnorm = true;
   c.norm_before_gate = false;
-  c.norm_eps = static_cast<float>(top.number("layer_norm_epsilon", 1e-5));
   top.range("time_step_limit", c.dt_min_limit, c.dt_max_limit);
 
   // transformers sizes the mixer by num_heads * head_dim and by expand * hidden_size in different
@@ -280,7 +360,8 @@ ModelConfig parse_config_json(std::string_view text, const std::string& where) {
   if (top.has("d_model") || top.has("ssm_cfg") || top.has("n_layer")) {
     config = read_state_spaces(top, where);
   } else if (top.has("hidden_size") || top.has("num_hidden_layers") ||
-             top.string("model_type", "") == "mamba2") {
+             top.string("model_type", "") == "mamba2" ||
+             top.string("model_type", "") == "falcon_mamba") {
     config = read_transformers(top);
   } else if (top.has("dim") || top.has("n_layers")) {
     config = read_mistral(top);

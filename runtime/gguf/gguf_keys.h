@@ -1,6 +1,9 @@
-// Metadata keys of llama.cpp's mamba2 architecture (src/llama-arch.cpp LLM_KV_*, gguf-py
-// constants.py Keys), plus the few of our own that llama.cpp ignores.
+// Metadata keys of llama.cpp's mamba2 and mamba (Mamba-1) architectures (src/llama-arch.cpp
+// LLM_KV_*, gguf-py constants.py Keys), plus the few of our own that llama.cpp ignores.
 #pragma once
+
+#include <string>
+#include <string_view>
 
 namespace mamba2::gguf_keys {
 
@@ -10,24 +13,39 @@ inline constexpr const char* kFileType = "general.file_type";
 inline constexpr const char* kQuantizationVersion = "general.quantization_version";
 
 inline constexpr const char* kArchName = "mamba2";
-inline constexpr const char* kContextLength = "mamba2.context_length";
-inline constexpr const char* kEmbeddingLength = "mamba2.embedding_length";
-inline constexpr const char* kBlockCount = "mamba2.block_count";
-inline constexpr const char* kFeedForwardLength = "mamba2.feed_forward_length";
-inline constexpr const char* kHeadCount = "mamba2.attention.head_count";
-inline constexpr const char* kVocabSize = "mamba2.vocab_size";
-inline constexpr const char* kConvKernel = "mamba2.ssm.conv_kernel";
-inline constexpr const char* kInnerSize = "mamba2.ssm.inner_size";
-inline constexpr const char* kStateSize = "mamba2.ssm.state_size";
-inline constexpr const char* kTimeStepRank = "mamba2.ssm.time_step_rank";  // = nheads
-inline constexpr const char* kGroupCount = "mamba2.ssm.group_count";
-inline constexpr const char* kRmsEps = "mamba2.attention.layer_norm_rms_epsilon";
+inline constexpr const char* kMamba1ArchName = "mamba";
+
+// The architecture's own keys are "<arch>.<suffix>": ArchKeys builds them from these suffixes.
+inline constexpr const char* kContextLength = "context_length";
+inline constexpr const char* kEmbeddingLength = "embedding_length";
+inline constexpr const char* kBlockCount = "block_count";
+inline constexpr const char* kFeedForwardLength = "feed_forward_length";
+inline constexpr const char* kHeadCount = "attention.head_count";
+inline constexpr const char* kVocabSize = "vocab_size";
+inline constexpr const char* kConvKernel = "ssm.conv_kernel";
+inline constexpr const char* kInnerSize = "ssm.inner_size";
+inline constexpr const char* kStateSize = "ssm.state_size";
+inline constexpr const char* kTimeStepRank = "ssm.time_step_rank";  // nheads; Mamba-1: dt_rank
+inline constexpr const char* kGroupCount = "ssm.group_count";
+inline constexpr const char* kRmsEps = "attention.layer_norm_rms_epsilon";
+inline constexpr const char* kDtBCRms = "ssm.dt_b_c_rms";  // Mamba-1 (falcon-mamba)
 
 // Ours: llama.cpp has no place for these and ignores keys it does not know.
-inline constexpr const char* kChunkSize = "mamba2.ssm.chunk_size";
-inline constexpr const char* kDtMin = "mamba2.ssm.dt_min_limit";
-inline constexpr const char* kDtMax = "mamba2.ssm.dt_max_limit";
-inline constexpr const char* kNormBeforeGate = "mamba2.ssm.norm_before_gate";
+inline constexpr const char* kChunkSize = "ssm.chunk_size";
+inline constexpr const char* kDtMin = "ssm.dt_min_limit";
+inline constexpr const char* kDtMax = "ssm.dt_max_limit";
+inline constexpr const char* kNormBeforeGate = "ssm.norm_before_gate";
+inline constexpr const char* kDtBCRmsEps = "ssm.dt_b_c_rms_eps";  // Mamba-1
+
+// ArchKeys("mamba")(kStateSize) == "mamba.ssm.state_size".
+class ArchKeys {
+ public:
+  explicit ArchKeys(std::string_view arch) : prefix_(std::string(arch) + ".") {}
+  std::string operator()(std::string_view suffix) const { return prefix_ + std::string(suffix); }
+
+ private:
+  std::string prefix_;
+};
 
 inline constexpr const char* kTokenizerModel = "tokenizer.ggml.model";
 // tokenizer.ggml.model of a file without a vocabulary: llama.cpp refuses a file without the key,

@@ -1,5 +1,5 @@
-// load_gguf_model: config from the mamba2.* keys and tensor shapes, weights as views into the
-// mapping, tokenizer from tokenizer.ggml.*.
+// load_gguf_model: config from the mamba2.* (or Mamba-1's mamba.*) keys and tensor shapes, weights
+// as views into the mapping, tokenizer from tokenizer.ggml.*.
 #include <limits>
 #include <set>
 #include <string>
@@ -32,32 +32,24 @@ bool same_ggml_shape(const TensorShape& a, const TensorShape& b) {
 
 // A positive dimension from the metadata, bounded so later products cannot overflow; resolve()
 // applies the real limits.
-int64_t get_dim(const GgufFile& file, const char* key) {
+int64_t get_dim(const GgufFile& file, const std::string& key) {
   const int64_t value = file.get_int(key);
   if (value <= 0 || value > (int64_t{1} << 32)) {
-    throw Error(file.where(),
-                std::string(key) + " is " + std::to_string(value) + ", expected a positive size");
+    throw Error(file.where(), key + " is " + std::to_string(value) + ", expected a positive size");
   }
   return value;
 }
 
-ModelConfig read_config(const GgufFile& file) {
+// What both architectures declare alike, and what the tensors say: the vocabulary, tying and
+// the optional biases.
+ModelConfig read_common_config(const GgufFile& file, const keys::ArchKeys& key) {
   const std::string& where = file.where();
   ModelConfig c;
-  c.d_model = get_dim(file, keys::kEmbeddingLength);
-  c.n_layer = get_dim(file, keys::kBlockCount);
-  c.d_conv = get_dim(file, keys::kConvKernel);
-  const int64_t d_ssm = get_dim(file, keys::kInnerSize);
-  c.d_state = get_dim(file, keys::kStateSize);
-  c.ngroups = get_dim(file, keys::kGroupCount);
-  const int64_t nheads = get_dim(file, keys::kTimeStepRank);
-  if (d_ssm % nheads != 0) {
-    throw Error(where, std::string(keys::kTimeStepRank) + " (" + std::to_string(nheads) +
-                           ") does not divide " + keys::kInnerSize + " (" + std::to_string(d_ssm) +
-                           ")");
-  }
-  c.headdim = d_ssm / nheads;
-  c.norm_eps = static_cast<float>(file.get_float(keys::kRmsEps));
+  c.d_model = get_dim(file, key(keys::kEmbeddingLength));
+  c.n_layer = get_dim(file, key(keys::kBlockCount));
+  c.d_conv = get_dim(file, key(keys::kConvKernel));
+  c.d_state = get_dim(file, key(keys::kStateSize));
+  c.norm_eps = static_cast<float>(file.get_float(key(keys::kRmsEps)));
 
   // The vocabulary is whatever the embedding holds: llama.cpp files store it padded.
   const GgufTensorInfo* embedding = file.find_tensor("token_embd.weight");
@@ -69,6 +61,45 @@ ModelConfig read_config(const GgufFile& file) {
   }
   c.pad_vocab_size_multiple = 1;
   c.tie_embeddings = file.find_tensor("output.weight") == nullptr;
+  c.conv_bias = file.find_tensor("blk.0.ssm_conv1d.bias") != nullptr;
+  c.proj_bias = file.find_tensor("blk.0.ssm_in.bias") != nullptr;
+  return c;
+}
+
+// llama.cpp's mamba: d_inner and dt_rank declared, expand = d_inner / d_model.
+ModelConfig read_mamba1_config(const GgufFile& file) {
+  const keys::ArchKeys key(keys::kMamba1ArchName);
+  ModelConfig c = read_common_config(file, key);
+  c.architecture = Architecture::kMamba1;
+  const int64_t d_inner = get_dim(file, key(keys::kInnerSize));
+  if (d_inner % c.d_model != 0) {
+    throw Error(file.where(), key(keys::kInnerSize) + " (" + std::to_string(d_inner) +
+                                  ") is not a multiple of the embedding length " +
+                                  std::to_string(c.d_model));
+  }
+  c.expand = d_inner / c.d_model;
+  c.dt_rank = get_dim(file, key(keys::kTimeStepRank));
+  c.dt_b_c_rms = file.find_bool(key(keys::kDtBCRms)).value_or(false);
+  if (const auto eps = file.find_float(key(keys::kDtBCRmsEps))) {
+    c.dt_b_c_rms_eps = static_cast<float>(*eps);
+  }
+  c.resolve(file.where());
+  return c;
+}
+
+ModelConfig read_mamba2_config(const GgufFile& file) {
+  const std::string& where = file.where();
+  const keys::ArchKeys key(keys::kArchName);
+  ModelConfig c = read_common_config(file, key);
+  const int64_t d_ssm = get_dim(file, key(keys::kInnerSize));
+  c.ngroups = get_dim(file, key(keys::kGroupCount));
+  const int64_t nheads = get_dim(file, key(keys::kTimeStepRank));
+  if (d_ssm % nheads != 0) {
+    throw Error(where, key(keys::kTimeStepRank) + " (" + std::to_string(nheads) +
+                           ") does not divide " + key(keys::kInnerSize) + " (" +
+                           std::to_string(d_ssm) + ")");
+  }
+  c.headdim = d_ssm / nheads;
 
   // What llama.cpp's layout leaves implicit, read from the first block's tensors: the MLP-free
   // width d_inner (ssm_out's input), and which optional tensors exist.
@@ -85,20 +116,20 @@ ModelConfig read_config(const GgufFile& file) {
   }
   c.d_ssm = d_ssm == c.expand * c.d_model ? 0 : d_ssm;
   c.rmsnorm = file.find_tensor("blk.0.ssm_norm.weight") != nullptr;
-  c.conv_bias = file.find_tensor("blk.0.ssm_conv1d.bias") != nullptr;
-  c.proj_bias = file.find_tensor("blk.0.ssm_in.bias") != nullptr;
   if (const GgufTensorInfo* d = file.find_tensor("blk.0.ssm_d")) {
     c.D_has_hdim = ggml_ne(d->shape, 0) != 1;  // ne {headdim, nheads} rather than {1, nheads}
   }
 
-  if (const auto chunk = file.find_int(keys::kChunkSize)) c.chunk_size = *chunk;
-  if (const auto dt_min = file.find_float(keys::kDtMin)) {
+  if (const auto chunk = file.find_int(key(keys::kChunkSize))) c.chunk_size = *chunk;
+  if (const auto dt_min = file.find_float(key(keys::kDtMin))) {
     c.dt_min_limit = static_cast<float>(*dt_min);
   }
-  if (const auto dt_max = file.find_float(keys::kDtMax)) {
+  if (const auto dt_max = file.find_float(key(keys::kDtMax))) {
     c.dt_max_limit = static_cast<float>(*dt_max);
   }
-  if (const auto before = file.find_bool(keys::kNormBeforeGate)) c.norm_before_gate = *before;
+  if (const auto before = file.find_bool(key(keys::kNormBeforeGate))) {
+    c.norm_before_gate = *before;
+  }
   c.resolve(where);
   return c;
 }
@@ -123,8 +154,10 @@ ModelWeights load_gguf_model(const GgufFile& file) {
   const std::string& where = file.where();
   const auto arch = file.find_string(keys::kArchitecture);
   if (!arch) throw Error(where, "general.architecture is missing");
-  if (*arch != keys::kArchName) {
-    throw Error(where, "architecture is '" + std::string(*arch) + "', expected 'mamba2'");
+  const bool mamba1 = *arch == keys::kMamba1ArchName;
+  if (*arch != keys::kArchName && !mamba1) {
+    throw Error(where,
+                "architecture is '" + std::string(*arch) + "', expected 'mamba2' or 'mamba'");
   }
   return read_gguf_model(file, {});
 }
@@ -132,8 +165,10 @@ ModelWeights load_gguf_model(const GgufFile& file) {
 ModelWeights read_gguf_model(const GgufFile& file,
                              const std::function<bool(std::string_view name)>& extra) {
   const std::string& where = file.where();
+  const std::string arch(file.find_string(keys::kArchitecture).value_or(keys::kArchName));
   ModelWeights weights;
-  weights.config = read_config(file);
+  weights.config =
+      arch == keys::kMamba1ArchName ? read_mamba1_config(file) : read_mamba2_config(file);
   weights.storage.push_back(file.mapping());
   weights.name = std::string(file.find_string(keys::kName).value_or(""));
   if (weights.name.empty()) weights.name = std::filesystem::path(where).stem().string();
@@ -159,7 +194,8 @@ ModelWeights read_gguf_model(const GgufFile& file,
   });
   for (const GgufTensorInfo& info : file.tensors()) {
     if (!expected.count(info.name) && !(extra && extra(info.name))) {
-      throw Error(where, "tensor '" + info.name + "' is not part of a mamba2 model of this config");
+      throw Error(where, "tensor '" + info.name + "' is not part of a " + arch +
+                             " model of this config");
     }
   }
   check_model_weights(weights, where);

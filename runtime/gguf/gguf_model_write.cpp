@@ -1,4 +1,5 @@
-// write_gguf_model: the keys convert_hf_to_gguf.py writes for Mamba-2, then every tensor,
+// write_gguf_model: the keys convert_hf_to_gguf.py writes for Mamba-2 (mamba2) or Mamba-1 (mamba),
+// then every tensor,
 // converted to its target type a slab of rows at a time.
 #include <algorithm>
 #include <string>
@@ -26,25 +27,38 @@ uint32_t u32(const std::string& where, const char* what, int64_t value) {
   return static_cast<uint32_t>(value);
 }
 
+// The keys convert_hf_to_gguf.py writes, in its order: mamba2's, or mamba's for Mamba-1 (no
+// vocab_size or group_count; inner_size is d_inner and time_step_rank dt_rank rather than nheads).
 void add_config(GgufWriter& out, const ModelConfig& c, const std::string& where) {
-  out.add_uint32(keys::kContextLength, keys::kContextLengthValue);
-  out.add_uint32(keys::kEmbeddingLength, u32(where, "d_model", c.d_model));
-  out.add_uint32(keys::kFeedForwardLength, 0);  // unused; older llama.cpp wants it present
-  out.add_uint32(keys::kHeadCount, 0);          // likewise
-  out.add_uint32(keys::kBlockCount, u32(where, "n_layer", c.n_layer));
-  out.add_uint32(keys::kVocabSize, u32(where, "vocab", c.vocab_padded));
-  out.add_uint32(keys::kConvKernel, u32(where, "d_conv", c.d_conv));
-  out.add_uint32(keys::kInnerSize, u32(where, "d_ssm", c.d_ssm));
-  out.add_uint32(keys::kStateSize, u32(where, "d_state", c.d_state));
-  out.add_uint32(keys::kTimeStepRank, u32(where, "nheads", c.nheads));
-  out.add_uint32(keys::kGroupCount, u32(where, "ngroups", c.ngroups));
-  out.add_float32(keys::kRmsEps, c.norm_eps);
-  out.add_uint32(keys::kChunkSize, u32(where, "chunk_size", c.chunk_size));
-  if (c.has_dt_limit()) {
-    out.add_float32(keys::kDtMin, c.dt_min_limit);
-    out.add_float32(keys::kDtMax, c.dt_max_limit);
+  const bool mamba1 = c.architecture == Architecture::kMamba1;
+  const keys::ArchKeys key(mamba1 ? keys::kMamba1ArchName : keys::kArchName);
+  out.add_uint32(key(keys::kContextLength), keys::kContextLengthValue);
+  out.add_uint32(key(keys::kEmbeddingLength), u32(where, "d_model", c.d_model));
+  out.add_uint32(key(keys::kFeedForwardLength), 0);  // unused; older llama.cpp wants it present
+  out.add_uint32(key(keys::kHeadCount), 0);          // likewise
+  out.add_uint32(key(keys::kBlockCount), u32(where, "n_layer", c.n_layer));
+  if (!mamba1) out.add_uint32(key(keys::kVocabSize), u32(where, "vocab", c.vocab_padded));
+  out.add_uint32(key(keys::kConvKernel), u32(where, "d_conv", c.d_conv));
+  out.add_uint32(key(keys::kInnerSize), u32(where, "d_ssm", c.d_ssm));  // = d_inner for Mamba-1
+  out.add_uint32(key(keys::kStateSize), u32(where, "d_state", c.d_state));
+  out.add_uint32(key(keys::kTimeStepRank),
+                 mamba1 ? u32(where, "dt_rank", c.dt_rank) : u32(where, "nheads", c.nheads));
+  if (!mamba1) out.add_uint32(key(keys::kGroupCount), u32(where, "ngroups", c.ngroups));
+  out.add_float32(key(keys::kRmsEps), c.norm_eps);
+  if (mamba1) {
+    out.add_bool(key(keys::kDtBCRms), c.dt_b_c_rms);
+    // llama.cpp normalises with the block norms' eps; ours keeps a transformers model's own.
+    if (c.dt_b_c_rms && c.dt_b_c_rms_eps != c.norm_eps) {
+      out.add_float32(key(keys::kDtBCRmsEps), c.dt_b_c_rms_eps);
+    }
+    return;
   }
-  if (c.norm_before_gate) out.add_bool(keys::kNormBeforeGate, true);
+  out.add_uint32(key(keys::kChunkSize), u32(where, "chunk_size", c.chunk_size));
+  if (c.has_dt_limit()) {
+    out.add_float32(key(keys::kDtMin), c.dt_min_limit);
+    out.add_float32(key(keys::kDtMax), c.dt_max_limit);
+  }
+  if (c.norm_before_gate) out.add_bool(key(keys::kNormBeforeGate), true);
 }
 
 // Streams `view` converted to `target`, a slab of whole rows at a time (rows of a block type are
@@ -69,7 +83,9 @@ GgufTensorProducer converting_producer(const TensorView& view, DType target) {
 
 void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& path,
                       const GgufWriteOptions& options) {
-  gguf_model_writer(weights, path, options, keys::kArchName).write(path, options.progress);
+  const bool mamba1 = weights.config.architecture == Architecture::kMamba1;
+  gguf_model_writer(weights, path, options, mamba1 ? keys::kMamba1ArchName : keys::kArchName)
+      .write(path, options.progress);
 }
 
 GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem::path& path,

@@ -12,6 +12,7 @@ void check_trainable_config(const ModelConfig& config, const std::string& where)
   auto refuse = [&](const std::string& why) {
     throw Error(where, "the trainer does not support " + why);
   };
+  if (config.architecture != Architecture::kMamba2) refuse("Mamba-1 models (Mamba-2 only)");
   if (!config.rmsnorm) refuse("rmsnorm = false");
   if (config.norm_before_gate) refuse("norm_before_gate = true");
   if (!config.conv_bias) refuse("conv_bias = false");

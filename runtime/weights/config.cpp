@@ -30,7 +30,31 @@ void check_divides(const std::string& where, const char* divisor_name, int64_t d
   }
 }
 
+// Mamba-1's sizes in Mamba-2's terms: one channel per head, B and C shared by all channels.
+void resolve_mamba1(const std::string& where, ModelConfig& c) {
+  if (c.dt_b_c_rms_eps == 0.0f) c.dt_b_c_rms_eps = c.norm_eps;
+  if (!(std::isfinite(c.dt_b_c_rms_eps) && c.dt_b_c_rms_eps > 0.0f && c.dt_b_c_rms_eps < 1.0f)) {
+    throw Error(where, "the dt, B, C RMS norm epsilon must be in (0, 1)");
+  }
+  if (c.dt_rank == 0) c.dt_rank = (c.d_model + 15) / 16;
+  check_range(where, "dt_rank", c.dt_rank, 1, kMaxWidth);
+  c.headdim = 1;
+  c.ngroups = 1;
+  c.d_ssm = c.d_inner;
+  c.nheads = c.d_inner;
+  c.d_mlp = 0;
+  c.rmsnorm = false;
+  c.D_has_hdim = false;
+  c.conv_dim = c.d_inner;
+  c.d_in_proj = 2 * c.d_inner;
+  c.d_x_proj = c.dt_rank + 2 * c.d_state;
+}
+
 }  // namespace
+
+std::string_view architecture_name(Architecture architecture) {
+  return architecture == Architecture::kMamba1 ? "mamba1" : "mamba2";
+}
 
 void ModelConfig::resolve(const std::string& where) {
   check_range(where, "d_model", d_model, 1, kMaxWidth);
@@ -56,6 +80,10 @@ void ModelConfig::resolve(const std::string& where) {
   check_range(where, "padded vocabulary", vocab_padded, 1, kMaxVocab);
   d_inner = expand * d_model;
   check_range(where, "d_inner (expand * d_model)", d_inner, 1, kMaxWidth * 4);
+  if (architecture == Architecture::kMamba1) {
+    resolve_mamba1(where, *this);
+    return;
+  }
   if (d_ssm == 0) d_ssm = d_inner;
   check_range(where, "d_ssm", d_ssm, 1, d_inner);
   check_divides(where, "headdim", headdim, "d_ssm", d_ssm);

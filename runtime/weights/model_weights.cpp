@@ -13,10 +13,40 @@ TensorView ModelWeights::own(DType dtype, TensorShape shape, std::vector<std::by
   return view;
 }
 
+namespace {
+
+using Emit = std::function<void(std::string name, TensorShape shape, TensorRole role, bool present,
+                                TensorView* view)>;
+
+// The mixer's tensors of one Mamba-2 block, in llama.cpp's mamba2 order.
+void mamba2_mixer_tensors(const ModelConfig& c, const std::string& blk, LayerWeights& layer,
+                          const Emit& emit) {
+  const TensorShape d_shape =
+      c.D_has_hdim ? TensorShape{c.nheads, c.headdim} : TensorShape{c.nheads, 1};
+  emit(blk + "ssm_dt.bias", {c.nheads}, TensorRole::kSmall, true, &layer.dt_bias);
+  emit(blk + "ssm_a", {c.nheads, 1}, TensorRole::kSmall, true, &layer.A);
+  emit(blk + "ssm_d", d_shape, TensorRole::kSmall, true, &layer.D);
+  emit(blk + "ssm_norm.weight", {c.ngroups, c.d_ssm / c.ngroups}, TensorRole::kSmall, c.rmsnorm,
+       &layer.gated_norm);
+}
+
+// The mixer's tensors of one Mamba-1 block (llama.cpp's mamba: ssm_x, ssm_dt, A per channel).
+void mamba1_mixer_tensors(const ModelConfig& c, const std::string& blk, LayerWeights& layer,
+                          const Emit& emit) {
+  emit(blk + "ssm_x.weight", {c.d_x_proj, c.d_inner}, TensorRole::kProjection, true, &layer.x_proj);
+  emit(blk + "ssm_dt.weight", {c.d_inner, c.dt_rank}, TensorRole::kProjection, true,
+       &layer.dt_proj);
+  emit(blk + "ssm_dt.bias", {c.d_inner}, TensorRole::kSmall, true, &layer.dt_bias);
+  emit(blk + "ssm_a", {c.d_inner, c.d_state}, TensorRole::kSmall, true, &layer.A);
+  emit(blk + "ssm_d", {c.d_inner}, TensorRole::kSmall, true, &layer.D);
+}
+
+}  // namespace
+
 void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&)>& visit) {
   const ModelConfig& c = weights.config;
-  auto emit = [&](std::string name, TensorShape shape, TensorRole role, bool present,
-                  TensorView* view) {
+  const Emit emit = [&](std::string name, TensorShape shape, TensorRole role, bool present,
+                        TensorView* view) {
     TensorSlot slot{std::move(name), shape, role, present, view};
     visit(slot);
   };
@@ -26,8 +56,6 @@ void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&
   for (int64_t l = 0; l < c.n_layer; ++l) {
     LayerWeights& layer = weights.layers.at(static_cast<size_t>(l));
     const std::string blk = "blk." + std::to_string(l) + ".";
-    const TensorShape d_shape =
-        c.D_has_hdim ? TensorShape{c.nheads, c.headdim} : TensorShape{c.nheads, 1};
     emit(blk + "attn_norm.weight", {c.d_model}, TensorRole::kSmall, true, &layer.norm);
     emit(blk + "ssm_in.weight", {c.d_in_proj, c.d_model}, TensorRole::kProjection, true,
          &layer.in_proj);
@@ -36,11 +64,11 @@ void for_each_tensor(ModelWeights& weights, const std::function<void(TensorSlot&
          &layer.conv1d);
     emit(blk + "ssm_conv1d.bias", {c.conv_dim}, TensorRole::kSmall, c.conv_bias,
          &layer.conv1d_bias);
-    emit(blk + "ssm_dt.bias", {c.nheads}, TensorRole::kSmall, true, &layer.dt_bias);
-    emit(blk + "ssm_a", {c.nheads, 1}, TensorRole::kSmall, true, &layer.A);
-    emit(blk + "ssm_d", d_shape, TensorRole::kSmall, true, &layer.D);
-    emit(blk + "ssm_norm.weight", {c.ngroups, c.d_ssm / c.ngroups}, TensorRole::kSmall, c.rmsnorm,
-         &layer.gated_norm);
+    if (c.architecture == Architecture::kMamba1) {
+      mamba1_mixer_tensors(c, blk, layer, emit);
+    } else {
+      mamba2_mixer_tensors(c, blk, layer, emit);
+    }
     emit(blk + "ssm_out.weight", {c.d_model, c.d_inner}, TensorRole::kProjection, true,
          &layer.out_proj);
     emit(blk + "ssm_out.bias", {c.d_model}, TensorRole::kSmall, c.proj_bias, &layer.out_proj_bias);

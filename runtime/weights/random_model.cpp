@@ -13,11 +13,21 @@ struct ReleasedSize {
   std::string_view name;
   int64_t d_model;
   int64_t n_layer;
+  Architecture architecture;
 };
 
+// state-spaces/mamba2-* and (Mamba-1) state-spaces/mamba-*: every other field at its default.
 constexpr ReleasedSize kReleased[] = {
-    {"130m", 768, 24},  {"370m", 1024, 48}, {"780m", 1536, 48},
-    {"1.3b", 2048, 48}, {"2.7b", 2560, 64},
+    {"130m", 768, 24, Architecture::kMamba2},
+    {"370m", 1024, 48, Architecture::kMamba2},
+    {"780m", 1536, 48, Architecture::kMamba2},
+    {"1.3b", 2048, 48, Architecture::kMamba2},
+    {"2.7b", 2560, 64, Architecture::kMamba2},
+    {"mamba-130m", 768, 24, Architecture::kMamba1},
+    {"mamba-370m", 1024, 48, Architecture::kMamba1},
+    {"mamba-790m", 1536, 48, Architecture::kMamba1},
+    {"mamba-1.4b", 2048, 48, Architecture::kMamba1},
+    {"mamba-2.8b", 2560, 64, Architecture::kMamba1},
 };
 
 std::vector<std::byte> as_bytes(const std::vector<float>& values) {
@@ -34,12 +44,16 @@ ModelConfig released_model_config(std::string_view size) {
     ModelConfig config;
     config.d_model = released.d_model;
     config.n_layer = released.n_layer;
+    config.architecture = released.architecture;
+    if (released.architecture == Architecture::kMamba1) config.d_state = 16;
     config.vocab_size = 50277;
     config.pad_vocab_size_multiple = 16;
     config.resolve(std::string(size));
     return config;
   }
-  throw Error("--size " + std::string(size), "unknown model size (130m, 370m, 780m, 1.3b, 2.7b)");
+  throw Error("--size " + std::string(size),
+              "unknown model size (130m, 370m, 780m, 1.3b, 2.7b; Mamba-1: mamba-130m, mamba-370m, "
+              "mamba-790m, mamba-1.4b, mamba-2.8b)");
 }
 
 ModelWeights make_random_weights(const ModelConfig& config, uint64_t seed) {

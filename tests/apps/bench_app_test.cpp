@@ -59,14 +59,16 @@ TEST(BenchApp, JsonHasLlamaBenchFieldsForEveryTest) {
 }
 
 TEST(BenchApp, TableHasAHeaderAndOneRowPerTest) {
-  const auto run =
-      testing::run_binary(MAMBA2_BENCH_BIN, {testing::fixture_dir("tiny").string(), "-p", "8", "-n",
-                                             "2", "-r", "1", "--scan", "chunked"});
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_NE(run.out.find("| model"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("| pp8 |"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("| tg2 |"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("chunked"), std::string::npos) << run.out;
+  for (const char* name : {"tiny", "m1_tiny"}) {
+    const auto run =
+        testing::run_binary(MAMBA2_BENCH_BIN, {testing::fixture_dir(name).string(), "-p", "8", "-n",
+                                               "2", "-r", "1", "--scan", "chunked"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("| model"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("| pp8 |"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("| tg2 |"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("chunked"), std::string::npos) << run.out;
+  }
 }
 
 TEST(BenchApp, NoModelIsAOneLineError) {

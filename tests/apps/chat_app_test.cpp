@@ -64,7 +64,7 @@ testing::BinaryRun chat(const std::vector<std::string>& args, const std::string&
 std::string fixture(const char* name) { return testing::fixture_dir(name).string(); }
 
 TEST(ChatApp, GreedyIdsEqualTheFixturesGreedyTokens) {
-  for (const char* name : {"tiny", "small_groups"}) {
+  for (const char* name : {"tiny", "small_groups", "m1_tiny", "m1_small"}) {
     const auto prompts = read_json(testing::fixture_dir(name) / "prompt_ids.json");
     const auto greedy = read_json(testing::fixture_dir(name) / "greedy.json");
     for (size_t p = 0; p < prompts.size(); ++p) {
@@ -91,25 +91,28 @@ TEST(ChatApp, SeededSampledRunIsReproducible) {
 }
 
 TEST(ChatApp, SaveThenLoadInANewProcessContinuesLikeAnUninterruptedRun) {
-  const std::vector<std::string> args = {
-      fixture("tiny"), "-n", "16", "--temp", "0.9", "--seed", "3", "--repeat-penalty", "1.3"};
-  const auto whole = chat(args, "1,2,3\n4,5\n/set temp 1.2\n6\n7 8 9\n");
-  ASSERT_EQ(whole.exit_code, 0) << whole.err;
-  const auto expected = reply_lines(whole.out);
-  ASSERT_EQ(expected.size(), 4u) << whole.out;
+  for (const char* name : {"tiny", "m1_tiny"}) {
+    SCOPED_TRACE(name);
+    const std::vector<std::string> args = {
+        fixture(name), "-n", "16", "--temp", "0.9", "--seed", "3", "--repeat-penalty", "1.3"};
+    const auto whole = chat(args, "1,2,3\n4,5\n/set temp 1.2\n6\n7 8 9\n");
+    ASSERT_EQ(whole.exit_code, 0) << whole.err;
+    const auto expected = reply_lines(whole.out);
+    ASSERT_EQ(expected.size(), 4u) << whole.out;
 
-  const auto file = (testing::scratch_dir() / "talk.m2c").string();
-  const auto first = chat(args, "1,2,3\n4,5\n/set temp 1.2\n/save " + file + "\n");
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  // Another seed on the command line: the saved random stream must win.
-  std::vector<std::string> other_args = args;
-  other_args[6] = "99";
-  const auto second = chat(other_args, "/load " + file + "\n6\n7 8 9\n");
-  ASSERT_EQ(second.exit_code, 0) << second.err;
-  EXPECT_EQ(reply_lines(first.out),
-            std::vector<std::string>(expected.begin(), expected.begin() + 2));
-  EXPECT_EQ(reply_lines(second.out),
-            std::vector<std::string>(expected.begin() + 2, expected.end()));
+    const auto file = (testing::scratch_dir() / "talk.m2c").string();
+    const auto first = chat(args, "1,2,3\n4,5\n/set temp 1.2\n/save " + file + "\n");
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    // Another seed on the command line: the saved random stream must win.
+    std::vector<std::string> other_args = args;
+    other_args[6] = "99";
+    const auto second = chat(other_args, "/load " + file + "\n6\n7 8 9\n");
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_EQ(reply_lines(first.out),
+              std::vector<std::string>(expected.begin(), expected.begin() + 2));
+    EXPECT_EQ(reply_lines(second.out),
+              std::vector<std::string>(expected.begin() + 2, expected.end()));
+  }
 }
 
 // --help and /help list every sampler setting, --help with its default, both from the declaration.

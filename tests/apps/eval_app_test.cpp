@@ -34,32 +34,37 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
+// A Mamba-2 and a Mamba-1 fixture: the states come out in each reference's layout.
 TEST(EvalApp, WritesLogitsStatesAndGreedyTokensOfTheReference) {
-  const auto fixture = testing::fixture_dir("small_groups");
-  std::ifstream prompts_file(fixture / "prompt_ids.json"), greedy_file(fixture / "greedy.json");
-  const auto prompts = nlohmann::json::parse(prompts_file);
-  const auto greedy = nlohmann::json::parse(greedy_file);
-  const size_t p = 4;
-  const auto ids = prompts[p].get<std::vector<int32_t>>();
-  const auto out = testing::scratch_dir();
-  for (const char* scan : {"chunked", "associative", "recurrent"}) {
-    SCOPED_TRACE(scan);
-    const testing::BinaryRun run = testing::run_binary(
-        MAMBA2_EVAL_BIN, {fixture.string(), "--ids", join_ids(ids, ","), "--logits-out",
-                          (out / "logits.npy").string(), "--states-out", (out / "states").string(),
-                          "--generate", "32", "--scan", scan, "-t", "2"});
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-    EXPECT_EQ(run.out, join_ids(greedy["tokens"][p].get<std::vector<int32_t>>(), " ") + "\n");
-    const std::string index = std::to_string(p);
-    EXPECT_LE(max_abs_diff(read_npy(out / "logits.npy").data,
-                           read_npy(fixture / ("logits_p" + index + ".npy")).data),
-              1e-3f);
-    EXPECT_LE(max_abs_diff(read_npy(out / "states" / "ssm_state.npy").data,
-                           read_npy(fixture / ("final_ssm_state_p" + index + ".npy")).data),
-              1e-3f);
-    EXPECT_LE(max_abs_diff(read_npy(out / "states" / "conv_state.npy").data,
-                           read_npy(fixture / ("final_conv_state_p" + index + ".npy")).data),
-              1e-3f);
+  for (const char* name : {"small_groups", "m1_small"}) {
+    SCOPED_TRACE(name);
+    const auto fixture = testing::fixture_dir(name);
+    std::ifstream prompts_file(fixture / "prompt_ids.json"), greedy_file(fixture / "greedy.json");
+    const auto prompts = nlohmann::json::parse(prompts_file);
+    const auto greedy = nlohmann::json::parse(greedy_file);
+    const size_t p = 4;
+    const auto ids = prompts[p].get<std::vector<int32_t>>();
+    const auto out = testing::scratch_dir();
+    for (const char* scan : {"chunked", "associative", "recurrent"}) {
+      SCOPED_TRACE(scan);
+      const testing::BinaryRun run =
+          testing::run_binary(MAMBA2_EVAL_BIN, {fixture.string(), "--ids", join_ids(ids, ","),
+                                                "--logits-out", (out / "logits.npy").string(),
+                                                "--states-out", (out / "states").string(),
+                                                "--generate", "32", "--scan", scan, "-t", "2"});
+      ASSERT_EQ(run.exit_code, 0) << run.err;
+      EXPECT_EQ(run.out, join_ids(greedy["tokens"][p].get<std::vector<int32_t>>(), " ") + "\n");
+      const std::string index = std::to_string(p);
+      EXPECT_LE(max_abs_diff(read_npy(out / "logits.npy").data,
+                             read_npy(fixture / ("logits_p" + index + ".npy")).data),
+                1e-3f);
+      EXPECT_LE(max_abs_diff(read_npy(out / "states" / "ssm_state.npy").data,
+                             read_npy(fixture / ("final_ssm_state_p" + index + ".npy")).data),
+                1e-3f);
+      EXPECT_LE(max_abs_diff(read_npy(out / "states" / "conv_state.npy").data,
+                             read_npy(fixture / ("final_conv_state_p" + index + ".npy")).data),
+                1e-3f);
+    }
   }
 }
 

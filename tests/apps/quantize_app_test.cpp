@@ -97,7 +97,7 @@ TEST(QuantizeApp, ConvertsAGgufFileToF16) {
 }
 
 TEST(QuantizeApp, ConvertsAFixtureDirectory) {
-  for (const char* fixture : {"tiny", "small_groups"}) {
+  for (const char* fixture : {"tiny", "small_groups", "m1_tiny", "m1_small"}) {
     const fs::path dir = testing::fixture_dir(fixture);
     const fs::path output = testing::scratch_dir() / "fixture.gguf";
     const RunResult run = run_quantize({dir.string(), output.string(), "--type", "f32"});

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -30,6 +31,16 @@ inline void expect_close(const std::vector<float>& actual, const std::vector<flo
     ASSERT_LE(std::fabs(actual[i] - expected[i]), abs_tol + rel_tol * std::fabs(expected[i]))
         << "at index " << i << ": " << actual[i] << " vs " << expected[i];
   }
+}
+
+// |a - b| <= rel * max(1, max |expected|) for every element: a tolerance relative to the
+// output's magnitude, for sums of many terms.
+inline void expect_near_scaled(const std::vector<float>& actual, const std::vector<float>& expected,
+                               float rel) {
+  ASSERT_EQ(actual.size(), expected.size());
+  float scale = 1.0f;
+  for (float v : expected) scale = std::max(scale, std::fabs(v));
+  expect_close(actual, expected, rel * scale);
 }
 
 // Runs body(level) for every SIMD level this CPU can execute.

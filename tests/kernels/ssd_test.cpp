@@ -17,6 +17,7 @@
 namespace mamba2::kernels {
 namespace {
 
+using testing::expect_near_scaled;
 using testing::for_each_simd_level;
 using testing::random_vector;
 
@@ -64,16 +65,6 @@ struct Problem {
 std::vector<float> workspace_for(const SsdShape& shape, int64_t tokens) {
   return std::vector<float>(ssd_workspace_floats(shape, tokens),
                             std::numeric_limits<float>::quiet_NaN());
-}
-
-// |a - b| <= rel * max(1, max|b|): the scan sums many terms, so the error scales with the
-// largest output rather than with each element.
-void expect_near_scaled(const std::vector<float>& actual, const std::vector<float>& expected,
-                        float rel) {
-  ASSERT_EQ(actual.size(), expected.size());
-  float scale = 1.0f;
-  for (float v : expected) scale = std::max(scale, std::fabs(v));
-  testing::expect_close(actual, expected, rel * scale);
 }
 
 struct ChunkResult {

@@ -108,11 +108,13 @@ void expect_all_batches_match(const ModelWeights& weights, const std::string& na
 
 TEST(BatchDecoder, MatchesEachSessionsOwnDecodeOnTheFixture) {
   expect_all_batches_match(load_model_weights(testing::fixture_dir("tiny")), "tiny");
+  expect_all_batches_match(load_model_weights(testing::fixture_dir("m1_tiny")), "m1_tiny");
 }
 
 TEST(BatchDecoder, MatchesEachSessionsOwnDecodeOnRandomModels) {
   expect_all_batches_match(make_random_weights(random_config(), 3), "random");
   expect_all_batches_match(make_random_weights(random_config(96, false), 4), "random_mlp");
+  expect_all_batches_match(make_random_weights(testing::small_mamba1_config(), 5), "random_m1");
 }
 
 TEST(BatchDecoder, RefusesBadBatchesBeforeChangingAnyState) {

@@ -1,6 +1,6 @@
-// N sessions on one shared Model in N threads produce exactly what each produces alone, for
-// every scan path, prefill and decode. Built on its own so the TSan step (scripts/test.sh) can
-// run just this under ThreadSanitizer.
+// N sessions on shared Models in N threads produce exactly what each produces alone, for every
+// scan path, prefill and decode, with a Mamba-2 and a Mamba-1 model in the same process. Built on
+// its own so the TSan step (scripts/test.sh) can run just this under ThreadSanitizer.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -18,6 +18,7 @@ namespace {
 
 using testing::random_tokens;
 using testing::small_config;
+using testing::small_configs;
 
 // Everything a session computes: every prompt position's logits, then greedy decode steps.
 struct Transcript {
@@ -67,37 +68,48 @@ Transcript run_session(std::shared_ptr<const Model> model, const std::vector<int
   return run;
 }
 
-TEST(ConcurrentSessions, NThreadsTimesEveryScanModeWithDecodeMatchRunsAlone) {
-  const ModelConfig config = small_config();
-  const auto model = std::make_shared<const Model>(make_random_weights(config, 7));
+TEST(ConcurrentSessions, NThreadsTimesEveryScanModeAndLayerKindMatchRunsAlone) {
+  std::vector<std::shared_ptr<const Model>> models;
+  for (const ModelConfig& config : small_configs()) {
+    models.push_back(std::make_shared<const Model>(make_random_weights(config, 7)));
+  }
   const std::vector<ScanMode> scans = {ScanMode::kChunked, ScanMode::kAssociative,
                                        ScanMode::kRecurrent};
   constexpr int kPromptsPerScan = 2;
-  // One job per (scan, prompt): every scan path runs at the same time as the others.
+  // One job per (model, scan, prompt): every scan path of both layer kinds runs at the same
+  // time as the others.
   struct Job {
+    std::shared_ptr<const Model> model;
     ScanMode scan;
     std::vector<int32_t> prompt;
   };
   std::vector<Job> jobs;
-  for (ScanMode scan : scans) {
-    for (int i = 0; i < kPromptsPerScan; ++i) {
-      const uint32_t seed = static_cast<uint32_t>(100 + jobs.size());
-      jobs.push_back({scan, random_tokens(5 + 9 * jobs.size(), config.vocab_size, seed)});
+  for (const auto& model : models) {
+    for (ScanMode scan : scans) {
+      for (int i = 0; i < kPromptsPerScan; ++i) {
+        const uint32_t seed = static_cast<uint32_t>(100 + jobs.size());
+        jobs.push_back(
+            {model, scan,
+             random_tokens(5 + 9 * (jobs.size() % 6), model->config().vocab_size, seed)});
+      }
     }
   }
   std::vector<Transcript> alone;
-  for (const Job& job : jobs) alone.push_back(run_session(model, job.prompt, job.scan));
+  for (const Job& job : jobs) alone.push_back(run_session(job.model, job.prompt, job.scan));
 
   std::vector<Transcript> together(jobs.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < jobs.size(); ++i) {
     threads.emplace_back(
-        [&, i] { together[i] = run_session(model, jobs[i].prompt, jobs[i].scan); });
+        [&, i] { together[i] = run_session(jobs[i].model, jobs[i].prompt, jobs[i].scan); });
   }
   for (std::thread& thread : threads) thread.join();
 
   for (size_t i = 0; i < jobs.size(); ++i) {
-    SCOPED_TRACE("job " + std::to_string(i) + ", " + std::string(scan_mode_name(jobs[i].scan)));
+    const ModelConfig& config = jobs[i].model->config();
+    SCOPED_TRACE("job " + std::to_string(i) + ", " +
+                 std::string(architecture_name(config.architecture)) + ", " +
+                 std::string(scan_mode_name(jobs[i].scan)));
     ASSERT_EQ(together[i].prompt_logits.size(),
               jobs[i].prompt.size() * static_cast<size_t>(config.vocab_padded));
     EXPECT_EQ(together[i].prompt_logits, alone[i].prompt_logits);

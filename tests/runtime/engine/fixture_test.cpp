@@ -1,5 +1,6 @@
 // The engine against the official reference outputs in shared/fixtures, for every file format the
-// fixtures come in (safetensors, torch .bin, and a GGUF written here) and every scan path.
+// fixtures come in (safetensors, torch .bin, a GGUF written here, and for m1_tiny llama.cpp's own
+// mamba GGUF) and every scan path, Mamba-2 (tiny, small_groups) and Mamba-1 (m1_tiny, m1_small).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,7 +40,7 @@ void expect_all_near(std::span<const float> actual, const std::vector<float>& ex
   EXPECT_LE(worst, tolerance) << what << ": worst at " << worst_at;
 }
 
-enum class Source { kSafetensors, kTorchBin, kGguf };
+enum class Source { kSafetensors, kTorchBin, kGguf, kLlamaCppGguf };
 
 std::string source_name(Source source) {
   switch (source) {
@@ -49,6 +50,8 @@ std::string source_name(Source source) {
       return "torch_bin";
     case Source::kGguf:
       return "gguf";
+    case Source::kLlamaCppGguf:
+      return "llamacpp_gguf";
   }
   return "";
 }
@@ -62,6 +65,9 @@ std::shared_ptr<const Model> load_fixture(const std::string& fixture, Source sou
     std::filesystem::copy_file(dir / "config.json", copy / "config.json");
     std::filesystem::copy_file(dir / "pytorch_model.bin", copy / "pytorch_model.bin");
     return load_model(copy);
+  }
+  if (source == Source::kLlamaCppGguf) {
+    return load_model(testing::fixture_dir("llamacpp_mamba1") / (fixture + "-F32.gguf"));
   }
   const auto gguf = testing::scratch_dir() / "model.gguf";
   write_gguf_model(load_model_weights(dir), gguf, GgufWriteOptions{});
@@ -125,8 +131,10 @@ TEST_P(FixtureTest, LogitsStatesAndGreedyTokensMatchTheReference) {
 
 std::vector<FixtureCase> all_cases() {
   std::vector<FixtureCase> cases;
-  for (const char* fixture : {"tiny", "small_groups"}) {
-    for (Source source : {Source::kSafetensors, Source::kTorchBin, Source::kGguf}) {
+  for (const char* fixture : {"tiny", "small_groups", "m1_tiny", "m1_small"}) {
+    for (Source source :
+         {Source::kSafetensors, Source::kTorchBin, Source::kGguf, Source::kLlamaCppGguf}) {
+      if (source == Source::kLlamaCppGguf && std::string(fixture) != "m1_tiny") continue;
       for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative, ScanMode::kRecurrent}) {
         cases.push_back({fixture, source, scan});
       }

@@ -41,23 +41,62 @@ ReferenceForward::ReferenceForward(const ModelWeights& weights)
   ssm_.assign(c_.n_layer, std::vector<double>(c_.nheads * c_.headdim * c_.d_state, 0.0));
 }
 
+std::vector<double> ReferenceForward::convolve(int64_t l, const std::vector<double>& v,
+                                               int64_t begin) {
+  const LayerWeights& w = weights_.layers[l];
+  auto& window = conv_inputs_[l];  // oldest first
+  window.erase(window.begin());
+  window.emplace_back(v.begin() + begin, v.begin() + begin + c_.conv_dim);
+  std::vector<double> out(c_.conv_dim);
+  for (int64_t ch = 0; ch < c_.conv_dim; ++ch) {
+    double sum = w.conv1d_bias.empty() ? 0.0 : at(w.conv1d_bias, ch);
+    for (int64_t k = 0; k < c_.d_conv; ++k) sum += at(w.conv1d, ch * c_.d_conv + k) * window[k][ch];
+    out[ch] = silu(sum);
+  }
+  return out;
+}
+
+// mamba_simple.py: x | z, conv over x, x_proj -> dt_low | B | C, the scan with A per channel
+// and state entry, y * silu(z).
+std::vector<double> ReferenceForward::mamba1_mixer(int64_t l, const std::vector<double>& u) {
+  const LayerWeights& w = weights_.layers[l];
+  const int64_t D = c_.d_inner, N = c_.d_state, R = c_.dt_rank;
+  const std::vector<double> v = matvec(w.in_proj, w.in_proj_bias, u);  // x | z
+  const std::vector<double> x = convolve(l, v, 0);
+  std::vector<double> x_dbl = matvec(w.x_proj, TensorView{}, x);  // dt_low | B | C
+  if (c_.dt_b_c_rms) {  // falcon-mamba: each part RMS-normalised, no weight
+    for (auto [begin, end] : {std::pair{int64_t{0}, R}, {R, R + N}, {R + N, R + 2 * N}}) {
+      double sum = 0;
+      for (int64_t i = begin; i < end; ++i) sum += x_dbl[i] * x_dbl[i];
+      const double scale = 1.0 / std::sqrt(sum / double(end - begin) + c_.dt_b_c_rms_eps);
+      for (int64_t i = begin; i < end; ++i) x_dbl[i] *= scale;
+    }
+  }
+  const std::vector<double> dt_low(x_dbl.begin(), x_dbl.begin() + R);
+  const std::vector<double> dt_in = matvec(w.dt_proj, w.dt_bias, dt_low);
+  std::vector<double> q(D);
+  for (int64_t d = 0; d < D; ++d) {
+    const double dt = softplus(dt_in[d]);
+    double out = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      double& s = ssm_[l][d * N + n];
+      s = std::exp(dt * at(w.A, d * N + n)) * s + dt * x[d] * x_dbl[R + n];
+      out += s * x_dbl[R + N + n];
+    }
+    q[d] = (out + at(w.D, d) * x[d]) * silu(v[D + d]);
+  }
+  return matvec(w.out_proj, w.out_proj_bias, q);
+}
+
 std::vector<double> ReferenceForward::mixer(int64_t l, const std::vector<double>& u) {
+  if (c_.architecture == Architecture::kMamba1) return mamba1_mixer(l, u);
   const LayerWeights& w = weights_.layers[l];
   const int64_t d_mlp = c_.d_mlp, d_ssm = c_.d_ssm, H = c_.nheads, P = c_.headdim, N = c_.d_state,
                 G = c_.ngroups;
   const std::vector<double> v = matvec(w.in_proj, w.in_proj_bias, u);
   // z0 | x0 | z | xBC | dt
   const int64_t z_at = 2 * d_mlp, xbc_at = z_at + d_ssm, dt_at = xbc_at + c_.conv_dim;
-
-  auto& window = conv_inputs_[l];  // oldest first
-  window.erase(window.begin());
-  window.emplace_back(v.begin() + xbc_at, v.begin() + dt_at);
-  std::vector<double> xbc(c_.conv_dim);
-  for (int64_t ch = 0; ch < c_.conv_dim; ++ch) {
-    double sum = w.conv1d_bias.empty() ? 0.0 : at(w.conv1d_bias, ch);
-    for (int64_t k = 0; k < c_.d_conv; ++k) sum += at(w.conv1d, ch * c_.d_conv + k) * window[k][ch];
-    xbc[ch] = silu(sum);
-  }
+  const std::vector<double> xbc = convolve(l, v, xbc_at);
 
   std::vector<double> y(d_ssm);
   for (int64_t h = 0; h < H; ++h) {

@@ -20,6 +20,8 @@ namespace {
 
 using testing::random_tokens;
 using testing::small_config;
+using testing::small_configs;
+using testing::small_mamba1_config;
 
 std::shared_ptr<const Model> random_model(const ModelConfig& config, uint64_t seed = 7) {
   return std::make_shared<const Model>(make_random_weights(config, seed));
@@ -62,88 +64,97 @@ SessionOptions with_scan(ScanMode scan, int threads = 1, int64_t window = 0) {
 }
 
 TEST(Session, ScanPathsAgreeAtEveryBoundaryLength) {
-  const ModelConfig config = small_config();
-  const auto model = random_model(config);
-  const int64_t chunk = config.chunk_size;
-  for (int64_t length :
-       {int64_t{1}, int64_t{2}, config.d_conv - 1, chunk - 1, chunk, chunk + 1, 3 * chunk + 5}) {
-    SCOPED_TRACE("length " + std::to_string(length));
-    const auto tokens = random_tokens(length, config.vocab_size, length);
-    const PromptRun recurrent = run_prompt(model, tokens, with_scan(ScanMode::kRecurrent));
-    // Window 2 makes the longer prompts cross window boundaries too.
-    for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative}) {
-      SCOPED_TRACE(std::string(scan_mode_name(scan)));
-      const PromptRun run = run_prompt(model, tokens, with_scan(scan, 1, 2));
-      expect_near_relative(run.logits, recurrent.logits, 1e-4);
-      expect_near_relative(run.state.ssm, recurrent.state.ssm, 1e-4);
-      expect_near_relative(run.state.conv, recurrent.state.conv, 1e-4);
-      EXPECT_EQ(run.state.position, length);
+  for (const ModelConfig& config : small_configs()) {
+    SCOPED_TRACE(std::string(architecture_name(config.architecture)));
+    const auto model = random_model(config);
+    const int64_t chunk = config.chunk_size;
+    for (int64_t length :
+         {int64_t{1}, int64_t{2}, config.d_conv - 1, chunk - 1, chunk, chunk + 1, 3 * chunk + 5}) {
+      SCOPED_TRACE("length " + std::to_string(length));
+      const auto tokens = random_tokens(length, config.vocab_size, length);
+      const PromptRun recurrent = run_prompt(model, tokens, with_scan(ScanMode::kRecurrent));
+      // Window 2 makes the longer prompts cross window boundaries too.
+      for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative}) {
+        SCOPED_TRACE(std::string(scan_mode_name(scan)));
+        const PromptRun run = run_prompt(model, tokens, with_scan(scan, 1, 2));
+        expect_near_relative(run.logits, recurrent.logits, 1e-4);
+        expect_near_relative(run.state.ssm, recurrent.state.ssm, 1e-4);
+        expect_near_relative(run.state.conv, recurrent.state.conv, 1e-4);
+        EXPECT_EQ(run.state.position, length);
+      }
     }
   }
 }
 
 TEST(Session, OneAndTwoThreadsAreBitIdentical) {
-  const ModelConfig config = small_config();
-  const auto model = random_model(config);
-  const auto tokens = random_tokens(5 * config.chunk_size + 3, config.vocab_size, 11);
-  for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative, ScanMode::kRecurrent}) {
-    SCOPED_TRACE(std::string(scan_mode_name(scan)));
-    const PromptRun one = run_prompt(model, tokens, with_scan(scan, 1));
-    const PromptRun two = run_prompt(model, tokens, with_scan(scan, 2));
-    EXPECT_EQ(one.logits, two.logits);
-    EXPECT_EQ(one.state, two.state);
+  for (const ModelConfig& config : small_configs()) {
+    SCOPED_TRACE(std::string(architecture_name(config.architecture)));
+    const auto model = random_model(config);
+    const auto tokens = random_tokens(5 * config.chunk_size + 3, config.vocab_size, 11);
+    for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative, ScanMode::kRecurrent}) {
+      SCOPED_TRACE(std::string(scan_mode_name(scan)));
+      const PromptRun one = run_prompt(model, tokens, with_scan(scan, 1));
+      const PromptRun two = run_prompt(model, tokens, with_scan(scan, 2));
+      EXPECT_EQ(one.logits, two.logits);
+      EXPECT_EQ(one.state, two.state);
+    }
   }
 }
 
 TEST(Session, SnapshotRestoreContinuesIdentically) {
-  const ModelConfig config = small_config();
-  const auto model = random_model(config);
-  const auto prompt = random_tokens(13, config.vocab_size, 3);
-  const auto more = random_tokens(9, config.vocab_size, 4);
+  for (const ModelConfig& config : small_configs()) {
+    SCOPED_TRACE(std::string(architecture_name(config.architecture)));
+    const auto model = random_model(config);
+    const auto prompt = random_tokens(13, config.vocab_size, 3);
+    const auto more = random_tokens(9, config.vocab_size, 4);
 
-  Session session(model, with_scan(ScanMode::kChunked, 2));
-  session.prefill(prompt);
-  const SessionState snapshot = session.state();
-  Session copy = session;
-  std::vector<float> first;
-  for (int32_t token : more) {
-    const auto logits = session.decode(token);
-    first.insert(first.end(), logits.begin(), logits.end());
-  }
+    Session session(model, with_scan(ScanMode::kChunked, 2));
+    session.prefill(prompt);
+    const SessionState snapshot = session.state();
+    Session copy = session;
+    std::vector<float> first;
+    for (int32_t token : more) {
+      const auto logits = session.decode(token);
+      first.insert(first.end(), logits.begin(), logits.end());
+    }
 
-  session.set_state(snapshot);
-  std::vector<float> again, copied;
-  for (int32_t token : more) {
-    const auto logits = session.decode(token);
-    again.insert(again.end(), logits.begin(), logits.end());
-    const auto copy_logits = copy.decode(token);
-    copied.insert(copied.end(), copy_logits.begin(), copy_logits.end());
+    session.set_state(snapshot);
+    std::vector<float> again, copied;
+    for (int32_t token : more) {
+      const auto logits = session.decode(token);
+      again.insert(again.end(), logits.begin(), logits.end());
+      const auto copy_logits = copy.decode(token);
+      copied.insert(copied.end(), copy_logits.begin(), copy_logits.end());
+    }
+    EXPECT_EQ(first, again);
+    EXPECT_EQ(first, copied);
   }
-  EXPECT_EQ(first, again);
-  EXPECT_EQ(first, copied);
 }
 
 TEST(Session, PrefillInPiecesEqualsPrefillAtOnce) {
-  const ModelConfig config = small_config();
-  const auto model = random_model(config);
-  const auto tokens = random_tokens(30, config.vocab_size, 5);
-  Session whole(model, with_scan(ScanMode::kChunked));
-  const auto whole_logits = whole.prefill(tokens);
-  const std::vector<float> expected(whole_logits.begin(), whole_logits.end());
+  for (const ModelConfig& config : small_configs()) {
+    SCOPED_TRACE(std::string(architecture_name(config.architecture)));
+    const auto model = random_model(config);
+    const auto tokens = random_tokens(30, config.vocab_size, 5);
+    Session whole(model, with_scan(ScanMode::kChunked));
+    const auto whole_logits = whole.prefill(tokens);
+    const std::vector<float> expected(whole_logits.begin(), whole_logits.end());
 
-  Session pieces(model, with_scan(ScanMode::kChunked));
-  pieces.prefill(std::span(tokens).subspan(0, 11));
-  pieces.decode(tokens[11]);
-  const auto logits = pieces.prefill(std::span(tokens).subspan(12));
-  expect_near_relative(std::vector<float>(logits.begin(), logits.end()), expected, 1e-4);
-  EXPECT_EQ(pieces.state().position, 30);
+    Session pieces(model, with_scan(ScanMode::kChunked));
+    pieces.prefill(std::span(tokens).subspan(0, 11));
+    pieces.decode(tokens[11]);
+    const auto logits = pieces.prefill(std::span(tokens).subspan(12));
+    expect_near_relative(std::vector<float>(logits.begin(), logits.end()), expected, 1e-4);
+    EXPECT_EQ(pieces.state().position, 30);
+  }
 }
 
-// Every optional Mamba2 feature, checked against the plain double-precision reference.
+// Every optional Mamba2 and Mamba-1 feature, checked against the plain double-precision reference.
 TEST(Session, MatchesThePlainReferenceOnEveryConfigOption) {
   struct Variant {
     const char* name;
     void (*apply)(ModelConfig&);
+    ModelConfig (*base)() = small_config;
   };
   const Variant variants[] = {
       {"released defaults", [](ModelConfig&) {}},
@@ -163,10 +174,33 @@ TEST(Session, MatchesThePlainReferenceOnEveryConfigOption) {
        }},
       {"untied lm_head", [](ModelConfig& c) { c.tie_embeddings = false; }},
       {"d_conv 1", [](ModelConfig& c) { c.d_conv = 1; }},
+      // Mamba-1; random_model draws A per channel and state entry, so every channel's row of A
+      // differs (the fixtures' rows are all alike).
+      {"mamba1", [](ModelConfig&) {}, small_mamba1_config},
+      {"mamba1 biases, no conv bias, untied",
+       [](ModelConfig& c) {
+         c.proj_bias = true;
+         c.conv_bias = false;
+         c.tie_embeddings = false;
+       },
+       small_mamba1_config},
+      {"mamba1 dt_b_c_rms (falcon-mamba)",
+       [](ModelConfig& c) {
+         c.dt_b_c_rms = true;
+         c.dt_b_c_rms_eps = 1e-3f;
+       },
+       small_mamba1_config},
+      {"mamba1 expand 3, d_conv 2, dt_rank auto",
+       [](ModelConfig& c) {
+         c.expand = 3;
+         c.d_conv = 2;
+         c.dt_rank = 0;
+       },
+       small_mamba1_config},
   };
   for (const Variant& variant : variants) {
     SCOPED_TRACE(variant.name);
-    ModelConfig config = small_config();
+    ModelConfig config = variant.base();
     config.d_ssm = 0;
     variant.apply(config);
     config.resolve("test");

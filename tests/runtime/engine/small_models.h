@@ -24,6 +24,20 @@ inline ModelConfig small_config() {
   return config;
 }
 
+// small_config's sizes as a Mamba-1 model, with d_state 20: whole vectors and a ragged tail at
+// every SIMD width. dt_rank 5.
+inline ModelConfig small_mamba1_config() {
+  ModelConfig config = small_config();
+  config.architecture = Architecture::kMamba1;
+  config.d_state = 20;
+  config.dt_rank = 5;
+  config.resolve("test");
+  return config;
+}
+
+// One small model of every layer kind, for the tests that hold for all of them.
+inline std::vector<ModelConfig> small_configs() { return {small_config(), small_mamba1_config()}; }
+
 inline std::vector<int32_t> random_tokens(size_t count, int64_t vocab, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));

@@ -74,12 +74,71 @@ TEST(ConfigJson, StateSpacesDefaultsAreMamba2s) {
   EXPECT_FLOAT_EQ(padded.dt_max_limit, 0.1f);
 }
 
+TEST(ConfigJson, StateSpacesMamba1DefaultsAreTheMambaConstructors) {
+  // mamba-130m's config.json, as released: an empty ssm_cfg is Mamba-1.
+  const ModelConfig c = parse_config_json(
+      R"({"d_model": 768, "n_layer": 24, "vocab_size": 50277, "ssm_cfg": {}, "rms_norm": true,
+          "residual_in_fp32": true, "fused_add_norm": true, "pad_vocab_size_multiple": 8})",
+      "config.json");
+  EXPECT_EQ(c.architecture, Architecture::kMamba1);
+  EXPECT_EQ(c.d_state, 16);
+  EXPECT_EQ(c.d_inner, 1536);
+  EXPECT_EQ(c.dt_rank, 48);  // "auto": ceil(768 / 16)
+  EXPECT_EQ(c.d_x_proj, 48 + 2 * 16);
+  EXPECT_EQ(c.d_in_proj, 2 * 1536);
+  EXPECT_EQ(c.conv_dim, 1536);
+  EXPECT_EQ(c.vocab_padded, 50280);
+  EXPECT_TRUE(c.conv_bias);
+  EXPECT_FALSE(c.proj_bias);
+
+  const ModelConfig explicit_rank = parse_config_json(
+      R"({"d_model": 128, "n_layer": 3, "vocab_size": 500,
+          "ssm_cfg": {"layer": "Mamba1", "d_state": 8, "dt_rank": 12, "bias": true}})",
+      "config.json");
+  EXPECT_EQ(explicit_rank.dt_rank, 12);
+  EXPECT_EQ(explicit_rank.d_state, 8);
+  EXPECT_TRUE(explicit_rank.proj_bias);
+  EXPECT_ERROR_MENTIONS(parse_config_json(R"({"d_model": 64, "n_layer": 1, "vocab_size": 8,
+                            "ssm_cfg": {"dt_rank": "half"}})",
+                                          "c"),
+                        "ssm_cfg.dt_rank must be \"auto\" or an integer");
+}
+
+TEST(ConfigJson, ReadsTransformersMambaConfig) {
+  const ModelConfig c = parse_config_json(
+      R"({"model_type": "mamba", "hidden_size": 768, "num_hidden_layers": 24, "vocab_size": 50280,
+          "state_size": 16, "expand": 2, "intermediate_size": 1536, "conv_kernel": 4,
+          "time_step_rank": 48, "use_bias": false, "use_conv_bias": true,
+          "layer_norm_epsilon": 1e-05, "tie_word_embeddings": true})",
+      "config.json");
+  EXPECT_EQ(c.architecture, Architecture::kMamba1);
+  EXPECT_EQ(c.dt_rank, 48);
+  EXPECT_EQ(c.vocab_padded, 50280);
+  // tiiuae/falcon-mamba-7b's: RMS-normalised dt, B and C, with their own eps.
+  const ModelConfig falcon = parse_config_json(
+      R"({"model_type": "falcon_mamba", "hidden_size": 4096, "num_hidden_layers": 64,
+          "vocab_size": 65024, "state_size": 16, "expand": 2, "conv_kernel": 4,
+          "time_step_rank": 256, "use_bias": false, "use_conv_bias": true,
+          "layer_norm_epsilon": 1e-05, "mixer_rms_eps": 1e-06, "tie_word_embeddings": false})",
+      "config.json");
+  EXPECT_EQ(falcon.architecture, Architecture::kMamba1);
+  EXPECT_TRUE(falcon.dt_b_c_rms);
+  EXPECT_FLOAT_EQ(falcon.dt_b_c_rms_eps, 1e-6f);
+  EXPECT_EQ(falcon.dt_rank, 256);
+  EXPECT_ERROR_MENTIONS(parse_config_json(R"({"model_type": "mamba", "hidden_size": 64,
+                                              "intermediate_size": 100})",
+                                          "c"),
+                        "intermediate_size");
+}
+
 TEST(ConfigJson, RejectsStateSpacesArchitecturesWeDoNotRun) {
   const auto with = [](const std::string& extra) {
     return R"({"d_model": 64, "n_layer": 2, "vocab_size": 256, )" + extra + "}";
   };
-  EXPECT_ERROR_MENTIONS(parse_config_json(with(R"("ssm_cfg": {})"), "c.json"),
-                        "ssm_cfg.layer is \"Mamba1\"");
+  EXPECT_ERROR_MENTIONS(parse_config_json(with(R"("ssm_cfg": {"layer": "Mamba3"})"), "c.json"),
+                        "ssm_cfg.layer is \"Mamba3\"");
+  EXPECT_ERROR_MENTIONS(parse_config_json(with(R"("ssm_cfg": {"headdim": 64})"), "c.json"),
+                        "ssm_cfg.headdim is not a Mamba (Mamba-1) argument");
   EXPECT_ERROR_MENTIONS(
       parse_config_json(with(R"("ssm_cfg": {"layer": "Mamba2"}, "d_intermediate": 128)"), "c"),
       "d_intermediate");
@@ -169,8 +228,8 @@ TEST(ConfigJson, TransformersDefaultsAreMamba2Configs) {
       parse_config_json(R"({"hidden_size": 768, "num_heads": 20, "head_dim": 64, "n_groups": 1})",
                         "config.json"),
       "must equal expand * hidden_size");
-  EXPECT_ERROR_MENTIONS(parse_config_json(R"({"hidden_size": 768, "model_type": "mamba"})", "c"),
-                        "model_type");
+  EXPECT_ERROR_MENTIONS(parse_config_json(R"({"hidden_size": 768, "model_type": "jamba"})", "c"),
+                        "model_type is \"jamba\"");
   EXPECT_ERROR_MENTIONS(parse_config_json(R"({"hidden_size": 768, "num_heads": 24, "n_groups": 1,
                             "time_step_limit": [0.0]})",
                                           "c"),

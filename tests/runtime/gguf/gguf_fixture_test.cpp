@@ -7,6 +7,7 @@
 #include "quant/float16.h"
 #include "quant/row_conversion.h"
 #include "runtime/formats/checkpoint_dir.h"
+#include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/gguf_model.h"
 #include "tests/support/test_paths.h"
 
@@ -85,9 +86,12 @@ TEST_P(GgufFixture, F16RoundTripRoundsOnlyTheLargeWeights) {
     if (!before[i].present) continue;
     const TensorView& x = before[i].view;
     const TensorView& y = after[i].view;
+    // The projections (Mamba-1's ssm_x and ssm_dt too) and the embedding.
     const bool large =
         x.shape.rank == 2 && (before[i].name.find("ssm_in") != std::string::npos ||
                               before[i].name.find("ssm_out") != std::string::npos ||
+                              before[i].name.find("ssm_x") != std::string::npos ||
+                              before[i].name.find("ssm_dt.weight") != std::string::npos ||
                               before[i].name.find("token_embd") != std::string::npos ||
                               before[i].name == "output.weight");
     EXPECT_EQ(y.dtype, large ? DType::kF16 : DType::kF32) << before[i].name;
@@ -100,7 +104,57 @@ TEST_P(GgufFixture, F16RoundTripRoundsOnlyTheLargeWeights) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, GgufFixture, ::testing::Values("tiny", "small_groups"));
+// falcon-mamba's flag survives the file (llama.cpp's mamba.ssm.dt_b_c_rms).
+TEST(GgufMamba1, KeepsTheDtBCRmsFlag) {
+  ModelWeights weights = load_checkpoint_directory(testing::fixture_dir("m1_tiny"));
+  weights.config.dt_b_c_rms = true;
+  weights.config.dt_b_c_rms_eps = 1e-6f;
+  const auto path = testing::scratch_dir() / "falcon.gguf";
+  write_gguf_model(weights, path);
+  EXPECT_TRUE(load_gguf_model(path).config.dt_b_c_rms);
+  EXPECT_FLOAT_EQ(load_gguf_model(path).config.dt_b_c_rms_eps, 1e-6f);
+  EXPECT_EQ(GgufFile::open(path).find("mamba.ssm.dt_b_c_rms")->as_int(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GgufFixture,
+                         ::testing::Values("tiny", "small_groups", "m1_tiny", "m1_small"));
+
+// m1_tiny written here as llama.cpp's convert_hf_to_gguf.py writes it
+// (shared/fixtures/llamacpp_mamba1): every mamba.* key with its type and value, every tensor with
+// its shape and type (f32; q8_0 with ssm_dt.weight's rows of 4 falling back to f16), and the f32
+// bytes.
+TEST(GgufMamba1, WritesWhatLlamaCppsConverterWrites) {
+  const ModelWeights weights = load_checkpoint_directory(testing::fixture_dir("m1_tiny"));
+  const auto converter = testing::fixture_dir("llamacpp_mamba1");
+  for (auto [type, file] : {std::pair{DType::kF32, "m1_tiny-F32.gguf"},
+                            std::pair{DType::kQ8_0, "m1_tiny-Q8_0_converter.gguf"}}) {
+    SCOPED_TRACE(file);
+    const auto path = testing::scratch_dir() / "m1_tiny.gguf";
+    write_gguf_model(weights, path, {{type}, {}});
+    const GgufFile ours = GgufFile::open(path);
+    const GgufFile theirs = GgufFile::open(converter / file);
+    EXPECT_EQ(ours.get_string("general.architecture"), "mamba");
+    for (const auto& [key, value] : theirs.metadata()) {
+      if (!key.starts_with("mamba.")) continue;
+      const GgufValue* mine = ours.find(key);
+      ASSERT_NE(mine, nullptr) << key;
+      EXPECT_EQ(mine->type, value.type) << key;
+      EXPECT_EQ(mine->as_int(), value.as_int()) << key;
+      EXPECT_EQ(mine->as_float(), value.as_float()) << key;
+    }
+    ASSERT_EQ(ours.tensors().size(), theirs.tensors().size());
+    for (const GgufTensorInfo& info : theirs.tensors()) {
+      const GgufTensorInfo* mine = ours.find_tensor(info.name);
+      ASSERT_NE(mine, nullptr) << info.name;
+      EXPECT_EQ(mine->shape, info.shape) << info.name;
+      EXPECT_EQ(mine->dtype, info.dtype) << info.name;
+      if (type != DType::kF32) continue;
+      const TensorView a = ours.view(*mine), b = theirs.view(info);
+      ASSERT_EQ(a.nbytes, b.nbytes) << info.name;
+      EXPECT_EQ(std::memcmp(a.data, b.data, a.nbytes), 0) << info.name;
+    }
+  }
+}
 
 // llama-quantize's outputs of shared/fixtures/llamacpp_quants.
 std::filesystem::path llamacpp_file(const std::string& type) {
