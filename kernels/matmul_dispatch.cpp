@@ -21,18 +21,7 @@ void MatmulInput::prepare(const MatmulOperands& args) {
       q8_0_path_ = kernels::q8_0_path();
       q8_0_.resize(args.tokens(), args.k());
       return;
-    case DType::kF16:
-    case DType::kQ4_0:  // ggml's other block types: read, not computed with yet
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1:
-    case DType::kQ2_K:
-    case DType::kQ3_K:
-    case DType::kQ4_K:
-    case DType::kQ5_K:
-    case DType::kQ6_K:
-    case DType::kIQ4_NL:
-    case DType::kIQ4_XS:
+    default:  // f16 (widened at load) and ggml's other block types: read, not computed with yet
       break;
   }
   throw Error("matmul", "no kernel for " + std::string(dtype_name(args.w.type)) + " weights");
@@ -56,18 +45,7 @@ void matmul(const MatmulInput& input, int64_t n_begin, int64_t n_end) {
       return matmul_bf16(input.bf16_path(), args, input.bf16(), n_begin, n_end);
     case DType::kQ8_0:
       return matmul_q8_0(input.q8_0_path(), args, input.q8_0(), n_begin, n_end);
-    case DType::kF16:
-    case DType::kQ4_0:  // ggml's other block types: read, not computed with yet
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1:
-    case DType::kQ2_K:
-    case DType::kQ3_K:
-    case DType::kQ4_K:
-    case DType::kQ5_K:
-    case DType::kQ6_K:
-    case DType::kIQ4_NL:
-    case DType::kIQ4_XS:
+    default:  // f16 (widened at load) and ggml's other block types: read, not computed with yet
       break;
   }
   throw Error("matmul", "no kernel for " + std::string(dtype_name(args.w.type)) + " weights");

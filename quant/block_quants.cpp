@@ -46,28 +46,7 @@ int64_t whole_blocks(const char* where, DType type, int64_t n) {
 
 }  // namespace
 
-bool is_block_quant(DType type) {
-  switch (type) {
-    case DType::kF32:
-    case DType::kF16:
-    case DType::kBF16:
-      return false;
-    case DType::kQ4_0:
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1:
-    case DType::kQ8_0:
-    case DType::kQ2_K:
-    case DType::kQ3_K:
-    case DType::kQ4_K:
-    case DType::kQ5_K:
-    case DType::kQ6_K:
-    case DType::kIQ4_NL:
-    case DType::kIQ4_XS:
-      return true;
-  }
-  return false;
-}
+bool is_block_quant(DType type) { return dtype_info(type).block_elems > 1; }
 
 void quantize_row(DType type, const float* src, std::byte* dst, int64_t n) {
   const int64_t blocks = whole_blocks("quantize_row", type, n);
