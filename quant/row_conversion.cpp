@@ -4,8 +4,8 @@
 #include <cstring>
 #include <vector>
 
-#include "quant/float16.h"
 #include "quant/block_quants.h"
+#include "quant/float16.h"
 
 namespace mamba2 {
 namespace {

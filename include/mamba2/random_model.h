@@ -1,5 +1,6 @@
 // Models with random weights of a given shape, made in memory: for benchmarks at the real model
-// sizes (mamba2-130m ... 2.7b, mamba-130m ... 2.8b) and for tests, where no checkpoint can be downloaded.
+// sizes (mamba2-130m ... 2.7b, mamba-130m ... 2.8b) and for tests, where no checkpoint can be
+// downloaded.
 #pragma once
 
 #include <cstdint>

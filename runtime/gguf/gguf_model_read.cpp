@@ -194,8 +194,8 @@ ModelWeights read_gguf_model(const GgufFile& file,
   });
   for (const GgufTensorInfo& info : file.tensors()) {
     if (!expected.count(info.name) && !(extra && extra(info.name))) {
-      throw Error(where, "tensor '" + info.name + "' is not part of a " + arch +
-                             " model of this config");
+      throw Error(where,
+                  "tensor '" + info.name + "' is not part of a " + arch + " model of this config");
     }
   }
   check_model_weights(weights, where);

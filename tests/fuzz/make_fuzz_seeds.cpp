@@ -294,10 +294,9 @@ void write_sentencepiece_seeds(const fs::path& data, const fs::path& out) {
 }
 
 void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
-  for (const char* target :
-       {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json", "tokenize",
-        "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
-        "spm_tokenize"}) {
+  for (const char* target : {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json",
+                             "tokenize", "conversation_state", "block_quants",
+                             "sentencepiece_model", "spm_vocab_gguf", "spm_tokenize"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";

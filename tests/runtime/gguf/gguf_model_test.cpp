@@ -296,9 +296,9 @@ TEST(GgufModel, WriteRefusesTypesTheEngineCannotComputeWith) {
   const ModelWeights weights = synthetic_weights(small_config(true), 4);
   const auto path = testing::scratch_dir() / "q4.gguf";
   EXPECT_THROW(write_gguf_model(weights, path, {{DType::kQ4_K}, {}}), Error);
-  EXPECT_THROW(
-      write_gguf_model(weights, path, {{.type = DType::kF16, .embedding_type = DType::kIQ4_XS}, {}}),
-      Error);
+  EXPECT_THROW(write_gguf_model(weights, path,
+                                {{.type = DType::kF16, .embedding_type = DType::kIQ4_XS}, {}}),
+               Error);
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 

@@ -64,9 +64,9 @@ TEST(SentencePieceVectors, GgufCutsIllFormedUtf8ByLeadByteAsLlamaCpp) {
   constexpr int32_t kByte0 = 771;
   const std::vector<int32_t> ids = testing::mistral_gguf_tokenizer().encode("\xE0 world");
   ASSERT_GE(ids.size(), 5u);
-  EXPECT_EQ(std::vector<int32_t>(ids.begin(), ids.begin() + 5),
-            (std::vector<int32_t>{29473, kByte0 + 0xE0, kByte0 + 0xE2, kByte0 + 0x96,
-                                  kByte0 + 0x81}));
+  EXPECT_EQ(
+      std::vector<int32_t>(ids.begin(), ids.begin() + 5),
+      (std::vector<int32_t>{29473, kByte0 + 0xE0, kByte0 + 0xE2, kByte0 + 0x96, kByte0 + 0x81}));
   // The library reads the byte as U+FFFD (a piece of its own in this vocabulary).
   EXPECT_EQ(testing::mistral_model_tokenizer().encode("\xE0 world"),
             (std::vector<int32_t>{29473, 29905, 2294}));
