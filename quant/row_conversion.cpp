@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "mamba2/error.h"
 #include "quant/block_quants.h"
 #include "quant/float16.h"
 
@@ -59,14 +62,19 @@ void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t 
 
 void convert_rows(DType from, const std::byte* src, DType to, std::byte* dst, int64_t rows,
                   int64_t cols) {
+  if (rows <= 0) return;
+  const std::optional<uint64_t> in_row = dtype_bytes(from, cols), out_row = dtype_bytes(to, cols);
+  if (!in_row || !out_row) {
+    throw Error("convert_rows", "rows of " + std::to_string(cols) + " are not whole " +
+                                    std::string(dtype_name(in_row ? to : from)) + " blocks");
+  }
   const int64_t rows_per_pass =
       std::clamp<int64_t>(kPassElems / std::max<int64_t>(cols, 1), 1, rows);
-  const uint64_t in_row = *dtype_bytes(from, cols), out_row = *dtype_bytes(to, cols);
   std::vector<float> floats(static_cast<size_t>(rows_per_pass * cols));
   for (int64_t r = 0; r < rows; r += rows_per_pass) {
     const int64_t n = std::min(rows_per_pass, rows - r) * cols;
-    convert_row_to_f32(from, src + r * in_row, floats.data(), n);
-    convert_row_from_f32(to, floats.data(), dst + r * out_row, n);
+    convert_row_to_f32(from, src + r * *in_row, floats.data(), n);
+    convert_row_from_f32(to, floats.data(), dst + r * *out_row, n);
   }
 }
 

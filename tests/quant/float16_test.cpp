@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "mamba2/error.h"
 #include "quant/row_conversion.h"
 
 namespace mamba2 {
@@ -114,6 +115,20 @@ TEST(ConvertRow, UnalignedSourceIsFine) {
   convert_row_to_f32(DType::kF16, buffer.data() + 1, out, 2);
   EXPECT_EQ(out[0], 1.0f);
   EXPECT_EQ(out[1], 1.0f);
+}
+
+// convert_rows is handed whole tensors: none of zero rows, and a clear error (not a read past the
+// rows) for rows that are not whole blocks of either type.
+TEST(ConvertRows, ZeroRowsAreNothingAndPartialBlocksAreRefused) {
+  const float floats[48] = {};
+  std::vector<std::byte> out(1024, std::byte{0x5A});
+  convert_rows(DType::kF32, reinterpret_cast<const std::byte*>(floats), DType::kQ8_0, out.data(), 0,
+               32);
+  EXPECT_EQ(out[0], std::byte{0x5A});
+  EXPECT_THROW(convert_rows(DType::kF32, reinterpret_cast<const std::byte*>(floats), DType::kQ8_0,
+                            out.data(), 1, 48),
+               Error);
+  EXPECT_THROW(convert_rows(DType::kQ8_0, out.data(), DType::kF32, out.data() + 512, 1, 48), Error);
 }
 
 }  // namespace
