@@ -542,10 +542,6 @@ TensorView GgufFile::view(const GgufTensorInfo& tensor) const {
   return TensorView{tensor.dtype, tensor.shape, file_->data() + tensor.offset, tensor.nbytes};
 }
 
-}  // namespace mamba2
-
-namespace mamba2 {
-
 std::vector<GgufTensorInfo> read_gguf_tensor_infos(const std::filesystem::path& path) {
   return GgufFile::open(path).tensors();
 }
