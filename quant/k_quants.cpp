@@ -130,6 +130,37 @@ void quantize_scales_and_requantize(const float* x, int nmax, ScaleMinFit& fit, 
   }
 }
 
+// Q3_K and Q6_K: 16 sub-blocks of 16, each fitted symmetrically by `fit` with quants in
+// -nmax..nmax-1 (L, biased by nmax), and the sub-block scale of largest magnitude, signed.
+struct SymmetricFit {
+  int8_t L[kN];
+  float scales[16];
+  float max_scale = 0.0f;      // the scale of largest magnitude
+  float max_abs_scale = 0.0f;  // its magnitude
+};
+
+SymmetricFit fit_sub_blocks_of_16(const float* x, int nmax,
+                                  float (*fit)(const float*, int, int, int8_t*)) {
+  SymmetricFit result;
+  for (int j = 0; j < 16; ++j) {
+    result.scales[j] = fit(x + 16 * j, 16, nmax, result.L + 16 * j);
+    if (std::fabs(result.scales[j]) > result.max_abs_scale) {
+      result.max_abs_scale = std::fabs(result.scales[j]);
+      result.max_scale = result.scales[j];
+    }
+  }
+  return result;
+}
+
+// Requantizes the 16 weights of a sub-block against its rounded scale `d` into -nmax..nmax-1,
+// biased by nmax; a sub-block whose scale rounded to 0 keeps its fitted quants.
+void requantize_symmetric(const float* x, float d, int nmax, int8_t* L) {
+  if (d == 0.0f) return;
+  for (int i = 0; i < 16; ++i) {
+    L[i] = static_cast<int8_t>(std::max(-nmax, std::min(nmax - 1, nearest_int(x[i] / d))) + nmax);
+  }
+}
+
 }  // namespace
 
 // Each quantizer does ggml's float operations in ggml's order, so the bytes match llama-quantize's.
@@ -182,24 +213,13 @@ BlockQ2_K quantize_block_q2_K(const float* x) {
 BlockQ3_K quantize_block_q3_K(const float* x) {
   // 16 sub-blocks of 16, each a symmetric fit in -4..3 refined quant by quant; the scales are
   // 6-bit, signed, against the one of largest magnitude.
-  int8_t L[kN];
-  float scales[16];
-  float max_scale = 0.0f;
-  float amax = 0.0f;
-  for (int j = 0; j < 16; ++j) {
-    scales[j] = k_quant_search::symmetric_scale_refined(x + 16 * j, 16, 4, L + 16 * j);
-    if (std::fabs(scales[j]) > amax) {
-      amax = std::fabs(scales[j]);
-      max_scale = scales[j];
-    }
-  }
-
+  SymmetricFit fit = fit_sub_blocks_of_16(x, 4, k_quant_search::symmetric_scale_refined);
   BlockQ3_K block{};
-  if (max_scale != 0.0f) {
-    const float iscale = -32.0f / max_scale;
+  if (fit.max_scale != 0.0f) {
+    const float iscale = -32.0f / fit.max_scale;
     for (int j = 0; j < 16; ++j) {
       // ggml rounds into an int8_t, then clamps: -32..31, stored with a bias of 32.
-      const auto l = static_cast<int8_t>(nearest_int(iscale * scales[j]));
+      const auto l = static_cast<int8_t>(nearest_int(iscale * fit.scales[j]));
       put_q3_scale(block.scales, j, std::max<int>(-32, std::min<int>(31, l)) + 32);
     }
     block.d = f32_to_f16(1 / iscale);
@@ -207,14 +227,12 @@ BlockQ3_K quantize_block_q3_K(const float* x) {
 
   for (int j = 0; j < 16; ++j) {
     const float d = f16_to_f32(block.d) * static_cast<float>(q3_scale(block.scales, j));
-    if (d == 0.0f) continue;
-    for (int i = 16 * j; i < 16 * (j + 1); ++i) {
-      L[i] = static_cast<int8_t>(std::max(-4, std::min(3, nearest_int(x[i] / d))) + 4);
-    }
+    requantize_symmetric(x + 16 * j, d, 4, fit.L + 16 * j);
   }
   for (int w = 0; w < kN; ++w) {
-    put(block.hmask, high_bit(w), L[w] > 3 ? 1 : 0);
-    put(block.qs, crumb(w), L[w] > 3 ? L[w] - 4 : L[w]);
+    const int l = fit.L[w];
+    put(block.hmask, high_bit(w), l > 3 ? 1 : 0);
+    put(block.qs, crumb(w), l > 3 ? l - 4 : l);
   }
   return block;
 }
@@ -241,35 +259,22 @@ BlockQ5_K quantize_block_q5_K(const float* x) {
 BlockQ6_K quantize_block_q6_K(const float* x) {
   // 16 sub-blocks of 16, each a symmetric fit in -32..31; the scales are signed bytes against the
   // one of largest magnitude (which gets -128, capped to 127 for the opposite sign).
-  int8_t L[kN];
-  float scales[16];
-  float max_scale = 0.0f;
-  float max_abs_scale = 0.0f;
-  for (int j = 0; j < 16; ++j) {
-    scales[j] = k_quant_search::symmetric_scale(x + 16 * j, 16, 32, L + 16 * j);
-    if (std::fabs(scales[j]) > max_abs_scale) {
-      max_abs_scale = std::fabs(scales[j]);
-      max_scale = scales[j];
-    }
-  }
+  SymmetricFit fit = fit_sub_blocks_of_16(x, 32, k_quant_search::symmetric_scale);
   BlockQ6_K block{};
-  if (max_abs_scale < kGroupMaxEps) return block;  // all zeros, d = 0
+  if (fit.max_abs_scale < kGroupMaxEps) return block;  // all zeros, d = 0
 
-  const float iscale = -128.0f / max_scale;
+  const float iscale = -128.0f / fit.max_scale;
   block.d = f32_to_f16(1 / iscale);
   for (int j = 0; j < 16; ++j) {
-    block.scales[j] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[j])));
+    block.scales[j] = static_cast<int8_t>(std::min(127, nearest_int(iscale * fit.scales[j])));
   }
   for (int j = 0; j < 16; ++j) {
     const float d = f16_to_f32(block.d) * static_cast<float>(block.scales[j]);
-    if (d == 0.0f) continue;
-    for (int i = 16 * j; i < 16 * (j + 1); ++i) {
-      L[i] = static_cast<int8_t>(std::max(-32, std::min(31, nearest_int(x[i] / d))) + 32);
-    }
+    requantize_symmetric(x + 16 * j, d, 32, fit.L + 16 * j);
   }
   for (int w = 0; w < kN; ++w) {
-    put(block.ql, q6_nibble(w), L[w] & 0x0F);
-    put(block.qh, crumb(w), L[w] >> 4);
+    put(block.ql, q6_nibble(w), fit.L[w] & 0x0F);
+    put(block.qh, crumb(w), fit.L[w] >> 4);
   }
   return block;
 }

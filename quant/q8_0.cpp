@@ -1,11 +1,13 @@
 #include "quant/q8_0.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 
 #include "mamba2/error.h"
 #include "quant/float16.h"
+#include "quant/ggml_rounding.h"
 
 namespace mamba2 {
 namespace {
@@ -30,7 +32,12 @@ BlockQ8_0 quantize_block_q8_0(const float* src) {
   BlockQ8_0 block;
   block.d = f32_to_f16(d);
   for (int64_t j = 0; j < kQ8_0BlockElems; ++j) {
-    block.qs[j] = static_cast<int8_t>(std::roundf(src[j] * id));
+    // A finite block rounds into -127..127. A NaN or an infinity (x * id is one when the block
+    // holds one, or when d is so small that 1 / d overflows) becomes -128, as x86's cvttps2dq and
+    // saturating packs make it in ggml's AVX2 quantizer and ours (kernels/matmul_q8_0_avx2.cpp),
+    // instead of the undefined behaviour of casting it to int8_t.
+    const int q = ggml_rounding::truncate_to_int(std::roundf(src[j] * id));
+    block.qs[j] = static_cast<int8_t>(std::clamp(q, -128, 127));
   }
   return block;
 }

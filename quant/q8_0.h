@@ -17,8 +17,9 @@ static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 blocks are packed: 2-byte scale + 3
 static_assert(alignof(BlockQ8_0) == 2);
 
 // ggml's quantize_row_q8_0_ref: per block d = amax / 127 and qs[j] = roundf(x[j] / d) (0 when the
-// block is all zeros). `n` must be a multiple of 32 (throws Error otherwise). `dst` receives
-// n / 32 blocks of 34 bytes and need not be aligned.
+// block is all zeros). Any float is safe: a quant that is not finite is -128. `n` must be a
+// multiple of 32 (throws Error otherwise). `dst` receives n / 32 blocks of 34 bytes and need not
+// be aligned.
 void quantize_row_q8_0(const float* src, std::byte* dst, int64_t n);
 // dst[j] = f16_to_f32(d) * qs[j] for `n` (multiple of 32) weights.
 void dequantize_row_q8_0(const std::byte* src, float* dst, int64_t n);

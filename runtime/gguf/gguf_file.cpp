@@ -366,7 +366,7 @@ void GgufFile::parse() {
     }
     info.dtype = *dtype;
     const int64_t block = dtype_info(info.dtype).block_elems;
-    if (n_dims > 0 && ne[0] % block != 0) {
+    if (ne[0] % block != 0) {  // ne[0] is 1 without dimensions
       throw Error(where_, what + " has rows of " + std::to_string(ne[0]) + " elements, not a " +
                               "multiple of the " + std::to_string(block) + "-element " +
                               std::string(dtype_name(info.dtype)) + " block");
@@ -541,10 +541,6 @@ const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
 TensorView GgufFile::view(const GgufTensorInfo& tensor) const {
   return TensorView{tensor.dtype, tensor.shape, file_->data() + tensor.offset, tensor.nbytes};
 }
-
-}  // namespace mamba2
-
-namespace mamba2 {
 
 std::vector<GgufTensorInfo> read_gguf_tensor_infos(const std::filesystem::path& path) {
   return GgufFile::open(path).tensors();

@@ -1,12 +1,10 @@
 // write_gguf_model: the keys convert_hf_to_gguf.py writes for Mamba-2 (mamba2) or Mamba-1 (mamba),
-// then every tensor,
-// converted to its target type a slab of rows at a time.
+// then every tensor, converted to its target type a slab of rows at a time.
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "mamba2/error.h"
-#include "quant/q8_0.h"
 #include "quant/row_conversion.h"
 #include "runtime/gguf/gguf_keys.h"
 #include "runtime/gguf/gguf_model.h"

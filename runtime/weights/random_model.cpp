@@ -70,9 +70,7 @@ ModelWeights make_random_weights(const ModelConfig& config, uint64_t seed) {
     const int64_t count = slot.shape.numel();
     std::vector<float> values(static_cast<size_t>(count));
     const std::string& name = slot.name;
-    auto ends_with = [&](std::string_view suffix) {
-      return name.size() >= suffix.size() && name.ends_with(suffix);
-    };
+    auto ends_with = [&](std::string_view suffix) { return name.ends_with(suffix); };
     if (ends_with("ssm_a")) {
       for (float& v : values) v = -(1.0f + 15.0f * uniform(rng));  // -exp(log U(1, 16))
     } else if (ends_with("ssm_dt.bias")) {

@@ -130,6 +130,11 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
   std::vector<float> x = random_vector(3 * 96, 5, -3.0f, 3.0f);  // [3, 96]
   for (int i = 0; i < 32; ++i) x[i] = (i == 0) ? 127.0f : (i % 2 ? 1.0f : -1.0f) * (i + 0.5f);
   for (int i = 32; i < 64; ++i) x[i] = 0.0f;  // an all-zero block: d = 0, quants 0
+  // Quants that are not finite: a NaN (which amax forgets), an infinity (d = inf, id = 0) and a
+  // subnormal block whose 1 / d overflows. Every path makes each -128.
+  x[64] = std::numeric_limits<float>::quiet_NaN();
+  x[96] = std::numeric_limits<float>::infinity();
+  for (int i = 128; i < 160; ++i) x[i] = (i % 3 ? 1e-40f : 0.0f);
   for (Q8_0Path path : q8_0_paths()) {
     SCOPED_TRACE(std::string(path_name(path)));
     Q8_0Activations xq;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "mamba2/error.h"
@@ -84,6 +85,30 @@ TEST(Q8_0, RoundTripErrorIsWithinHalfAStep) {
       EXPECT_NEAR(back[b * 32 + j], x[b * 32 + j], 0.5f * d + 127.0f * d * 0x1.0p-11f);
     }
   }
+}
+
+TEST(Q8_0, QuantsThatAreNotFiniteAreMinus128) {
+  // The block's NaN or infinity makes its own quant NaN (NaN * id, inf * 0); a block so small that
+  // 1 / d overflows makes every quant infinite or NaN. Each becomes -128, as the AVX2 paths give.
+  std::vector<float> x(32, 1.0f);
+  x[0] = std::numeric_limits<float>::quiet_NaN();  // ggml's MAX() forgets a NaN: amax 1, d 1/127
+  BlockQ8_0 block = quantize_block_q8_0(x.data());
+  EXPECT_EQ(block.qs[0], -128);
+  for (int j = 1; j < 32; ++j) EXPECT_EQ(block.qs[j], 127) << j;
+
+  for (const float inf :
+       {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+    x[0] = inf;  // amax inf: d inf, id 0
+    block = quantize_block_q8_0(x.data());
+    EXPECT_EQ(block.d, 0x7C00);
+    EXPECT_EQ(block.qs[0], -128);
+    for (int j = 1; j < 32; ++j) EXPECT_EQ(block.qs[j], 0) << j;
+  }
+
+  std::vector<float> tiny(32, 1e-40f);  // subnormal: d = amax / 127 != 0, but 1 / d is inf
+  tiny[1] = 0.0f;                       // 0 * inf is NaN
+  block = quantize_block_q8_0(tiny.data());
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(block.qs[j], -128) << j;
 }
 
 TEST(Q8_0, PartialBlocksAreRejected) {

@@ -302,6 +302,29 @@ TEST(GgufFile, RejectsPartialQ8Blocks) {
   expect_rejected(bytes, "not a multiple of the 32-element q8_0 block");
 }
 
+TEST(GgufFile, RejectsPartialKQuantBlocks) {
+  GgufBytes bytes;  // 12 is Q4_K: 256-weight blocks
+  bytes.header(1, 0).tensor("w", {128, 2}, 12, 0).pad_to(32).zeros(288);
+  expect_rejected(bytes,
+                  "tensor 'w' has rows of 128 elements, not a multiple of the 256-element "
+                  "q4_K block");
+}
+
+TEST(GgufFile, RejectsABlockTypeScalar) {
+  // No dimensions is one element: a row of 1, not a whole block (rather than "too large").
+  GgufBytes bytes;
+  bytes.header(1, 0).tensor("w", {}, 14, 0).pad_to(32).zeros(224);  // 14 is Q6_K
+  expect_rejected(bytes,
+                  "tensor 'w' has rows of 1 elements, not a multiple of the 256-element "
+                  "q6_K block");
+}
+
+TEST(GgufFile, RejectsTruncatedKQuantData) {
+  GgufBytes bytes;  // two Q6_K blocks are 420 bytes; the file holds 416
+  bytes.header(1, 0).tensor("w", {512}, 14, 0).pad_to(32).zeros(416);
+  expect_rejected(bytes, "tensor 'w' (offset 0, 420 bytes) extends past the end");
+}
+
 TEST(GgufFile, RejectsOverlappingTensors) {
   GgufBytes bytes;
   bytes.header(2, 0).tensor("a", {16}, 0, 0).tensor("b", {16}, 0, 32).pad_to(32).zeros(128);
