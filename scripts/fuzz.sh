@@ -29,6 +29,10 @@ for fixture in tiny small_groups; do
 done
 cp "$shared/fixtures/tiny/model.safetensors" "$seeds/safetensors/tiny.safetensors"
 cp "$shared/fixtures/tiny/pytorch_model.bin" "$seeds/torch_bin/tiny.bin"
+# A mamba2-jax forecaster's parameters, as .npz and as the directory's params.safetensors.
+mkdir -p "$seeds/npz" "$seeds/mamba2_jax"
+cp "$shared/fixtures/fc_sine/params.npz" "$seeds/npz/fc_sine.npz"
+cp "$shared/fixtures/fc_sine/params.safetensors" "$seeds/mamba2_jax/fc_sine.safetensors"
 # The other two dialects the config reader accepts: transformers' Mamba2Config, Mistral's params.
 echo '{"model_type": "mamba2", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 256,
   "state_size": 16, "head_dim": 16, "num_heads": 8, "n_groups": 1, "expand": 2}' \

@@ -70,16 +70,21 @@ struct Session::Impl {
     }
   }
 
-  // Runs tokens through every layer with the given scan; returns the last token's logits.
+  // Runs tokens through every layer with the given scan; returns the last token's logits. With
+  // input_rows, the tokens are row indices into it (LayerStages::set_input_rows).
   std::span<const float> run(std::span<const int32_t> tokens, const LogitsCallback& on_logits,
-                             const HiddenCallback& on_hidden, ScanMode mode,
-                             int64_t window_option) {
+                             const HiddenCallback& on_hidden, ScanMode mode, int64_t window_option,
+                             const float* input_rows = nullptr) {
     if (tokens.empty()) return {};
     stages.set_hidden_observer(&on_hidden);
-    struct ObserverReset {
+    stages.set_input_rows(input_rows);
+    struct StagesReset {  // the stages outlive this run: leave them as they were made
       LayerStages& stages;
-      ~ObserverReset() { stages.set_hidden_observer(nullptr); }
-    } observer_reset{stages};
+      ~StagesReset() {
+        stages.set_hidden_observer(nullptr);
+        stages.set_input_rows(nullptr);
+      }
+    } stages_reset{stages};
     const int64_t start = state.position;
     const int64_t last_position = start + static_cast<int64_t>(tokens.size()) - 1;
     LogitsSink sink(&on_logits, last_position, logits, logits_scratch);
@@ -159,12 +164,8 @@ void Session::prefill_embeddings(std::span<const float> embeddings,
   // The strategies move token ids through the windows; here they are row indices.
   std::vector<int32_t> indices(static_cast<size_t>(rows));
   std::iota(indices.begin(), indices.end(), 0);
-  impl_->stages.set_input_rows(embeddings.data());
-  struct InputReset {
-    LayerStages& stages;
-    ~InputReset() { stages.set_input_rows(nullptr); }
-  } input_reset{impl_->stages};
-  impl_->run(indices, {}, on_hidden, prefill_mode(indices.size()), options_.window_chunks);
+  impl_->run(indices, {}, on_hidden, prefill_mode(indices.size()), options_.window_chunks,
+             embeddings.data());
 }
 
 std::span<const float> Session::decode(int32_t token) {

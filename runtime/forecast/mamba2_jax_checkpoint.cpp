@@ -219,6 +219,11 @@ ForecasterWeights load_mamba2_jax_forecaster(const std::filesystem::path& dir) {
   for (const auto& [name, view] : slots) {
     const CheckpointTensor* tensor = take(heads, name);
     if (!tensor) throw Error(where, std::string("tensor '") + name + "' is missing");
+    if (tensor->shape.size() > kMaxTensorRank) {
+      throw Error(where, std::string("tensor '") + name + "' has " +
+                             std::to_string(tensor->shape.size()) + " dimensions, more than " +
+                             std::to_string(kMaxTensorRank));
+    }
     TensorShape shape;
     shape.rank = static_cast<int>(tensor->shape.size());
     std::copy(tensor->shape.begin(), tensor->shape.end(), shape.dims.begin());

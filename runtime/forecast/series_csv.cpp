@@ -12,18 +12,32 @@ namespace {
 
 constexpr size_t kMaxFileBytes = size_t{1} << 30;
 
+// Fields a header may name: a time axis and a forecaster's widest input, 2^20 columns. A header
+// of a billion commas would otherwise become a billion strings.
+constexpr size_t kMaxColumns = (size_t{1} << 20) + 1;
+
 // One record's fields: commas separate, double quotes quote (a doubled quote is a literal one).
+// Fields past the first `limit` are counted in `count`, not stored.
+struct Record {
+  std::vector<std::string> fields;
+  size_t count = 1;
+};
+
 // Returns nullopt for an unterminated quote.
-std::optional<std::vector<std::string>> split_fields(std::string_view line) {
-  std::vector<std::string> fields(1);
+std::optional<Record> split_fields(std::string_view line, size_t limit) {
+  Record record;
+  std::string* field = &record.fields.emplace_back();  // null past `limit`
+  const auto append = [&](char c) {
+    if (field) *field += c;
+  };
   bool quoted = false;
   for (size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
     if (quoted) {
       if (c != '"') {
-        fields.back() += c;
+        append(c);
       } else if (i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
+        append('"');
         ++i;
       } else {
         quoted = false;
@@ -31,13 +45,13 @@ std::optional<std::vector<std::string>> split_fields(std::string_view line) {
     } else if (c == '"') {
       quoted = true;
     } else if (c == ',') {
-      fields.emplace_back();
+      field = ++record.count <= limit ? &record.fields.emplace_back() : nullptr;
     } else {
-      fields.back() += c;
+      append(c);
     }
   }
   if (quoted) return std::nullopt;
-  return fields;
+  return record;
 }
 
 std::string_view trim(std::string_view text) {
@@ -94,10 +108,14 @@ SeriesTable parse_series_csv(std::string_view text, const std::vector<std::strin
   std::string_view line;
   if (text.starts_with("\xEF\xBB\xBF")) pos = 3;  // a UTF-8 byte order mark
   if (!next_line(text, pos, line)) throw Error(where, "is empty: expected a header line");
-  const auto header = split_fields(line);
+  const auto header = split_fields(line, kMaxColumns);
   if (!header) throw Error(where, "line 1: unterminated quote");
+  if (header->count > kMaxColumns) {
+    throw Error(where, "line 1 has " + std::to_string(header->count) + " fields, more than " +
+                           std::to_string(kMaxColumns));
+  }
   std::vector<std::string> names;
-  for (const std::string& name : *header) names.emplace_back(trim(name));
+  for (const std::string& name : header->fields) names.emplace_back(trim(name));
 
   SeriesTable table;
   std::vector<size_t> picked;
@@ -117,19 +135,20 @@ SeriesTable parse_series_csv(std::string_view text, const std::vector<std::strin
   while (next_line(text, pos, line)) {
     ++line_number;
     if (trim(line).empty()) continue;
-    const auto fields = split_fields(line);
-    const std::string at = "line " + std::to_string(line_number);
-    if (!fields) throw Error(where, at + ": unterminated quote");
-    if (fields->size() != names.size()) {
-      throw Error(where, at + " has " + std::to_string(fields->size()) + " fields, the header " +
+    const auto record = split_fields(line, names.size());
+    // Error texts only: not built for the cells that parse.
+    const auto at = [&] { return "line " + std::to_string(line_number); };
+    if (!record) throw Error(where, at() + ": unterminated quote");
+    if (record->count != names.size()) {
+      throw Error(where, at() + " has " + std::to_string(record->count) + " fields, the header " +
                              std::to_string(names.size()));
     }
     for (size_t i : picked) {
-      const std::string_view cell = trim((*fields)[i]);
-      const std::string cell_at = at + ", column '" + names[i] + "'";
+      const std::string_view cell = trim(record->fields[i]);
+      const auto cell_at = [&] { return at() + ", column '" + names[i] + "'"; };
       if (is_missing(cell)) {
         if (missing == MissingCells::kRefuse) {
-          throw Error(where, cell_at + ": missing value (--fill linear interpolates)");
+          throw Error(where, cell_at() + ": missing value (--fill linear interpolates)");
         }
         table.values.push_back(std::nanf(""));
         continue;
@@ -139,8 +158,8 @@ SeriesTable parse_series_csv(std::string_view text, const std::vector<std::strin
       const auto [stop, ec] =
           std::from_chars(cell.data() + (cell.starts_with('+') ? 1 : 0), end, value);
       if (ec != std::errc() || stop != end || !std::isfinite(value)) {
-        throw Error(where,
-                    cell_at + ": '" + std::string(cell.substr(0, 40)) + "' is not a finite number");
+        throw Error(where, cell_at() + ": '" + std::string(cell.substr(0, 40)) +
+                               "' is not a finite number");
       }
       table.values.push_back(value);
     }

@@ -129,6 +129,13 @@ class ZipArchive {
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
       throw Error(where_, "entry '" + name + "' is encrypted");
     }
+    // A claimed size read is allocated before libzip finds the data short: bound it by the
+    // bytes the archive has.
+    if (st.comp_size > file_->bytes().size()) {
+      throw Error(where_, "entry '" + name + "' claims " + std::to_string(st.comp_size) +
+                              " compressed bytes, more than the archive's " +
+                              std::to_string(file_->bytes().size()));
+    }
     if (st.size > 4096 && (st.size - 4096) / kMaxInflateRatio > st.comp_size) {
       throw Error(where_, "entry '" + name + "' claims an impossible compression ratio");
     }

@@ -23,7 +23,6 @@ class Trainer {
 
   std::vector<float>& params() { return params_; }
   AdamW& optimizer() { return optimizer_; }
-  const ThreadingContext& threading() { return threading_; }
 
  private:
   const ParameterLayout& layout_;
