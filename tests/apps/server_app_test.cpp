@@ -184,6 +184,8 @@ TEST(ServerApp, EveryRefusalHasItsStatusAndOpenAiErrorJson) {
       {"top_k not an integer", completions, R"({"prompt": "a", "top_k": 1.5})", key, 400, "top_k"},
       {"top_p out of range", completions, R"({"prompt": "a", "top_p": 7})", key, 400, "top_p"},
       {"stop of the wrong type", completions, R"({"prompt": "a", "stop": 5})", key, 400, "stop"},
+      {"more than 16 stop strings", completions,
+       json{{"prompt", "a"}, {"stop", std::vector<std::string>(17, "x")}}.dump(), key, 400, "stop"},
       {"stream of the wrong type", completions, R"({"prompt": "a", "stream": "yes"})", key, 400,
        "stream"},
       {"max_tokens beyond -n", completions, R"({"prompt": "a", "max_tokens": 65})", key, 400,
