@@ -122,6 +122,19 @@ TEST(ServerApp, CompletionsChatModelsAndHealthAnswerAsOpenAiDoes) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// --template auto takes the model's own chat template, as mamba2-chat's does; this model names
+// none, so chats are laid out plain, with a note.
+TEST(ServerApp, TemplateAutoUsesTheModelsChatTemplate) {
+  ServerProcess server(server_args({"--template", "auto"}));
+  EXPECT_NE(server.err().find("note: the model names no chat template"), std::string::npos)
+      << server.err();
+  const Reply chat =
+      post(server, "/v1/chat/completions",
+           json{{"messages", {{{"role", "user"}, {"content", "Hi"}}}}, {"max_tokens", 2}});
+  EXPECT_EQ(chat.status, 200) << chat.body;
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST(ServerApp, StreamedChunksConcatenateToTheWholeTextWithTheSameSeed) {
   ServerProcess server(server_args({}));
   for (const bool chat : {false, true}) {
