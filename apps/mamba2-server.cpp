@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   app.add_option("--cache-mem", cache_mib, "MiB of prefix states kept (default 1024; 0: none)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   app.add_option("--api-key", settings.api_key, "require Authorization: Bearer KEY");
-  app.add_option("--template", template_name, "chat template: plain (default), chatml, mistral");
+  app.add_option("--template", template_name,
+                 "chat template: plain (default), chatml, mistral, or auto (the model's own)");
   app.add_option("-a,--alias", alias, "the model's name in responses (default: the file's)");
   app.add_option("--threads-http", http_threads,
                  "threads serving connections (default: --parallel + 8)")
@@ -72,11 +73,22 @@ int main(int argc, char** argv) {
     if (pipe(stop_pipe) != 0) throw Error("mamba2-server", "cannot make a pipe");
     // A client gone mid-write is an error return, not SIGPIPE.
     signal(SIGPIPE, SIG_IGN);
-    const ChatTemplateKind template_kind = parse_chat_template(template_name);
+    // "auto" needs the model's chat template; any other name is checked before the load.
+    ChatTemplateKind template_kind = ChatTemplateKind::kPlain;
+    if (template_name != "auto") template_kind = parse_chat_template(template_name);
     apps::LoadProgress progress("mamba2-server");
     scheduler_options.threading = ThreadingContext(threads);
     scheduler_options.cache_bytes = cache_mib << 20;
     const auto model = load_model(model_path, progress.callback(), scheduler_options.threading);
+    if (template_name == "auto") {
+      const auto& data = model->weights().tokenizer;
+      const ChatTemplateChoice choice =
+          choose_chat_template(template_name, data ? &*data : nullptr);
+      if (!choice.notice.empty()) {
+        std::fprintf(stderr, "mamba2-server: note: %s\n", choice.notice.c_str());
+      }
+      template_kind = choice.kind;
+    }
     const std::optional<Tokenizer> tokenizer = apps::model_tokenizer(*model);
     const Tokenizer* tokenizer_ptr = tokenizer ? &*tokenizer : nullptr;
     if (!tokenizer && template_kind != ChatTemplateKind::kPlain) {

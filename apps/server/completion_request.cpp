@@ -11,6 +11,10 @@ namespace {
 
 using nlohmann::json;
 
+// Stop strings a request may give (OpenAI allows 4): every generated token is checked against
+// each one on the scheduler thread, which every slot waits for.
+constexpr size_t kMaxStops = 16;
+
 ApiError bad_field(const std::string& name, const std::string& why) {
   return ApiError(400, "'" + name + "' " + why, name, "invalid_value");
 }
@@ -157,6 +161,11 @@ CompletionRequest parse_completion_request(std::string_view body, bool chat,
   }
   read_sampler(parsed, request);
   if (const json* stop = find(parsed, "stop")) request.stops = strings(*stop, "stop");
+  if (request.stops.size() > kMaxStops) {
+    throw bad_field("stop", "has " + std::to_string(request.stops.size()) +
+                                " strings, more than the " + std::to_string(kMaxStops) +
+                                " this server takes");
+  }
   request.max_tokens = max_tokens(parsed, max_tokens_limit);
   request.stream = boolean(parsed, "stream", false);
   if (const json* options = find(parsed, "stream_options")) {

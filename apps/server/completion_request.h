@@ -31,7 +31,7 @@ struct CompletionRequest {
 };
 
 // Throws ApiError (400) for malformed JSON, a field of the wrong type or out of range, an empty
-// prompt or message list, or max_tokens above `max_tokens_limit`.
+// prompt or message list, more than 16 stop strings, or max_tokens above `max_tokens_limit`.
 CompletionRequest parse_completion_request(std::string_view body, bool chat,
                                            int64_t max_tokens_limit);
 

@@ -66,7 +66,23 @@ void Sampler::accept(int32_t token) {
 }
 
 void Sampler::accept(std::span<const int32_t> tokens) {
-  for (int32_t token : tokens) accept(token);
+  // As accept() token by token, in time linear in the tokens: a long prompt (a server request's,
+  // with its own repeat_last_n) would otherwise move the whole window once per token.
+  const auto first_bad = std::ranges::find_if(tokens, [&](int32_t token) {
+    return token < 0 || static_cast<size_t>(token) >= mask_.size();
+  });
+  const std::span<const int32_t> ok = tokens.first(static_cast<size_t>(first_bad - tokens.begin()));
+  const auto keep = static_cast<size_t>(std::max(settings_.penalty_last_n, 0));
+  if (keep > 0) {
+    const std::span<const int32_t> kept = ok.last(std::min(ok.size(), keep));
+    // recent_ holds at most `keep` tokens, so this drops none of `kept`.
+    const size_t total = recent_.size() + kept.size();
+    const size_t drop = total > keep ? total - keep : 0;
+    recent_.erase(recent_.begin(), recent_.begin() + static_cast<std::ptrdiff_t>(drop));
+    recent_.insert(recent_.end(), kept.begin(), kept.end());
+  }
+  if (first_bad != tokens.end())
+    accept(*first_bad);  // throws, as the token-by-token loop did there
 }
 
 void Sampler::set_recent(std::span<const int32_t> tokens) {

@@ -57,6 +57,30 @@ std::vector<std::string> reply_lines(const std::string& out) {
   return replies;
 }
 
+// A reply run with --print-ids: the streamed text, and the ids of its last line.
+struct PrintedReply {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+PrintedReply printed_reply(const std::string& out) {
+  const auto lines = lines_of(out);
+  if (lines.size() < 2) return {out, {}};
+  PrintedReply reply;
+  std::istringstream id_line(lines.back());
+  for (int32_t id; id_line >> id;) reply.ids.push_back(id);
+  reply.text = out.substr(0, out.size() - lines.back().size() - 2);
+  return reply;
+}
+
+// The text a TokenStreamDecoder makes of the ids, held-back bytes flushed at the end.
+std::string streamed_text(const Tokenizer& tokenizer, const std::vector<int32_t>& ids) {
+  std::string text;
+  TokenStreamDecoder stream(tokenizer);
+  for (int32_t id : ids) text += stream.push(id);
+  return text + stream.flush();
+}
+
 testing::BinaryRun chat(const std::vector<std::string>& args, const std::string& input = "") {
   return testing::run_binary(MAMBA2_CHAT_BIN, args, input);
 }
@@ -426,23 +450,15 @@ TEST(ChatApp, TextModelStreamsValidTextAndEndsWithItsIds) {
   const auto run =
       chat({model, "-p", "Once upon a time", "-n", "24", "--seed", "5", "--print-ids"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const auto lines = lines_of(run.out);
-  ASSERT_GE(lines.size(), 2u);
-  std::vector<int32_t> ids;
-  std::istringstream id_line(lines.back());
-  for (int32_t id; id_line >> id;) ids.push_back(id);
-  ASSERT_FALSE(ids.empty());
-  for (int32_t id : ids) {
+  const PrintedReply reply = printed_reply(run.out);
+  ASSERT_FALSE(reply.ids.empty()) << run.out;
+  for (int32_t id : reply.ids) {
     EXPECT_LT(id, tokenizer.size());
     EXPECT_TRUE(!tokenizer.is_control(id) || id == tokenizer.eos_id()) << id;
   }
   // The streamed text is the ids' text, with split characters completed or replaced.
-  std::string decoded;
-  TokenStreamDecoder stream(tokenizer);
-  for (int32_t id : ids) decoded += stream.push(id);
-  decoded += stream.flush();
-  const std::string text = run.out.substr(0, run.out.size() - lines.back().size() - 2);
-  EXPECT_EQ(text, decoded);
+  const std::string& text = reply.text;
+  EXPECT_EQ(text, streamed_text(tokenizer, reply.ids));
 
   // The same run with a stop string from the middle of that text ends just before it.
   const std::string stop = text.substr(text.size() / 2, 3);
@@ -487,18 +503,10 @@ TEST(ChatApp, SentencePieceModelChatsInTheMistralTemplate) {
   const auto run = chat({model, "--template", "mistral", "--system", "Be brief.", "-p", "Hi", "-n",
                          "16", "--seed", "3", "--print-ids"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  const auto lines = lines_of(run.out);
-  ASSERT_GE(lines.size(), 2u);
-  std::vector<int32_t> ids;
-  std::istringstream id_line(lines.back());
-  for (int32_t id; id_line >> id;) ids.push_back(id);
-  ASSERT_FALSE(ids.empty());
-  for (int32_t id : ids) EXPECT_FALSE(tokenizer.is_control(id)) << id;
-  std::string decoded;
-  TokenStreamDecoder stream(tokenizer);
-  for (int32_t id : ids) decoded += stream.push(id);
-  decoded += stream.flush();
-  EXPECT_EQ(run.out.substr(0, run.out.size() - lines.back().size() - 2), decoded);
+  const PrintedReply reply = printed_reply(run.out);
+  ASSERT_FALSE(reply.ids.empty()) << run.out;
+  for (int32_t id : reply.ids) EXPECT_FALSE(tokenizer.is_control(id)) << id;
+  EXPECT_EQ(reply.text, streamed_text(tokenizer, reply.ids));
 
   const auto conversation =
       chat({model, "--template", "mistral", "--system", "Be brief.", "-n", "6", "--seed", "4"},

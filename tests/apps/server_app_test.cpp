@@ -122,6 +122,19 @@ TEST(ServerApp, CompletionsChatModelsAndHealthAnswerAsOpenAiDoes) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// --template auto takes the model's own chat template, as mamba2-chat's does; this model names
+// none, so chats are laid out plain, with a note.
+TEST(ServerApp, TemplateAutoUsesTheModelsChatTemplate) {
+  ServerProcess server(server_args({"--template", "auto"}));
+  EXPECT_NE(server.err().find("note: the model names no chat template"), std::string::npos)
+      << server.err();
+  const Reply chat =
+      post(server, "/v1/chat/completions",
+           json{{"messages", {{{"role", "user"}, {"content", "Hi"}}}}, {"max_tokens", 2}});
+  EXPECT_EQ(chat.status, 200) << chat.body;
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST(ServerApp, StreamedChunksConcatenateToTheWholeTextWithTheSameSeed) {
   ServerProcess server(server_args({}));
   for (const bool chat : {false, true}) {
@@ -184,6 +197,8 @@ TEST(ServerApp, EveryRefusalHasItsStatusAndOpenAiErrorJson) {
       {"top_k not an integer", completions, R"({"prompt": "a", "top_k": 1.5})", key, 400, "top_k"},
       {"top_p out of range", completions, R"({"prompt": "a", "top_p": 7})", key, 400, "top_p"},
       {"stop of the wrong type", completions, R"({"prompt": "a", "stop": 5})", key, 400, "stop"},
+      {"more than 16 stop strings", completions,
+       json{{"prompt", "a"}, {"stop", std::vector<std::string>(17, "x")}}.dump(), key, 400, "stop"},
       {"stream of the wrong type", completions, R"({"prompt": "a", "stream": "yes"})", key, 400,
        "stream"},
       {"max_tokens beyond -n", completions, R"({"prompt": "a", "max_tokens": 65})", key, 400,

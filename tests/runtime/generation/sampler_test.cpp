@@ -222,6 +222,38 @@ TEST(Sampler, PenaltyWindowKeepsTheLastN) {
   EXPECT_THROW(sampler.accept(10), Error);
 }
 
+// accept(span) keeps what accepting the tokens one by one keeps, however the span compares with
+// the window, and a bad token throws after the ones before it are in.
+TEST(Sampler, AcceptingASpanEqualsAcceptingEachToken) {
+  const auto window = [](const Sampler& sampler) {
+    return std::vector<int32_t>(sampler.recent().begin(), sampler.recent().end());
+  };
+  for (const int32_t last_n : {0, 1, 3, 8}) {
+    SamplerSettings s = neutral();
+    s.penalty_last_n = last_n;
+    for (const std::vector<int32_t>& tokens :
+         {std::vector<int32_t>{}, {4}, {1, 2}, {5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6}}) {
+      for (const size_t before : {size_t{0}, size_t{2}, size_t{5}}) {
+        Sampler whole(s, std::vector<uint8_t>(10, 1));
+        Sampler each(s, std::vector<uint8_t>(10, 1));
+        for (size_t i = 0; i < before; ++i) {
+          whole.accept(static_cast<int32_t>(i));
+          each.accept(static_cast<int32_t>(i));
+        }
+        whole.accept(tokens);
+        for (const int32_t t : tokens) each.accept(t);
+        EXPECT_EQ(window(whole), window(each)) << last_n << " " << tokens.size() << " " << before;
+      }
+    }
+    Sampler refused(s, std::vector<uint8_t>(10, 1));
+    Sampler prefix(s, std::vector<uint8_t>(10, 1));
+    EXPECT_THROW(refused.accept(std::vector<int32_t>{1, 2, 10, 3}), Error);
+    prefix.accept(1);
+    prefix.accept(2);
+    EXPECT_EQ(window(refused), window(prefix)) << last_n;
+  }
+}
+
 TEST(Sampler, RefusesAMaskWithNothingAllowedAndAWrongRow) {
   EXPECT_THROW(Sampler(neutral(), {0, 0}), Error);
   Sampler sampler(neutral(), {1, 1});

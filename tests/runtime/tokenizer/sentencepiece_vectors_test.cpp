@@ -10,22 +10,8 @@
 namespace mamba2 {
 namespace {
 
+using testing::printable;
 using testing::read_vector_set;
-
-std::string printable(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7F) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02X", byte);
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 void expect_vectors(const Tokenizer& tokenizer, const std::string& set, bool parse_special) {
   const auto cases = read_vector_set(set);

@@ -1,5 +1,6 @@
 #include "tests/runtime/tokenizer/tokenizer_test_util.h"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -77,6 +78,21 @@ std::vector<TokenizerCase> read_vector_set(const std::string& name) {
   }
   if (index != cases.size()) throw std::runtime_error(name + ".out: fewer lines than cases");
   return cases;
+}
+
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", byte);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace mamba2::testing

@@ -31,6 +31,9 @@ const Tokenizer& llama_spm_tokenizer();
 
 // The names of the NeoX vector pairs: "llamacpp-neox", "ggml-prompts-neox", "extra-neox".
 const std::vector<std::string>& vector_set_names();
+// The text with control bytes written as \x0A, for failure messages.
+std::string printable(const std::string& text);
+
 // <name>.inp split on "\n__ggml_vocab_test__\n" (read as bytes), paired with <name>.out lines.
 std::vector<TokenizerCase> read_vector_set(const std::string& name);
 

@@ -10,21 +10,7 @@ namespace mamba2 {
 namespace {
 
 using testing::neox_tokenizer;
-
-std::string printable(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7F) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02X", byte);
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+using testing::printable;
 
 class TokenizerVectors : public ::testing::TestWithParam<std::string> {};
 
