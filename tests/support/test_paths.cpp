@@ -16,19 +16,30 @@ std::filesystem::path fixture_dir(const char* name) { return shared_dir() / "fix
 
 std::filesystem::path data_dir() { return shared_dir() / "data"; }
 
-std::filesystem::path scratch_dir() {
-  static const std::filesystem::path root = [] {
+namespace {
+
+// Owns the process's scratch root and removes it when static objects are destroyed. (An atexit
+// handler registered while the root was being constructed ran after its destructor, so it
+// removed nothing and every test process left a directory in /tmp.)
+struct ScratchRoot {
+  std::filesystem::path path;
+  ScratchRoot() {
     std::string pattern = (std::filesystem::temp_directory_path() / "mamba2-test-XXXXXX").string();
     const char* made = ::mkdtemp(pattern.data());
-    std::filesystem::path path = made ? made : pattern;
-    std::atexit([] {
-      std::error_code ignored;
-      std::filesystem::remove_all(root, ignored);
-    });
-    return path;
-  }();
+    path = made ? made : pattern;
+  }
+  ~ScratchRoot() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+}  // namespace
+
+std::filesystem::path scratch_dir() {
+  static const ScratchRoot root;
   static int counter = 0;
-  std::filesystem::path dir = root / std::to_string(counter++);
+  std::filesystem::path dir = root.path / std::to_string(counter++);
   std::filesystem::create_directories(dir);
   return dir;
 }
