@@ -45,6 +45,10 @@ struct ForecasterWeights {
   SeriesScaling output_scaling;             // [output_dim]
   std::vector<std::string> input_columns;   // [input_dim] CSV column names
   std::vector<std::string> output_columns;  // [output_dim]
+  // The window length a model trained here saw (mamba2-forecast train --context): the tool then
+  // forecasts from the last `context` rows, each time from a zero state, as in training. 0 (a
+  // mamba2-jax model): the whole history streams in.
+  int64_t context = 0;
 };
 
 // The backbone config of a forecaster: mamba2-jax's fixed choices (expand 2, one group, eps 1e-5,
