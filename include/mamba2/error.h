@@ -11,8 +11,7 @@ class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
   // "where: why", e.g. "model.gguf: tensor 'blk.0.ssm_in.weight' extends past the end of the file".
-  Error(const std::string& where, const std::string& why)
-      : std::runtime_error(where + ": " + why) {}
+  Error(const std::string& where, const std::string& why) : std::runtime_error(where + ": " + why) {}
 };
 
 }  // namespace mamba2
