@@ -61,17 +61,28 @@ class OriginForecasts {
         stream_(forecaster_, SessionOptions{.threading = ThreadingContext(threads)}) {}
 
   std::vector<float> at(int64_t origin) {
-    const int64_t input_dim = forecaster_->shape().input_dim;
-    const int64_t context = forecaster_->head().context;
+    const ForecasterWeights& head = forecaster_->head();
+    const int64_t input_dim = head.shape.input_dim, output_dim = head.shape.output_dim;
     int64_t from = stream_.observed();
-    if (context > 0) {
+    if (head.context > 0) {
       stream_.reset();
-      from = std::max<int64_t>(0, origin - context);
+      from = std::max<int64_t>(0, origin - head.context);
     }
-    stream_.observe(
-        std::span(series_.inputs).subspan(from * input_dim, (origin - from) * input_dim));
+    std::vector<float> rows(series_.inputs.begin() + from * input_dim,
+                            series_.inputs.begin() + origin * input_dim);
+    std::vector<float> last;  // the last known targets, model units (a relative model)
+    if (head.relative) {
+      last.assign(series_.targets.begin() + (origin - 1) * output_dim,
+                  series_.targets.begin() + origin * output_dim);
+      to_model_units(head.output_scaling, last);
+      shift_windows(rows, origin - from, input_dim, {}, {}, output_dim);
+    }
+    stream_.observe(rows);
     std::vector<float> forecast = stream_.forecast();
-    from_model_units(forecaster_->head().output_scaling, forecast);
+    for (size_t i = 0; i < last.size(); ++i) {
+      for (size_t h = i; h < forecast.size(); h += last.size()) forecast[h] += last[i];
+    }
+    from_model_units(head.output_scaling, forecast);
     return forecast;
   }
 

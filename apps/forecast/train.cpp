@@ -43,6 +43,9 @@ void check_options(const TrainOptions& o) {
   if ((2 * o.d_model) % o.headdim != 0) {
     throw Error("--headdim", "must divide 2 * --d-model = " + std::to_string(2 * o.d_model));
   }
+  if (o.window_shift != "last" && o.window_shift != "none") {
+    throw Error("--window-shift", "expected last or none, not '" + o.window_shift + "'");
+  }
   if (o.out.empty()) throw Error("--out", "is required");
   check_output_path(o.out, "--out");
 }
@@ -95,6 +98,11 @@ void add_train_options(CLI::App& command, TrainOptions& o) {
   command.add_option("--fill", o.fill, "missing cells: none (an error) or linear")
       ->capture_default_str();
   command.add_option("--context", o.context, "rows per input window")->capture_default_str();
+  command
+      .add_option("--window-shift", o.window_shift,
+                  "last: each window relative to its last row, forecasts as changes from the "
+                  "last known values; none: z-scores alone")
+      ->capture_default_str();
   command.add_option("--horizon", o.horizon, "rows forecast after each window")
       ->capture_default_str();
   command.add_option("--out", o.out, "the trained model (our GGUF)")->required();
@@ -155,8 +163,16 @@ int train(const TrainOptions& o) {
   to_model_units(head_info.output_scaling, s.targets);
   const SeriesWindows windows(s.inputs, input_dim, s.targets, output_dim, o.context, o.horizon,
                               o.seed);
+  const bool relative = o.window_shift == "last";
+  // The batch as the model sees it.
+  const auto shifted = [&](SeriesWindows::Batch batch) {
+    if (relative) {
+      shift_windows(batch.windows, o.context, input_dim, batch.targets, batch.last, output_dim);
+    }
+    return batch;
+  };
   const SeriesWindows::Batch val =
-      windows.at(validation_origins(train_rows, held_out > 0 ? s.rows - o.horizon : -1));
+      shifted(windows.at(validation_origins(train_rows, held_out > 0 ? s.rows - o.horizon : -1)));
 
   ForecasterTrainerOptions options;
   options.optimizer.lr = o.lr;
@@ -184,6 +200,7 @@ int train(const TrainOptions& o) {
     weights.input_columns = s.input_columns;
     weights.output_columns = s.target_columns;
     weights.context = o.context;
+    weights.relative = relative;
     return weights;
   };
   std::fprintf(stderr,
@@ -206,7 +223,7 @@ int train(const TrainOptions& o) {
         interrupted = true;
         break;
       }
-      const SeriesWindows::Batch batch = windows.random(step, o.batch, train_rows);
+      const SeriesWindows::Batch batch = shifted(windows.random(step, o.batch, train_rows));
       loss = trainer.step(batch.windows, batch.targets).loss;
       if (!std::isfinite(loss)) {
         throw Error("step " + std::to_string(step + 1),

@@ -11,7 +11,7 @@
 namespace mamba2::apps {
 
 struct TrainOptions {
-  std::string csv, out, resume, checkpoint, fill = "none";
+  std::string csv, out, resume, checkpoint, fill = "none", window_shift = "last";
   std::vector<std::string> columns, target;
   int64_t context = 96, horizon = 12;
   int64_t d_model = 64, layers = 2, d_state = 32, headdim = 16, d_conv = 4, chunk = 64;

@@ -37,6 +37,7 @@ class SeriesWindows {
   struct Batch {
     std::vector<float> windows;  // [batch, context, input_dim]
     std::vector<float> targets;  // [batch, horizon, output_dim]
+    std::vector<float> last;     // [batch, output_dim] the target row before each origin
   };
   // Step `step`'s batch: random origins whose targets end at or before row `end`.
   Batch random(int64_t step, int64_t batch_size, int64_t end) const;

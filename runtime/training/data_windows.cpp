@@ -82,6 +82,8 @@ SeriesWindows::Batch SeriesWindows::at(const std::vector<int64_t>& origins) cons
                          inputs_.begin() + t * input_dim_);
     batch.targets.insert(batch.targets.end(), targets_.begin() + t * output_dim_,
                          targets_.begin() + (t + horizon_) * output_dim_);
+    batch.last.insert(batch.last.end(), targets_.begin() + (t - 1) * output_dim_,
+                      targets_.begin() + t * output_dim_);
   }
   return batch;
 }
