@@ -124,9 +124,10 @@ void write_text(const std::string& path, const std::string& text) {
 int predict_windows(const CommonOptions& o, const PredictOptions& p) {
   if (p.out.empty()) throw Error("--out", "is required with --windows (the forecasts' .npy)");
   check_output_path(p.out, "--out");
-  const auto forecaster = load(o);
+  const SsdVariant ssd = parse_ssd(p.ssd);
+  ForecasterWeights weights = load_forecaster_weights(o.model);
+  const ForecasterShape shape = weights.shape;
   const NpyArray windows = read_npy(p.windows);
-  const ForecasterShape& shape = forecaster->shape();
   if (windows.shape.size() != 3 || windows.shape[2] != shape.input_dim || windows.shape[1] < 1) {
     throw Error(p.windows,
                 "expected windows [batch, length, " + std::to_string(shape.input_dim) + "]");
@@ -135,10 +136,10 @@ int predict_windows(const CommonOptions& o, const PredictOptions& p) {
   // mamba2-jax 0.1.x's scan reads the whole window at once (it is not causal): the training
   // model's forward computes it. The exact scan streams through the engine.
   const std::vector<float> forecasts =
-      parse_ssd(p.ssd) == SsdVariant::kMamba2Jax01
-          ? forecast_windows_whole(forecaster->head(), windows.data, windows.shape[1],
-                                   SsdVariant::kMamba2Jax01, threading)
-          : forecast_windows(forecaster, windows.data, windows.shape[1],
+      ssd == SsdVariant::kMamba2Jax01
+          ? forecast_windows_whole(weights, windows.data, windows.shape[1], ssd, threading)
+          : forecast_windows(std::make_shared<const Forecaster>(std::move(weights), threading),
+                             windows.data, windows.shape[1],
                              SessionOptions{.threading = threading});
   const int64_t out_shape[] = {windows.shape[0], shape.horizon, shape.output_dim};
   write_npy(p.out, out_shape, forecasts);
