@@ -177,6 +177,37 @@ TEST(ForecasterTrainer, TrainingLowersTheHeldOutErrorOnARealSeries) {
   EXPECT_LT(after, 0.5 * before) << "held-out MSE " << before << " -> " << after;
 }
 
+// A trained model through our GGUF: the head, scalings, columns, context and window shift come
+// back, and the forecasts are the same.
+TEST(ForecasterTrainer, TrainedModelRoundTripsThroughGguf) {
+  ForecasterTrainerOptions options;
+  options.batch = 2;
+  options.context = 6;
+  ForecasterTrainer trainer(forecaster_backbone_config(8, 1, 4, 4, 4, 4), {2, 1, 3}, 5, options,
+                            "test");
+  ForecasterWeights weights = trainer.weights("roundtrip");
+  weights.input_scaling = {{1.0f, 2.0f}, {0.5f, 3.0f}};
+  weights.output_scaling = {{4.0f}, {2.0f}};
+  weights.input_columns = {"a", "b"};
+  weights.output_columns = {"b"};
+  weights.context = 6;
+  weights.relative = true;
+  const auto path = mamba2::testing::scratch_dir() / "trained_forecaster.gguf";
+  write_forecaster_gguf(weights, path);
+  const ForecasterWeights back = load_forecaster_weights(path);
+  EXPECT_EQ(back.context, 6);
+  EXPECT_TRUE(back.relative);
+  EXPECT_EQ(back.input_columns, weights.input_columns);
+  EXPECT_EQ(back.output_columns, weights.output_columns);
+  EXPECT_EQ(back.input_scaling.scale, weights.input_scaling.scale);
+  EXPECT_EQ(back.output_scaling.mean, weights.output_scaling.mean);
+  const std::vector<float> window = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 0.6f,
+                                     0.7f, -0.8f, 0.9f, 1.0f, -1.1f, 1.2f};
+  const ThreadingContext threading(1);
+  EXPECT_EQ(forecast_windows_whole(weights, window, 6, SsdVariant::kExact, threading),
+            forecast_windows_whole(back, window, 6, SsdVariant::kExact, threading));
+}
+
 // A run stopped and resumed from its checkpoint ends where an uninterrupted one does.
 TEST(ForecasterTrainer, ResumesBitExactly) {
   const ModelConfig config = forecaster_backbone_config(8, 1, 4, 4, 4, 4);
