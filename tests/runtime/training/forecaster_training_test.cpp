@@ -92,7 +92,11 @@ TEST_P(FixtureForward, MatchesBothScans) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureForward, ::testing::ValuesIn(kCases));
+INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureForward, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& param) {
+                           return std::string(param.param.fixture) + "_L" +
+                                  std::to_string(param.param.length);
+                         });
 
 // The 0.1.x scan has no backward: asking for one is an Error, not wrong gradients.
 TEST(ForecasterTraining, RefusesTheBackwardOfTheMamba2Jax01Scan) {
