@@ -1,7 +1,7 @@
 // mamba2-forecast: time-series forecasting with a Mamba-2 forecaster (mamba2-jax's
-// Mamba2Forecaster, or one trained here). predict forecasts the next values of a CSV series (or
-// of raw .npy windows), eval scores the model on a held-out tail beside simple baselines, convert
-// writes a mamba2-jax directory as our GGUF.
+// Mamba2Forecaster, or one trained here). train fits one to a CSV series, predict forecasts the
+// next values of a CSV series (or of raw .npy windows), eval scores the model on a held-out tail
+// beside simple baselines, convert writes a mamba2-jax directory as our GGUF.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -11,8 +11,10 @@
 #include "forecast/evaluation.h"
 #include "forecast/plot.h"
 #include "forecast/series.h"
+#include "forecast/train.h"
 #include "mamba2/error.h"
 #include "mamba2/forecaster.h"
+#include "mamba2/forecaster_training.h"
 #include "mamba2/npy.h"
 #include "mamba2/series_csv.h"
 
@@ -29,7 +31,7 @@ struct CommonOptions {
 };
 
 struct PredictOptions {
-  std::string windows, out, plot;
+  std::string windows, out, plot, ssd = "exact";
   bool rolling = false;
 };
 
@@ -37,12 +39,6 @@ struct EvalOptions {
   double tail = 0.1;
   int64_t season = 1, context = 96;
 };
-
-MissingCells parse_fill(const std::string& fill) {
-  if (fill == "none") return MissingCells::kRefuse;
-  if (fill == "linear") return MissingCells::kLinear;
-  throw Error("--fill", "expected none or linear, not '" + fill + "'");
-}
 
 std::shared_ptr<const Forecaster> load(const CommonOptions& o) {
   return std::make_shared<const Forecaster>(load_forecaster_weights(o.model),
@@ -54,11 +50,52 @@ Series read_csv_series(const CommonOptions& o, const Forecaster& forecaster) {
   return read_series(forecaster.head(), o.csv, o.columns, o.target, parse_fill(o.fill));
 }
 
-// One forecast in the targets' units.
-std::vector<float> forecast_in_units(const Forecaster& forecaster, const ForecastStream& stream) {
-  std::vector<float> forecast = stream.forecast();
-  from_model_units(forecaster.head().output_scaling, forecast);
-  return forecast;
+// Forecasts in the targets' units from origins in increasing order (rows before the origin
+// known). A model trained here with a context reads the last `context` rows from a zero state, as
+// in training; any other streams the whole history once.
+class OriginForecasts {
+ public:
+  OriginForecasts(std::shared_ptr<const Forecaster> forecaster, const Series& series, int threads)
+      : forecaster_(std::move(forecaster)),
+        series_(series),
+        stream_(forecaster_, SessionOptions{.threading = ThreadingContext(threads)}) {}
+
+  std::vector<float> at(int64_t origin) {
+    const ForecasterWeights& head = forecaster_->head();
+    const int64_t input_dim = head.shape.input_dim, output_dim = head.shape.output_dim;
+    int64_t from = stream_.observed();
+    if (head.context > 0) {
+      stream_.reset();
+      from = std::max<int64_t>(0, origin - head.context);
+    }
+    std::vector<float> rows(series_.inputs.begin() + from * input_dim,
+                            series_.inputs.begin() + origin * input_dim);
+    std::vector<float> last;  // the last known targets, model units (a relative model)
+    if (head.relative) {
+      last.assign(series_.targets.begin() + (origin - 1) * output_dim,
+                  series_.targets.begin() + origin * output_dim);
+      to_model_units(head.output_scaling, last);
+      shift_windows(rows, origin - from, input_dim, {}, {}, output_dim);
+    }
+    stream_.observe(rows);
+    std::vector<float> forecast = stream_.forecast();
+    for (size_t i = 0; i < last.size(); ++i) {
+      for (size_t h = i; h < forecast.size(); h += last.size()) forecast[h] += last[i];
+    }
+    from_model_units(head.output_scaling, forecast);
+    return forecast;
+  }
+
+ private:
+  std::shared_ptr<const Forecaster> forecaster_;
+  const Series& series_;
+  ForecastStream stream_;
+};
+
+SsdVariant parse_ssd(const std::string& ssd) {
+  if (ssd == "exact") return SsdVariant::kExact;
+  if (ssd == "mamba2-jax-0.1") return SsdVariant::kMamba2Jax01;
+  throw Error("--ssd", "expected exact or mamba2-jax-0.1, not '" + ssd + "'");
 }
 
 std::string csv_line(const std::vector<std::string>& fields) {
@@ -87,16 +124,23 @@ void write_text(const std::string& path, const std::string& text) {
 int predict_windows(const CommonOptions& o, const PredictOptions& p) {
   if (p.out.empty()) throw Error("--out", "is required with --windows (the forecasts' .npy)");
   check_output_path(p.out, "--out");
-  const auto forecaster = load(o);
+  const SsdVariant ssd = parse_ssd(p.ssd);
+  ForecasterWeights weights = load_forecaster_weights(o.model);
+  const ForecasterShape shape = weights.shape;
   const NpyArray windows = read_npy(p.windows);
-  const ForecasterShape& shape = forecaster->shape();
   if (windows.shape.size() != 3 || windows.shape[2] != shape.input_dim || windows.shape[1] < 1) {
     throw Error(p.windows,
                 "expected windows [batch, length, " + std::to_string(shape.input_dim) + "]");
   }
-  SessionOptions options{.threading = ThreadingContext(o.threads)};
+  const ThreadingContext threading(o.threads);
+  // mamba2-jax 0.1.x's scan reads the whole window at once (it is not causal): the training
+  // model's forward computes it. The exact scan streams through the engine.
   const std::vector<float> forecasts =
-      forecast_windows(forecaster, windows.data, windows.shape[1], options);
+      ssd == SsdVariant::kMamba2Jax01
+          ? forecast_windows_whole(weights, windows.data, windows.shape[1], ssd, threading)
+          : forecast_windows(std::make_shared<const Forecaster>(std::move(weights), threading),
+                             windows.data, windows.shape[1],
+                             SessionOptions{.threading = threading});
   const int64_t out_shape[] = {windows.shape[0], shape.horizon, shape.output_dim};
   write_npy(p.out, out_shape, forecasts);
   return 0;
@@ -104,12 +148,17 @@ int predict_windows(const CommonOptions& o, const PredictOptions& p) {
 
 int predict(const CommonOptions& o, const PredictOptions& p) {
   if (!p.windows.empty()) return predict_windows(o, p);
+  if (parse_ssd(p.ssd) != SsdVariant::kExact) {
+    throw Error("--ssd",
+                "mamba2-jax-0.1 works on --windows only: its scan is not causal, so it "
+                "cannot run along a series");
+  }
   if (!p.out.empty()) check_output_path(p.out, "--out");
   if (!p.plot.empty()) check_output_path(p.plot, "--plot");
   const auto forecaster = load(o);
   const Series s = read_csv_series(o, *forecaster);
   const ForecasterShape& shape = forecaster->shape();
-  ForecastStream stream(forecaster, SessionOptions{.threading = ThreadingContext(o.threads)});
+  OriginForecasts forecasts(forecaster, s, o.threads);
   std::vector<std::string> header = {"step"};
   header.insert(header.end(), s.target_columns.begin(), s.target_columns.end());
   std::string text;
@@ -119,8 +168,7 @@ int predict(const CommonOptions& o, const PredictOptions& p) {
     header.insert(header.begin(), "origin");
     text = csv_line(header);
     for (int64_t row = 0; row < s.rows; ++row) {
-      stream.observe(std::span(s.inputs).subspan(row * shape.input_dim, shape.input_dim));
-      forecast = forecast_in_units(*forecaster, stream);
+      forecast = forecasts.at(row + 1);
       for (int64_t h = 0; h < shape.horizon; ++h) {
         std::vector<std::string> fields = {std::to_string(row + 1), std::to_string(h + 1)};
         for (int64_t c = 0; c < shape.output_dim; ++c) {
@@ -130,8 +178,7 @@ int predict(const CommonOptions& o, const PredictOptions& p) {
       }
     }
   } else {
-    stream.observe(s.inputs);
-    forecast = forecast_in_units(*forecaster, stream);
+    forecast = forecasts.at(s.rows);
     text = csv_line(header);
     for (int64_t h = 0; h < shape.horizon; ++h) {
       std::vector<std::string> fields = {std::to_string(h + 1)};
@@ -162,14 +209,10 @@ int evaluate(const CommonOptions& o, const EvalOptions& e) {
   const TailProblem problem{s.targets,     rows,     shape.output_dim, rows - tail,
                             shape.horizon, e.season, e.context};
 
-  // The model reads the series once: everything before the tail, then row by row.
-  ForecastStream stream(forecaster, SessionOptions{.threading = ThreadingContext(o.threads)});
-  const Forecast model = [&](int64_t origin) {
-    const int64_t seen = stream.observed();
-    stream.observe(
-        std::span(s.inputs).subspan(seen * shape.input_dim, (origin - seen) * shape.input_dim));
-    return forecast_in_units(*forecaster, stream);
-  };
+  // The model reads the series once (everything before the tail, then row by row), or the last
+  // `context` rows before each origin for a model trained with one.
+  OriginForecasts forecasts(forecaster, s, o.threads);
+  const Forecast model = [&](int64_t origin) { return forecasts.at(origin); };
   std::vector<Scores> table = {score(problem, "mamba2-forecast", model)};
   table.push_back(score(problem, "naive (last value)",
                         [&](int64_t origin) { return naive_forecast(problem, origin); }));
@@ -225,12 +268,21 @@ int main(int argc, char** argv) {
   EvalOptions e;
   std::string convert_dir, convert_out;
 
+  TrainOptions t;
+  CLI::App* train_cmd = app.add_subcommand("train", "train a forecaster on a CSV series");
+  add_train_options(*train_cmd, t);
+
   CLI::App* predict_cmd = app.add_subcommand("predict", "forecast the values after a series");
   add_common(*predict_cmd, common);
   predict_cmd->add_option("--windows", p.windows, "raw windows [batch, length, input_dim] .npy");
   predict_cmd->add_option("--out", p.out, "forecast CSV (default: stdout), or .npy with --windows");
   predict_cmd->add_option("--plot", p.plot, "draw history and forecast with gnuplot (.svg, .png)");
   predict_cmd->add_flag("--rolling", p.rolling, "a forecast after every row");
+  predict_cmd
+      ->add_option("--ssd", p.ssd,
+                   "scan: exact, or mamba2-jax-0.1 (its 0.1.x release's non-causal chunked "
+                   "forward, --windows only)")
+      ->capture_default_str();
 
   CLI::App* eval_cmd = app.add_subcommand("eval", "score the model on the held-out tail");
   add_common(*eval_cmd, common);
@@ -245,6 +297,7 @@ int main(int argc, char** argv) {
   convert_cmd->add_option("out", convert_out, "output GGUF")->required();
 
   return run_app(app, argc, argv, [&] {
+    if (*train_cmd) return train(t);
     if (*predict_cmd) return predict(common, p);
     if (*eval_cmd) return evaluate(common, e);
     return convert(convert_dir, convert_out);

@@ -3,6 +3,7 @@
 // takes the columns it is given as they are.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,18 @@ struct Series {
 Series read_series(const ForecasterWeights& model, const std::string& csv,
                    const std::vector<std::string>& columns, const std::vector<std::string>& target,
                    MissingCells missing);
+
+// --fill: "none" (missing cells are an error) or "linear".
+MissingCells parse_fill(const std::string& fill);
+
+// For training, before there is a model: inputs `columns`, else every column after the first;
+// targets `target`, else the inputs. Inputs stay in the file's units.
+Series read_training_series(const std::string& csv, const std::vector<std::string>& columns,
+                            const std::vector<std::string>& target, MissingCells missing);
+
+// Per column of values [rows, columns]: the mean and the population standard deviation of the
+// first `rows` rows (1 for a constant column, which then only shifts).
+SeriesScaling fit_scaling(std::span<const float> values, int64_t columns, int64_t rows);
 
 // values [rows, columns] in place: (value - mean) / scale, or back.
 void to_model_units(const SeriesScaling& scaling, std::vector<float>& values);

@@ -45,7 +45,20 @@ struct ForecasterWeights {
   SeriesScaling output_scaling;             // [output_dim]
   std::vector<std::string> input_columns;   // [input_dim] CSV column names
   std::vector<std::string> output_columns;  // [output_dim]
+  // The window length a model trained here saw (mamba2-forecast train --context): the tool then
+  // forecasts from the last `context` rows, each time from a zero state, as in training. 0 (a
+  // mamba2-jax model): the whole history streams in.
+  int64_t context = 0;
+  // Window-relative (a model trained here with --window-shift last): each window's last row is
+  // subtracted from its rows, and the forecast is a change from the last known target values.
+  bool relative = false;
 };
+
+// The window shift of a relative model, in model units, in place: windows [batch, context,
+// input_dim] minus each window's last row; with targets [batch, horizon, output_dim] given, those
+// minus `last` [batch, output_dim] (the target row before each window's origin).
+void shift_windows(std::span<float> windows, int64_t context, int64_t input_dim,
+                   std::span<float> targets, std::span<const float> last, int64_t output_dim);
 
 // The backbone config of a forecaster: mamba2-jax's fixed choices (expand 2, one group, eps 1e-5,
 // no projection biases, conv bias) around the sizes given; vocab_size 1. Resolved.

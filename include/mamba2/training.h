@@ -34,7 +34,8 @@ struct AdamWSettings {
 };
 
 struct TrainingStep {
-  double loss = 0;       // mean cross-entropy in nats per token, before the update
+  double loss = 0;  // before the update: mean cross-entropy in nats per token (a language model),
+                    // mean squared error in model units (a forecaster)
   double grad_norm = 0;  // before clipping
   double lr = 0;
 };

@@ -27,6 +27,23 @@ void linear(const float* x, const TensorView& w, const TensorView& b, float* y, 
 
 }  // namespace
 
+void shift_windows(std::span<float> windows, int64_t context, int64_t input_dim,
+                   std::span<float> targets, std::span<const float> last, int64_t output_dim) {
+  const auto batch = static_cast<int64_t>(windows.size()) / (context * input_dim);
+  for (int64_t b = 0; b < batch; ++b) {
+    float* w = &windows[b * context * input_dim];
+    const std::vector<float> end(w + (context - 1) * input_dim, w + context * input_dim);
+    for (int64_t i = 0; i < context * input_dim; ++i) w[i] -= end[i % input_dim];
+  }
+  if (targets.empty()) return;
+  const auto horizon = static_cast<int64_t>(targets.size()) / (batch * output_dim);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t i = 0; i < horizon * output_dim; ++i) {
+      targets[b * horizon * output_dim + i] -= last[b * output_dim + i % output_dim];
+    }
+  }
+}
+
 ModelConfig forecaster_backbone_config(int64_t d_model, int64_t n_layer, int64_t d_state,
                                        int64_t headdim, int64_t d_conv, int64_t chunk_size) {
   ModelConfig c;

@@ -12,6 +12,8 @@ constexpr const char* kOutputDim = "mamba2-forecaster.output_dim";
 constexpr const char* kHorizon = "mamba2-forecaster.horizon";
 constexpr const char* kInputColumns = "mamba2-forecaster.input_columns";
 constexpr const char* kOutputColumns = "mamba2-forecaster.output_columns";
+constexpr const char* kContext = "mamba2-forecaster.context";
+constexpr const char* kRelative = "mamba2-forecaster.window_shift";
 constexpr std::string_view kTensorPrefix = "forecast.";
 
 // The head's tensors, by name, for writing and reading alike.
@@ -64,6 +66,8 @@ void write_forecaster_gguf(const ForecasterWeights& weights, const std::filesyst
   out.add_uint32(kHorizon, static_cast<uint32_t>(weights.shape.horizon));
   if (!weights.input_columns.empty()) out.add_string_array(kInputColumns, weights.input_columns);
   if (!weights.output_columns.empty()) out.add_string_array(kOutputColumns, weights.output_columns);
+  if (weights.context > 0) out.add_uint32(kContext, static_cast<uint32_t>(weights.context));
+  if (weights.relative) out.add_uint32(kRelative, 1);
   for (const auto& [name, member] : kHeadTensors) out.add_tensor(name, weights.*member);
   for (const ScalingTensors& s : kScalings) {
     const SeriesScaling& scaling = weights.*s.scaling;
@@ -94,6 +98,8 @@ ForecasterWeights read_forecaster_gguf(const GgufFile& file) {
   }
   weights.input_columns = read_names(file, kInputColumns);
   weights.output_columns = read_names(file, kOutputColumns);
+  weights.context = file.find_int(kContext).value_or(0);
+  weights.relative = file.find_int(kRelative).value_or(0) != 0;
   check_forecaster_weights(weights, file.where());
   return weights;
 }

@@ -2,6 +2,8 @@
 // mamba2 GGUF holds it (mamba2.* keys, token_embd one zero row, blk.*, output_norm), and
 //   mamba2-forecaster.input_dim / .output_dim / .horizon        u32
 //   mamba2-forecaster.input_columns / .output_columns           string arrays (optional)
+//   mamba2-forecaster.context                                   u32 (optional: trained here)
+//   mamba2-forecaster.window_shift                              u32 1: relative (optional)
 //   forecast.input_proj.weight  [d_model, input_dim]   forecast.input_proj.bias  [d_model]
 //   forecast.output_proj.weight [horizon * output_dim, d_model]
 //   forecast.output_proj.bias   [horizon * output_dim]

@@ -59,6 +59,13 @@ void check_forecaster_weights(const ForecasterWeights& weights, const std::strin
       throw Error(where, std::string(what) + " column names do not match the model's width");
     }
   };
+  if (weights.context < 0 || weights.context > kMaxDim) {
+    throw Error(where, "context is " + std::to_string(weights.context) + ", expected 0.." +
+                           std::to_string(kMaxDim));
+  }
+  if (weights.relative && weights.context < 1) {
+    throw Error(where, "a window-relative model needs its context");
+  }
   names(weights.input_columns, s.input_dim, "input");
   names(weights.output_columns, s.output_dim, "output");
 }

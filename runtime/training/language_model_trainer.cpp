@@ -1,6 +1,5 @@
 #include "mamba2/error.h"
 #include "mamba2/training.h"
-#include "runtime/training/checkpoint.h"
 #include "runtime/training/parameters.h"
 #include "runtime/training/trainer.h"
 
@@ -47,20 +46,11 @@ TrainingStep LanguageModelTrainer::step(std::span<const int32_t> tokens) {
 int64_t LanguageModelTrainer::steps_done() const { return impl_->trainer.optimizer().step(); }
 
 void LanguageModelTrainer::save_checkpoint(const std::filesystem::path& path, uint64_t seed) const {
-  training::Trainer& t = impl_->trainer;
-  training::write_checkpoint(path, impl_->layout,
-                             {t.optimizer().step(), seed, t.params(), t.optimizer().first_moment(),
-                              t.optimizer().second_moment()});
+  impl_->trainer.save_checkpoint(path, seed);
 }
 
 void LanguageModelTrainer::resume(const std::filesystem::path& path, uint64_t seed) {
-  training::CheckpointState state = training::read_checkpoint(path, impl_->layout);
-  if (state.seed != seed) throw Error(path.string(), "checkpoint was made with another --seed");
-  training::Trainer& t = impl_->trainer;
-  t.params() = std::move(state.params);
-  t.optimizer().first_moment() = std::move(state.m);
-  t.optimizer().second_moment() = std::move(state.v);
-  t.optimizer().set_step(state.step);
+  impl_->trainer.resume(path, seed);
 }
 
 ModelWeights LanguageModelTrainer::weights(const std::string& name,

@@ -27,6 +27,8 @@ class AdamW {
   // The moments, for checkpoints.
   std::vector<float>& first_moment() { return m_; }
   std::vector<float>& second_moment() { return v_; }
+  const std::vector<float>& first_moment() const { return m_; }
+  const std::vector<float>& second_moment() const { return v_; }
   void set_step(int64_t step) { step_ = step; }
 
  private:

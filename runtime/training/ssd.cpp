@@ -39,15 +39,24 @@ void cumulative_decay(const SsdSequence<T>& s, const ChunkView<T>& v, int64_t h,
   }
 }
 
-// M[i, j] = G[i, j] E[i, j] dt_j with E[i, j] = exp(cum_i - cum_j) for j <= i, else 0. [q, Q]
+// M[i, j] = G[i, j] E[i, j] dt_j with E[i, j] = exp(seg[i] - seg[j]) for j <= i, else 0, where
+// seg is cum (the exact scan) or its running sum (mamba2-jax 0.1.x). [q, Q]
 // E is kept when asked for: the backward needs it again.
 template <class T>
 void masked_scores(const SsdSequence<T>& s, const ChunkView<T>& v, int64_t h, const T* G,
                    const T* cum, T* M, T* E = nullptr) {
   const int64_t Q = s.chunk;
+  std::vector<T> running;
+  const T* seg = cum;
+  if (s.mamba2_jax_01) {
+    running.resize(v.q);
+    T sum = 0;
+    for (int64_t i = 0; i < v.q; ++i) running[i] = sum += cum[i];
+    seg = running.data();
+  }
   for (int64_t i = 0; i < v.q; ++i) {
     for (int64_t j = 0; j <= i; ++j) {
-      const T e = std::exp(cum[i] - cum[j]);
+      const T e = std::exp(seg[i] - seg[j]);
       if (E) E[i * Q + j] = e;
       M[i * Q + j] = G[i * Q + j] * e * s.dt[(v.t0 + j) * s.nheads + h];
     }
@@ -63,6 +72,7 @@ void ssd_forward(const SsdSequence<T>& s, int64_t group, T* y, int64_t ld_y, T* 
   const int64_t heads_per_group = H / s.ngroups;
   std::vector<T> G(Q * Q), M(Q * Q), cum(Q), out(Q * P), CS(Q * P), wx(Q * P);
   std::vector<T> state(heads_per_group * P * N, T(0));  // [heads of the group, P, N]
+  std::vector<T> last_cum(Q);  // mamba2-jax 0.1.x: the last chunk's cum, padded with its last
   for (int64_t c = 0; c < s.chunks(); ++c) {
     const ChunkView<T> v = chunk_view(s, group, c);
     gemm(false, true, v.q, v.q, N, T(1), v.C, v.ld, v.B, v.ld, T(0), G.data(), Q);  // C B^T
@@ -73,13 +83,19 @@ void ssd_forward(const SsdSequence<T>& s, int64_t group, T* y, int64_t ld_y, T* 
       T* S = &state[hg * P * N];
       std::copy(S, S + P * N, states + (c * H + h) * P * N);
       cumulative_decay(s, v, h, A, cum.data());
+      if (s.mamba2_jax_01) {
+        const ChunkView<T> last = chunk_view(s, group, s.chunks() - 1);
+        cumulative_decay(s, last, h, A, last_cum.data());
+        std::fill(last_cum.begin() + last.q, last_cum.end(), last_cum[last.q - 1]);
+      }
       masked_scores(s, v, h, G.data(), cum.data(), M.data());
       gemm(false, false, v.q, P, v.q, T(1), M.data(), Q, x, v.ld, T(0), out.data(), P);
       gemm(false, true, v.q, P, N, T(1), v.C, v.ld, S, N, T(0), CS.data(), P);  // C S^T
       const T cum_last = cum[v.q - 1];
       for (int64_t i = 0; i < v.q; ++i) {
         const T decay_in = std::exp(cum[i]);
-        const T w = std::exp(cum_last - cum[i]) * s.dt[(v.t0 + i) * H + h];
+        const T to_end = s.mamba2_jax_01 ? last_cum[i] : cum_last;
+        const T w = std::exp(to_end - cum[i]) * s.dt[(v.t0 + i) * H + h];
         for (int64_t p = 0; p < P; ++p) {
           const T xi = x[i * v.ld + p];
           y[(v.t0 + i) * ld_y + h * P + p] =

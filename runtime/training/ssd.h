@@ -5,6 +5,13 @@
 // with small GEMMs; chunks pass the state [headdim, d_state] along. The forward keeps each chunk's
 // entering state; the backward recomputes everything else inside a chunk (C B^T, the decays) and
 // runs the chunks in reverse, passing dS back.
+//
+// mamba2_jax_01 computes instead the chunked SSD of mamba2-jax 0.1.x (forward only), whose two
+// indexing slips make it non-causal and dependent on the chunk size (fixtures README, "The SSD of
+// mamba2-jax 0.1.x"): within a chunk L[t, s] = exp(sum_{s < d <= t} cum_d) (a segment sum of the
+// cumulative sums), and a chunk's contribution to the carried state weighs step j by
+// exp(cum^last_j - cum_j), cum^last being the last chunk's cumulative sums (held at their last
+// real value over its zero padding).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +28,7 @@ struct SsdSequence {
   const T* dt;     // [L, nheads], softplus'd
   const T* A_log;  // [nheads]
   const T* D;      // [nheads]
+  bool mamba2_jax_01 = false;
 
   int64_t chunks() const { return (tokens + chunk - 1) / chunk; }
 };

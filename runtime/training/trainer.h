@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <vector>
 
@@ -18,13 +19,23 @@ class Trainer {
   Trainer(const ParameterLayout& layout, std::vector<float> params, AdamWSettings settings,
           int64_t batch, int64_t seq_len, ThreadingContext threading);
 
-  // tokens [batch, seq_len + 1].
+  // A language model's step on tokens [batch, seq_len + 1], or a forecaster's on windows.
   TrainingStep step(std::span<const int32_t> tokens);
+  TrainingStep step(const ForecastBatch<float>& batch);
+
+  // Parameters, Adam moments, the step and the data seed, written atomically; resume() reads them
+  // back and refuses a checkpoint of another layout or seed (Error naming the path).
+  void save_checkpoint(const std::filesystem::path& path, uint64_t seed) const;
+  void resume(const std::filesystem::path& path, uint64_t seed);
 
   std::vector<float>& params() { return params_; }
+  const std::vector<float>& params() const { return params_; }
   AdamW& optimizer() { return optimizer_; }
 
  private:
+  template <class Batch>
+  TrainingStep run_step(const Batch& batch);
+
   const ParameterLayout& layout_;
   std::vector<float> params_, grads_;
   AdamW optimizer_;

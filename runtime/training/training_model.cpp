@@ -55,16 +55,19 @@ void sum_partials(const std::vector<T>& partials, int64_t tiles, int64_t n, T* o
 }  // namespace
 
 template <class T>
-TrainingModel<T>::TrainingModel(const ParameterLayout& layout, int64_t batch, int64_t seq_len)
+TrainingModel<T>::TrainingModel(const ParameterLayout& layout, int64_t batch, int64_t seq_len,
+                                SsdVariant ssd)
     : layout_(layout),
       c_(layout.config()),
       batch_(batch),
       seq_len_(seq_len),
-      rows_(batch * seq_len) {
+      rows_(batch * seq_len),
+      ssd_(ssd) {
   if (batch < 1 || seq_len < 1) throw Error("training", "batch and seq_len must be positive");
   // The widest activation is [batch * seq_len, max(d_in_proj, vocab_padded)] per layer; refuse
   // sizes whose element counts overflow instead of wrapping around.
-  const int64_t widest = std::max({c_.d_in_proj, c_.vocab_padded, c_.conv_dim, c_.d_model});
+  const int64_t widest =
+      std::max({c_.d_in_proj, c_.vocab_padded, c_.conv_dim, c_.d_model, layout.head().input_dim});
   int64_t elements = 0;
   if (__builtin_mul_overflow(batch, seq_len, &elements) ||
       __builtin_mul_overflow(elements, widest, &elements) ||
@@ -87,8 +90,16 @@ TrainingModel<T>::TrainingModel(const ParameterLayout& layout, int64_t batch, in
   openblas_set_num_threads(1);
   const int64_t R = rows_;
   const int64_t chunks = (seq_len + c_.chunk_size - 1) / c_.chunk_size;
-  inputs_.resize(R);
-  targets_.resize(R);
+  if (layout.forecaster()) {
+    windows_.resize(R * layout.head().input_dim);
+    forecasts_.resize(batch * layout.head().outputs());
+    dforecasts_.resize(forecasts_.size());
+  } else {
+    inputs_.resize(R);
+    targets_.resize(R);
+    logits_.resize(R * c_.vocab_padded);
+    dlogits_.resize(R * c_.vocab_padded);
+  }
   residual_.assign(c_.n_layer + 1, std::vector<T>(R * c_.d_model));
   layers_.resize(c_.n_layer);
   for (LayerActivations& a : layers_) {
@@ -103,8 +114,6 @@ TrainingModel<T>::TrainingModel(const ParameterLayout& layout, int64_t batch, in
   }
   rstd_f_.resize(R);
   normed_f_.resize(R * c_.d_model);
-  logits_.resize(R * c_.vocab_padded);
-  dlogits_.resize(R * c_.vocab_padded);
   d_residual_.resize(R * c_.d_model);
   d_normed_.resize(R * c_.d_model);
   d_zxbcdt_.resize(R * c_.d_in_proj);
@@ -128,13 +137,15 @@ SsdSequence<T> TrainingModel<T>::ssd_sequence(const LayerActivations& a,
                         c_.conv_dim,
                         &a.dt[b * L * c_.nheads],
                         w.A_log,
-                        w.D};
+                        w.D,
+                        ssd_ == SsdVariant::kMamba2Jax01};
 }
 
 template <class T>
 double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> tokens,
                                  const ThreadingContext& threading) {
   const int64_t L = seq_len_, R = rows_, d = c_.d_model;
+  if (layout_.forecaster()) throw Error("training", "a forecaster's forward takes windows");
   if (static_cast<int64_t>(tokens.size()) != batch_ * (L + 1)) {
     throw Error("training", "expected batch * (seq_len + 1) tokens");
   }
@@ -152,6 +163,64 @@ double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> 
   for (int64_t r = 0; r < R; ++r) {
     std::copy_n(p.embedding + int64_t{inputs_[r]} * d, d, &residual_[0][r * d]);
   }
+  forward_backbone(p, threading);
+  const int64_t V = c_.vocab_padded;
+  linear(threading, normed_f_.data(), p.lm_head, logits_.data(), R, d, V);
+  dlogits_ = logits_;
+  const int64_t tiles = (R + kRowTile - 1) / kRowTile;
+  std::vector<double> losses(tiles);
+  threading.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
+    losses[r0 / kRowTile] =
+        cross_entropy(&dlogits_[r0 * V], &targets_[r0], r1 - r0, V, T(1) / T(R));
+  });
+  double total = 0;
+  for (double v : losses) total += v;
+  return total / double(R);
+}
+
+template <class T>
+double TrainingModel<T>::forward(const T* params_base, const ForecastBatch<T>& batch,
+                                 const ThreadingContext& threading) {
+  if (!layout_.forecaster()) throw Error("training", "a language model's forward takes tokens");
+  const ForecasterShape& head = layout_.head();
+  const int64_t L = seq_len_, R = rows_, d = c_.d_model, outputs = head.outputs();
+  if (static_cast<int64_t>(batch.windows.size()) != R * head.input_dim ||
+      (!batch.targets.empty() && static_cast<int64_t>(batch.targets.size()) != batch_ * outputs)) {
+    throw Error("training",
+                "expected windows [batch, seq_len, input_dim] and targets [batch, "
+                "horizon, output_dim]");
+  }
+  std::copy(batch.windows.begin(), batch.windows.end(), windows_.begin());
+  const ModelParams<const T> p = view_params(layout_, params_base);
+  // residual_0 [R, d] = windows [R, input_dim] input_proj^T + bias
+  linear(threading, windows_.data(), p.input_proj, residual_[0].data(), R, head.input_dim, d);
+  threading.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t i = 0; i < d; ++i) residual_[0][r * d + i] += p.input_proj_bias[i];
+    }
+  });
+  forward_backbone(p, threading);
+  // forecasts [batch, outputs] = the last step's normed_f output_proj^T + bias; MSE.
+  gemm(false, true, batch_, outputs, d, T(1), &normed_f_[(L - 1) * d], L * d, p.output_proj, d,
+       T(0), forecasts_.data(), outputs);
+  double total = 0;
+  const T scale = T(2) / T(batch_ * outputs);
+  for (int64_t b = 0; b < batch_; ++b) {
+    for (int64_t o = 0; o < outputs; ++o) {
+      T& f = forecasts_[b * outputs + o];
+      f += p.output_proj_bias[o];
+      const T error = batch.targets.empty() ? T(0) : f - batch.targets[b * outputs + o];
+      total += double(error) * double(error);
+      dforecasts_[b * outputs + o] = scale * error;
+    }
+  }
+  return total / double(batch_ * outputs);
+}
+
+template <class T>
+void TrainingModel<T>::forward_backbone(const ModelParams<const T>& p,
+                                        const ThreadingContext& threading) {
+  const int64_t L = seq_len_, R = rows_, d = c_.d_model;
   const T eps = T(c_.norm_eps);
   const int64_t xbc_at = c_.d_ssm, dt_at = xbc_at + c_.conv_dim;  // in zxbcdt: z | xBC | dt
   for (int64_t l = 0; l < c_.n_layer; ++l) {
@@ -191,30 +260,57 @@ double TrainingModel<T>::forward(const T* params_base, std::span<const int32_t> 
   threading.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
     rmsnorm_forward(&res[r0 * d], p.norm_f, &normed_f_[r0 * d], &rstd_f_[r0], r1 - r0, d, eps);
   });
-  const int64_t V = c_.vocab_padded;
-  linear(threading, normed_f_.data(), p.lm_head, logits_.data(), R, d, V);
-  dlogits_ = logits_;
-  const int64_t tiles = (R + kRowTile - 1) / kRowTile;
-  std::vector<double> losses(tiles);
-  threading.for_tiles(R, kRowTile, [&](int64_t r0, int64_t r1) {
-    losses[r0 / kRowTile] =
-        cross_entropy(&dlogits_[r0 * V], &targets_[r0], r1 - r0, V, T(1) / T(R));
-  });
-  double total = 0;
-  for (double v : losses) total += v;
-  return total / double(R);
 }
 
 template <class T>
 void TrainingModel<T>::backward(const T* params_base, T* grads_base,
                                 const ThreadingContext& threading) {
-  const int64_t L = seq_len_, R = rows_, d = c_.d_model, V = c_.vocab_padded;
-  const int64_t H = c_.nheads, tiles = (R + kRowTile - 1) / kRowTile;
-  const T eps = T(c_.norm_eps);
+  if (ssd_ != SsdVariant::kExact) {
+    throw Error("training", "mamba2-jax 0.1.x's scan has no backward (it is for forecasts only)");
+  }
+  const int64_t L = seq_len_, R = rows_, d = c_.d_model;
   std::fill_n(grads_base, layout_.total(), T(0));
   const ModelParams<const T> p = view_params(layout_, params_base);
   ModelParams<T> g = view_params(layout_, grads_base);
+  std::fill(d_normed_.begin(), d_normed_.end(), T(0));
+  if (!layout_.forecaster()) {
+    // logits = normed_f lm_head^T
+    const int64_t V = c_.vocab_padded;
+    linear_weight_grad(threading, dlogits_.data(), normed_f_.data(), g.lm_head, R, d, V);
+    linear_input_grad(threading, dlogits_.data(), p.lm_head, d_normed_.data(), R, d, V, false);
+    backward_backbone(p, g, threading);
+    // residual_0 = embedding rows (scattered in row order: deterministic).
+    for (int64_t r = 0; r < R; ++r) {
+      T* row = g.embedding + int64_t{inputs_[r]} * d;
+      for (int64_t i = 0; i < d; ++i) row[i] += d_residual_[r * d + i];
+    }
+    return;
+  }
+  // forecasts = normed_f[last step] output_proj^T + bias: only each sequence's last row has a
+  // gradient. d_normed [batch rows, d] = dforecasts output_proj; doutput_proj = dforecasts^T
+  // normed.
+  const int64_t in = layout_.head().input_dim, outputs = layout_.head().outputs();
+  gemm(false, false, batch_, d, outputs, T(1), dforecasts_.data(), outputs, p.output_proj, d, T(0),
+       &d_normed_[(L - 1) * d], L * d);
+  gemm(true, false, outputs, d, batch_, T(1), dforecasts_.data(), outputs, &normed_f_[(L - 1) * d],
+       L * d, T(0), g.output_proj, d);
+  for (int64_t b = 0; b < batch_; ++b) {
+    for (int64_t o = 0; o < outputs; ++o) g.output_proj_bias[o] += dforecasts_[b * outputs + o];
+  }
+  backward_backbone(p, g, threading);
+  // residual_0 = windows input_proj^T + bias
+  linear_weight_grad(threading, d_residual_.data(), windows_.data(), g.input_proj, R, in, d);
+  for (int64_t r = 0; r < R; ++r) {
+    for (int64_t i = 0; i < d; ++i) g.input_proj_bias[i] += d_residual_[r * d + i];
+  }
+}
 
+template <class T>
+void TrainingModel<T>::backward_backbone(const ModelParams<const T>& p, ModelParams<T>& g,
+                                         const ThreadingContext& threading) {
+  const int64_t L = seq_len_, R = rows_, d = c_.d_model;
+  const int64_t H = c_.nheads, tiles = (R + kRowTile - 1) / kRowTile;
+  const T eps = T(c_.norm_eps);
   // Row-wise work whose small weight gradient [n] is summed over rows: per-tile partials.
   auto row_tiles_with_partial = [&](int64_t n, T* out, const auto& fn) {
     partials_.assign(tiles * n, T(0));
@@ -223,9 +319,7 @@ void TrainingModel<T>::backward(const T* params_base, T* grads_base,
     sum_partials(partials_, tiles, n, out);
   };
 
-  // logits = normed_f lm_head^T; normed_f = RMSNorm(residual_n)
-  linear_weight_grad(threading, dlogits_.data(), normed_f_.data(), g.lm_head, R, d, V);
-  linear_input_grad(threading, dlogits_.data(), p.lm_head, d_normed_.data(), R, d, V, false);
+  // normed_f = RMSNorm(residual_n)
   std::fill(d_residual_.begin(), d_residual_.end(), T(0));
   row_tiles_with_partial(d, g.norm_f, [&](int64_t r0, int64_t r1, T* dw) {
     rmsnorm_backward(&residual_[c_.n_layer][r0 * d], p.norm_f, &rstd_f_[r0], &d_normed_[r0 * d],
@@ -294,11 +388,6 @@ void TrainingModel<T>::backward(const T* params_base, T* grads_base,
       rmsnorm_backward(&residual_[l][r0 * d], w.norm, &a.rstd[r0], &d_normed_[r0 * d],
                        &d_residual_[r0 * d], dw, r1 - r0, d);
     });
-  }
-  // residual_0 = embedding rows (scattered in row order: deterministic).
-  for (int64_t r = 0; r < R; ++r) {
-    T* row = g.embedding + int64_t{inputs_[r]} * d;
-    for (int64_t i = 0; i < d; ++i) row[i] += d_residual_[r * d + i];
   }
 }
 

@@ -1,7 +1,10 @@
-// The Mamba-2 language model for training: a forward over a batch of sequences [batch, seq_len]
-// that keeps what the backward needs, and the backward that turns the mean cross-entropy into
-// gradients for every parameter of a ParameterLayout. Templated on the scalar type: float trains,
-// double checks gradients against finite differences.
+// A Mamba-2 model for training: a forward over a batch of sequences [batch, seq_len] that keeps
+// what the backward needs, and the backward that turns the loss into gradients for every parameter
+// of a ParameterLayout. Two objectives share the backbone (layers and final norm): a language model
+// (token embedding in, lm_head and mean cross-entropy out) and a forecaster (mamba2-jax's
+// Mamba2Forecaster: input_proj in, the last step's output_proj and mean squared error out), chosen
+// by the layout. Templated on the scalar type: float trains, double checks gradients against
+// finite differences.
 //
 // Parallelism: tiles over rows (tokens), sequences, (sequence, group) pairs or output channels,
 // with boundaries that depend only on the shapes and reductions summed in a fixed order, so the
@@ -12,16 +15,25 @@
 #include <span>
 #include <vector>
 
+#include "mamba2/forecaster_training.h"  // SsdVariant: mamba2-jax 0.1.x is forward only
 #include "mamba2/threading_context.h"
 #include "runtime/training/parameters.h"
 #include "runtime/training/ssd.h"
 
 namespace mamba2::training {
 
+// Windows of a series and the values after them, in model units.
+template <class T>
+struct ForecastBatch {
+  std::span<const T> windows;  // [batch, seq_len, input_dim]
+  std::span<const T> targets;  // [batch, horizon, output_dim]; empty: forecasts only, loss 0
+};
+
 template <class T>
 class TrainingModel {
  public:
-  TrainingModel(const ParameterLayout& layout, int64_t batch, int64_t seq_len);
+  TrainingModel(const ParameterLayout& layout, int64_t batch, int64_t seq_len,
+                SsdVariant ssd = SsdVariant::kExact);
 
   int64_t batch() const { return batch_; }
   int64_t seq_len() const { return seq_len_; }
@@ -31,12 +43,16 @@ class TrainingModel {
   // logits, as measure_perplexity counts it. Runs the parallel loops in `threading`.
   double forward(const T* params, std::span<const int32_t> tokens,
                  const ThreadingContext& threading);
+  // A forecaster's layout: the mean squared error over all batch * horizon * output_dim targets.
+  double forward(const T* params, const ForecastBatch<T>& batch, const ThreadingContext& threading);
 
   // After forward(): grads (layout.total() values) = d mean loss / d params.
   void backward(const T* params, T* grads, const ThreadingContext& threading);
 
   // After forward(): the logits [batch * seq_len, vocab_padded] of every input position.
   const std::vector<T>& logits() const { return logits_; }
+  // After a forecaster's forward(): [batch, horizon * output_dim].
+  const std::vector<T>& forecasts() const { return forecasts_; }
 
  private:
   struct LayerActivations {
@@ -52,11 +68,19 @@ class TrainingModel {
   // Sequence b of a layer's activations, as the SSD forward and backward read it.
   SsdSequence<T> ssd_sequence(const LayerActivations& a, const LayerParams<const T>& w,
                               int64_t b) const;
+  // residual_[0] -> every layer -> normed_f_.
+  void forward_backbone(const ModelParams<const T>& p, const ThreadingContext& threading);
+  // d_normed_ (the final norm output's gradient) -> d_residual_ (residual_[0]'s).
+  void backward_backbone(const ModelParams<const T>& p, ModelParams<T>& g,
+                         const ThreadingContext& threading);
 
   const ParameterLayout& layout_;
   const ModelConfig& c_;
   int64_t batch_, seq_len_, rows_;
-  std::vector<int32_t> inputs_, targets_;  // [R]
+  SsdVariant ssd_;
+  std::vector<int32_t> inputs_, targets_;  // [R] tokens (language model)
+  std::vector<T> windows_;                 // [R, input_dim] (forecaster)
+  std::vector<T> forecasts_, dforecasts_;  // [batch, horizon * output_dim]
   std::vector<std::vector<T>> residual_;   // [n_layer + 1][R, d_model] entering each layer / norm_f
   std::vector<LayerActivations> layers_;
   std::vector<T> rstd_f_, normed_f_, logits_, dlogits_;

@@ -1,6 +1,7 @@
 // Runs the real mamba2-forecast binary: convert, predict on raw windows (the fixtures' exact
-// forecasts), predict and eval on a CSV series, and one clear line with exit code 1 for every
-// kind of bad CSV.
+// forecasts, and with --ssd mamba2-jax-0.1 their 0.1.x forecasts), train on a CSV series and then
+// predict and eval with the result, stop and resume a training run, and one clear line with exit
+// code 1 for every kind of bad CSV or flag.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -65,6 +66,95 @@ TEST_F(ForecastApp, ConvertedModelPredictsTheFixtureWindows) {
     ASSERT_EQ(got.shape, expected.shape);
     for (size_t i = 0; i < got.data.size(); ++i) EXPECT_NEAR(got.data[i], expected.data[i], 5e-5);
   }
+}
+
+TEST_F(ForecastApp, CompatibilityModeGivesTheMamba2Jax01Forecasts) {
+  for (const auto& [fixture, length] : {std::pair{"fc_sine", "50"}, {"fc_multi", "100"}}) {
+    const auto dir = testing::fixture_dir(fixture);
+    const std::string out = (dir_ / "y01.npy").string();
+    const auto run = run_binary(kBin, {"predict", dir.string(), "--windows",
+                                       (dir / (std::string("inputs_L") + length + ".npy")).string(),
+                                       "--out", out, "--ssd", "mamba2-jax-0.1", "-t", "2"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const NpyArray got = read_npy(out);
+    const NpyArray expected = read_npy(dir / (std::string("forecast_L") + length + ".npy"));
+    ASSERT_EQ(got.shape, expected.shape);
+    for (size_t i = 0; i < got.data.size(); ++i) EXPECT_NEAR(got.data[i], expected.data[i], 5e-5);
+  }
+  expect_one_line_error(
+      {"predict", sine_model_, "--csv", (dir_ / "sine.csv").string(), "--ssd", "mamba2-jax-0.1"},
+      "works on --windows only");
+  expect_one_line_error(
+      {"predict", sine_model_, "--windows", "x.npy", "--out", "y.npy", "--ssd", "0.1"},
+      "expected exact or mamba2-jax-0.1");
+}
+
+TEST_F(ForecastApp, TrainsAModelThatPredictsAndEvaluates) {
+  const std::string series = (dir_ / "sine.csv").string();
+  const std::string model = (dir_ / "trained.gguf").string();
+  auto run = run_binary(
+      kBin, {"train", "--csv",     series, "--context", "16", "--horizon",    "4",  "--out",
+             model,   "--d-model", "16",   "--layers",  "1",  "--d-state",    "8",  "--headdim",
+             "8",     "--steps",   "30",   "--batch",   "8",  "--eval-every", "10", "-t",
+             "2"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("finished at step 30"), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("step 30/30"), std::string::npos) << run.err;
+  EXPECT_TRUE(std::filesystem::exists(model + ".ckpt"));
+
+  // The model remembers its column: predict needs no --columns.
+  run = run_binary(kBin, {"predict", model, "--csv", series});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.substr(0, run.out.find('\n')), "step,value");
+  EXPECT_EQ(count_lines(run.out), 1 + 4);
+  EXPECT_EQ(run.out.find("nan"), std::string::npos);
+  run = run_binary(kBin, {"eval", model, "--csv", series, "--season", "21"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("mamba2-forecast"), std::string::npos) << run.out;
+
+  // Stopped at step 10 and resumed: the same model as the straight run.
+  // Same file name: the GGUF's general.name is its stem.
+  std::filesystem::create_directories(dir_ / "resumed");
+  const std::string resumed = (dir_ / "resumed" / "trained.gguf").string();
+  std::vector<std::string> args = {"train",     series,  "--context",    "16", "--horizon", "4",
+                                   "--out",     resumed, "--d-model",    "16", "--layers",  "1",
+                                   "--d-state", "8",     "--headdim",    "8",  "--steps",   "30",
+                                   "--batch",   "8",     "--eval-every", "10"};
+  args.insert(args.begin() + 1, "--csv");
+  auto stopped = args;
+  stopped.insert(stopped.end(), {"--stop-at", "10"});
+  run = run_binary(kBin, stopped);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("stopped at step 10"), std::string::npos) << run.out;
+  auto resume = args;
+  resume.insert(resume.end(), {"--resume", resumed + ".ckpt", "-t", "1"});
+  run = run_binary(kBin, resume);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(read_bytes(resumed), read_bytes(model)) << "a resumed run differs from a straight one";
+}
+
+TEST_F(ForecastApp, BadTrainingFlagsGiveOneLine) {
+  const std::string series = (dir_ / "sine.csv").string();
+  const std::string out = (dir_ / "bad.gguf").string();
+  const auto train = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"train", "--csv", series, "--out", out, "--steps", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  expect_one_line_error(train({"--context", "200"}), "fewer than one window");
+  expect_one_line_error(train({"--context", "0"}), "--context: must be at least 1");
+  expect_one_line_error(train({"--val-frac", "1.5"}), "--val-frac: must be in [0, 1)");
+  expect_one_line_error(train({"--context", "16", "--horizon", "20", "--val-frac", "0.1"}),
+                        "fewer than --horizon");
+  expect_one_line_error(train({"--headdim", "7"}), "--headdim: must divide");
+  expect_one_line_error(train({"--columns", "price"}), "has no column 'price'");
+  expect_one_line_error(train({"--lr", "-1"}), "--lr: must be a positive number");
+  expect_one_line_error(train({"--window-shift", "mean"}), "expected last or none");
+  expect_one_line_error({"train", "--csv", csv("text2.csv", "t,value\n1,2\n2,abc\n"), "--out", out},
+                        "'abc' is not a finite number");
+  expect_one_line_error({"train", "--csv", series, "--out", (dir_ / "no/such/dir.gguf").string()},
+                        "does not exist");
+  EXPECT_FALSE(std::filesystem::exists(out)) << "a refused run wrote its output";
 }
 
 TEST_F(ForecastApp, PredictsAndEvaluatesACsvSeries) {

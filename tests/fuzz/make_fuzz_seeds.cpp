@@ -20,6 +20,7 @@
 #include "mamba2/conversation_state.h"
 #include "mamba2/dtype.h"
 #include "mamba2/error.h"
+#include "mamba2/forecaster.h"
 #include "mamba2/random_model.h"
 #include "mamba2/tokenizer.h"
 #include "mamba2/tokenizer_file.h"
@@ -293,10 +294,24 @@ void write_sentencepiece_seeds(const fs::path& data, const fs::path& out) {
   }
 }
 
+// fc_sine in our GGUF form, with scalings, column names, a context and the window shift, so every
+// optional key of the forecaster reader is in the seed.
+void write_forecaster_gguf_seed(const fs::path& fixtures, const fs::path& out) {
+  ForecasterWeights weights = load_forecaster_weights(fixtures / "fc_sine");
+  weights.input_scaling = {{1.5f}, {2.0f}};
+  weights.output_scaling = {{1.5f}, {2.0f}};
+  weights.input_columns = {"value"};
+  weights.output_columns = {"value"};
+  weights.context = 16;
+  weights.relative = true;
+  write_forecaster_gguf(weights, out);
+}
+
 void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
-  for (const char* target : {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json",
-                             "tokenize", "conversation_state", "block_quants",
-                             "sentencepiece_model", "spm_vocab_gguf", "spm_tokenize"}) {
+  for (const char* target :
+       {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json", "tokenize",
+        "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
+        "spm_tokenize", "forecaster_gguf"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
@@ -311,6 +326,7 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
                        out / "tokenize");
   write_block_quants_seeds(out / "block_quants");
   write_sentencepiece_seeds(neox.parent_path(), out);
+  write_forecaster_gguf_seed(fixtures, out / "forecaster_gguf" / "fc_sine.gguf");
 }
 
 }  // namespace
