@@ -145,14 +145,14 @@ void BM_Bf16(benchmark::State& state) {
   report(state, p, std::string(path_name(path)), rows);
 }
 
-// Args: shape index, tokens, Q8_0Path, streamed, interleaved (the AVX512-VNNI layout), threads.
+// Args: shape index, tokens, QuantPath, streamed, interleaved (the AVX512-VNNI layout), threads.
 void BM_Q8_0(benchmark::State& state) {
-  const auto path = static_cast<Q8_0Path>(state.range(2));
+  const auto path = static_cast<QuantPath>(state.range(2));
   if (!path_supported(path)) return state.SkipWithError("path not supported by this CPU");
   Problem p(state.range(1), kShapes[state.range(0)], DType::kQ8_0, state.range(3) != 0);
   const bool interleaved = state.range(4) != 0;
   if (interleaved) {
-    if (path != Q8_0Path::kAvx512Vnni || !q8_0_interleave_supported(p.shape.n, p.shape.k)) {
+    if (path != QuantPath::kAvx512Vnni || !q8_0_interleave_supported(p.shape.n, p.shape.k)) {
       return state.SkipWithError("interleaving needs the avx512vnni path");
     }
     p.interleave();
@@ -165,7 +165,7 @@ void BM_Q8_0(benchmark::State& state) {
     if (interleaved) args.w.layout = WeightLayout::kQ8_0Interleaved16;
     quantize_activations_q8_0(path, args.x, 0, p.tokens, xq);
     rows.run(p.shape.n, p.tokens,
-             [&](int64_t begin, int64_t end) { matmul_q8_0(path, args, xq, begin, end); });
+             [&](int64_t begin, int64_t end) { matmul_quant(path, args, xq, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
   report(state, p, std::string(path_name(path)) + (interleaved ? " interleaved" : ""), rows);
@@ -175,10 +175,10 @@ constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);
 constexpr int kAvx512Bf16 = static_cast<int>(Bf16Path::kAvx512Bf16);
 constexpr int kBf16Sgemm = static_cast<int>(Bf16Path::kSgemm);
 constexpr int kBf16Amx = static_cast<int>(Bf16Path::kAmx);
-constexpr int kQ8Scalar = static_cast<int>(Q8_0Path::kScalar);
-constexpr int kQ8Avx2 = static_cast<int>(Q8_0Path::kAvx2);
-constexpr int kQ8AvxVnni = static_cast<int>(Q8_0Path::kAvxVnni);
-constexpr int kQ8Avx512Vnni = static_cast<int>(Q8_0Path::kAvx512Vnni);
+constexpr int kQ8Scalar = static_cast<int>(QuantPath::kScalar);
+constexpr int kQ8Avx2 = static_cast<int>(QuantPath::kAvx2);
+constexpr int kQ8AvxVnni = static_cast<int>(QuantPath::kAvxVnni);
+constexpr int kQ8Avx512Vnni = static_cast<int>(QuantPath::kAvx512Vnni);
 
 constexpr std::initializer_list<int64_t> kAllShapes = {0, 1, 2, 3, 4, 5, 6, 7};
 

@@ -1,18 +1,21 @@
-// Q8_0 path for CPUs with AVX512-VNNI (compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl
-// -mavx512vnni -mfma -mf16c).
+// matmul_quant's path for CPUs with AVX512-VNNI (compiled with -mavx512f -mavx512bw -mavx512dq
+// -mavx512vl -mavx512vnni -mfma -mf16c).
 //
-// W as stored: the GEMV uses the shared 256-bit tiles; the GEMM puts two rows in one 512-bit
-// register, row r in the low eight lanes and row r + 1 in the high eight, each lane doing exactly
-// what its 256-bit twin does (the same dpbusd lane, cvt, scale product and fma), so the results
-// keep the bits of every other path while one instruction covers 64 weights.
-// W interleaved (matmul_q8_0.h): sixteen rows per register, one output per lane, block order.
+// Every type but Q8_0, and Q8_0's GEMV: the shared 256-bit tiles, with the 32 registers for a
+// bigger GEMM block. Q8_0 as stored, GEMM: two rows in one 512-bit register, the GEMM puts two rows
+// in one 512-bit register, row r in the low eight lanes and row r + 1 in the high eight, each lane
+// doing exactly what its 256-bit twin does (the same dpbusd lane, cvt, scale product and fma), so
+// the results keep the bits of every other path while one instruction covers 64 weights. W
+// interleaved (matmul_q8_0.h): sixteen rows per register, one output per lane, block order.
 #define MAMBA2_DPBUSD _mm256_dpbusd_epi32
-#include "kernels/matmul_q8_0_vnni.h"
+#include "kernels/matmul_q8_0.h"
+#include "kernels/matmul_quant_vnni.h"
 
-namespace mamba2::kernels::q8_0_detail {
+namespace mamba2::kernels {
+namespace quant_detail {
 namespace {
 
-using q8_0_avx::kBlockBytes;
+constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
 
 // A pair's two rows of one block: quants plus 128 (see matmul_q8_0_vnni.h) and the f16 scales,
 // row r in lanes 0-7 and row r + 1 in lanes 8-15.
@@ -33,8 +36,8 @@ class StoredPairs {
     const __m512i quants = _mm512_inserti64x4(_mm512_castsi256_si512(load_block_quants(low)),
                                               load_block_quants(high), 1);
     return {_mm512_xor_si512(quants, _mm512_set1_epi8(static_cast<char>(0x80))),
-            _mm512_insertf32x8(_mm512_set1_ps(q8_0_avx::block_scale(low)),
-                               _mm256_set1_ps(q8_0_avx::block_scale(high)), 1)};
+            _mm512_insertf32x8(_mm512_set1_ps(quant_avx::f16_at(low)),
+                               _mm256_set1_ps(quant_avx::f16_at(high)), 1)};
   }
 
  private:
@@ -85,8 +88,8 @@ void pair_tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t ro
   unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
     float* y = out.y + t * out.ld_y;
     unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
-      const float low = q8_0_avx::sum_lanes(_mm512_castps512_ps256(acc[p][t]));
-      const float high = q8_0_avx::sum_lanes(_mm512_extractf32x8_ps(acc[p][t], 1));
+      const float low = quant_avx::sum_lanes(_mm512_castps512_ps256(acc[p][t]));
+      const float high = quant_avx::sum_lanes(_mm512_extractf32x8_ps(acc[p][t], 1));
       y[2 * p] = out.bias ? low + out.bias[2 * p] : low;
       y[2 * p + 1] = out.bias ? high + out.bias[2 * p + 1] : high;
     });
@@ -199,7 +202,9 @@ void interleaved_tile_in_range(const MatmulOperands& args, const Q8_0Activations
 
 void matmul_avx512vnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end) {
-  if (args.tokens() == 1) return q8_0_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
+  if (args.w.type != DType::kQ8_0 || args.tokens() == 1) {
+    return quant_avx::matmul<VnniOps, 32>(args, xq, n_begin, n_end);
+  }
   // Rows left over from the pairs go one at a time through the 256-bit tile (same bits).
   for_each_block<kPairRows, kPairTokens>(
       n_begin, n_end, args.tokens(), xq.blocks() * kBlockBytes, kCacheTileBytes,
@@ -207,10 +212,20 @@ void matmul_avx512vnni(const MatmulOperands& args, const Q8_0Activations& xq, in
         if constexpr (rows == kPairRows) {
           pair_tile<kPairRows / 2, count>(args, xq, row, t0, output_at(args, row, t0));
         } else {
-          q8_0_avx::tile<VnniOps, 1, count>(args, xq, row, t0);
+          quant_avx::tile<VnniOps, quant_avx::Q8_0Format, 1, count>(args, xq, row, t0);
         }
       });
 }
+
+}  // namespace quant_detail
+
+namespace q8_0_detail {
+
+using quant_detail::interleaved_tile_in_range;
+using quant_detail::kBlockBytes;
+using quant_detail::kGemmGroups;
+using quant_detail::kGemmTokens;
+using quant_detail::kGemvGroups;
 
 void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activations& xq,
                                    int64_t n_begin, int64_t n_end) {
@@ -250,4 +265,5 @@ void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activat
   }
 }
 
-}  // namespace mamba2::kernels::q8_0_detail
+}  // namespace q8_0_detail
+}  // namespace mamba2::kernels
