@@ -300,7 +300,8 @@ TEST_P(LlamaCppQuantizedFile, MatchesLlamaCppLogits) {
   }
 }
 
-// m1_tiny-Q4_K_M.gguf needs Q5_0, a type this runtime does not read yet.
+// Every type llama-quantize writes: Q4_0, Q4_K, Q5_K and Q6_K (and the Q6_K embedding of most
+// files) through the integer kernels, the others through dequantized panels.
 INSTANTIATE_TEST_SUITE_P(
     Types, LlamaCppQuantizedFile,
     ::testing::Values(
@@ -308,7 +309,21 @@ INSTANTIATE_TEST_SUITE_P(
         LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "F16"},
         LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "BF16"},
         LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q8_0"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q4_0"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q4_1"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q5_0"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q5_1"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q2_K"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q3_K_M"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q4_K_S"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q4_K_M"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q5_K_S"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q5_K_M"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q6_K"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "IQ4_NL"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "IQ4_XS"},
         LlamaCppFile{"llamacpp_mamba1", "m1_tiny", "m1_tiny_", "m1_tiny", 256, "F32"},
+        LlamaCppFile{"llamacpp_mamba1", "m1_tiny", "m1_tiny_", "m1_tiny", 256, "Q4_K_M"},
         LlamaCppFile{"llamacpp_mamba1", "m1_tiny", "m1_tiny_", "m1_tiny", 256, "Q8_0_converter"}),
     [](const ::testing::TestParamInfo<LlamaCppFile>& param) {
       return std::string(param.param.model == std::string("m1_tiny") ? "m1_tiny_" : "") +
