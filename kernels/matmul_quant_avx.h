@@ -133,13 +133,13 @@ void rows_times_tokens(const MatmulOperands& args, const Q8_0Activations& xq, in
 }
 
 // GEMV: four rows at a time for independent chains; GEMM: two rows by kGemmTokens tokens, so
-// the accumulators, the prepared weights and one activation block fit the registers (sixteen
-// with AVX2; the minimums' accumulators take a second set, so fewer tokens then).
-template <class Ops, class Format, int kRegisters>
+// the accumulators, the prepared weights and one activation block fit the sixteen registers (the
+// minimums' accumulators take a second set, so fewer tokens then).
+template <class Ops, class Format>
 void matmul_format(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                    int64_t n_end) {
   if (args.tokens() == 1) return rows_times_tokens<Ops, Format, 4, 1>(args, xq, n_begin, n_end);
-  constexpr int kGemmTokens = kRegisters >= 32 ? 6 : (Format::kMins ? 2 : 4);
+  constexpr int kGemmTokens = Format::kMins ? 2 : 4;
   rows_times_tokens<Ops, Format, 2, kGemmTokens>(args, xq, n_begin, n_end);
 }
 

@@ -80,7 +80,7 @@ void quantize_block(const float* x, int8_t* quants, float* scale, int32_t* lane_
 
 void matmul_avx2(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                  int64_t n_end) {
-  quant_avx::matmul<Avx2Ops, 16>(args, xq, n_begin, n_end);
+  quant_avx::matmul<Avx2Ops>(args, xq, n_begin, n_end);
 }
 
 void quantize_avx2(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0Activations& out) {

@@ -6,7 +6,7 @@ namespace mamba2::kernels::quant_detail {
 
 void matmul_avxvnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                     int64_t n_end) {
-  quant_avx::matmul<VnniOps, 16>(args, xq, n_begin, n_end);
+  quant_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
 }
 
 }  // namespace mamba2::kernels::quant_detail

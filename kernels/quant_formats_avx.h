@@ -140,19 +140,19 @@ struct Q6_KFormat {
 };
 
 // matmul_quant's body for W as stored, for every type it reads.
-template <class Ops, int kRegisters>
+template <class Ops>
 void matmul(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin, int64_t n_end) {
   switch (args.w.type) {
     case DType::kQ4_0:
-      return matmul_format<Ops, Q4_0Format, kRegisters>(args, xq, n_begin, n_end);
+      return matmul_format<Ops, Q4_0Format>(args, xq, n_begin, n_end);
     case DType::kQ4_K:
-      return matmul_format<Ops, K4Format<BlockQ4_K>, kRegisters>(args, xq, n_begin, n_end);
+      return matmul_format<Ops, K4Format<BlockQ4_K>>(args, xq, n_begin, n_end);
     case DType::kQ5_K:
-      return matmul_format<Ops, K4Format<BlockQ5_K>, kRegisters>(args, xq, n_begin, n_end);
+      return matmul_format<Ops, K4Format<BlockQ5_K>>(args, xq, n_begin, n_end);
     case DType::kQ6_K:
-      return matmul_format<Ops, Q6_KFormat, kRegisters>(args, xq, n_begin, n_end);
+      return matmul_format<Ops, Q6_KFormat>(args, xq, n_begin, n_end);
     default:  // Q8_0 (matmul_quant checked the type)
-      return matmul_format<Ops, Q8_0Format, kRegisters>(args, xq, n_begin, n_end);
+      return matmul_format<Ops, Q8_0Format>(args, xq, n_begin, n_end);
   }
 }
 
