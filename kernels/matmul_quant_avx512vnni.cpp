@@ -1,11 +1,11 @@
 // matmul_quant's path for CPUs with AVX512-VNNI (compiled with -mavx512f -mavx512bw -mavx512dq
 // -mavx512vl -mavx512vnni -mfma -mf16c).
 //
-// W as stored, every type: the GEMV uses the shared 256-bit tiles; the GEMM puts two rows in one
-// 512-bit register, row r in the low eight lanes and row r + 1 in the high eight, each lane doing
-// exactly what its 256-bit twin does (the same dpbusd lane, cvt, scale product and fma), so the
-// results keep the bits of every other path while one instruction covers 64 weights. Q8_0
-// interleaved (matmul_q8_0.h): sixteen rows per register, one output per lane, block order.
+// W as stored: Q8_0's GEMV uses the shared 256-bit tiles; the other types' GEMV and every GEMM put
+// two rows in one 512-bit register, row r in the low eight lanes and row r + 1 in the high eight,
+// each lane doing exactly what its 256-bit twin does (the same dpbusd lane, cvt, scale product and
+// fma), so the results keep the bits of every other path while one instruction covers 64 weights.
+// Q8_0 interleaved (matmul_q8_0.h): sixteen rows per register, one output per lane, block order.
 #define MAMBA2_DPBUSD _mm256_dpbusd_epi32
 #include "kernels/matmul_q8_0.h"
 #include "kernels/matmul_quant_vnni.h"
@@ -235,7 +235,11 @@ void interleaved_tile_in_range(const MatmulOperands& args, const Q8_0Activations
 
 void matmul_avx512vnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end) {
-  if (args.tokens() == 1) return quant_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
+  // Q8_0's GEMV stays in 256-bit tiles: its decode reads the interleaved layout, and the stored
+  // rows' quants need no unpacking for the pairs to save.
+  if (args.tokens() == 1 && args.w.type == DType::kQ8_0) {
+    return quant_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
+  }
   using namespace quant_avx;
   switch (args.w.type) {
     case DType::kQ4_0:
