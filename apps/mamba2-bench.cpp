@@ -17,6 +17,7 @@
 #include "common/cli.h"
 #include "common/load_progress.h"
 #include "mamba2/batch_decoder.h"
+#include "mamba2/dtype_names.h"
 #include "mamba2/error.h"
 #include "mamba2/machine_limits.h"
 #include "mamba2/model_loader.h"
@@ -118,8 +119,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_option("--scan", scan, "auto, chunked, associative or recurrent");
   app.add_option("--type", type_name,
-                 "convert the projections and embedding to f32, f16, bf16 or q8_0 in memory "
-                 "(default: as loaded; random weights are f32)");
+                 "convert the projections and embedding to a type in memory: " + dtype_names() +
+                     " (default: as loaded; random weights are f32)");
   app.add_option("--chunk", chunk, "SSD chunk size (default: the model's)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 16));
   app.add_option("--batch", batch,
@@ -148,10 +149,8 @@ int main(int argc, char** argv) {
     std::optional<DType> type;
     if (!type_name.empty()) {
       type = dtype_from_name(type_name);
-      if (!type) throw Error("--type", "unknown type '" + type_name + "' (f32, f16, bf16 or q8_0)");
-      if (!engine_computes_with(*type)) {
-        throw Error("--type",
-                    "type '" + type_name + "' has no kernels yet (f32, f16, bf16 or q8_0)");
+      if (!type || !engine_computes_with(*type)) {
+        throw Error("--type", "unknown type '" + type_name + "' (" + dtype_names() + ")");
       }
     }
     ModelWeights weights = size.empty() ? load_model_weights(model_path)

@@ -19,6 +19,7 @@
 
 #include "common/cli.h"
 #include "mamba2/dtype.h"
+#include "mamba2/dtype_names.h"
 #include "mamba2/error.h"
 #include "mamba2/gguf.h"
 #include "mamba2/model_loader.h"
@@ -67,9 +68,8 @@ class NamePattern {
 
 DType parse_type(const char* option, const std::string& name) {
   const auto type = dtype_from_name(name);
-  if (!type) throw Error(option, "unknown type '" + name + "' (f32, f16, bf16 or q8_0)");
-  if (!engine_computes_with(*type)) {
-    throw Error(option, "type '" + name + "' cannot be written yet (f32, f16, bf16 or q8_0)");
+  if (!type || !engine_computes_with(*type)) {
+    throw Error(option, "unknown type '" + name + "' (" + dtype_names() + ")");
   }
   return *type;
 }
@@ -193,8 +193,8 @@ int main(int argc, char** argv) {
   app.add_option("input", args.input, "GGUF file or model directory")->required();
   app.add_option("output", args.output, "GGUF file to write")->required();
   app.add_option("--type", args.type,
-                 "type of the large 2-D weights: f32, f16, bf16 or q8_0 (norms, conv, A, D and "
-                 "biases stay f32)")
+                 "type of the large 2-D weights: " + dtype_names() +
+                     " (norms, conv, A, D and biases stay f32)")
       ->capture_default_str();
   app.add_option("--tokenizer", args.tokenizer,
                  "tokenizer to embed: tokenizer.json, a SentencePiece .model file or a GGUF file");

@@ -1,9 +1,9 @@
-// The ways a kernel can run (SimdLevel, Bf16Path, Q8_0Path) share one shape: each enum lists its
+// The ways a kernel can run (SimdLevel, Bf16Path, QuantPath) share one shape: each enum lists its
 // values once, with the name benchmarks and tests print and a check that this CPU can run it, in
 // a table declared beside the enum as
 //   std::span<const PathInfo<Path>> path_table(Path);  // the argument only picks the enum
 // The functions below read any such table (argument-dependent lookup finds it); each enum keeps
-// only its own choice of path (simd_level(), bf16_path(tokens), q8_0_path()).
+// only its own choice of path (simd_level(), bf16_path(tokens), quant_path()).
 #pragma once
 
 #include <initializer_list>

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "kernels/matmul_bf16.h"
-#include "kernels/matmul_q8_0.h"
+#include "kernels/matmul_quant.h"
 #include "kernels/peak_probes.h"
 #include "kernels/simd.h"
 
@@ -135,13 +135,13 @@ MachineLimits measure_machine_limits(int threads) {
       return amx_probe_bf16(kComputeIterations / 4, &sink);
     });
   }
-  const Q8_0Path q8_0 = q8_0_path();
-  if (q8_0 == Q8_0Path::kAvx512Vnni || q8_0 == Q8_0Path::kAvxVnni) {
+  const QuantPath q8_0 = quant_path();
+  if (q8_0 == QuantPath::kAvx512Vnni || q8_0 == QuantPath::kAvxVnni) {
     limits.vnni_path = std::string(path_name(q8_0));
     limits.vnni_ops_per_s = median_rate(threads, [q8_0] {
       int32_t sink = 0;
-      return q8_0 == Q8_0Path::kAvx512Vnni ? vnni_probe_avx512vnni(kComputeIterations, &sink)
-                                           : vnni_probe_avxvnni(kComputeIterations, &sink);
+      return q8_0 == QuantPath::kAvx512Vnni ? vnni_probe_avx512vnni(kComputeIterations, &sink)
+                                            : vnni_probe_avxvnni(kComputeIterations, &sink);
     });
   }
   return limits;
@@ -176,7 +176,7 @@ std::optional<double> MachineLimits::peak(ProjectionArithmetic arithmetic) const
 }
 
 ProjectionArithmetic projection_arithmetic(DType type, int64_t tokens) {
-  if (type == DType::kQ8_0) return ProjectionArithmetic::kVnni;
+  if (has_quant_kernel(type)) return ProjectionArithmetic::kVnni;
   if (type != DType::kBF16) return ProjectionArithmetic::kFma;
   switch (bf16_path(tokens)) {
     case Bf16Path::kAmx:

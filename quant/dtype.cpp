@@ -5,6 +5,8 @@
 #include <cctype>
 #include <string>
 
+#include "mamba2/dtype_names.h"
+
 namespace mamba2 {
 namespace {
 
@@ -29,6 +31,14 @@ constexpr std::array kAllTypes = {DType::kF32,  DType::kF16,    DType::kBF16,  D
                                   DType::kQ4_0, DType::kQ4_1,   DType::kQ5_0,  DType::kQ5_1,
                                   DType::kQ2_K, DType::kQ3_K,   DType::kQ4_K,  DType::kQ5_K,
                                   DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS};
+
+// ggml's types by id (ggml.h's enum ggml_type), "" for the ids it removed.
+constexpr std::string_view kGgmlTypeNames[] = {
+    "f32",     "f16",   "q4_0",   "q4_1",  "",      "",       "q5_0", "q5_1",    "q8_0",
+    "q8_1",    "q2_K",  "q3_K",   "q4_K",  "q5_K",  "q6_K",   "q8_K", "iq2_xxs", "iq2_xs",
+    "iq3_xxs", "iq1_s", "iq4_nl", "iq3_s", "iq2_s", "iq4_xs", "i8",   "i16",     "i32",
+    "i64",     "f64",   "iq1_m",  "bf16",  "",      "",       "",     "tq1_0",   "tq2_0",
+    "",        "",      "",       "mxfp4", "nvfp4", "q1_0",   "q2_0"};
 
 std::string lowercase(std::string_view text) {
   std::string lower(text);
@@ -99,6 +109,22 @@ std::optional<uint64_t> dtype_bytes(DType type, int64_t elems) {
     return std::nullopt;
   }
   return bytes;
+}
+
+std::string ggml_type_name(uint32_t ggml_type) {
+  if (ggml_type < std::size(kGgmlTypeNames) && !kGgmlTypeNames[ggml_type].empty()) {
+    return std::string(kGgmlTypeNames[ggml_type]);
+  }
+  return "type " + std::to_string(ggml_type);
+}
+
+std::string dtype_names() {
+  std::string names;
+  for (const DType type : kAllTypes) {
+    if (!names.empty()) names += ", ";
+    names += dtype_name(type);
+  }
+  return names;
 }
 
 }  // namespace mamba2

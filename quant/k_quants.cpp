@@ -163,6 +163,10 @@ void requantize_symmetric(const float* x, float d, int nmax, int8_t* L) {
 
 }  // namespace
 
+void k_scale_min(const uint8_t* packed, int j, int* scale, int* min) {
+  get_scale_min(packed, j, scale, min);
+}
+
 // Each quantizer does ggml's float operations in ggml's order, so the bytes match llama-quantize's.
 
 BlockQ2_K quantize_block_q2_K(const float* x) {

@@ -42,6 +42,9 @@ static_assert(alignof(BlockQ3_K) == 2);
 // keep their low nibbles in bytes 8..11 and their top 2 bits in the top bits of bytes 0..7.
 inline constexpr int kKScaleBytes = 12;  // ggml's K_SCALE_SIZE
 
+// The 6-bit scale and minimum of sub-block j (0..7) of Q4_K or Q5_K's packed `scales`.
+void k_scale_min(const uint8_t* packed, int j, int* scale, int* min);
+
 struct BlockQ4_K {
   uint16_t d;                    // scale of the sub-block scales, IEEE half
   uint16_t dmin;                 // scale of the sub-block minimums, IEEE half

@@ -1,9 +1,10 @@
-// Projections by weight type at the Mamba-2 model shapes: f32, bf16 and q8_0, each on every path
-// this CPU has. T = 1 (GEMV) reports GB/s of weights read, with the weights either resident in
-// cache (one copy, read again each iteration) or streamed from memory (copies filling 1 GiB, one
-// per iteration, as decode reads each layer's weights once per token). T = 256 (a prefill chunk,
-// GEMM) reports GFLOP/s (2 N K T). The activation conversion (q8_0 blocks, bf16) is part of the
-// time, as in the engine. On one thread (a whole call), or on two in the engine's row tiles.
+// Projections by weight type at the Mamba-2 model shapes: f32, bf16, the integer-kernel block types
+// (q8_0, q4_0, q4_K, q5_K, q6_K) each on every path this CPU has, and the other block types
+// through dequantized panels. T = 1 (GEMV) reports GB/s of weights read, with the weights either
+// resident in cache (one copy, read again each iteration) or streamed from memory (copies filling 1
+// GiB, one per iteration, as decode reads each layer's weights once per token). T = 256 (a prefill
+// chunk, GEMM) reports GFLOP/s (2 N K T). The activation conversion (q8_0 blocks, bf16) is part of
+// the time, as in the engine. On one thread (a whole call), or on two in the engine's row tiles.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "kernels/aligned_vector.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_dispatch.h"
+#include "kernels/matmul_q8_0.h"
 #include "mamba2/threading_context.h"
 #include "quant/row_conversion.h"
 
@@ -145,14 +147,16 @@ void BM_Bf16(benchmark::State& state) {
   report(state, p, std::string(path_name(path)), rows);
 }
 
-// Args: shape index, tokens, Q8_0Path, streamed, interleaved (the AVX512-VNNI layout), threads.
-void BM_Q8_0(benchmark::State& state) {
-  const auto path = static_cast<Q8_0Path>(state.range(2));
+// Args: shape index, tokens, QuantPath, streamed, interleaved (the AVX512-VNNI layout), threads,
+// DType.
+void BM_Quant(benchmark::State& state) {
+  const auto path = static_cast<QuantPath>(state.range(2));
   if (!path_supported(path)) return state.SkipWithError("path not supported by this CPU");
-  Problem p(state.range(1), kShapes[state.range(0)], DType::kQ8_0, state.range(3) != 0);
+  const auto type = static_cast<DType>(state.range(6));
+  Problem p(state.range(1), kShapes[state.range(0)], type, state.range(3) != 0);
   const bool interleaved = state.range(4) != 0;
   if (interleaved) {
-    if (path != Q8_0Path::kAvx512Vnni || !q8_0_interleave_supported(p.shape.n, p.shape.k)) {
+    if (path != QuantPath::kAvx512Vnni || !q8_0_interleave_supported(p.shape.n, p.shape.k)) {
       return state.SkipWithError("interleaving needs the avx512vnni path");
     }
     p.interleave();
@@ -165,48 +169,103 @@ void BM_Q8_0(benchmark::State& state) {
     if (interleaved) args.w.layout = WeightLayout::kQ8_0Interleaved16;
     quantize_activations_q8_0(path, args.x, 0, p.tokens, xq);
     rows.run(p.shape.n, p.tokens,
-             [&](int64_t begin, int64_t end) { matmul_q8_0(path, args, xq, begin, end); });
+             [&](int64_t begin, int64_t end) { matmul_quant(path, args, xq, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
   report(state, p, std::string(path_name(path)) + (interleaved ? " interleaved" : ""), rows);
+}
+
+// The types without an integer kernel, through the engine's entry point (dequantized panels).
+// Args: shape index, tokens, DType, streamed, threads.
+void BM_Dequant(benchmark::State& state) {
+  Problem p(state.range(1), kShapes[state.range(0)], static_cast<DType>(state.range(2)),
+            state.range(3) != 0);
+  RowRunner rows(static_cast<int>(state.range(4)));
+  for (auto _ : state) {
+    const MatmulOperands args = p.args();
+    MatmulInput input(args);
+    input.convert_all();
+    rows.run(p.shape.n, p.tokens, [&](int64_t begin, int64_t end) { matmul(input, begin, end); });
+    benchmark::DoNotOptimize(p.y.data());
+  }
+  report(state, p, "dequantized panels", rows);
 }
 
 constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);
 constexpr int kAvx512Bf16 = static_cast<int>(Bf16Path::kAvx512Bf16);
 constexpr int kBf16Sgemm = static_cast<int>(Bf16Path::kSgemm);
 constexpr int kBf16Amx = static_cast<int>(Bf16Path::kAmx);
-constexpr int kQ8Scalar = static_cast<int>(Q8_0Path::kScalar);
-constexpr int kQ8Avx2 = static_cast<int>(Q8_0Path::kAvx2);
-constexpr int kQ8AvxVnni = static_cast<int>(Q8_0Path::kAvxVnni);
-constexpr int kQ8Avx512Vnni = static_cast<int>(Q8_0Path::kAvx512Vnni);
+constexpr int kQ8Scalar = static_cast<int>(QuantPath::kScalar);
+constexpr int kQ8Avx2 = static_cast<int>(QuantPath::kAvx2);
+constexpr int kQ8AvxVnni = static_cast<int>(QuantPath::kAvxVnni);
+constexpr int kQ8Avx512Vnni = static_cast<int>(QuantPath::kAvx512Vnni);
 
 constexpr std::initializer_list<int64_t> kAllShapes = {0, 1, 2, 3, 4, 5, 6, 7};
+constexpr auto kQ8_0 = static_cast<int64_t>(DType::kQ8_0);
+constexpr auto kQ4_0 = static_cast<int64_t>(DType::kQ4_0);
+constexpr auto kQ4_K = static_cast<int64_t>(DType::kQ4_K);
+constexpr auto kQ5_K = static_cast<int64_t>(DType::kQ5_K);
+constexpr auto kQ6_K = static_cast<int64_t>(DType::kQ6_K);
+constexpr std::initializer_list<int64_t> kIntegerTypes = {kQ4_0, kQ4_K, kQ5_K, kQ6_K};
+constexpr std::initializer_list<int64_t> kDequantTypes = {
+    static_cast<int64_t>(DType::kF16),    static_cast<int64_t>(DType::kQ4_1),
+    static_cast<int64_t>(DType::kQ5_0),   static_cast<int64_t>(DType::kQ5_1),
+    static_cast<int64_t>(DType::kQ2_K),   static_cast<int64_t>(DType::kQ3_K),
+    static_cast<int64_t>(DType::kIQ4_NL), static_cast<int64_t>(DType::kIQ4_XS)};
 
 // One thread: every path, resident and streamed GEMV, and GEMM.
 BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {1}, {0, 1}, {1}});
 BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {1}, {kWiden, kAvx512Bf16}, {0, 1}, {1}});
-BENCHMARK(BM_Q8_0)->ArgsProduct(
-    {kAllShapes, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}, {1}});
-BENCHMARK(BM_Q8_0)->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}});
+BENCHMARK(BM_Quant)->ArgsProduct(
+    {kAllShapes, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}, {1}, {kQ8_0}});
+BENCHMARK(BM_Quant)->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}, {kQ8_0}});
 // Batched decode: 8 sessions' tokens against W in cache and streamed from memory.
 BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {8}, {0, 1}, {1}});
 BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {8}, {kWiden, kAvx512Bf16}, {0, 1}, {1}});
-BENCHMARK(BM_Q8_0)->ArgsProduct({kAllShapes, {8}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}});
+BENCHMARK(BM_Quant)->ArgsProduct({kAllShapes, {8}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}, {kQ8_0}});
 BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {256}, {0}, {1}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16)
     ->ArgsProduct({kAllShapes, {256}, {kWiden, kAvx512Bf16, kBf16Sgemm, kBf16Amx}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Q8_0)
-    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}, {1}})
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}, {1}, {kQ8_0}})
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Q8_0)
-    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {1}})
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {1}, {kQ8_0}})
+    ->Unit(benchmark::kMillisecond);
+
+// The other integer-kernel types: GEMV (resident and streamed) and GEMM on every path, one
+// thread; then the engine's path on two threads.
+BENCHMARK(BM_Quant)->ArgsProduct({kAllShapes,
+                                  {1},
+                                  {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni},
+                                  {0, 1},
+                                  {0},
+                                  {1},
+                                  kIntegerTypes});
+BENCHMARK(BM_Quant)
+    ->ArgsProduct(
+        {kAllShapes, {256}, {kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0}, {0}, {1}, kIntegerTypes})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {1}, {0}, {2}, kIntegerTypes})
+    ->UseRealTime();
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {0}, {2}, kIntegerTypes})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+// Every other type: streamed GEMV and GEMM, one thread.
+BENCHMARK(BM_Dequant)->ArgsProduct({kAllShapes, {1}, kDequantTypes, {1}, {1}});
+BENCHMARK(BM_Dequant)
+    ->ArgsProduct({kAllShapes, {256}, kDequantTypes, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 
 // Two threads, the paths the engine picks here: streamed GEMV and GEMM.
 BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {1}, {1}, {2}})->UseRealTime();
 BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {1}, {kWiden}, {1}, {2}})->UseRealTime();
-BENCHMARK(BM_Q8_0)->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {1}, {1}, {2}})->UseRealTime();
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {1}, {1}, {2}, {kQ8_0}})
+    ->UseRealTime();
 BENCHMARK(BM_F32)
     ->ArgsProduct({kAllShapes, {256}, {0}, {2}})
     ->Unit(benchmark::kMillisecond)
@@ -215,8 +274,8 @@ BENCHMARK(BM_Bf16)
     ->ArgsProduct({kAllShapes, {256}, {kBf16Sgemm, kBf16Amx}, {0}, {2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK(BM_Q8_0)
-    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {2}})
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {2}, {kQ8_0}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -75,10 +75,10 @@ struct TensorTotals {
 };
 TensorTotals tensor_totals(const ModelWeights& weights);
 
-// Whether the engine computes with (and the GGUF writer writes) weights of this type: f32, f16,
-// bf16 and q8_0. ggml's other block types are read from GGUF files but refused until kernels read
-// them: check_engine_type throws Error("<where>: tensor '<name>' is q4_K, which this runtime
-// cannot compute with yet (...)") for them.
+// Whether the engine computes with (and the GGUF writer writes) weights of this type: every DType
+// (f32, f16, bf16, q8_0 and ggml's other block types). A GGUF type outside DType is refused when
+// the file is read; check_engine_type throws Error("<where>: tensor '<name>' has type <n>, which
+// this runtime cannot compute with (...)") for a value outside the enumeration.
 bool engine_computes_with(DType type);
 void check_engine_type(DType type, const std::string& name, const std::string& where);
 

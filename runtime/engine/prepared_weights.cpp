@@ -16,8 +16,8 @@ class Preparer {
   Preparer(PreparedWeights& out, const ThreadingContext& threading)
       : out_(out), threading_(threading) {}
 
-  // The tensor's elements as f32; null for an absent optional tensor. Other weight types are
-  // widened once here until the quantized kernels read them in place.
+  // A small tensor's elements as f32 (widened once here if stored in another type); null for an
+  // absent optional tensor.
   const float* f32(const TensorView& view, const char* what) {
     if (view.empty()) return nullptr;
     if (view.dtype == DType::kF32) return view.f32().data();
@@ -30,19 +30,15 @@ class Preparer {
     return buffer.data();
   }
 
-  // Weight types with a projection kernel stay in place (q8_0 interleaved where the CPU reads
-  // that faster); f16 is widened to f32.
+  // Projections stay in place whatever their type (q8_0 interleaved where the CPU reads that
+  // faster): kernels::matmul reads f32, bf16 and the integer block types directly and dequantizes
+  // panels of the others on the fly, so no weight matrix is widened here.
   Projection projection(const TensorView& weight, const TensorView& bias, const char* what) {
     Projection out{weight.dtype, weight.data, f32(bias, what), weight.shape[0], weight.shape[1]};
-    if (weight.dtype == DType::kBF16 || weight.dtype == DType::kQ8_0) {
-      check_rows(weight, what);
-      if (weight.dtype == DType::kQ8_0 && kernels::q8_0_interleave_supported(out.rows, out.cols)) {
-        out.weight = interleaved_q8_0(weight);
-        out.layout = kernels::WeightLayout::kQ8_0Interleaved16;
-      }
-    } else {
-      out.dtype = DType::kF32;
-      out.weight = reinterpret_cast<const std::byte*>(f32(weight, what));
+    check_rows(weight, what);
+    if (weight.dtype == DType::kQ8_0 && kernels::q8_0_interleave_supported(out.rows, out.cols)) {
+      out.weight = interleaved_q8_0(weight);
+      out.layout = kernels::WeightLayout::kQ8_0Interleaved16;
     }
     return out;
   }
@@ -56,7 +52,7 @@ class Preparer {
                           static_cast<int64_t>(*dtype_bytes(view.dtype, cols))};
   }
 
-  // A tied lm_head reads the embedding's data unless no kernel reads its type (f16).
+  // A tied lm_head reads the embedding's data.
   Projection tied_lm_head(const TensorView& embedding, const char* what) {
     return projection(embedding, TensorView{}, what);
   }

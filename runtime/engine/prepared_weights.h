@@ -1,8 +1,9 @@
 // The weights as the engine reads them: pointers into the model's tensors, plus the few tensors
 // prepared once in another layout (the conv filter transposed to tap-major; q8_0 projections
 // interleaved for the AVX512-VNNI kernels, see kernels/matmul_q8_0.h). Projections and the
-// embedding stay in their stored type when a kernel reads it (f32, bf16, q8_0); f16 projections
-// and any small tensor not in f32 are widened to f32 once here.
+// embedding stay in their stored type, whatever it is (kernels/matmul_dispatch.h reads every
+// type), so a quantized model's resident memory is about its file's size; only small tensors
+// (norms, conv, A, D, biases) not in f32 are widened to f32 once here.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@ namespace mamba2 {
 
 // A weight matrix W [rows, cols] applied as y = W x (+ bias) by kernels::matmul.
 struct Projection {
-  DType dtype = DType::kF32;          // f32, bf16 or q8_0: a type kernels::matmul reads
+  DType dtype = DType::kF32;          // as stored: any type kernels::matmul reads
   const std::byte* weight = nullptr;  // [rows, cols] of dtype, laid out as `layout` says
   const float* bias = nullptr;        // [rows] or null
   int64_t rows = 0;

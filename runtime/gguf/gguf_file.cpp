@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "mamba2/dtype_names.h"
 #include "mamba2/error.h"
 
 namespace mamba2 {
@@ -361,8 +362,8 @@ void GgufFile::parse() {
     const auto raw_type = in.read<uint32_t>(what + " type");
     const auto dtype = dtype_from_ggml(raw_type);
     if (!dtype) {
-      throw Error(where_, what + " has ggml type " + std::to_string(raw_type) +
-                              ", which this runtime does not read");
+      throw Error(where_, what + " is " + ggml_type_name(raw_type) + " (ggml type " +
+                              std::to_string(raw_type) + "), which this runtime does not read");
     }
     info.dtype = *dtype;
     const int64_t block = dtype_info(info.dtype).block_elems;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "mamba2/dtype_names.h"
 #include "mamba2/error.h"
 #include "quant/row_conversion.h"
 #include "runtime/gguf/gguf_keys.h"
@@ -92,8 +93,8 @@ GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem:
   const QuantizationPolicy& policy = options.quantization;
   for (const DType type : {policy.type, policy.embedding_type.value_or(policy.type)}) {
     if (!engine_computes_with(type)) {
-      throw Error(where, "cannot write " + std::string(dtype_name(type)) +
-                             " weights yet (f32, f16, bf16 or q8_0)");
+      throw Error(where, "cannot write " + std::string(dtype_name(type)) + " weights (" +
+                             dtype_names() + ")");
     }
   }
   // A shallow copy to enumerate and check: views and config only, no tokenizer.

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "mamba2/dtype_names.h"
 #include "mamba2/error.h"
 
 namespace mamba2 {
@@ -96,14 +97,17 @@ TensorTotals tensor_totals(const ModelWeights& weights) {
 }
 
 bool engine_computes_with(DType type) {
-  // ggml's other block types are read (their bytes, shapes and names) but have no kernels yet.
-  return type == DType::kF32 || type == DType::kF16 || type == DType::kBF16 || type == DType::kQ8_0;
+  // Every type a file may hold: f32, bf16 and the integer-kernel block types directly, the
+  // others through dequantized panels (kernels/matmul_dispatch.h). Only a value outside the
+  // enumeration is refused.
+  return dtype_from_ggml(static_cast<uint32_t>(type)) == type;
 }
 
 void check_engine_type(DType type, const std::string& name, const std::string& where) {
   if (engine_computes_with(type)) return;
-  throw Error(where, "tensor '" + name + "' is " + std::string(dtype_name(type)) +
-                         ", which this runtime cannot compute with yet (f32, f16, bf16 or q8_0)");
+  throw Error(where, "tensor '" + name + "' has type " +
+                         std::to_string(static_cast<uint32_t>(type)) +
+                         ", which this runtime cannot compute with (" + dtype_names() + ")");
 }
 
 void check_model_weights(ModelWeights& weights, const std::string& where) {

@@ -231,7 +231,8 @@ std::vector<ErrorRow> error_rows(const Inputs& in) {
       {"bad flag value",
        "mamba2-quantize",
        {in.model, out, "--type", "q4"},
-       "--type: unknown type 'q4' (f32, f16, bf16 or q8_0)"},
+       "--type: unknown type 'q4' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, "
+       "q5_K, q6_K, iq4_nl, iq4_xs)"},
       {"bad flag value",
        "mamba2-eval",
        {in.model, "--ids", "1", "--scan", "sideways"},

@@ -175,7 +175,7 @@ TEST(QuantizeApp, BadFlagIsOneLineAndExitOne) {
   const fs::path output = testing::scratch_dir() / "never.gguf";
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{input.string(), output.string(), "--bogus"},
-        std::vector<std::string>{input.string(), output.string(), "--type", "q4_k"},
+        std::vector<std::string>{input.string(), output.string(), "--type", "tq1_0"},
         std::vector<std::string>{input.string()}}) {
     const RunResult run = run_quantize(args);
     EXPECT_EQ(run.exit_code, 1) << args.back();

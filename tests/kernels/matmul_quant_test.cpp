@@ -1,6 +1,7 @@
-// bf16 and q8_0 projections: every path against `dequantize -> f32 reference` over ragged shapes,
-// the paths against each other, and tiling invariance (a row or token computed alone or within a
-// bigger call gives the same bits).
+// bf16 and block-quantized projections (the integer kernels of q8_0, q4_0, q4_K, q5_K and q6_K,
+// and the dequantized panels of every other type): every path against `dequantize -> f32
+// reference` over ragged shapes, the paths against each other, and tiling invariance (a row or
+// token computed alone or within a bigger call gives the same bits).
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -9,7 +10,10 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/matmul_dequant.h"
 #include "kernels/matmul_dispatch.h"
+#include "kernels/matmul_q8_0.h"
+#include "kernels/quant_groups.h"
 #include "mamba2/error.h"
 #include "quant/float16.h"
 #include "quant/q8_0.h"
@@ -109,16 +113,16 @@ void expect_near_reference(const QuantCase& c, const Reference& ref, double rel,
 // ---------------------------------------------------------------------------------------------
 // Q8_0
 
-std::vector<Q8_0Path> q8_0_paths() {
-  std::vector<Q8_0Path> paths;
-  for (Q8_0Path path :
-       {Q8_0Path::kScalar, Q8_0Path::kAvx2, Q8_0Path::kAvxVnni, Q8_0Path::kAvx512Vnni}) {
+std::vector<QuantPath> quant_paths() {
+  std::vector<QuantPath> paths;
+  for (QuantPath path :
+       {QuantPath::kScalar, QuantPath::kAvx2, QuantPath::kAvxVnni, QuantPath::kAvx512Vnni}) {
     if (path_supported(path)) paths.push_back(path);
   }
   return paths;
 }
 
-Q8_0Activations quantized(Q8_0Path path, const QuantCase& c) {
+Q8_0Activations quantized(QuantPath path, const QuantCase& c) {
   Q8_0Activations xq;
   xq.resize(c.tokens, c.k);
   quantize_activations_q8_0(path, c.x_view(), 0, c.tokens, xq);
@@ -135,7 +139,7 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
   x[64] = std::numeric_limits<float>::quiet_NaN();
   x[96] = std::numeric_limits<float>::infinity();
   for (int i = 128; i < 160; ++i) x[i] = (i % 3 ? 1e-40f : 0.0f);
-  for (Q8_0Path path : q8_0_paths()) {
+  for (QuantPath path : quant_paths()) {
     SCOPED_TRACE(std::string(path_name(path)));
     Q8_0Activations xq;
     xq.resize(3, 96);
@@ -152,6 +156,8 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
         block_sum += q[0] + q[1] + q[2] + q[3];
       }
       EXPECT_EQ(xq.block_offsets[block], -128 * block_sum) << "block " << block;
+      EXPECT_EQ(xq.sums[block], xq.scales[block] * static_cast<float>(block_sum))
+          << "block " << block;
     }
   }
 }
@@ -161,42 +167,92 @@ TEST(Q8_0Activations, RefusesAKThatIsNotWholeBlocks) {
   EXPECT_THROW(xq.resize(1, 48), Error);
 }
 
-TEST(MatmulQ8_0, MatchesDequantizedReferenceOnEveryPathAndShape) {
-  for (Q8_0Path path : q8_0_paths()) {
-    for (int64_t k : {32, 64, 96, 160, 768}) {
-      for (int64_t n : {1, 2, 3, 4, 5, 9, 17}) {
-        for (int64_t tokens : {1, 2, 3, 4, 5, 9}) {
-          for (bool bias : {true, false}) {
-            SCOPED_TRACE(::testing::Message() << path_name(path) << " K " << k << " N " << n
-                                              << " T " << tokens << " bias " << bias);
-            QuantCase c(DType::kQ8_0, tokens, k, n, static_cast<uint32_t>(k * 31 + n * 7 + tokens));
-            const Q8_0Activations xq = quantized(path, c);
-            matmul_q8_0(path, c.args(bias), xq, 0, n);
+// The types with integer kernels, and for each the K lengths that are whole blocks: one block,
+// a few, and a 768-input row.
+struct QuantType {
+  DType type;
+  std::vector<int64_t> ks;
+};
 
-            // Exactly ggml's semantics: the dequantized activations times the dequantized
-            // weights, to float rounding (the per-block scale product and K/8 + 3 sums per lane).
-            std::vector<float> x_dequantized(c.tokens * c.k);
-            for (int64_t t = 0; t < c.tokens; ++t) {
-              for (int64_t i = 0; i < c.k; ++i) {
-                x_dequantized[t * c.k + i] = xq.scales[t * xq.blocks() + i / 32] *
-                                             static_cast<float>(xq.quants[t * c.k + i]);
-              }
-            }
-            expect_near_reference(c, reference(c, x_dequantized, c.k, bias),
-                                  1.2e-7 * (double(k) / 8 + 8), 1e-6);
+const std::vector<QuantType>& quant_types() {
+  static const std::vector<QuantType> types = {
+      {DType::kQ8_0, {32, 64, 96, 160, 768}}, {DType::kQ4_0, {32, 64, 96, 160, 768}},
+      {DType::kQ4_K, {256, 512, 768}},        {DType::kQ5_K, {256, 512, 768}},
+      {DType::kQ6_K, {256, 512, 768}},
+  };
+  return types;
+}
 
-            // Against the f32 activations: each x moves by at most d/2 when rounded to a quant,
-            // plus 127 * d * 2^-11 from storing d as f16; bound it by 0.57 d * |w| per input.
-            const Reference exact = reference(c, c.x, c.ld_x, bias);
-            for (int64_t t = 0; t < tokens; ++t) {
-              for (int64_t r = 0; r < n; ++r) {
-                double bound = 1e-6 + 1.2e-7 * (double(k) / 8 + 8) * exact.magnitude[t * n + r];
-                for (int64_t i = 0; i < k; ++i) {
-                  bound += 0.57 * xq.scales[t * xq.blocks() + i / 32] *
-                           std::fabs(c.w_widened[r * k + i]);
+// The dequantized activations times the weights as the kernels see them (quant_groups.h), in
+// double, with the sum of |terms| of the scaled quants and of the minimums apart: the float
+// error of the kernels' sums is relative to that, not to the (smaller) products of the weights.
+Reference integer_reference(const QuantCase& c, const Q8_0Activations& xq, bool bias) {
+  const QuantGeometry geometry = quant_geometry(c.type);
+  const int64_t blocks = c.k / (geometry.groups * kGroupElems);
+  const int64_t row_bytes = blocks * geometry.block_bytes;
+  Reference out;
+  out.y.resize(c.tokens * c.n);
+  out.magnitude.resize(c.tokens * c.n);
+  for (int64_t t = 0; t < c.tokens; ++t) {
+    for (int64_t r = 0; r < c.n; ++r) {
+      double acc = bias ? c.bias[r] : 0.0, magnitude = bias ? std::fabs(c.bias[r]) : 0.0;
+      for (int64_t b = 0; b < c.k / kGroupElems; ++b) {
+        const QuantGroup group =
+            decode_group(c.type, &c.w[r * row_bytes + b / geometry.groups * geometry.block_bytes],
+                         static_cast<int>(b % geometry.groups));
+        for (int i = 0; i < kGroupElems; ++i) {
+          const double x = double(xq.scales[t * xq.blocks() + b]) * xq.quants[t * c.k + b * 32 + i];
+          const double scaled = double(group.scale[i / 4]) * group.q[i] * x;
+          acc += scaled - double(group.min) * x;
+          magnitude += std::fabs(scaled) + std::fabs(double(group.min) * x);
+          // The integer view is the dequantizer's value, exactly.
+          if (t == 0) {
+            const double w = double(group.scale[i / 4]) * group.q[i] - group.min;
+            EXPECT_EQ(float(w), c.w_widened[r * c.k + b * 32 + i])
+                << "row " << r << " input " << b * 32 + i;
+          }
+        }
+      }
+      out.y[t * c.n + r] = acc;
+      out.magnitude[t * c.n + r] = magnitude;
+    }
+  }
+  return out;
+}
+
+TEST(MatmulQuant, MatchesDequantizedReferenceOnEveryPathTypeAndShape) {
+  for (QuantPath path : quant_paths()) {
+    for (const QuantType& type : quant_types()) {
+      for (int64_t k : type.ks) {
+        for (int64_t n : {1, 2, 3, 5, 9, 17}) {
+          for (int64_t tokens : {1, 2, 3, 5, 9}) {
+            for (bool bias : {true, false}) {
+              SCOPED_TRACE(::testing::Message()
+                           << path_name(path) << " " << dtype_name(type.type) << " K " << k << " N "
+                           << n << " T " << tokens << " bias " << bias);
+              QuantCase c(type.type, tokens, k, n, static_cast<uint32_t>(k * 31 + n * 7 + tokens));
+              const Q8_0Activations xq = quantized(path, c);
+              matmul_quant(path, c.args(bias), xq, 0, n);
+
+              // Exactly ggml's semantics: the dequantized activations times the dequantized
+              // weights, to float rounding (the scale products and K/8 + 3 sums per lane).
+              const Reference rounding = integer_reference(c, xq, bias);
+              expect_near_reference(c, rounding, 1.2e-7 * (double(k) / 8 + 8), 1e-6);
+
+              // Against the f32 activations: each x moves by at most d/2 when rounded to a
+              // quant, plus 127 * d * 2^-11 from storing d as f16; bound it by 0.57 d * |w|.
+              const Reference exact = reference(c, c.x, c.ld_x, bias);
+              for (int64_t t = 0; t < tokens; ++t) {
+                for (int64_t r = 0; r < n; ++r) {
+                  double bound =
+                      1e-6 + 1.2e-7 * (double(k) / 8 + 8) * rounding.magnitude[t * n + r];
+                  for (int64_t i = 0; i < k; ++i) {
+                    bound += 0.57 * xq.scales[t * xq.blocks() + i / 32] *
+                             std::fabs(c.w_widened[r * k + i]);
+                  }
+                  ASSERT_NEAR(c.y[t * c.ld_y + r], exact.y[t * n + r], bound)
+                      << "t " << t << " r " << r;
                 }
-                ASSERT_NEAR(c.y[t * c.ld_y + r], exact.y[t * n + r], bound)
-                    << "t " << t << " r " << r;
               }
             }
           }
@@ -206,46 +262,104 @@ TEST(MatmulQ8_0, MatchesDequantizedReferenceOnEveryPathAndShape) {
   }
 }
 
-TEST(MatmulQ8_0, EveryPathGivesTheScalarPathsBits) {
-  for (int64_t k : {32, 96, 768}) {
-    for (int64_t tokens : {1, 6}) {
-      QuantCase expected(DType::kQ8_0, tokens, k, 23, 9);
-      matmul_q8_0(Q8_0Path::kScalar, expected.args(), quantized(Q8_0Path::kScalar, expected), 0,
-                  23);
-      for (Q8_0Path path : q8_0_paths()) {
-        SCOPED_TRACE(::testing::Message() << path_name(path) << " K " << k << " T " << tokens);
-        QuantCase actual(DType::kQ8_0, tokens, k, 23, 9);
-        matmul_q8_0(path, actual.args(), quantized(path, actual), 0, 23);
-        EXPECT_EQ(actual.y, expected.y);
+TEST(MatmulQuant, EveryPathGivesTheScalarPathsBits) {
+  for (const QuantType& type : quant_types()) {
+    for (int64_t k : {type.ks.front(), type.ks.back()}) {
+      for (int64_t tokens : {1, 6, 9}) {
+        QuantCase expected(type.type, tokens, k, 23, 9);
+        matmul_quant(QuantPath::kScalar, expected.args(), quantized(QuantPath::kScalar, expected),
+                     0, 23);
+        for (QuantPath path : quant_paths()) {
+          SCOPED_TRACE(::testing::Message() << path_name(path) << " " << dtype_name(type.type)
+                                            << " K " << k << " T " << tokens);
+          QuantCase actual(type.type, tokens, k, 23, 9);
+          matmul_quant(path, actual.args(), quantized(path, actual), 0, 23);
+          EXPECT_EQ(actual.y, expected.y);
+        }
       }
     }
   }
 }
 
-TEST(MatmulQ8_0, RowAndTokenTilesAreBitIdenticalToOneCall) {
-  for (Q8_0Path path : q8_0_paths()) {
-    SCOPED_TRACE(std::string(path_name(path)));
-    QuantCase whole(DType::kQ8_0, 7, 160, 37, 3), tiled(DType::kQ8_0, 7, 160, 37, 3);
-    const Q8_0Activations xq = quantized(path, whole);
-    matmul_q8_0(path, whole.args(), xq, 0, 37);
-    // Tiles that move rows between the row groups and the single-row remainder.
-    const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
-    for (size_t i = 0; i + 1 < std::size(edges); ++i) {
-      matmul_q8_0(path, tiled.args(), xq, edges[i], edges[i + 1]);
-    }
-    EXPECT_EQ(tiled.y, whole.y);
-
-    // Each token alone (the GEMV path) gives its row of the GEMM.
-    for (int64_t t = 0; t < whole.tokens; ++t) {
-      QuantCase single(DType::kQ8_0, 1, 160, 37, 3);
-      const MatmulOperands args = whole.token_args(t, single);
-      Q8_0Activations one;
-      one.resize(1, 160);
-      quantize_activations_q8_0(path, args.x, 0, 1, one);
-      matmul_q8_0(path, args, one, 0, 37);
-      for (int64_t r = 0; r < 37; ++r) {
-        ASSERT_EQ(single.y[r], whole.y[t * whole.ld_y + r]) << "token " << t << " row " << r;
+TEST(MatmulQuant, RowAndTokenTilesAreBitIdenticalToOneCall) {
+  for (QuantPath path : quant_paths()) {
+    for (const QuantType& type : quant_types()) {
+      SCOPED_TRACE(::testing::Message() << path_name(path) << " " << dtype_name(type.type));
+      const int64_t k = type.ks[1];
+      QuantCase whole(type.type, 7, k, 37, 3), tiled(type.type, 7, k, 37, 3);
+      const Q8_0Activations xq = quantized(path, whole);
+      matmul_quant(path, whole.args(), xq, 0, 37);
+      // Tiles that move rows between the row groups and the single-row remainder.
+      const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
+      for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+        matmul_quant(path, tiled.args(), xq, edges[i], edges[i + 1]);
       }
+      EXPECT_EQ(tiled.y, whole.y);
+
+      // Each token alone (the GEMV path) gives its row of the GEMM.
+      for (int64_t t = 0; t < whole.tokens; ++t) {
+        QuantCase single(type.type, 1, k, 37, 3);
+        const MatmulOperands args = whole.token_args(t, single);
+        Q8_0Activations one;
+        one.resize(1, k);
+        quantize_activations_q8_0(path, args.x, 0, 1, one);
+        matmul_quant(path, args, one, 0, 37);
+        for (int64_t r = 0; r < 37; ++r) {
+          ASSERT_EQ(single.y[r], whole.y[t * whole.ld_y + r]) << "token " << t << " row " << r;
+        }
+      }
+    }
+  }
+}
+
+TEST(MatmulQuant, RefusesTypesAndShapesItHasNoKernelFor) {
+  QuantCase q4_k(DType::kQ4_K, 1, 256, 2, 1);
+  const Q8_0Activations xq = quantized(QuantPath::kScalar, q4_k);
+  MatmulOperands args = q4_k.args();
+  args.w.type = DType::kQ4_1;  // read only through dequantized panels
+  EXPECT_THROW(matmul_quant(QuantPath::kScalar, args, xq, 0, 2), Error);
+  args.w.type = DType::kQ4_K;
+  args.w.cols = args.x.cols = 224;  // K not whole 256-weight blocks
+  EXPECT_THROW(matmul_quant(QuantPath::kScalar, args, xq, 0, 2), Error);
+  EXPECT_THROW(MatmulInput{args}, Error);
+  EXPECT_FALSE(has_quant_kernel(DType::kQ4_1));
+  EXPECT_TRUE(has_quant_kernel(DType::kQ6_K));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every other readable type: dequantized panels through matmul_f32
+
+TEST(MatmulDequant, GivesMatmulF32OfTheDequantizedWeightsForEveryOtherType) {
+  for (DType type : {DType::kF16, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K,
+                     DType::kQ3_K, DType::kIQ4_NL, DType::kIQ4_XS}) {
+    for (int64_t tokens : {1, 3, 17}) {  // GEMV and sgemm
+      SCOPED_TRACE(::testing::Message() << dtype_name(type) << " T " << tokens);
+      EXPECT_FALSE(has_quant_kernel(type));
+      constexpr int64_t k = 512, n = 45;
+      QuantCase c(type, tokens, k, n, 11), widened(type, tokens, k, n, 11);
+      // Row ranges that cut panels (8 rows each here) in the middle, through the dispatcher.
+      MatmulInput input(c.args());
+      input.convert_all();
+      const int64_t edges[] = {0, 5, 21, 45};
+      for (size_t i = 0; i + 1 < std::size(edges); ++i) matmul(input, edges[i], edges[i + 1]);
+      MatmulOperands f32 = widened.args();
+      f32.w = WeightView::f32(widened.w_widened.data(), n, k);
+      matmul_f32(f32, 0, n);
+      // The GEMV computes each row alone: the same bits whatever the panels. sgemm's blocking
+      // follows the panel's size, so more tokens agree to float rounding.
+      const auto expect_f32_result = [&] {
+        if (tokens <= kGemvMaxTokens) {
+          EXPECT_EQ(c.y, widened.y);
+          return;
+        }
+        for (size_t i = 0; i < c.y.size(); ++i) {
+          ASSERT_NEAR(c.y[i], widened.y[i], 1e-5 * std::max(1.0f, std::fabs(widened.y[i])));
+        }
+      };
+      expect_f32_result();
+      std::fill(c.y.begin(), c.y.end(), kUntouched);
+      matmul_dequant(c.args(), 0, n, 8);
+      expect_f32_result();
     }
   }
 }
@@ -273,13 +387,13 @@ std::vector<float> block_order_reference(const QuantCase& c, const Q8_0Activatio
 }
 
 TEST(MatmulQ8_0, InterleavedWeightsGiveTheBlockOrderBits) {
-  if (!path_supported(Q8_0Path::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  if (!path_supported(QuantPath::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
   for (int64_t k : {64, 384}) {
     for (int64_t tokens : {1, 3, 6, 8, 13}) {
       SCOPED_TRACE(::testing::Message() << "K " << k << " T " << tokens);
       constexpr int64_t n = 104;  // six full groups of 16 and one of 8 padded with zero rows
       QuantCase c(DType::kQ8_0, tokens, k, n, 17);
-      const Q8_0Activations xq = quantized(Q8_0Path::kAvx512Vnni, c);
+      const Q8_0Activations xq = quantized(QuantPath::kAvx512Vnni, c);
       const std::vector<float> expected = block_order_reference(c, xq);
       std::vector<std::byte> interleaved(static_cast<size_t>(q8_0_interleaved_bytes(n, k)));
       interleave_q8_0(c.w.data(), n, k, 0, 32, interleaved.data());
@@ -290,13 +404,13 @@ TEST(MatmulQ8_0, InterleavedWeightsGiveTheBlockOrderBits) {
       // Row tiles that cut groups at both ends, and whole multi-group tiles.
       const int64_t edges[] = {0, 3, 8, 13, 14, 32, 37, 96, 100, n};
       for (size_t i = 0; i + 1 < std::size(edges); ++i) {
-        matmul_q8_0(Q8_0Path::kAvx512Vnni, args, xq, edges[i], edges[i + 1]);
+        matmul_quant(QuantPath::kAvx512Vnni, args, xq, edges[i], edges[i + 1]);
       }
       EXPECT_EQ(c.y, expected);
       // One call over every row gives the same bits, and the results are near the f32 product.
       std::vector<float> tiled = c.y;
       std::fill(c.y.begin(), c.y.end(), kUntouched);
-      matmul_q8_0(Q8_0Path::kAvx512Vnni, args, xq, 0, n);
+      matmul_quant(QuantPath::kAvx512Vnni, args, xq, 0, n);
       EXPECT_EQ(c.y, tiled);
       expect_near_reference(c, reference(c, c.x, c.ld_x, true), 0.02, 1e-3);
     }
@@ -519,10 +633,11 @@ TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShapeOrPath) {
 // The entry point
 
 TEST(Matmul, DispatchesByWeightType) {
-  for (DType type : {DType::kF32, DType::kBF16, DType::kQ8_0}) {
+  for (DType type : {DType::kF32, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
+                     DType::kQ5_K, DType::kQ6_K, DType::kQ3_K, DType::kF16}) {
     for (int64_t tokens : {1, 5}) {
       SCOPED_TRACE(::testing::Message() << dtype_name(type) << " T " << tokens);
-      QuantCase c(type, tokens, 64, 11, 8);
+      QuantCase c(type, tokens, 256, 11, 8);
       MatmulInput input(c.args());
       // Converted in two token ranges, as the runtime does on two threads.
       input.convert(0, tokens / 2);
@@ -535,9 +650,12 @@ TEST(Matmul, DispatchesByWeightType) {
   }
 }
 
-TEST(Matmul, RefusesWeightTypesWithoutAKernel) {
-  QuantCase c(DType::kF16, 1, 32, 2, 1);
-  EXPECT_THROW(MatmulInput input(c.args()), Error);
+TEST(Matmul, RefusesAKThatIsNotWholeBlocksOfTheWeightType) {
+  QuantCase c(DType::kQ4_1, 1, 64, 2, 1);
+  MatmulOperands args = c.args();
+  args.w.cols = args.x.cols = 48;
+  EXPECT_THROW(MatmulInput input(args), Error);
+  EXPECT_THROW(matmul_dequant(args, 0, 2), Error);
 }
 
 }  // namespace

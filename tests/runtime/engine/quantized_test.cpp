@@ -242,9 +242,11 @@ TEST(QuantizedModelMixed, EmbeddingTypeAndKeptTensorsGiveAMixedModel) {
 // Mamba-2 model; llamacpp_mamba1: convert_hf_to_gguf.py on the Mamba-1 m1_tiny; see their
 // README.md) against the logits llama.cpp computes on them, every prompt position. Its
 // `*_f32act` logits are the file's weights dequantized, with f32 activations: the exact result,
-// so our f32 weights (the file dequantized, and f16, which the loader widens) meet them within the
-// usual 1e-3. llama.cpp's own logits round the activations before each product with q8_0 or bf16
-// weights; our q8_0 path rounds them to Q8_0 blocks as ggml does, and our bf16 prompts do on AMX
+// so our f32 weights (the file dequantized, and f16, read through dequantized f32 panels) meet them
+// within the usual 1e-3. llama.cpp's own logits round the activations before each product with
+// quantized or bf16 weights; our integer kernels (q8_0, q4_0, q4_K, q5_K, q6_K) round them to Q8_0
+// blocks (ggml: Q8_0 for q8_0 and q4_0, Q8_K for the K-quants), the other block types keep them
+// f32 (dequantized panels), and our bf16 prompts do on AMX
 // or AVX512-BF16 (to bf16, summed in another order), so the model as loaded is held to the
 // README's bound for the same file: twice llama.cpp's own rounding error (manifest.json).
 struct LlamaCppFile {
@@ -300,7 +302,8 @@ TEST_P(LlamaCppQuantizedFile, MatchesLlamaCppLogits) {
   }
 }
 
-// m1_tiny-Q4_K_M.gguf needs Q5_0, a type this runtime does not read yet.
+// Every type llama-quantize writes: Q4_0, Q4_K, Q5_K and Q6_K (and the Q6_K embedding of most
+// files) through the integer kernels, the others through dequantized panels.
 INSTANTIATE_TEST_SUITE_P(
     Types, LlamaCppQuantizedFile,
     ::testing::Values(
@@ -308,7 +311,21 @@ INSTANTIATE_TEST_SUITE_P(
         LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "F16"},
         LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "BF16"},
         LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q8_0"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q4_0"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q4_1"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q5_0"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q5_1"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q2_K"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q3_K_M"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q4_K_S"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q4_K_M"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q5_K_S"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q5_K_M"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "Q6_K"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "IQ4_NL"},
+        LlamaCppFile{"llamacpp_quants", "mamba2-qtest", "", "llamacpp_quants", 1024, "IQ4_XS"},
         LlamaCppFile{"llamacpp_mamba1", "m1_tiny", "m1_tiny_", "m1_tiny", 256, "F32"},
+        LlamaCppFile{"llamacpp_mamba1", "m1_tiny", "m1_tiny_", "m1_tiny", 256, "Q4_K_M"},
         LlamaCppFile{"llamacpp_mamba1", "m1_tiny", "m1_tiny_", "m1_tiny", 256, "Q8_0_converter"}),
     [](const ::testing::TestParamInfo<LlamaCppFile>& param) {
       return std::string(param.param.model == std::string("m1_tiny") ? "m1_tiny_" : "") +

@@ -293,7 +293,9 @@ TEST(GgufFile, RejectsMisalignedOffset) {
 TEST(GgufFile, RejectsUnknownTensorType) {
   GgufBytes bytes;  // 16 is IQ2_XXS
   bytes.header(1, 0).tensor("blk.0.ssm_in.weight", {256}, 16, 0).pad_to(32).zeros(256);
-  expect_rejected(bytes, "tensor 'blk.0.ssm_in.weight' has ggml type 16");
+  expect_rejected(bytes,
+                  "tensor 'blk.0.ssm_in.weight' is iq2_xxs (ggml type 16), which this "
+                  "runtime does not read");
 }
 
 TEST(GgufFile, RejectsPartialQ8Blocks) {

@@ -292,14 +292,17 @@ TEST(GgufModel, WriteRefusesInconsistentWeights) {
   EXPECT_THROW(write_gguf_model(too_many_tokens, testing::scratch_dir() / "y.gguf"), Error);
 }
 
-TEST(GgufModel, WriteRefusesTypesTheEngineCannotComputeWith) {
+TEST(GgufModel, WritesEveryBlockTypeTheEngineComputesWith) {
   const ModelWeights weights = synthetic_weights(small_config(true), 4);
   const auto path = testing::scratch_dir() / "q4.gguf";
-  EXPECT_THROW(write_gguf_model(weights, path, {{DType::kQ4_K}, {}}), Error);
-  EXPECT_THROW(write_gguf_model(weights, path,
-                                {{.type = DType::kF16, .embedding_type = DType::kIQ4_XS}, {}}),
-               Error);
-  EXPECT_FALSE(std::filesystem::exists(path));
+  write_gguf_model(weights, path, {{.type = DType::kQ4_0, .embedding_type = DType::kIQ4_NL}, {}});
+  const ModelWeights q4 = load_gguf_model(path);
+  EXPECT_EQ(q4.layers[0].in_proj.dtype, DType::kQ4_0);
+  EXPECT_EQ(q4.embedding.dtype, DType::kIQ4_NL);
+  // Rows of 32 and 64 are not whole 256-weight K-quant blocks: those fall back to f16.
+  write_gguf_model(weights, path, {{DType::kQ4_K}, {}});
+  EXPECT_EQ(load_gguf_model(path).layers[0].out_proj.dtype, DType::kF16);
+  std::filesystem::remove(path);
 }
 
 // Copies the scalar metadata of `file` (what write_gguf_model writes) into `out`.

@@ -1,50 +1,20 @@
-// Q8_0 path for CPUs with AVX512-VNNI (compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl
-// -mavx512vnni -mfma -mf16c).
+// matmul_quant's path for CPUs with AVX512-VNNI (compiled with -mavx512f -mavx512bw -mavx512dq
+// -mavx512vl -mavx512vnni -mfma -mf16c).
 //
-// W as stored: the GEMV uses the shared 256-bit tiles; the GEMM puts two rows in one 512-bit
-// register, row r in the low eight lanes and row r + 1 in the high eight, each lane doing exactly
-// what its 256-bit twin does (the same dpbusd lane, cvt, scale product and fma), so the results
-// keep the bits of every other path while one instruction covers 64 weights.
-// W interleaved (matmul_q8_0.h): sixteen rows per register, one output per lane, block order.
+// W as stored: Q8_0's GEMV uses the shared 256-bit tiles; the other types' GEMV and every GEMM put
+// two rows in one 512-bit register, row r in the low eight lanes and row r + 1 in the high eight,
+// each lane doing exactly what its 256-bit twin does (the same dpbusd lane, cvt, scale product and
+// fma), so the results keep the bits of every other path while one instruction covers 64 weights.
+// Q8_0 interleaved (matmul_q8_0.h): sixteen rows per register, one output per lane, block order.
 #define MAMBA2_DPBUSD _mm256_dpbusd_epi32
-#include "kernels/matmul_q8_0_vnni.h"
+#include "kernels/matmul_q8_0.h"
+#include "kernels/matmul_quant_vnni.h"
 
-namespace mamba2::kernels::q8_0_detail {
+namespace mamba2::kernels {
+namespace quant_detail {
 namespace {
 
-using q8_0_avx::kBlockBytes;
-
-// A pair's two rows of one block: quants plus 128 (see matmul_q8_0_vnni.h) and the f16 scales,
-// row r in lanes 0-7 and row r + 1 in lanes 8-15.
-struct PairBlock {
-  __m512i quants;
-  __m512 scales;
-};
-
-// Pairs read from W as stored: rows `row` + 2p and + 2p + 1.
-class StoredPairs {
- public:
-  StoredPairs(const MatmulOperands& args, int64_t blocks, int64_t row)
-      : row_bytes_(blocks * kBlockBytes), w_(args.w.data + row * row_bytes_) {}
-
-  MAMBA2_ALWAYS_INLINE PairBlock pair(int p, int64_t b) const {
-    const std::byte* low = w_ + 2 * p * row_bytes_ + b * kBlockBytes;
-    const std::byte* high = low + row_bytes_;
-    const __m512i quants = _mm512_inserti64x4(_mm512_castsi256_si512(load_block_quants(low)),
-                                              load_block_quants(high), 1);
-    return {_mm512_xor_si512(quants, _mm512_set1_epi8(static_cast<char>(0x80))),
-            _mm512_insertf32x8(_mm512_set1_ps(q8_0_avx::block_scale(low)),
-                               _mm256_set1_ps(q8_0_avx::block_scale(high)), 1)};
-  }
-
- private:
-  static __m256i load_block_quants(const std::byte* block) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + sizeof(uint16_t)));
-  }
-
-  int64_t row_bytes_;
-  const std::byte* w_;
-};
+constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
 
 // Where a tile's results go: y(t, r) = y[t * ld_y + r] (+ bias[r]), for the tile's token t and
 // row r.
@@ -54,39 +24,85 @@ struct TileOutput {
   const float* bias;  // or null
 };
 
-// kPairs pairs of rows from `row` times kTokens tokens from `t0`.
-template <int kPairs, int kTokens>
+// Two rows' 256-bit values in one register: row r in lanes 0-7, row r + 1 in lanes 8-15.
+inline __m512i pair_of(__m256i low, __m256i high) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+}
+inline __m512 pair_of(__m256 low, __m256 high) {
+  return _mm512_insertf32x8(_mm512_castps256_ps512(low), high, 1);
+}
+inline __m512 pair_of(float low, float high) {
+  return _mm512_insertf32x8(_mm512_set1_ps(low), _mm256_set1_ps(high), 1);
+}
+
+// kPairs pairs of rows from `row` times kTokens tokens from `t0`, W of type Format: each lane
+// does exactly what its twin in the 256-bit tile does (quant_avx::tile), so the bits are the same.
+template <class Format, int kPairs, int kTokens>
 void pair_tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                const TileOutput& out) {
-  const int64_t blocks = xq.blocks();
-  const StoredPairs pairs(args, blocks, row);
+  const int64_t groups = xq.blocks();  // activation blocks per token
+  const int64_t row_bytes = groups / Format::kGroups * Format::kBlockBytes;
+  const std::byte* w = args.w.data + row * row_bytes;
   const int8_t* x_quants = xq.quants.data() + t0 * xq.k;                // [kTokens, K]
-  const float* x_scales = xq.scales.data() + t0 * blocks;               // [kTokens, K / 32]
-  const int32_t* x_offsets = xq.lane_offsets.data() + t0 * blocks * 8;  // [kTokens, K / 32, 8]
+  const float* x_scales = xq.scales.data() + t0 * groups;               // [kTokens, K / 32]
+  const float* x_sums = xq.sums.data() + t0 * groups;                   // [kTokens, K / 32]
+  const int32_t* x_offsets = xq.lane_offsets.data() + t0 * groups * 8;  // [kTokens, K / 32, 8]
   __m512 acc[kPairs][kTokens];
+  __m512 mins[kPairs][kTokens];  // Format::kMins only
   unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
-    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[p][t] = _mm512_setzero_ps(); });
-  });
-  for (int64_t b = 0; b < blocks; ++b) {
-    PairBlock w[kPairs];
-    unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE { w[p] = pairs.pair(p, b); });
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-      const __m512i x = _mm512_broadcast_i64x4(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_quants + t * xq.k + b * 32)));
-      const __m512i start = _mm512_broadcast_i64x4(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x_offsets + (t * blocks + b) * 8)));
-      const __m512 dx = _mm512_set1_ps(x_scales[t * blocks + b]);
+      acc[p][t] = _mm512_setzero_ps();
+      mins[p][t] = _mm512_setzero_ps();
+    });
+  });
+  for (int64_t b0 = 0; b0 < groups; b0 += Format::kGroups) {
+    const std::byte* block = w + b0 / Format::kGroups * Format::kBlockBytes;
+    typename Format::Header h[kPairs][2];
+    unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
+      h[p][0] = Format::header(block + 2 * p * row_bytes);
+      h[p][1] = Format::header(block + (2 * p + 1) * row_bytes);
+    });
+    if constexpr (Format::kMins) {
+      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+        const __m512 sums = _mm512_broadcast_f32x8(_mm256_loadu_ps(x_sums + t * groups + b0));
+        unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
+          mins[p][t] = _mm512_fmadd_ps(pair_of(h[p][0].mins, h[p][1].mins), sums, mins[p][t]);
+        });
+      });
+    }
+    unroll<Format::kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+      const int64_t b = b0 + g;
+      __m512i wq[kPairs];
+      __m512 ws[kPairs];
       unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
-        const __m512 isum = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, w[p].quants, x));
-        acc[p][t] = _mm512_fmadd_ps(isum, _mm512_mul_ps(w[p].scales, dx), acc[p][t]);
+        wq[p] = pair_of(Format::quants(h[p][0], g), Format::quants(h[p][1], g));
+        if constexpr (Format::kSigned) {
+          wq[p] = _mm512_xor_si512(wq[p], _mm512_set1_epi8(static_cast<char>(0x80)));
+        }
+        ws[p] = pair_of(Format::scale(h[p][0], g), Format::scale(h[p][1], g));
+      });
+      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+        const __m512i x =
+            _mm512_broadcast_i64x4(quant_avx::load_quants(x_quants + t * xq.k + b * 32));
+        const __m512i start =
+            _mm512_broadcast_i64x4(quant_avx::start_of<Format>(x_offsets + (t * groups + b) * 8));
+        const __m512 dx = _mm512_set1_ps(x_scales[t * groups + b]);
+        unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
+          const __m512 isum = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, wq[p], x));
+          acc[p][t] = _mm512_fmadd_ps(isum, _mm512_mul_ps(ws[p], dx), acc[p][t]);
+        });
       });
     });
   }
   unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
     float* y = out.y + t * out.ld_y;
     unroll<kPairs>([&](auto p) MAMBA2_ALWAYS_INLINE {
-      const float low = q8_0_avx::sum_lanes(_mm512_castps512_ps256(acc[p][t]));
-      const float high = q8_0_avx::sum_lanes(_mm512_extractf32x8_ps(acc[p][t], 1));
+      float low = quant_avx::sum_lanes(_mm512_castps512_ps256(acc[p][t]));
+      float high = quant_avx::sum_lanes(_mm512_extractf32x8_ps(acc[p][t], 1));
+      if constexpr (Format::kMins) {
+        low -= quant_avx::sum_lanes(_mm512_castps512_ps256(mins[p][t]));
+        high -= quant_avx::sum_lanes(_mm512_extractf32x8_ps(mins[p][t], 1));
+      }
       y[2 * p] = out.bias ? low + out.bias[2 * p] : low;
       y[2 * p + 1] = out.bias ? high + out.bias[2 * p + 1] : high;
     });
@@ -98,8 +114,28 @@ TileOutput output_at(const MatmulOperands& args, int64_t row, int64_t t0) {
 }
 
 // Two pairs of rows by eight tokens: sixteen accumulators plus the pairs' quants and scales and
-// one token's activations fit the 32 registers.
-constexpr int kPairTokens = 8, kPairRows = 4;
+// one token's activations fit the 32 registers; the types with minimums keep as many again for
+// them, so four tokens.
+constexpr int kPairRows = 4;
+template <class Format>
+constexpr int kPairTokens = Format::kMins ? 4 : 8;
+
+// The GEMM of W as stored: pairs of rows, and the rows left over from the pairs one at a time
+// through the 256-bit tile (same bits).
+template <class Format>
+void pair_matmul(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
+                 int64_t n_end) {
+  const int64_t row_bytes = xq.blocks() / Format::kGroups * Format::kBlockBytes;
+  for_each_block<kPairRows, kPairTokens<Format>>(
+      n_begin, n_end, args.tokens(), row_bytes, kCacheTileBytes,
+      [&](auto rows, auto count, int64_t row, int64_t t0) {
+        if constexpr (rows == kPairRows) {
+          pair_tile<Format, kPairRows / 2, count>(args, xq, row, t0, output_at(args, row, t0));
+        } else {
+          quant_avx::tile<VnniOps, Format, 1, count>(args, xq, row, t0);
+        }
+      });
+}
 
 // kGroups groups of 16 interleaved rows from `row` (a multiple of 16) times kTokens tokens from
 // t0. Each block's integer sums start at the tokens' block offsets and take eight vpdpbusd; then
@@ -199,18 +235,35 @@ void interleaved_tile_in_range(const MatmulOperands& args, const Q8_0Activations
 
 void matmul_avx512vnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end) {
-  if (args.tokens() == 1) return q8_0_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
-  // Rows left over from the pairs go one at a time through the 256-bit tile (same bits).
-  for_each_block<kPairRows, kPairTokens>(
-      n_begin, n_end, args.tokens(), xq.blocks() * kBlockBytes, kCacheTileBytes,
-      [&](auto rows, auto count, int64_t row, int64_t t0) {
-        if constexpr (rows == kPairRows) {
-          pair_tile<kPairRows / 2, count>(args, xq, row, t0, output_at(args, row, t0));
-        } else {
-          q8_0_avx::tile<VnniOps, 1, count>(args, xq, row, t0);
-        }
-      });
+  // Q8_0's GEMV stays in 256-bit tiles: its decode reads the interleaved layout, and the stored
+  // rows' quants need no unpacking for the pairs to save.
+  if (args.tokens() == 1 && args.w.type == DType::kQ8_0) {
+    return quant_avx::matmul<VnniOps>(args, xq, n_begin, n_end);
+  }
+  using namespace quant_avx;
+  switch (args.w.type) {
+    case DType::kQ4_0:
+      return pair_matmul<Q4_0Format>(args, xq, n_begin, n_end);
+    case DType::kQ4_K:
+      return pair_matmul<K4Format<BlockQ4_K>>(args, xq, n_begin, n_end);
+    case DType::kQ5_K:
+      return pair_matmul<K4Format<BlockQ5_K>>(args, xq, n_begin, n_end);
+    case DType::kQ6_K:
+      return pair_matmul<Q6_KFormat>(args, xq, n_begin, n_end);
+    default:  // Q8_0 (matmul_quant checked the type)
+      return pair_matmul<Q8_0Format>(args, xq, n_begin, n_end);
+  }
 }
+
+}  // namespace quant_detail
+
+namespace q8_0_detail {
+
+using quant_detail::interleaved_tile_in_range;
+using quant_detail::kBlockBytes;
+using quant_detail::kGemmGroups;
+using quant_detail::kGemmTokens;
+using quant_detail::kGemvGroups;
 
 void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activations& xq,
                                    int64_t n_begin, int64_t n_end) {
@@ -250,4 +303,5 @@ void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activat
   }
 }
 
-}  // namespace mamba2::kernels::q8_0_detail
+}  // namespace q8_0_detail
+}  // namespace mamba2::kernels

@@ -1,29 +1,35 @@
-// Q8_0 path for AVX2 CPUs (compiled with -mavx2 -mfma -mf16c): ggml's maddubs dot product, and
-// the activation quantizer every SIMD path uses.
+// matmul_quant's path for AVX2 CPUs (compiled with -mavx2 -mfma -mf16c): ggml's maddubs dot
+// product, and the activation quantizer every SIMD path uses.
 #include <cmath>
 
-#include "kernels/matmul_q8_0_avx.h"
+#include "kernels/quant_formats_avx.h"
 #include "quant/float16.h"
 
-namespace mamba2::kernels::q8_0_detail {
+namespace mamba2::kernels::quant_detail {
 namespace {
 
-// maddubs multiplies unsigned by signed bytes, so the weights' signs move onto the activations:
-// |w| * (x * sign(w)). Pairs of products stay within int16 (at most 2 * 128 * 127), then madd with
-// ones sums pairs of pairs into int32 lanes.
+// maddubs multiplies unsigned by signed bytes, then madd with ones sums pairs of pairs into int32
+// lanes; pairs of products must stay within int16. Signed weights (Q8_0) move their signs onto
+// the activations: |w| * (x * sign(w)), at most 2 * 128 * 127. Unsigned ones (at most 63, the
+// others' quants plus their bias) multiply directly, and the lane starts take the bias back out.
 struct Avx2Ops {
   struct Weights {
     __m256i magnitude;
     __m256i sign;
   };
-  static Weights weights(__m256i q) { return {_mm256_sign_epi8(q, q), q}; }
-  using Activations = __m256i;
-  static __m256i activations(const int8_t* quants, const int32_t* /*lane_offsets*/) {
-    return q8_0_avx::load_quants(quants);
+  template <bool kSigned>
+  static Weights weights(__m256i q) {
+    if constexpr (kSigned) return {_mm256_sign_epi8(q, q), q};
+    return {q, q};
   }
-  static __m256i dot(const Weights& w, __m256i x) {
-    const __m256i pairs = _mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(x, w.sign));
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+  template <bool kSigned>
+  static __m256i dot(const Weights& w, __m256i x, __m256i start) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    if constexpr (kSigned) {
+      return _mm256_madd_epi16(_mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(x, w.sign)),
+                               ones);
+    }
+    return _mm256_add_epi32(start, _mm256_madd_epi16(_mm256_maddubs_epi16(w.magnitude, x), ones));
   }
 };
 
@@ -74,7 +80,7 @@ void quantize_block(const float* x, int8_t* quants, float* scale, int32_t* lane_
 
 void matmul_avx2(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                  int64_t n_end) {
-  q8_0_avx::matmul<Avx2Ops>(args, xq, n_begin, n_end);
+  quant_avx::matmul<Avx2Ops>(args, xq, n_begin, n_end);
 }
 
 void quantize_avx2(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0Activations& out) {
@@ -91,4 +97,4 @@ void quantize_avx2(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0A
   }
 }
 
-}  // namespace mamba2::kernels::q8_0_detail
+}  // namespace mamba2::kernels::quant_detail

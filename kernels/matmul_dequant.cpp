@@ -1,0 +1,44 @@
+#include "kernels/matmul_dequant.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "mamba2/error.h"
+#include "quant/row_conversion.h"
+
+namespace mamba2::kernels {
+
+int64_t dequant_panel_rows(int64_t k) {
+  constexpr int64_t kMaxRows = 256, kMinRows = 16, kPanelBytes = int64_t{1} << 20;
+  return std::clamp<int64_t>(kPanelBytes / (4 * std::max<int64_t>(k, 1)), kMinRows, kMaxRows);
+}
+
+void matmul_dequant(const MatmulOperands& args, int64_t n_begin, int64_t n_end,
+                    int64_t panel_rows) {
+  args.check_shapes("matmul_dequant");
+  thread_local std::vector<float> panel;  // [rows, K], reused by every call on this thread
+  const int64_t k = args.k();
+  const auto bytes = dtype_bytes(args.w.type, k);
+  if (!bytes || args.w.layout != WeightLayout::kRows) {
+    throw Error("matmul_dequant", "K " + std::to_string(k) + " is not whole " +
+                                      std::string(dtype_name(args.w.type)) + " rows");
+  }
+  const auto row_bytes = static_cast<int64_t>(*bytes);
+  for (int64_t r0 = n_begin; r0 < n_end; r0 += panel_rows) {
+    const int64_t rows = std::min(panel_rows, n_end - r0);
+    panel.resize(static_cast<size_t>(rows * k));
+    for (int64_t r = 0; r < rows; ++r) {
+      convert_row_to_f32(args.w.type, args.w.data + (r0 + r) * row_bytes, &panel[r * k], k);
+    }
+    // Rows [r0, r0 + rows) of the call, as a projection of their own.
+    const MatmulOperands f32{.x = args.x,
+                             .w = WeightView::f32(panel.data(), rows, k),
+                             .bias = args.bias ? args.bias + r0 : nullptr,
+                             .y = {args.y.data + r0, args.tokens(), rows, args.y.stride}};
+    matmul_f32(f32, 0, rows);
+  }
+}
+
+}  // namespace mamba2::kernels
