@@ -73,11 +73,12 @@ void DirStateStore::add(const std::string& key, int64_t length, int64_t bytes, u
 void DirStateStore::remove(const std::string& key) {
   const auto it = index_.find(key);
   if (it == index_.end()) return;
+  const fs::path path = path_of(key);  // before `key`, which may be the index's own, goes
   if (--lengths_[it->second.length] == 0) lengths_.erase(it->second.length);
   bytes_ -= it->second.bytes;
   index_.erase(it);
   std::error_code error;
-  fs::remove(path_of(key), error);
+  fs::remove(path, error);
 }
 
 std::shared_ptr<const SessionState> DirStateStore::read(const std::string& key,

@@ -39,6 +39,10 @@ RedisOptions parse_redis_address(const std::string& address) {
     throw Error("--redis", "expected HOST:PORT, got \"" + address + "\"");
   }
   options.host = address.substr(0, colon);
+  // An IPv6 address in brackets, as in a URL.
+  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
+    options.host = options.host.substr(1, options.host.size() - 2);
+  }
   options.port = port;
   return options;
 }
