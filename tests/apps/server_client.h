@@ -15,6 +15,7 @@ namespace mamba2::testing {
 struct Reply {
   int status = 0;  // 0: no response
   nlohmann::json body;
+  httplib::Headers headers;
 };
 
 inline Reply post(int port, const std::string& path, const std::string& body,
@@ -23,11 +24,14 @@ inline Reply post(int port, const std::string& path, const std::string& body,
   client.set_read_timeout(60, 0);
   const auto res = client.Post(path, headers, body, "application/json");
   if (!res) return {};
-  return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
+  return {res->status, nlohmann::json::parse(res->body, nullptr, false), res->headers};
 }
 inline Reply post(const ServerProcess& server, const std::string& path, const std::string& body,
                   const httplib::Headers& headers = {}) {
   return post(server.port(), path, body, headers);
+}
+inline Reply post(int port, const std::string& path, const nlohmann::json& body) {
+  return post(port, path, body.dump());
 }
 inline Reply post(const ServerProcess& server, const std::string& path,
                   const nlohmann::json& body) {
