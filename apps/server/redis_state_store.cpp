@@ -102,6 +102,8 @@ RedisStateStore::Replies RedisStateStore::run(const std::vector<Command>& comman
     }
   }
   Replies replies;
+  bool refused = false;
+  // Every reply is read, even after a refusal, so the next pipeline starts in step.
   for (size_t i = 0; i < commands.size(); ++i) {
     void* reply = nullptr;
     if (redisGetReply(context, &reply) != REDIS_OK || !reply) {
@@ -109,13 +111,14 @@ RedisStateStore::Replies RedisStateStore::run(const std::vector<Command>& comman
       return {};
     }
     replies.items.emplace_back(static_cast<redisReply*>(reply), freeReplyObject);
-    if (replies.items.back()->type == REDIS_REPLY_ERROR) {
+    if (replies.items.back()->type == REDIS_REPLY_ERROR && !refused) {
       // The connection is fine, the command was refused (a full Redis, a wrong key type).
       log(std::string("refused: ") + replies.items.back()->str);
       ++errors_;
-      return {};
+      refused = true;
     }
   }
+  if (refused) return {};
   return replies;
 }
 

@@ -30,11 +30,6 @@ class ServerProcess {
 
   int port() const { return port_; }
   const std::string& err() const { return process_.err(); }
-  // Reads what the server logged since (without waiting long).
-  const std::string& read_err() {
-    process_.read_err(50);
-    return process_.err();
-  }
   httplib::Client client() const {
     httplib::Client client("127.0.0.1", port_);
     client.set_read_timeout(60, 0);
