@@ -102,6 +102,7 @@ void Scheduler::start(Slot& slot, std::shared_ptr<Job> job) {
     slot.consumed.clear();
     ++metrics_.cache_misses;
   }
+  update_cache_metrics();  // a lookup may have moved a state to memory, or failed
   slot.sampler.emplace(slot.job->sampler(), mask_);
   slot.sampler->accept(prompt);
   slot.generation.emplace(tokenizer_, *slot.sampler, slot.job->options());
