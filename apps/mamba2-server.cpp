@@ -1,6 +1,7 @@
 // mamba2-server: an OpenAI-compatible HTTP server (completions and chat completions, streamed or
 // whole) over one model, with continuous batching of concurrent requests and a prefix-state
-// cache. Binds 127.0.0.1 unless told otherwise; flags as llama-server names them.
+// cache, optionally backed by a directory or by Redis shared among replicas. Binds 127.0.0.1 unless
+// told otherwise; flags as llama-server names them.
 #include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
@@ -14,9 +15,12 @@
 #include "common/cli.h"
 #include "common/load_progress.h"
 #include "common/model_template.h"
+#include "mamba2/conversation_state.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
+#include "server/dir_state_store.h"
 #include "server/http_api.h"
+#include "server/redis_state_store.h"
 #include "server/scheduler.h"
 
 namespace {
@@ -34,6 +38,9 @@ int main(int argc, char** argv) {
   server::ApiSettings settings;
   settings.limits = {.max_prompt_tokens = 32768, .max_tokens = 4096, .context = 0};
   int64_t cache_mib = 1024, max_body = 1 << 20;
+  std::string state_dir, redis_address;
+  int64_t state_dir_mib = 4096;
+  server::RedisOptions redis_options;
 
   app.add_option("-m,--model", model_path, "GGUF file or model directory")->required();
   app.add_option("--host", host, "address to listen on (default 127.0.0.1)");
@@ -61,6 +68,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{64}, int64_t{1} << 32));
   app.add_option("--cache-mem", cache_mib, "MiB of prefix states kept (default 1024; 0: none)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  app.add_option("--state-dir", state_dir,
+                 "also keep prefix states as files in DIR, which outlive the server");
+  app.add_option("--state-dir-mem", state_dir_mib,
+                 "MiB of states --state-dir keeps; the least recently used go (default 4096)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  app.add_option("--redis", redis_address,
+                 "also keep prefix states in Redis at HOST:PORT, shared with every replica "
+                 "naming it")
+      ->excludes("--state-dir");
+  app.add_option("--redis-ttl", redis_options.ttl_seconds,
+                 "seconds an unused state stays in Redis (default 3600)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
+  app.add_option("--redis-timeout", redis_options.timeout_ms,
+                 "milliseconds a Redis call may take before the server goes on without it "
+                 "(default 1000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{600000}));
   app.add_option("--api-key", settings.api_key, "require Authorization: Bearer KEY");
   app.add_option("--template", template_name,
                  "chat template: plain (default), chatml, mistral, or auto (the model's own)");
@@ -97,8 +120,24 @@ int main(int argc, char** argv) {
     settings.model_name =
         alias.empty() ? std::filesystem::path(model_path).filename().string() : alias;
 
+    // States are restored only onto the model they were computed with.
+    const server::StoreIdentity identity{model_fingerprint(*model), model->config()};
+    const int64_t max_tokens = settings.limits.max_prompt_tokens + settings.limits.max_tokens;
+    std::unique_ptr<server::StateStore> shared_store;
+    if (!state_dir.empty()) {
+      shared_store = std::make_unique<server::DirStateStore>(state_dir, identity,
+                                                             state_dir_mib << 20, max_tokens);
+    } else if (!redis_address.empty()) {
+      const server::RedisOptions address = server::parse_redis_address(redis_address);
+      redis_options.host = address.host;
+      redis_options.port = address.port;
+      redis_options.max_tokens = max_tokens;
+      shared_store = std::make_unique<server::RedisStateStore>(redis_options, identity);
+    }
+
     server::Metrics metrics;
-    server::Scheduler scheduler(model, tokenizer_ptr, scheduler_options, metrics);
+    server::Scheduler scheduler(model, tokenizer_ptr, scheduler_options, metrics,
+                                std::move(shared_store));
     const server::ApiContext api{
         settings,      &model->config(),
         tokenizer_ptr, apps::model_chat_template(template_kind, tokenizer_ptr),

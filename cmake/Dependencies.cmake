@@ -15,6 +15,8 @@ pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(LIBEDIT REQUIRED IMPORTED_TARGET libedit)
 # cpp-httplib for mamba2-server; Debian builds it as a library (with OpenSSL, zlib and brotli).
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# hiredis, the Redis client behind mamba2-server --redis.
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 # libzip by pkg-config: its CMake package needs the separate zipcmp/zipmerge/ziptool tools.
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 # SentencePiece .model files are encoded and decoded by the library itself, the reference.

@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libzip-dev libedit-dev
   libsentencepiece-dev
   libcpp-httplib-dev
+  libhiredis-dev redis-server nginx
 )
 
 missing=()

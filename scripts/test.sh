@@ -14,16 +14,18 @@ for config in release sanitize; do
 done
 
 # ThreadSanitizer on the multi-session tests only (the rest is single-session): the sessions
-# sharing a model, and the server's scheduler with its HTTP-side threads; just those executables
-# are built, in build/tsan.
+# sharing a model, the server's scheduler with its HTTP-side threads, and the prefix-state stores
+# used from several threads; just those executables are built, in build/tsan.
 echo "== tsan: build (multi-session tests)"
 tsan_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAMBA2_TSAN=ON -DMAMBA2_BUILD_BENCH=OFF)
 [ -n "${CI:-}" ] && tsan_flags+=(-DMAMBA2_WERROR=ON)
 cmake -S . -B build/tsan -G Ninja "${tsan_flags[@]}" >/dev/null
-cmake --build build/tsan -j "$(nproc)" --target runtime_concurrency_test apps_server_scheduler_test
+cmake --build build/tsan -j "$(nproc)" --target runtime_concurrency_test apps_server_scheduler_test \
+  apps_state_store_test
 echo "== tsan: test"
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_concurrency_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/apps/apps_server_scheduler_test
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/apps/apps_state_store_test
 
 # libFuzzer on every reader of untrusted input, a short time per target (scripts/fuzz.sh, clang,
 # ASan + UBSan); the committed regression inputs in tests/fuzz/corpus are replayed first.

@@ -30,6 +30,16 @@ std::string Metrics::prometheus_text() const {
       "Prompt tokens restored from the cache instead of prefilled.", cache_saved_tokens);
   add(out, "state_store_entries", "gauge", "Prefix states held.", cache_entries);
   add(out, "state_store_bytes", "gauge", "Bytes of prefix states held.", cache_bytes);
+  add(out, "shared_store_hits_total", "counter",
+      "Prompts resumed from a state the shared store (--state-dir or --redis) had and memory did "
+      "not.",
+      shared_store_hits);
+  add(out, "shared_store_entries", "gauge",
+      "Entries in the shared store (for Redis: keys in its database).", shared_store_entries);
+  add(out, "shared_store_bytes", "gauge", "Bytes of the shared store (for Redis: its used memory).",
+      shared_store_bytes);
+  add(out, "shared_store_errors_total", "counter",
+      "Shared store entries found unreadable and calls that failed.", shared_store_errors);
   return out;
 }
 

@@ -22,6 +22,11 @@ struct Metrics {
   std::atomic<int64_t> cache_saved_tokens{0};  // prompt tokens restored instead of prefilled
   std::atomic<int64_t> cache_entries{0};
   std::atomic<int64_t> cache_bytes{0};
+  // The shared store behind the memory cache (--state-dir or --redis).
+  std::atomic<int64_t> shared_store_hits{0};  // prompts resumed from a state only it had
+  std::atomic<int64_t> shared_store_entries{0};
+  std::atomic<int64_t> shared_store_bytes{0};
+  std::atomic<int64_t> shared_store_errors{0};  // unreadable entries, failed calls
 
   std::string prometheus_text() const;
 };

@@ -1,48 +1,23 @@
 #include "server/prefix_cache.h"
 
-#include <algorithm>
-
 namespace mamba2::server {
-namespace {
-
-int64_t size_of(std::span<const int32_t> tokens, const SessionState& state) {
-  return static_cast<int64_t>(tokens.size() * sizeof(int32_t) +
-                              (state.conv.size() + state.ssm.size()) * sizeof(float));
-}
-
-}  // namespace
 
 std::optional<PrefixCache::Hit> PrefixCache::find(std::span<const int32_t> tokens) {
-  // A linear scan: the entries number in the tens (each holds a whole state), the comparisons
-  // cost nothing beside a prefill.
-  auto best = entries_.end();
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    const size_t n = it->tokens.size();
-    if (n < tokens.size() && (best == entries_.end() || n > best->tokens.size()) &&
-        std::equal(it->tokens.begin(), it->tokens.end(), tokens.begin())) {
-      best = it;
+  std::optional<StoredState> found = memory_.find(tokens, 0);
+  if (shared_) {
+    // Only a longer prefix than memory's is worth the shared store's read.
+    if (auto longer = shared_->find(tokens, found ? found->length : 0)) {
+      memory_.put(tokens.first(static_cast<size_t>(longer->length)), *longer->state);
+      return Hit{std::move(longer->state), longer->length, true};
     }
   }
-  if (best == entries_.end()) return std::nullopt;
-  entries_.splice(entries_.begin(), entries_, best);
-  return Hit{&entries_.front().state, static_cast<int64_t>(entries_.front().tokens.size())};
+  if (!found) return std::nullopt;
+  return Hit{std::move(found->state), found->length, false};
 }
 
 void PrefixCache::insert(std::span<const int32_t> tokens, const SessionState& state) {
-  const int64_t bytes = size_of(tokens, state);
-  if (tokens.empty() || bytes > max_bytes_) return;
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (std::ranges::equal(it->tokens, tokens)) {
-      entries_.splice(entries_.begin(), entries_, it);  // these tokens have a state already
-      return;
-    }
-  }
-  while (bytes_ + bytes > max_bytes_) {
-    bytes_ -= entries_.back().bytes;
-    entries_.pop_back();
-  }
-  entries_.push_front({std::vector<int32_t>(tokens.begin(), tokens.end()), state, bytes});
-  bytes_ += bytes;
+  memory_.put(tokens, state);
+  if (shared_) shared_->put(tokens, state);
 }
 
 }  // namespace mamba2::server

@@ -1,47 +1,47 @@
 // Session states keyed by the tokens they have consumed, so that a prompt extending a cached
 // prefix resumes from its state and prefills only the rest (a chat's next turn costs only its
-// new tokens). Bounded in bytes; the least recently used states go first. Not thread-safe: the
-// scheduler thread alone uses it.
+// new tokens). Two tiers: the in-process memory store (bounded by --cache-mem, LRU), and
+// optionally a shared store behind it (a directory or Redis, state_store.h) that outlives the
+// process and is shared with other replicas. A lookup takes the longer of the two tiers' hits
+// and keeps a shared hit in memory for the turns that follow; a state is saved to both.
 #pragma once
 
 #include <cstdint>
-#include <list>
+#include <memory>
 #include <optional>
 #include <span>
-#include <vector>
 
-#include "mamba2/session.h"
+#include "server/memory_state_store.h"
+#include "server/state_store.h"
 
 namespace mamba2::server {
 
 class PrefixCache {
  public:
-  explicit PrefixCache(int64_t max_bytes) : max_bytes_(max_bytes) {}
+  // `shared` may be null: memory alone.
+  explicit PrefixCache(int64_t memory_bytes, std::unique_ptr<StateStore> shared = nullptr)
+      : memory_(memory_bytes), shared_(std::move(shared)) {}
 
   // The state of the longest cached proper prefix of `tokens` (at least one token is left to
   // run, whose logits start the reply) and its length; nullopt if none.
   struct Hit {
-    const SessionState* state;
+    std::shared_ptr<const SessionState> state;
     int64_t length;
+    bool from_shared;  // the shared store had it, longer than memory's
   };
   std::optional<Hit> find(std::span<const int32_t> tokens);
 
-  // Keeps `state`, which has consumed exactly `tokens`. A state larger than the whole cache is
-  // not kept.
+  // Keeps `state`, which has consumed exactly `tokens`.
   void insert(std::span<const int32_t> tokens, const SessionState& state);
 
-  int64_t entries() const { return static_cast<int64_t>(entries_.size()); }
-  int64_t bytes() const { return bytes_; }
+  StoreSize memory_size() const { return memory_.size(); }
+  bool has_shared() const { return shared_ != nullptr; }
+  StoreSize shared_size() const { return shared_ ? shared_->size() : StoreSize{}; }
+  int64_t shared_errors() const { return shared_ ? shared_->errors() : 0; }
 
  private:
-  struct Entry {
-    std::vector<int32_t> tokens;
-    SessionState state;
-    int64_t bytes;
-  };
-  std::list<Entry> entries_;  // most recently used first
-  int64_t max_bytes_;
-  int64_t bytes_ = 0;
+  MemoryStateStore memory_;
+  std::unique_ptr<StateStore> shared_;
 };
 
 }  // namespace mamba2::server

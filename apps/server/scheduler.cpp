@@ -21,14 +21,15 @@ struct Scheduler::Slot {
 };
 
 Scheduler::Scheduler(std::shared_ptr<const Model> model, const Tokenizer* tokenizer,
-                     SchedulerOptions options, Metrics& metrics)
+                     SchedulerOptions options, Metrics& metrics,
+                     std::unique_ptr<StateStore> shared_store)
     : model_(std::move(model)),
       tokenizer_(tokenizer),
       options_(std::move(options)),
       metrics_(metrics),
       mask_(generation_mask(model_->config(), tokenizer)),
       decoder_(model_, options_.parallel, options_.threading),
-      cache_(options_.cache_bytes) {
+      cache_(options_.cache_bytes, std::move(shared_store)) {
   SessionOptions session_options;
   session_options.threading = options_.threading;
   for (int64_t i = 0; i < options_.parallel; ++i) {
@@ -94,12 +95,14 @@ void Scheduler::start(Slot& slot, std::shared_ptr<Job> job) {
     slot.session.set_state(*hit->state);
     slot.consumed.assign(prompt.begin(), prompt.begin() + hit->length);
     ++metrics_.cache_hits;
+    if (hit->from_shared) ++metrics_.shared_store_hits;
     metrics_.cache_saved_tokens += hit->length;
   } else {
     slot.session.reset();
     slot.consumed.clear();
     ++metrics_.cache_misses;
   }
+  update_cache_metrics();  // a lookup may have moved a state to memory, or failed
   slot.sampler.emplace(slot.job->sampler(), mask_);
   slot.sampler->accept(prompt);
   slot.generation.emplace(tokenizer_, *slot.sampler, slot.job->options());
@@ -141,11 +144,10 @@ void Scheduler::prefill_piece(Slot& slot) {
   slot.consumed.insert(slot.consumed.end(), prompt.begin() + done, prompt.begin() + end);
   if (end < total) {
     cache_.insert(slot.consumed, slot.session.state());
+    update_cache_metrics();
   } else {
     slot.logits = logits;
   }
-  metrics_.cache_entries.store(cache_.entries());
-  metrics_.cache_bytes.store(cache_.bytes());
 }
 
 void Scheduler::sample_and_decode() {
@@ -189,14 +191,23 @@ void Scheduler::sample_and_decode() {
 }
 
 void Scheduler::finish(Slot& slot) {
+  // The whole conversation so far, for a next turn that extends it: stored before the reply
+  // ends, since the client may send that turn to another replica at once.
+  cache_.insert(slot.consumed, slot.session.state());
+  update_cache_metrics();
   const auto generated = static_cast<int64_t>(slot.generation->tokens().size());
   slot.job->finish(slot.generation->finish_reason(), generated);
   metrics_.generated_tokens += generated;
-  // The whole conversation so far, for a next turn that extends it.
-  cache_.insert(slot.consumed, slot.session.state());
-  metrics_.cache_entries.store(cache_.entries());
-  metrics_.cache_bytes.store(cache_.bytes());
   release(slot);
+}
+
+void Scheduler::update_cache_metrics() {
+  const StoreSize memory = cache_.memory_size(), shared = cache_.shared_size();
+  metrics_.cache_entries.store(memory.entries);
+  metrics_.cache_bytes.store(memory.bytes);
+  metrics_.shared_store_entries.store(shared.entries);
+  metrics_.shared_store_bytes.store(shared.bytes);
+  metrics_.shared_store_errors.store(cache_.shared_errors());
 }
 
 void Scheduler::release(Slot& slot) {

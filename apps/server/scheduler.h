@@ -3,7 +3,8 @@
 // generating slot and decodes all of their tokens together (BatchDecoder), so a new prompt is
 // prefilled between decode steps and running streams stall for one piece at most. Prompts
 // resume from the longest cached prefix state (PrefixCache), which keeps a state at every piece
-// boundary and at the end of every request.
+// boundary and at the end of every request (before the reply's end is sent, so that the next
+// turn finds it on any replica sharing the store).
 #pragma once
 
 #include <condition_variable>
@@ -33,8 +34,10 @@ struct SchedulerOptions {
 class Scheduler {
  public:
   // `tokenizer` (null for an id-only model) and `metrics` must outlive the scheduler.
+  // `shared_store` (null: none) backs the memory prefix cache: a directory or Redis.
   Scheduler(std::shared_ptr<const Model> model, const Tokenizer* tokenizer,
-            SchedulerOptions options, Metrics& metrics);
+            SchedulerOptions options, Metrics& metrics,
+            std::unique_ptr<StateStore> shared_store = nullptr);
   ~Scheduler();  // fails the jobs still queued or running, then stops the thread
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -50,6 +53,7 @@ class Scheduler {
   void finish(Slot& slot);
   void release(Slot& slot);
   void sample_and_decode();
+  void update_cache_metrics();
 
   std::shared_ptr<const Model> model_;
   const Tokenizer* tokenizer_;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mamba2/model.h"
@@ -37,6 +38,14 @@ struct ConversationState {
 // A cheap hash of what makes a model itself: its config, every tensor's name, type and shape, and
 // a few bytes of each tensor's data.
 uint64_t model_fingerprint(const Model& model);
+
+// The file's bytes, for a store that is not a file (a key-value server).
+std::string encode_conversation(const ConversationState& state, uint64_t fingerprint);
+
+// Parses bytes encode_conversation made, with load_conversation's checks; `where` names the
+// source in the Error it throws.
+ConversationState decode_conversation(std::string_view bytes, uint64_t fingerprint,
+                                      const ModelConfig& config, const std::string& where);
 
 // Writes atomically (temporary file, then rename). Throws Error naming the path.
 void save_conversation(const std::filesystem::path& path, const ConversationState& state,

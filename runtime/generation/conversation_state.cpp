@@ -142,6 +142,14 @@ void check_ids(const std::string& where, const std::vector<int32_t>& ids,
   }
 }
 
+uint64_t max_conversation_bytes(const ModelConfig& config) {
+  // Two states plus a generous transcript: anything larger is not ours, and is not read into
+  // memory.
+  const uint64_t state_bytes =
+      static_cast<uint64_t>(conv_state_size(config) + ssm_state_size(config)) * sizeof(float);
+  return 2 * state_bytes + kMaxTranscriptBytes;
+}
+
 template <class T>
 void put(std::string& out, const T& value) {
   out.append(reinterpret_cast<const char*>(&value), sizeof value);
@@ -162,8 +170,7 @@ std::string frame_conversation(std::string_view payload, uint64_t fingerprint) {
   return file;
 }
 
-void save_conversation(const std::filesystem::path& path, const ConversationState& state,
-                       uint64_t fingerprint) {
+std::string encode_conversation(const ConversationState& state, uint64_t fingerprint) {
   PayloadWriter payload;
   payload.state(state.session);
   payload.value(static_cast<uint8_t>(state.base.has_value()));
@@ -179,31 +186,25 @@ void save_conversation(const std::filesystem::path& path, const ConversationStat
   payload.value(static_cast<uint8_t>(state.reply_open));
   payload.value(state.base_tokens);
   payload.value(state.base_text_bytes);
+  return frame_conversation(payload.bytes(), fingerprint);
+}
 
+void save_conversation(const std::filesystem::path& path, const ConversationState& state,
+                       uint64_t fingerprint) {
   AtomicFile out(path);
-  out.write(std::string_view(frame_conversation(payload.bytes(), fingerprint)));
+  out.write(std::string_view(encode_conversation(state, fingerprint)));
   out.commit();
 }
 
-ConversationState load_conversation(const std::filesystem::path& path, uint64_t fingerprint,
-                                    const ModelConfig& config) {
-  const std::string where = path.string();
-  std::error_code error;
-  const uintmax_t file_size = std::filesystem::file_size(path, error);
-  if (error) throw Error(where, "cannot read: " + error.message());
-  // Two states plus a generous transcript: anything larger is not ours, and is not read into
-  // memory.
-  const uint64_t state_bytes =
-      static_cast<uint64_t>(conv_state_size(config) + ssm_state_size(config)) * sizeof(float);
-  if (file_size > 2 * state_bytes + kMaxTranscriptBytes) {
+ConversationState decode_conversation(std::string_view file, uint64_t fingerprint,
+                                      const ModelConfig& config, const std::string& where) {
+  if (file.size() > max_conversation_bytes(config)) {
     throw Error(where, "implausibly large for a saved conversation of this model");
   }
-  if (file_size < kHeaderSize + kChecksumSize) {
+  if (file.size() < kHeaderSize + kChecksumSize) {
     throw Error(where, "too short to be a saved conversation");
   }
-  std::ifstream in(path, std::ios::binary);
-  char header[kHeaderSize];
-  if (!in.read(header, sizeof header)) throw Error(where, "cannot read");
+  const char* header = file.data();
   if (std::string_view(header, kConversationMagic.size()) != kConversationMagic) {
     throw Error(where, "not a saved mamba2-chat conversation");
   }
@@ -216,15 +217,10 @@ ConversationState load_conversation(const std::filesystem::path& path, uint64_t 
     throw Error(where, "conversation file version " + std::to_string(version) +
                            ", this program reads version " + std::to_string(kVersion));
   }
-  if (payload_size != file_size - kHeaderSize - kChecksumSize) {
+  if (payload_size != file.size() - kHeaderSize - kChecksumSize) {
     throw Error(where, "truncated or damaged: the header announces " +
                            std::to_string(payload_size) + " bytes of payload, the file has " +
-                           std::to_string(file_size - kHeaderSize - kChecksumSize));
-  }
-  std::string file(header, sizeof header);
-  file.resize(static_cast<size_t>(file_size));
-  if (!in.read(file.data() + kHeaderSize, static_cast<std::streamsize>(file_size - kHeaderSize))) {
-    throw Error(where, "cannot read");
+                           std::to_string(file.size() - kHeaderSize - kChecksumSize));
   }
   uint64_t saved_checksum;
   std::memcpy(&saved_checksum, file.data() + file.size() - kChecksumSize, kChecksumSize);
@@ -265,6 +261,30 @@ ConversationState load_conversation(const std::filesystem::path& path, uint64_t 
     throw Error(where, "the system prefix is longer than the conversation");
   }
   return state;
+}
+
+ConversationState load_conversation(const std::filesystem::path& path, uint64_t fingerprint,
+                                    const ModelConfig& config) {
+  const std::string where = path.string();
+  std::error_code error;
+  const uintmax_t file_size = std::filesystem::file_size(path, error);
+  if (error) throw Error(where, "cannot read: " + error.message());
+  if (file_size > max_conversation_bytes(config)) {
+    throw Error(where, "implausibly large for a saved conversation of this model");
+  }
+  std::ifstream in(path, std::ios::binary);
+  // The magic first, so that a large file of another kind is not read into memory.
+  std::string file(kConversationMagic.size(), '\0');
+  if (file_size < file.size() || !in.read(file.data(), static_cast<std::streamsize>(file.size())) ||
+      file != kConversationMagic) {
+    throw Error(where, "not a saved mamba2-chat conversation");
+  }
+  file.resize(static_cast<size_t>(file_size));
+  if (!in.read(file.data() + kConversationMagic.size(),
+               static_cast<std::streamsize>(file_size - kConversationMagic.size()))) {
+    throw Error(where, "cannot read");
+  }
+  return decode_conversation(file, fingerprint, config, where);
 }
 
 }  // namespace mamba2

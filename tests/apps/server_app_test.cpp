@@ -8,13 +8,17 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/apps/server_process.h"
+#include "tests/apps/server_client.h"
 
 namespace mamba2 {
 namespace {
 
 using nlohmann::json;
+using testing::metric;
+using testing::post;
+using testing::Reply;
 using testing::ServerProcess;
+using testing::text_of;
 
 const std::string kModel = MAMBA2_DEFAULT_MODEL;
 
@@ -22,30 +26,6 @@ std::vector<std::string> server_args(std::vector<std::string> extra) {
   std::vector<std::string> args = {"-m", kModel, "-t", "1"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
-}
-
-struct Reply {
-  int status = 0;
-  json body;
-};
-
-Reply post(const ServerProcess& server, const std::string& path, const std::string& body,
-           const httplib::Headers& headers = {}) {
-  auto client = server.client();
-  const auto res = client.Post(path, headers, body, "application/json");
-  if (!res) return {};
-  return {res->status, json::parse(res->body, nullptr, false)};
-}
-
-Reply post(const ServerProcess& server, const std::string& path, const json& body) {
-  return post(server, path, body.dump());
-}
-
-// The text of a whole completion or chat completion.
-std::string text_of(const json& body) {
-  const json& choice = body.at("choices").at(0);
-  return choice.contains("message") ? choice["message"]["content"].get<std::string>()
-                                    : choice["text"].get<std::string>();
 }
 
 // The events of a streamed response, [DONE] as the string "[DONE]".
@@ -66,15 +46,6 @@ std::vector<json> stream(const ServerProcess& server, const std::string& path, c
   }
   EXPECT_EQ(at, res->body.size()) << "a partial event at the end";
   return events;
-}
-
-int64_t metric(const ServerProcess& server, const std::string& name) {
-  auto client = server.client();
-  const auto res = client.Get("/metrics");
-  if (!res) return -1;
-  const std::string line = "\n" + name + " ";
-  const size_t at = res->body.find(line);
-  return at == std::string::npos ? -1 : std::stoll(res->body.substr(at + line.size()));
 }
 
 // The metric once it reads `value`, or what it reads after 5 s: the scheduler frees a slot just

@@ -175,6 +175,21 @@ void write_conversations(const fs::path& dir) {
              with_base.substr(kHeader, with_base.size() - kHeader - kChecksum));
 }
 
+// mamba2-server's prefix-state entries: the count byte the harness reads, then the payload of
+// an entry holding ids 0..6 and a state after them.
+void write_state_entries(const fs::path& dir) {
+  const ModelConfig config = state_model_config();
+  ConversationState entry;
+  entry.session.conv.assign(static_cast<size_t>(conv_state_size(config)), 0.5f);
+  entry.session.ssm.assign(static_cast<size_t>(ssm_state_size(config)), -0.25f);
+  entry.session.position = 7;
+  entry.tokens = {0, 1, 2, 3, 4, 5, 6};
+  const std::string file = encode_conversation(entry, kStateFingerprint);
+  constexpr size_t kHeader = kConversationHeaderBytes, kChecksum = kConversationChecksumBytes;
+  write_file(dir / "payload", "\x07" + file.substr(kHeader, file.size() - kHeader - kChecksum));
+  write_file(dir / "whole_entry", "\x07" + file);
+}
+
 // Tokenizer inputs: each test text (mode byte 0) and its ids as u16 (mode byte 1).
 void write_tokenize_seeds(const fs::path& tokenizer_tests, const Tokenizer& tokenizer,
                           const fs::path& dir) {
@@ -311,7 +326,7 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   for (const char* target :
        {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json", "tokenize",
         "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
-        "spm_tokenize", "forecaster_gguf"}) {
+        "spm_tokenize", "forecaster_gguf", "state_entry"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
@@ -322,6 +337,7 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   write_pickle_only_zip(fixtures / "tiny" / "pytorch_model.bin",
                         out / "torch_bin" / "pickle_only.bin");
   write_conversations(out / "conversation_state");
+  write_state_entries(out / "state_entry");
   write_tokenize_seeds(neox.parent_path() / "tokenizer-tests", Tokenizer(load_tokenizer_json(neox)),
                        out / "tokenize");
   write_block_quants_seeds(out / "block_quants");
