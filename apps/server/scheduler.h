@@ -16,10 +16,10 @@
 
 #include "mamba2/batch_decoder.h"
 #include "mamba2/model.h"
+#include "mamba2/prefix_cache.h"
 #include "mamba2/tokenizer.h"
 #include "server/job.h"
 #include "server/metrics.h"
-#include "server/prefix_cache.h"
 
 namespace mamba2::server {
 

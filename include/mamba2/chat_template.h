@@ -39,6 +39,7 @@ ChatTemplateChoice choose_chat_template(std::string_view name, const TokenizerDa
 struct ChatMessage {
   std::string role;  // "system", "user" or "assistant"
   std::string content;
+  bool operator==(const ChatMessage&) const = default;
 };
 
 // A list of messages as JSON: [{"role": ..., "content": ...}, ...], or an object holding such a

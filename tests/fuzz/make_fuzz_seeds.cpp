@@ -166,8 +166,10 @@ void write_conversations(const fs::path& dir) {
   write_file(dir / "payload", file.substr(kHeader, file.size() - kHeader - kChecksum));
   state.base = state.session;
   state.pending = {9};
-  state.base_tokens = 2;
-  state.base_text_bytes = 4;
+  state.base_tokens = {1, 2};
+  state.base_text = "You ";
+  state.messages = {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello"}};
+  state.snapshots = {{{1, 2, 3}, state.session}};
   save_conversation(whole, state, kStateFingerprint);
   const std::string with_base = read_file(whole);
   write_file(dir / "payload_with_base",

@@ -1,8 +1,8 @@
-#include "server/prefix_cache.h"
+#include "mamba2/prefix_cache.h"
 
 #include <algorithm>
 
-namespace mamba2::server {
+namespace mamba2 {
 namespace {
 
 int64_t size_of(std::span<const int32_t> tokens, const SessionState& state) {
@@ -45,4 +45,9 @@ void PrefixCache::insert(std::span<const int32_t> tokens, const SessionState& st
   bytes_ += bytes;
 }
 
-}  // namespace mamba2::server
+void PrefixCache::visit(
+    FunctionRef<void(std::span<const int32_t> tokens, const SessionState& state)> visit) const {
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) visit(it->tokens, it->state);
+}
+
+}  // namespace mamba2

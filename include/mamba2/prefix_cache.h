@@ -1,7 +1,7 @@
 // Session states keyed by the tokens they have consumed, so that a prompt extending a cached
 // prefix resumes from its state and prefills only the rest (a chat's next turn costs only its
-// new tokens). Bounded in bytes; the least recently used states go first. Not thread-safe: the
-// scheduler thread alone uses it.
+// new tokens). Bounded in bytes; the least recently used states go first. Not thread-safe: one
+// thread uses it (the server's scheduler, a chat's turns).
 #pragma once
 
 #include <cstdint>
@@ -10,9 +10,10 @@
 #include <span>
 #include <vector>
 
+#include "mamba2/function_ref.h"
 #include "mamba2/session.h"
 
-namespace mamba2::server {
+namespace mamba2 {
 
 class PrefixCache {
  public:
@@ -31,6 +32,9 @@ class PrefixCache {
   void insert(std::span<const int32_t> tokens, const SessionState& state);
 
   int64_t entries() const { return static_cast<int64_t>(entries_.size()); }
+  // Every entry, the least recently used first (inserting them in this order rebuilds the cache).
+  void visit(
+      FunctionRef<void(std::span<const int32_t> tokens, const SessionState& state)> visit) const;
   int64_t bytes() const { return bytes_; }
 
  private:
@@ -44,4 +48,4 @@ class PrefixCache {
   int64_t bytes_ = 0;
 };
 
-}  // namespace mamba2::server
+}  // namespace mamba2
