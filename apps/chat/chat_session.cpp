@@ -100,6 +100,7 @@ ReplyResult ChatSession::reply_to_text(const std::string& message, std::FILE* ou
   if (!tokenizer_) {
     throw Error("the model has no tokenizer: give token ids (--ids 1,2,3, or lines like 1,2,3)");
   }
+  turn_start_ = Clock::now();
   std::vector<ChatMessage> messages = messages_;
   messages.push_back({"user", message});
   const ChatPrompt prompt = template_.conversation(messages);  // throws for a refused one
@@ -122,6 +123,7 @@ ReplyResult ChatSession::reply_to_text(const std::string& message, std::FILE* ou
 }
 
 ReplyResult ChatSession::reply_to_ids(const std::vector<int32_t>& ids, std::FILE* out) {
+  turn_start_ = Clock::now();
   for (int32_t id : ids) {
     if (id < 0 || id >= model_->config().vocab_padded) {
       throw Error(
@@ -178,7 +180,6 @@ ReplyResult ChatSession::run_turn(const std::vector<int32_t>& prompt, size_t sta
                                   std::FILE* out) {
   ReplyResult result;
   if (prompt.empty()) return result;
-  const auto turn_start = Clock::now();
   const size_t reused = restore_longest_prefix(prompt);
   const std::span<const int32_t> ids(prompt);
   size_t done = reused;
@@ -218,7 +219,7 @@ ReplyResult ChatSession::run_turn(const std::vector<int32_t>& prompt, size_t sta
   turn.prompt = prompt;
   turn.reused = static_cast<int64_t>(reused);
   turn.prefilled = static_cast<int64_t>(prompt.size() - reused);
-  turn.first_token_seconds = std::chrono::duration<double>(prefill_start - turn_start).count() +
+  turn.first_token_seconds = std::chrono::duration<double>(prefill_start - turn_start_).count() +
                              prompt_seconds + times.first_token_seconds;
   stats_.prompt_seconds += prompt_seconds;
   stats_.prompt_tokens += turn.prefilled;

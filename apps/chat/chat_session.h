@@ -48,7 +48,7 @@ struct TurnStats {
   std::vector<int32_t> prompt;     // every id the reply followed: the whole conversation
   int64_t reused = 0;              // of them, restored from a state the chat held
   int64_t prefilled = 0;           // run through the model this turn (prompt.size() - reused)
-  double first_token_seconds = 0;  // from the message to the first reply token chosen
+  double first_token_seconds = 0;  // from the message (rendering included) to the first token
 };
 
 struct ChatStats {
@@ -118,6 +118,7 @@ class ChatSession {
   bool reply_open_ = false;  // id turns: the last reply ended without the closing marker
 
   ChatStats stats_;
+  std::chrono::steady_clock::time_point turn_start_;  // when the turn's message came in
 };
 
 }  // namespace mamba2::chat

@@ -295,10 +295,20 @@ void write_sentencepiece_seeds(const fs::path& data, const fs::path& out) {
   }
 }
 
+// Each conversation of the chat-tests vectors, as mamba2-chat --conversation reads it.
+void write_chat_messages_seeds(const fs::path& vectors, const fs::path& dir) {
+  const auto cases = nlohmann::json::parse(read_file(vectors));
+  for (size_t i = 0; i < cases.size(); ++i) {
+    write_file(dir / ("case_" + std::to_string(i) + ".json"),
+               nlohmann::json{{"messages", cases[i]["messages"]}}.dump());
+  }
+}
+
 void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
-  for (const char* target : {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json",
-                             "tokenize", "conversation_state", "block_quants",
-                             "sentencepiece_model", "spm_vocab_gguf", "spm_tokenize"}) {
+  for (const char* target :
+       {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json", "tokenize",
+        "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
+        "spm_tokenize", "chat_messages"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
@@ -313,6 +323,8 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
                        out / "tokenize");
   write_block_quants_seeds(out / "block_quants");
   write_sentencepiece_seeds(neox.parent_path(), out);
+  write_chat_messages_seeds(neox.parent_path() / "chat-tests" / "mistral-v3.json",
+                            out / "chat_messages");
 }
 
 }  // namespace
