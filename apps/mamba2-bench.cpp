@@ -106,9 +106,10 @@ int main(int argc, char** argv) {
   int threads = 2, repetitions = 5;
   bool json = false, roofline = false;
   app.add_option("MODEL", model_path, "GGUF file or model directory");
-  app.add_option("--size", size,
-                 "random weights of a released shape: 130m 370m 780m 1.3b 2.7b (Mamba-2), "
-                 "mamba-130m mamba-370m mamba-790m mamba-1.4b mamba-2.8b (Mamba-1)");
+  app.add_option(
+      "--size", size,
+      "random weights of a released shape: 130m 370m 780m 1.3b 2.7b codestral-7b (Mamba-2), "
+      "mamba-130m mamba-370m mamba-790m mamba-1.4b mamba-2.8b (Mamba-1)");
   app.add_option("-p,--n-prompt", prompt, "prompt tokens (0: skip)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
   app.add_option("-n,--n-gen", generate, "generated tokens (0: skip)")
@@ -153,9 +154,13 @@ int main(int argc, char** argv) {
         throw Error("--type", "unknown type '" + type_name + "' (" + dtype_names() + ")");
       }
     }
-    ModelWeights weights = size.empty() ? load_model_weights(model_path)
-                                        : make_random_weights(released_model_config(size), 1234);
-    if (type) convert_weights(weights, QuantizationPolicy{*type});
+    // Random weights are drawn in the type asked for, tensor by tensor: a 7B model in f32 (29 GB)
+    // need not fit to bench it in q8_0.
+    const QuantizationPolicy policy{type.value_or(DType::kF32)};
+    ModelWeights weights = size.empty()
+                               ? load_model_weights(model_path)
+                               : make_random_weights(released_model_config(size), 1234, policy);
+    if (type) convert_weights(weights, policy);
     apps::LoadProgress progress("mamba2-bench");
     const ThreadingContext threading(threads);
     std::shared_ptr<const Model> model =

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -41,10 +42,10 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Chat with a Mamba-2 or Mamba-1 model: an interactive REPL, or one reply with -p / --ids",
       "mamba2-chat"};
-  std::string model_path, prompt, ids_text, template_name = "plain";
+  std::string model_path, prompt, ids_text, conversation_path, template_name = "plain";
   chat::ChatSettings settings;
   std::vector<std::pair<std::string, std::string>> sampler_flags;
-  bool print_ids = false, verbose = false;
+  bool print_ids = false, print_prompt_ids = false, verbose = false, no_reuse = false;
   int threads = 0;
   int64_t max_tokens = -1;
 
@@ -62,6 +63,16 @@ int main(int argc, char** argv) {
       app.add_option("--ids", ids_text, "print one reply to token ids 1,2,3 and exit");
   ids_option->excludes(prompt_option);
   app.add_flag("--print-ids", print_ids, "end the reply with its token ids on the last line");
+  auto* conversation_option = app.add_option(
+      "--conversation", conversation_path,
+      "start from these messages (JSON, as mamba2-tokenize --chat reads); a last user message is "
+      "replied to first");
+  conversation_option->excludes(ids_option);
+  app.add_flag("--print-prompt-ids", print_prompt_ids,
+               "after each reply, print to stderr the ids of its whole prompt (the conversation "
+               "rendered anew) and how many were restored from a kept state or prefilled");
+  app.add_flag("--no-state-reuse", no_reuse,
+               "prefill every turn's whole prompt from the start (to compare with the reuse)");
   app.add_option("-t,--threads", threads, "threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
   app.add_flag("--verbose", verbose, "print timings at the end");
@@ -76,6 +87,8 @@ int main(int argc, char** argv) {
     // "auto" needs the model's chat template; any other name is checked before the load.
     if (template_name != "auto") settings.template_kind = parse_chat_template(template_name);
     settings.max_tokens = max_tokens;
+    settings.reuse_states = !no_reuse;
+    if (print_prompt_ids) settings.prompt_log = stderr;
 
     const auto load_start = std::chrono::steady_clock::now();
     apps::LoadProgress progress("mamba2-chat");
@@ -96,6 +109,23 @@ int main(int argc, char** argv) {
     chat::ChatSession session(model, options, settings);
 
     int exit_code = 0;
+    if (!conversation_path.empty()) {
+      std::vector<ChatMessage> messages =
+          parse_chat_messages(apps::read_input(conversation_path), conversation_path);
+      // A last user message is replied to now, unless -p adds another after it.
+      std::optional<std::string> last_user;
+      if (prompt.empty() && !messages.empty() && messages.back().role == "user") {
+        last_user = messages.back().content;
+        messages.pop_back();
+      }
+      session.set_messages(std::move(messages));
+      if (last_user) {
+        const chat::ReplyResult reply = session.reply_to_text(*last_user, stdout);
+        std::fputs("\n", stdout);
+        if (print_ids) std::printf("%s\n", join_ids(reply.ids).c_str());
+        std::fflush(stdout);
+      }
+    }
     if (!prompt.empty() || !ids_text.empty()) {
       const chat::ReplyResult reply =
           !ids_text.empty() ? session.reply_to_ids(apps::parse_ids(ids_text, "--ids"), stdout)

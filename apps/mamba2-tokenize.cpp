@@ -18,35 +18,6 @@ namespace {
 using mamba2::Error;
 namespace fs = std::filesystem;
 
-// The tokenizer refuses more than 1 GiB; reading stops one byte past that so it can say so.
-constexpr size_t kMaxInputBytes = (size_t{1} << 30) + 1;
-
-std::string read_stream(std::FILE* stream, const std::string& name) {
-  std::string text;
-  char buffer[1 << 16];
-  size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof buffer, stream)) > 0) {
-    text.append(buffer, got);
-    if (text.size() > kMaxInputBytes) throw Error(name, "input is larger than 1 GiB");
-  }
-  if (std::ferror(stream)) throw Error(name, "cannot read");
-  return text;
-}
-
-std::string read_input(const std::string& file) {
-  if (file.empty() || file == "-") return read_stream(stdin, "stdin");
-  std::FILE* stream = std::fopen(file.c_str(), "rb");
-  if (!stream) throw Error(file, "cannot open");
-  try {
-    std::string text = read_stream(stream, file);
-    std::fclose(stream);
-    return text;
-  } catch (...) {
-    std::fclose(stream);
-    throw;
-  }
-}
-
 // A model directory's tokenizer file, or a GGUF file's vocabulary: no weights are read.
 mamba2::Tokenizer tokenizer_of_model(const fs::path& model) {
   std::error_code error;
@@ -120,11 +91,11 @@ int main(int argc, char** argv) {
       if (!choice.notice.empty())
         std::fprintf(stderr, "mamba2-tokenize: note: %s\n", choice.notice.c_str());
       const mamba2::ChatTemplate chat_template(choice.kind, tokenizer);
-      const auto messages = mamba2::parse_chat_messages(read_input(chat), chat);
+      const auto messages = mamba2::parse_chat_messages(mamba2::apps::read_input(chat), chat);
       print_ids(chat_template.conversation(messages).encode(tokenizer));
       return 0;
     }
-    const std::string text = read_input(file);
+    const std::string text = mamba2::apps::read_input(file);
     print_ids(special ? tokenizer.encode_special(text) : tokenizer.encode(text));
     return 0;
   });

@@ -78,4 +78,22 @@ void convert_rows(DType from, const std::byte* src, DType to, std::byte* dst, in
   }
 }
 
+std::vector<std::byte> converted_tensor(DType from, const std::byte* src, DType to,
+                                        const TensorShape& shape) {
+  const int64_t count = shape.numel();
+  const int64_t cols = shape.rank > 0 ? shape[shape.rank - 1] : 1;
+  const std::optional<uint64_t> bytes = dtype_bytes(to, count);
+  if (!bytes) {
+    throw Error("converted_tensor", std::to_string(count) + " values are not whole " +
+                                        std::string(dtype_name(to)) + " blocks");
+  }
+  std::vector<std::byte> out(*bytes);
+  if (from == to) {
+    std::copy(src, src + out.size(), out.begin());
+  } else {
+    convert_rows(from, src, to, out.data(), cols > 0 ? count / cols : 0, cols);
+  }
+  return out;
+}
+
 }  // namespace mamba2

@@ -4,8 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "mamba2/dtype.h"
+#include "mamba2/tensor.h"
 
 namespace mamba2 {
 
@@ -20,5 +22,9 @@ void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t 
 // (bytes as dtype_bytes gives them), through float32 a few rows at a time.
 void convert_rows(DType from, const std::byte* src, DType to, std::byte* dst, int64_t rows,
                   int64_t cols);
+// A whole tensor of `shape` (rows along its last dimension) converted to `to`; a copy when the
+// types are equal.
+std::vector<std::byte> converted_tensor(DType from, const std::byte* src, DType to,
+                                        const TensorShape& shape);
 
 }  // namespace mamba2

@@ -37,7 +37,7 @@ std::string help_text() {
          "  /set NAME VALUE    " +
          fold(sampler_setting_names() + "; /set alone lists them", 21, 88) +
          "\n"
-         "  /stats             speed, tokens so far, state size\n"
+         "  /stats             speed, first-token latency, tokens so far, state size\n"
          "  /quit              exit (also Ctrl-D; Ctrl-C stops a reply, twice at the prompt "
          "exits)\n";
 }
@@ -115,14 +115,22 @@ double per_second(int64_t tokens, double seconds) { return seconds > 0 ? tokens 
 }  // namespace
 
 void print_stats(const ChatStats& s, std::FILE* out) {
-  std::fprintf(out, "prompt: %lld tokens, %.1f tokens/s\n", static_cast<long long>(s.prompt_tokens),
-               per_second(s.prompt_tokens, s.prompt_seconds));
+  std::fprintf(out, "prompt: %lld tokens prefilled, %.1f tokens/s; %lld restored from states\n",
+               static_cast<long long>(s.prompt_tokens),
+               per_second(s.prompt_tokens, s.prompt_seconds),
+               static_cast<long long>(s.reused_tokens));
+  if (!s.last_turn.prompt.empty()) {
+    std::fprintf(out, "last turn: %zu prompt tokens (%lld prefilled), first token after %.3f s\n",
+                 s.last_turn.prompt.size(), static_cast<long long>(s.last_turn.prefilled),
+                 s.last_turn.first_token_seconds);
+  }
   std::fprintf(out, "generation: %lld tokens, %.1f tokens/s\n",
                static_cast<long long>(s.generated_tokens),
                per_second(s.generated_tokens, s.generation_seconds));
   std::fprintf(out, "tokens so far: %lld\n", static_cast<long long>(s.tokens_so_far));
-  std::fprintf(out, "state size: %lld bytes (constant, whatever the length)\n",
-               static_cast<long long>(s.state_bytes));
+  std::fprintf(out, "state size: %lld bytes (constant, whatever the length), %lld more kept\n",
+               static_cast<long long>(s.state_bytes),
+               static_cast<long long>(s.state_bytes * s.snapshots));
 }
 
 int run_repl(ChatSession& session, LineReader& reader, bool interactive) {

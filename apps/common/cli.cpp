@@ -83,4 +83,37 @@ std::vector<int32_t> parse_ids(const std::string& text, const std::string& flag)
   return ids;
 }
 
+namespace {
+
+// The tokenizer refuses more than 1 GiB; reading stops one byte past that so it can say so.
+constexpr size_t kMaxInputBytes = (size_t{1} << 30) + 1;
+
+std::string read_stream(std::FILE* stream, const std::string& name) {
+  std::string text;
+  char buffer[1 << 16];
+  size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof buffer, stream)) > 0) {
+    text.append(buffer, got);
+    if (text.size() > kMaxInputBytes) throw Error(name, "input is larger than 1 GiB");
+  }
+  if (std::ferror(stream)) throw Error(name, "cannot read");
+  return text;
+}
+
+}  // namespace
+
+std::string read_input(const std::string& file) {
+  if (file.empty() || file == "-") return read_stream(stdin, "stdin");
+  std::FILE* stream = std::fopen(file.c_str(), "rb");
+  if (!stream) throw Error(file, "cannot open");
+  try {
+    std::string text = read_stream(stream, file);
+    std::fclose(stream);
+    return text;
+  } catch (...) {
+    std::fclose(stream);
+    throw;
+  }
+}
+
 }  // namespace mamba2::apps

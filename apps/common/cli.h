@@ -19,6 +19,10 @@ int run_app(CLI::App& app, int argc, char** argv, const std::function<int()>& bo
 // would throw the work away.
 void check_output_path(const std::string& path, const std::string& flag);
 
+// The bytes of a file, or of stdin for "" or "-"; more than 1 GiB (what the tokenizers take at
+// most) is refused. Throws Error naming the file.
+std::string read_input(const std::string& file);
+
 // "1,2,3" or "1 2 3" -> ids; throws Error naming the flag for anything else.
 std::vector<int32_t> parse_ids(const std::string& text, const std::string& flag);
 

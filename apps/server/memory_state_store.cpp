@@ -1,53 +1,23 @@
 #include "server/memory_state_store.h"
 
-#include <algorithm>
-
 namespace mamba2::server {
-
-int64_t state_bytes(std::span<const int32_t> tokens, const SessionState& state) {
-  return static_cast<int64_t>(tokens.size() * sizeof(int32_t) +
-                              (state.conv.size() + state.ssm.size()) * sizeof(float));
-}
 
 std::optional<StoredState> MemoryStateStore::find(std::span<const int32_t> tokens,
                                                   int64_t min_length) {
   std::lock_guard lock(mutex_);
-  auto best = entries_.end();
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    const size_t n = it->tokens.size();
-    if (n < tokens.size() && static_cast<int64_t>(n) > min_length &&
-        (best == entries_.end() || n > best->tokens.size()) &&
-        std::equal(it->tokens.begin(), it->tokens.end(), tokens.begin())) {
-      best = it;
-    }
-  }
-  if (best == entries_.end()) return std::nullopt;
-  entries_.splice(entries_.begin(), entries_, best);
-  return StoredState{entries_.front().state, static_cast<int64_t>(entries_.front().tokens.size())};
+  std::optional<PrefixCache::Hit> hit = cache_.find(tokens, min_length);
+  if (!hit) return std::nullopt;
+  return StoredState{std::move(hit->state), hit->length};
 }
 
 void MemoryStateStore::put(std::span<const int32_t> tokens, const SessionState& state) {
-  const int64_t bytes = state_bytes(tokens, state);
-  if (tokens.empty() || bytes > max_bytes_) return;
   std::lock_guard lock(mutex_);
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (std::ranges::equal(it->tokens, tokens)) {
-      entries_.splice(entries_.begin(), entries_, it);  // these tokens have a state already
-      return;
-    }
-  }
-  while (bytes_ + bytes > max_bytes_) {
-    bytes_ -= entries_.back().bytes;
-    entries_.pop_back();
-  }
-  entries_.push_front({std::vector<int32_t>(tokens.begin(), tokens.end()),
-                       std::make_shared<const SessionState>(state), bytes});
-  bytes_ += bytes;
+  cache_.insert(tokens, state);
 }
 
 StoreSize MemoryStateStore::size() const {
   std::lock_guard lock(mutex_);
-  return {static_cast<int64_t>(entries_.size()), bytes_};
+  return {cache_.entries(), cache_.bytes()};
 }
 
 }  // namespace mamba2::server

@@ -2,8 +2,8 @@
 // slots (a session each); every step runs one piece of one waiting prompt, then samples every
 // generating slot and decodes all of their tokens together (BatchDecoder), so a new prompt is
 // prefilled between decode steps and running streams stall for one piece at most. Prompts
-// resume from the longest cached prefix state (PrefixCache), which keeps a state at every piece
-// boundary and at the end of every request (before the reply's end is sent, so that the next
+// resume from the longest cached prefix state (TieredStateCache), which keeps a state at every
+// piece boundary and at the end of every request (before the reply's end is sent, so that the next
 // turn finds it on any replica sharing the store).
 #pragma once
 
@@ -20,7 +20,7 @@
 #include "mamba2/tokenizer.h"
 #include "server/job.h"
 #include "server/metrics.h"
-#include "server/prefix_cache.h"
+#include "server/tiered_state_cache.h"
 
 namespace mamba2::server {
 
@@ -61,7 +61,7 @@ class Scheduler {
   Metrics& metrics_;
   std::vector<uint8_t> mask_;  // the ids a reply may contain
   BatchDecoder decoder_;
-  PrefixCache cache_;
+  TieredStateCache cache_;
   std::vector<std::unique_ptr<Slot>> slots_;  // the scheduler thread's alone
   int64_t active_ = 0;                        // slots with a job
 

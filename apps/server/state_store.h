@@ -43,7 +43,4 @@ class StateStore {
   virtual int64_t errors() const { return 0; }
 };
 
-// The bytes a state of `tokens` takes in memory.
-int64_t state_bytes(std::span<const int32_t> tokens, const SessionState& state);
-
 }  // namespace mamba2::server

@@ -39,6 +39,7 @@ ChatTemplateChoice choose_chat_template(std::string_view name, const TokenizerDa
 struct ChatMessage {
   std::string role;  // "system", "user" or "assistant"
   std::string content;
+  bool operator==(const ChatMessage&) const = default;
 };
 
 // A list of messages as JSON: [{"role": ..., "content": ...}, ...], or an object holding such a
@@ -79,12 +80,14 @@ class ChatTemplate {
 
   ChatTemplateKind kind() const { return kind_; }
 
-  // A conversation turn by turn, as mamba2-chat runs it, keeping the model's state:
-  // Prefilled once at the start (and kept for /reset); may be empty.
+  // The parts of a conversation (conversation() builds chatml and plain from them):
+  // What every rendering starts with (mamba2-chat prefills it once and keeps it for /reset); may
+  // be empty.
   ChatPrompt prefix(std::string_view system) const;
   // One user message and the opening of the reply. `first` is the first turn after prefix().
-  // mistral puts the system text into the first [INST] (mistral-common puts it into the last
-  // user message, which a chat that keeps its state cannot move there turn after turn).
+  // For mistral this is one [INST] on its own, the system text in it when `first` (mistral-common
+  // puts it into the last user message: conversation() does, and mamba2-chat renders every turn
+  // with it).
   ChatPrompt user_turn(std::string_view message, bool first, std::string_view system) const;
   // What closes a reply that did not end with the template's own end marker (e.g. at -n or at
   // EOS), so the next turn starts cleanly.

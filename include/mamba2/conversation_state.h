@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mamba2/chat_template.h"
 #include "mamba2/model.h"
 #include "mamba2/sampler.h"
 #include "mamba2/session.h"
@@ -22,15 +23,26 @@ struct ConversationState {
   std::optional<SessionState> base;  // the state after the system prefix, for /reset
   std::vector<int32_t> pending;      // sampled but not yet consumed (fed before the next turn)
   SamplerSettings sampler;
-  std::string rng_state;        // the sampler's random engine (Sampler::rng_state)
-  std::vector<int32_t> recent;  // the sampler's penalty window
-  std::vector<int32_t> tokens;  // every id so far, prompt and reply alike
-  std::string text;             // the transcript so far (empty for id-only models)
-  std::string template_name;    // "plain", "chatml", "mistral"
-  int64_t turns = 0;            // user turns since the system prefix
-  bool reply_open = false;      // the last reply still needs the template's closing text
-  int64_t base_tokens = 0;      // how many of `tokens` the system prefix is
-  int64_t base_text_bytes = 0;  // how much of `text` the system prefix is
+  std::string rng_state;             // the sampler's random engine (Sampler::rng_state)
+  std::vector<int32_t> recent;       // the sampler's penalty window
+  std::vector<int32_t> tokens;       // every id so far, prompt and reply alike
+  std::string text;                  // the transcript so far (empty for id-only models)
+  std::string template_name;         // "plain", "chatml", "mistral"
+  int64_t turns = 0;                 // user turns since the system prefix
+  bool reply_open = false;           // the last reply still needs the template's closing text
+  std::vector<int32_t> base_tokens;  // the ids of the system prefix (`base` has consumed them)
+  std::string base_text;             // and its text
+  // The conversation as messages, rendered anew each turn (empty for id-only models).
+  std::vector<ChatMessage> messages;
+  // States kept at earlier points of the conversation, keyed by the ids they consumed, least
+  // recently used first: where the next turn may resume when its rendering changes an earlier
+  // part (PrefixCache::visit's order).
+  struct Snapshot {
+    std::vector<int32_t> tokens;
+    SessionState state;
+    bool operator==(const Snapshot&) const = default;
+  };
+  std::vector<Snapshot> snapshots;
 
   bool operator==(const ConversationState&) const = default;
 };

@@ -75,7 +75,8 @@ class Generation {
 
 struct GenerationTimes {
   double prompt_seconds = 0;
-  double generation_seconds = 0;
+  double first_token_seconds = 0;  // from the start until the first token was chosen
+  double generation_seconds = 0;   // after the prompt
 };
 
 // The whole loop on one session: prefills `prompt` (the sampler's penalty window is the caller's
@@ -83,5 +84,9 @@ struct GenerationTimes {
 // (asked before each token).
 GenerationTimes generate(Session& session, std::span<const int32_t> prompt, Generation& generation,
                          TextCallback on_text, FunctionRef<bool()> cancelled);
+// The same loop after a prompt the caller has run: `logits` are its last token's.
+GenerationTimes generate_from(Session& session, std::span<const float> logits,
+                              Generation& generation, TextCallback on_text,
+                              FunctionRef<bool()> cancelled);
 
 }  // namespace mamba2

@@ -1,4 +1,4 @@
-// The conversation file, version 1 (little-endian):
+// The conversation file, version 2 (little-endian; version 1 had no messages and snapshots):
 //   "MAMBA2CV"  magic, 8 bytes
 //   u32         version
 //   u32         reserved, 0
@@ -21,7 +21,9 @@
 namespace mamba2 {
 namespace {
 
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
+// Saved states besides the conversation's own and its base (mamba2-chat keeps two).
+constexpr uint64_t kMaxSnapshots = 4;
 constexpr size_t kHeaderSize = kConversationHeaderBytes;
 constexpr size_t kChecksumSize = kConversationChecksumBytes;
 constexpr uint64_t kMaxRngStateBytes = 1 << 16;
@@ -143,11 +145,11 @@ void check_ids(const std::string& where, const std::vector<int32_t>& ids,
 }
 
 uint64_t max_conversation_bytes(const ModelConfig& config) {
-  // Two states plus a generous transcript: anything larger is not ours, and is not read into
-  // memory.
+  // Two states and the snapshots plus a generous transcript: anything larger is not ours, and is
+  // not read into memory.
   const uint64_t state_bytes =
       static_cast<uint64_t>(conv_state_size(config) + ssm_state_size(config)) * sizeof(float);
-  return 2 * state_bytes + kMaxTranscriptBytes;
+  return (2 + kMaxSnapshots) * state_bytes + kMaxTranscriptBytes;
 }
 
 template <class T>
@@ -184,8 +186,18 @@ std::string encode_conversation(const ConversationState& state, uint64_t fingerp
   payload.text(state.template_name);
   payload.value(state.turns);
   payload.value(static_cast<uint8_t>(state.reply_open));
-  payload.value(state.base_tokens);
-  payload.value(state.base_text_bytes);
+  payload.items(state.base_tokens);
+  payload.text(state.base_text);
+  payload.value(static_cast<uint64_t>(state.messages.size()));
+  for (const ChatMessage& message : state.messages) {
+    payload.text(message.role);
+    payload.text(message.content);
+  }
+  payload.value(static_cast<uint64_t>(state.snapshots.size()));
+  for (const ConversationState::Snapshot& snapshot : state.snapshots) {
+    payload.items(snapshot.tokens);
+    payload.state(snapshot.state);
+  }
   return frame_conversation(payload.bytes(), fingerprint);
 }
 
@@ -248,17 +260,39 @@ ConversationState decode_conversation(std::string_view file, uint64_t fingerprin
   state.template_name = payload.text("template name", 64);
   state.turns = payload.value<int64_t>();
   state.reply_open = payload.value<uint8_t>() != 0;
-  state.base_tokens = payload.value<int64_t>();
-  state.base_text_bytes = payload.value<int64_t>();
+  state.base_tokens = payload.items<int32_t>("system prefix ids");
+  state.base_text = payload.text("system prefix text");
+  const auto messages = payload.value<uint64_t>();
+  // Each message takes at least its two lengths.
+  if (messages > payload.left() / 16) throw Error(where, "implausible message count");
+  for (uint64_t i = 0; i < messages; ++i) {
+    ChatMessage message;
+    message.role = payload.text("message role", 16);
+    message.content = payload.text("message");
+    if (message.role != "system" && message.role != "user" && message.role != "assistant") {
+      throw Error(where, "message " + std::to_string(i + 1) + " has an unknown role");
+    }
+    state.messages.push_back(std::move(message));
+  }
+  const auto snapshots = payload.value<uint64_t>();
+  if (snapshots > kMaxSnapshots) throw Error(where, "implausible snapshot count");
+  for (uint64_t i = 0; i < snapshots; ++i) {
+    ConversationState::Snapshot snapshot;
+    snapshot.tokens = payload.items<int32_t>("snapshot ids");
+    snapshot.state = payload.state(config);
+    if (snapshot.tokens.empty()) throw Error(where, "a snapshot without ids");
+    state.snapshots.push_back(std::move(snapshot));
+  }
   if (payload.left() != 0) throw Error(where, "unexpected bytes after the last field");
-  for (const auto* ids : {&state.pending, &state.recent, &state.tokens}) {
+  for (const auto* ids : {&state.pending, &state.recent, &state.tokens, &state.base_tokens}) {
     check_ids(where, *ids, config);
   }
+  for (const ConversationState::Snapshot& snapshot : state.snapshots) {
+    check_ids(where, snapshot.tokens, config);
+  }
   if (state.turns < 0) throw Error(where, "negative turn count");
-  if (state.base_tokens < 0 || static_cast<uint64_t>(state.base_tokens) > state.tokens.size() ||
-      state.base_text_bytes < 0 ||
-      static_cast<uint64_t>(state.base_text_bytes) > state.text.size()) {
-    throw Error(where, "the system prefix is longer than the conversation");
+  if (state.pending.size() > state.tokens.size()) {
+    throw Error(where, "more pending tokens than tokens");
   }
   return state;
 }

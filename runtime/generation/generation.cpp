@@ -93,17 +93,31 @@ std::optional<int32_t> Generation::unprocessed_token() const {
 
 GenerationTimes generate(Session& session, std::span<const int32_t> prompt, Generation& generation,
                          TextCallback on_text, FunctionRef<bool()> cancelled) {
+  const auto start = Clock::now();
+  const std::span<const float> logits = session.prefill(prompt);
+  const double prompt_seconds = seconds_since(start);
+  GenerationTimes times = generate_from(session, logits, generation, on_text, cancelled);
+  times.prompt_seconds = prompt_seconds;
+  times.first_token_seconds += prompt_seconds;
+  return times;
+}
+
+GenerationTimes generate_from(Session& session, std::span<const float> logits,
+                              Generation& generation, TextCallback on_text,
+                              FunctionRef<bool()> cancelled) {
   GenerationTimes times;
-  auto start = Clock::now();
-  std::span<const float> logits = session.prefill(prompt);
-  times.prompt_seconds = seconds_since(start);
-  start = Clock::now();
+  const auto start = Clock::now();
+  bool first = true;
   while (!generation.finished()) {
     if (cancelled()) {
       generation.cancel(on_text);
       break;
     }
     const std::optional<int32_t> token = generation.next(logits, on_text);
+    if (first) {
+      times.first_token_seconds = seconds_since(start);
+      first = false;
+    }
     if (token) logits = session.decode(*token);
   }
   times.generation_seconds = seconds_since(start);

@@ -13,11 +13,8 @@ void convert_weights(ModelWeights& weights, const QuantizationPolicy& policy) {
     if (!slot.present || view.empty()) return;
     const DType target = policy.tensor_type(slot.name, slot.role, view.shape).type;
     if (target == view.dtype) return;
-    const int64_t cols = view.shape[view.shape.rank - 1];
-    const int64_t rows = view.numel() / cols;
-    std::vector<std::byte> bytes(*dtype_bytes(target, view.numel()));
-    convert_rows(view.dtype, view.data, target, bytes.data(), rows, cols);
-    view = weights.own(target, view.shape, std::move(bytes));
+    view = weights.own(target, view.shape,
+                       converted_tensor(view.dtype, view.data, target, view.shape));
   });
   if (tied) weights.lm_head = weights.embedding;
 }

@@ -5,6 +5,8 @@
 #include <random>
 
 #include "mamba2/error.h"
+#include "quant/row_conversion.h"
+#include "runtime/io/physical_memory.h"
 
 namespace mamba2 {
 namespace {
@@ -14,6 +16,9 @@ struct ReleasedSize {
   int64_t d_model;
   int64_t n_layer;
   Architecture architecture;
+  int64_t ngroups = 1;
+  int64_t vocab_size = 50277;
+  bool tie_embeddings = true;
 };
 
 // state-spaces/mamba2-* and (Mamba-1) state-spaces/mamba-*: every other field at its default.
@@ -23,6 +28,9 @@ constexpr ReleasedSize kReleased[] = {
     {"780m", 1536, 48, Architecture::kMamba2},
     {"1.3b", 2048, 48, Architecture::kMamba2},
     {"2.7b", 2560, 64, Architecture::kMamba2},
+    // mistralai/Mamba-Codestral-7B-v0.1's params.json: 8 groups, Mistral's v3 vocabulary, its own
+    // lm_head.
+    {"codestral-7b", 4096, 64, Architecture::kMamba2, 8, 32768, false},
     {"mamba-130m", 768, 24, Architecture::kMamba1},
     {"mamba-370m", 1024, 48, Architecture::kMamba1},
     {"mamba-790m", 1536, 48, Architecture::kMamba1},
@@ -46,21 +54,40 @@ ModelConfig released_model_config(std::string_view size) {
     config.n_layer = released.n_layer;
     config.architecture = released.architecture;
     if (released.architecture == Architecture::kMamba1) config.d_state = 16;
-    config.vocab_size = 50277;
+    config.ngroups = released.ngroups;
+    config.tie_embeddings = released.tie_embeddings;
+    config.vocab_size = released.vocab_size;
     config.pad_vocab_size_multiple = 16;
     config.resolve(std::string(size));
     return config;
   }
   throw Error("--size " + std::string(size),
-              "unknown model size (130m, 370m, 780m, 1.3b, 2.7b; Mamba-1: mamba-130m, mamba-370m, "
+              "unknown model size (130m, 370m, 780m, 1.3b, 2.7b, codestral-7b; Mamba-1: "
+              "mamba-130m, mamba-370m, "
               "mamba-790m, mamba-1.4b, mamba-2.8b)");
 }
 
-ModelWeights make_random_weights(const ModelConfig& config, uint64_t seed) {
+ModelWeights make_random_weights(const ModelConfig& config, uint64_t seed,
+                                 const QuantizationPolicy& policy) {
   ModelWeights weights;
   weights.config = config;
   weights.name = "random";
   weights.layers.resize(static_cast<size_t>(config.n_layer));
+  // Refused before anything is drawn, rather than by the kernel's OOM killer half-way.
+  uint64_t bytes = 0;
+  for_each_tensor(weights, [&](TensorSlot& slot) {
+    if (slot.present) {
+      const DType type = policy.tensor_type(slot.name, slot.role, slot.shape).type;
+      bytes += dtype_bytes(type, slot.shape.numel()).value_or(0);
+    }
+  });
+  if (bytes > physical_memory_bytes()) {
+    throw Error("random model", "its weights take " + std::to_string(bytes >> 20) + " MiB in " +
+                                    std::string(dtype_name(policy.type)) +
+                                    ", more than this machine's " +
+                                    std::to_string(physical_memory_bytes() >> 20) +
+                                    " MiB of memory (try a smaller type, e.g. --type q8_0)");
+  }
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
@@ -88,7 +115,10 @@ ModelWeights make_random_weights(const ModelConfig& config, uint64_t seed) {
           slot.role == TensorRole::kEmbedding ? 1.0f : 1.0f / std::sqrt(float(fan_in));
       for (float& v : values) v = scale * normal(rng);
     }
-    *slot.view = weights.own(DType::kF32, slot.shape, as_bytes(values));
+    // Converted tensor by tensor: the whole model never exists in f32 (29 GB at 7B).
+    const DType type = policy.tensor_type(name, slot.role, slot.shape).type;
+    *slot.view = weights.own(
+        type, slot.shape, converted_tensor(DType::kF32, as_bytes(values).data(), type, slot.shape));
   });
   check_model_weights(weights, "random model");
   return weights;

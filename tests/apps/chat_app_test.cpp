@@ -16,6 +16,7 @@
 #include <regex>
 #include <sstream>
 
+#include "mamba2/chat_template.h"
 #include "mamba2/random_model.h"
 #include "mamba2/sampler_settings.h"
 #include "mamba2/tokenizer.h"
@@ -481,10 +482,11 @@ TEST(ChatApp, TextModelStreamsValidTextAndEndsWithItsIds) {
   EXPECT_EQ(resumed, whole.out);
 }
 
-// Mamba-Codestral's tokenizer (the .model file, written into the GGUF as llama.cpp's converter
-// writes it) in the mistral template: replies stream as the ids' text, without the space of the
-// first piece's dummy prefix, and a scripted conversation with a system text runs.
-TEST(ChatApp, SentencePieceModelChatsInTheMistralTemplate) {
+// A Codestral-shaped GGUF (random weights) with Mamba-Codestral's tokenizer (the .model file,
+// written into the GGUF as llama.cpp's converter writes it).
+std::string codestral_shaped_gguf() {
+  const std::string model = (testing::scratch_dir() / "codestral-shaped.gguf").string();
+  if (std::filesystem::exists(model)) return model;
   ModelConfig config;
   config.d_model = 16;
   config.n_layer = 1;
@@ -495,8 +497,14 @@ TEST(ChatApp, SentencePieceModelChatsInTheMistralTemplate) {
   config.resolve("test");
   ModelWeights weights = make_random_weights(config, 11);
   weights.tokenizer = load_sentencepiece_model(testing::data_dir() / "mistral-v3-tokenizer.model");
-  const std::string model = (testing::scratch_dir() / "codestral-shaped.gguf").string();
   write_gguf_model(weights, model);
+  return model;
+}
+
+// The mistral template: replies stream as the ids' text, without the space of the first piece's
+// dummy prefix, and a scripted conversation with a system text runs.
+TEST(ChatApp, SentencePieceModelChatsInTheMistralTemplate) {
+  const std::string model = codestral_shaped_gguf();
   const ModelWeights loaded = load_gguf_model(model);
   const Tokenizer tokenizer(*loaded.tokenizer);
 
@@ -512,6 +520,103 @@ TEST(ChatApp, SentencePieceModelChatsInTheMistralTemplate) {
       chat({model, "--template", "mistral", "--system", "Be brief.", "-n", "6", "--seed", "4"},
            "Hi\nAnd again\n/reset\nOnce more\n");
   EXPECT_EQ(conversation.exit_code, 0) << conversation.err;
+}
+
+// The prompt lines --print-prompt-ids writes to stderr: each turn's ids and how many of them
+// were restored from a kept state.
+struct PromptLine {
+  std::vector<int32_t> ids;
+  int64_t restored = -1;
+};
+
+std::vector<PromptLine> prompt_lines(const std::string& err) {
+  std::vector<PromptLine> lines;
+  const std::regex pattern(R"(^prompt: (\d+) ids, (\d+) restored, (\d+) prefilled:(.*)$)");
+  for (const std::string& line : lines_of(err)) {
+    std::smatch match;
+    if (!std::regex_match(line, match, pattern)) continue;
+    PromptLine prompt;
+    prompt.restored = std::stoll(match[2]);
+    std::istringstream ids(match[4].str());
+    for (int32_t id; ids >> id;) prompt.ids.push_back(id);
+    EXPECT_EQ(std::to_string(prompt.ids.size()), match[1].str());
+    EXPECT_EQ(std::stoll(match[2]) + std::stoll(match[3]), std::stoll(match[1]));
+    lines.push_back(std::move(prompt));
+  }
+  return lines;
+}
+
+// Three turns piped in, with a system text: each turn's prompt is the whole conversation in
+// Mistral's v3 format (the system text in the newest [INST] only), later turns resume a kept
+// state, and the replies equal those of a chat that prefills every turn from the start.
+TEST(ChatApp, MistralChatSendsTheWholeConversationAndResumesItsState) {
+  const std::string model = codestral_shaped_gguf();
+  const Tokenizer tokenizer(*load_gguf_model(model).tokenizer);
+  const ChatTemplate mistral(ChatTemplateKind::kMistral, tokenizer);
+  const std::vector<std::string> args = {
+      model, "--template", "mistral", "--system", "Be brief.",
+      "-n",  "5",          "--seed",  "9",        "--print-prompt-ids"};
+  const std::string input = "Hi\nName a prime.\nAnd another?\n/stats\n";
+  const auto reusing = chat(args, input);
+  ASSERT_EQ(reusing.exit_code, 0) << reusing.err;
+  std::vector<std::string> fresh_args = args;
+  fresh_args.push_back("--no-state-reuse");
+  const auto fresh = chat(fresh_args, input);
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+
+  const auto turns = prompt_lines(reusing.err);
+  const auto fresh_turns = prompt_lines(fresh.err);
+  ASSERT_EQ(turns.size(), 3u) << reusing.err;
+  ASSERT_EQ(fresh_turns.size(), 3u) << fresh.err;
+  // The replies and the /stats lines after them differ only in the timings.
+  const std::string replies = reusing.out.substr(0, reusing.out.find("prompt: "));
+  EXPECT_EQ(replies, fresh.out.substr(0, fresh.out.find("prompt: ")));
+  EXPECT_NE(reusing.out.find("first token after"), std::string::npos) << reusing.out;
+
+  const std::vector<std::string> users = {"Hi", "Name a prime.", "And another?"};
+  for (size_t t = 0; t < 3; ++t) {
+    SCOPED_TRACE(t);
+    EXPECT_EQ(turns[t].ids, fresh_turns[t].ids);
+    EXPECT_EQ(fresh_turns[t].restored, 0);
+    // The turn ends with the newest user message, the system text in front of it.
+    const std::vector<int32_t> last =
+        mistral.user_turn(users[t], true, "Be brief.").encode(tokenizer);
+    ASSERT_GE(turns[t].ids.size(), last.size());
+    EXPECT_TRUE(std::equal(last.begin(), last.end(), turns[t].ids.end() - last.size()));
+    if (t > 0) {
+      // The earlier user messages without it, and more than the BOS restored.
+      const std::vector<int32_t> first = ChatPrompt()
+                                             .control("<s>")
+                                             .append(mistral.user_turn(users[0], false, ""))
+                                             .encode(tokenizer);
+      EXPECT_TRUE(std::equal(first.begin(), first.end(), turns[t].ids.begin()));
+      EXPECT_GT(turns[t].restored, 1);
+    }
+  }
+  EXPECT_EQ(turns[0].ids,
+            mistral.conversation(std::vector<ChatMessage>{{"system", "Be brief."}, {"user", "Hi"}})
+                .encode(tokenizer));
+}
+
+// --conversation: the messages of a chat-tests entry, the last user message replied to first with
+// exactly mistral-common's ids.
+TEST(ChatApp, ConversationFileStartsWithMistralCommonsIds) {
+  const std::string model = codestral_shaped_gguf();
+  const auto cases = read_json(testing::data_dir() / "chat-tests" / "mistral-v3.json");
+  const auto path = testing::scratch_dir() / "conversation.json";
+  for (const size_t i : {size_t{1}, cases.size() - 1}) {
+    std::ofstream(path) << cases[i].dump();
+    const auto run = chat({model, "--template", "mistral", "--conversation", path.string(), "-n",
+                           "2", "--print-prompt-ids"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto turns = prompt_lines(run.err);
+    ASSERT_EQ(turns.size(), 1u) << run.err;
+    EXPECT_EQ(turns[0].ids, cases[i]["ids"].get<std::vector<int32_t>>());
+  }
+  std::ofstream(path) << "[{\"role\": \"user\"}]";
+  const auto bad = chat({model, "--template", "mistral", "--conversation", path.string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(lines_of(bad.err).size(), 1u) << bad.err;
 }
 
 }  // namespace

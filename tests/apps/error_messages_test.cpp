@@ -322,7 +322,7 @@ std::vector<ErrorRow> error_rows(const Inputs& in) {
       {"state file: version",
        "mamba2-chat",
        {in.model},
-       "version99.m2c: conversation file version 99, this program reads version 1",
+       "version99.m2c: conversation file version 99, this program reads version 2",
        load("version99.m2c")},
       {"state file: missing",
        "mamba2-chat",

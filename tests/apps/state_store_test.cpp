@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "mamba2/error.h"
+#include "mamba2/prefix_cache.h"
 #include "server/dir_state_store.h"
 #include "server/memory_state_store.h"
 #include "server/redis_state_store.h"
@@ -180,7 +181,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, EveryStore, ::testing::Values("memory", "dir"
 TEST(MemoryStateStore, DropsTheLeastRecentlyUsedPastItsBound) {
   const StoreIdentity identity = small_identity();
   const auto a = ids(10, 1), b = ids(10, 2), c = ids(10, 3);
-  const int64_t one = state_bytes(a, state_after(identity.config, a));
+  const int64_t one = PrefixCache::entry_bytes(a, state_after(identity.config, a));
   MemoryStateStore store(2 * one);
   store.put(a, state_after(identity.config, a));
   store.put(b, state_after(identity.config, b));

@@ -167,8 +167,10 @@ void write_conversations(const fs::path& dir) {
   write_file(dir / "payload", file.substr(kHeader, file.size() - kHeader - kChecksum));
   state.base = state.session;
   state.pending = {9};
-  state.base_tokens = 2;
-  state.base_text_bytes = 4;
+  state.base_tokens = {1, 2};
+  state.base_text = "You ";
+  state.messages = {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello"}};
+  state.snapshots = {{{1, 2, 3}, state.session}};
   save_conversation(whole, state, kStateFingerprint);
   const std::string with_base = read_file(whole);
   write_file(dir / "payload_with_base",
@@ -322,11 +324,20 @@ void write_forecaster_gguf_seed(const fs::path& fixtures, const fs::path& out) {
   write_forecaster_gguf(weights, out);
 }
 
+// Each conversation of the chat-tests vectors, as mamba2-chat --conversation reads it.
+void write_chat_messages_seeds(const fs::path& vectors, const fs::path& dir) {
+  const auto cases = nlohmann::json::parse(read_file(vectors));
+  for (size_t i = 0; i < cases.size(); ++i) {
+    write_file(dir / ("case_" + std::to_string(i) + ".json"),
+               nlohmann::json{{"messages", cases[i]["messages"]}}.dump());
+  }
+}
+
 void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   for (const char* target :
        {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json", "tokenize",
         "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
-        "spm_tokenize", "forecaster_gguf", "state_entry"}) {
+        "spm_tokenize", "forecaster_gguf", "state_entry", "chat_messages"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
@@ -343,6 +354,10 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   write_block_quants_seeds(out / "block_quants");
   write_sentencepiece_seeds(neox.parent_path(), out);
   write_forecaster_gguf_seed(fixtures, out / "forecaster_gguf" / "fc_sine.gguf");
+}
+
+  write_chat_messages_seeds(neox.parent_path() / "chat-tests" / "mistral-v3.json",
+                            out / "chat_messages");
 }
 
 }  // namespace

@@ -49,8 +49,10 @@ class ConversationStateTest : public ::testing::Test {
     state_.template_name = "plain";
     state_.turns = 1;
     state_.reply_open = true;
-    state_.base_tokens = 2;
-    state_.base_text_bytes = 1;
+    state_.base_tokens = {1, 2};
+    state_.base_text = "h";
+    state_.messages = {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello"}};
+    state_.snapshots = {{{1, 2}, state_.session}, {{1, 2, 3, 4}, *state_.base}};
     path_ = testing::scratch_dir() / "conversation.m2c";
     fingerprint_ = model_fingerprint(*model_);
     save_conversation(path_, state_, fingerprint_);
@@ -76,8 +78,10 @@ TEST_F(ConversationStateTest, RoundTripsEmptyLists) {
   state_.recent.clear();
   state_.tokens.clear();
   state_.text.clear();
-  state_.base_tokens = 0;
-  state_.base_text_bytes = 0;
+  state_.base_tokens.clear();
+  state_.base_text.clear();
+  state_.messages.clear();
+  state_.snapshots.clear();
   save_conversation(path_, state_, fingerprint_);
   EXPECT_EQ(load(path_), state_);
 }
@@ -117,14 +121,16 @@ TEST_F(ConversationStateTest, FlippedBytesAreRefused) {
 
 TEST_F(ConversationStateTest, WrongVersionIsNamed) {
   std::string bytes = read_bytes(path_);
-  bytes[8] = 2;
+  bytes[8] = 1;
   fix_checksum(bytes);
   write_bytes(path_, bytes);
   try {
     load(path_);
     FAIL();
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("version 2"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("version 1, this program reads version 2"),
+              std::string::npos)
+        << error.what();
   }
 }
 

@@ -16,10 +16,10 @@
 
 namespace mamba2::server {
 
-class PrefixCache {
+class TieredStateCache {
  public:
   // `shared` may be null: memory alone.
-  explicit PrefixCache(int64_t memory_bytes, std::unique_ptr<StateStore> shared = nullptr)
+  explicit TieredStateCache(int64_t memory_bytes, std::unique_ptr<StateStore> shared = nullptr)
       : memory_(memory_bytes), shared_(std::move(shared)) {}
 
   // The state of the longest cached proper prefix of `tokens` (at least one token is left to

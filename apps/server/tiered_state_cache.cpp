@@ -1,8 +1,8 @@
-#include "server/prefix_cache.h"
+#include "server/tiered_state_cache.h"
 
 namespace mamba2::server {
 
-std::optional<PrefixCache::Hit> PrefixCache::find(std::span<const int32_t> tokens) {
+std::optional<TieredStateCache::Hit> TieredStateCache::find(std::span<const int32_t> tokens) {
   std::optional<StoredState> found = memory_.find(tokens, 0);
   if (shared_) {
     // Only a longer prefix than memory's is worth the shared store's read.
@@ -15,7 +15,7 @@ std::optional<PrefixCache::Hit> PrefixCache::find(std::span<const int32_t> token
   return Hit{std::move(found->state), found->length, false};
 }
 
-void PrefixCache::insert(std::span<const int32_t> tokens, const SessionState& state) {
+void TieredStateCache::insert(std::span<const int32_t> tokens, const SessionState& state) {
   memory_.put(tokens, state);
   if (shared_) shared_->put(tokens, state);
 }
