@@ -4,6 +4,7 @@
 // chat's next turn (--second-turn). Every loop is bounded in count and time.
 #include <httplib.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
@@ -238,6 +239,13 @@ int main(int argc, char** argv) {
     plan.catalogue = hostile_requests(limits, !no_stalls);
     plan.request_timeout_s = request_timeout;
     const int64_t rss_before = server ? resident_bytes(server->pid()) : -1;
+
+    // One request first, untimed: the server's weights paged in before anything is measured.
+    CompletionCall warm_up = planned_call(plan, 0, 0);
+    warm_up.max_tokens = std::min<int64_t>(plan.max_tokens, 4);
+    const std::string warm_up_error = run_completion(target, warm_up, request_timeout).error;
+    if (!warm_up_error.empty())
+      throw Error("mamba2-loadtest", "the first request: " + warm_up_error);
 
     std::optional<LoadResult> alone;
     if (baseline > 0) {
