@@ -258,6 +258,8 @@ int main(int argc, char** argv) {
     const LoadResult load = run_load(target, plan);
     const int64_t leaked = leaked_slots(target);
     const int64_t rss_after = server ? resident_bytes(server->pid()) : -1;
+    // What of the growth is the prefix cache (bounded by the server's --cache-mem).
+    const int64_t cache_bytes = metric(target, "mamba2_state_store_bytes").value_or(-1);
 
     // Every good request whole and well-formed, every hostile one a 4xx.
     std::vector<std::string> failures;
@@ -319,6 +321,7 @@ int main(int argc, char** argv) {
                 ms(percentile(per_token, 50)).c_str(), ms(percentile(per_token, 99)).c_str());
     std::printf("| server RSS before / after | %s / %s |\n", mib(rss_before).c_str(),
                 mib(rss_after).c_str());
+    std::printf("| prefix states held after | %s |\n", mib(cache_bytes).c_str());
     std::printf("| wall time: good requests / all | %.1f s / %.1f s |\n", load.good_wall_s,
                 load.wall_s);
     for (size_t i = 0; i < failures.size() && i < 20; ++i) {
