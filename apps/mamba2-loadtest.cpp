@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   int port = 0, threads = 2, repetitions = 3, request_timeout = 120;
   int64_t parallel = 4, baseline = 4, second_turn_history = 0;
   LoadPlan plan;
-  ServerLimits limits{.max_prompt_tokens = 4096, .max_tokens = 1024};
+  ServerLimits limits;  // the server's defaults
   bool no_stalls = false;
 
   app.add_option("--server", server_bin, "start this mamba2-server binary on a free port");
@@ -160,10 +160,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-body", limits.max_body, "the server's --max-body (default 1048576)")
       ->check(CLI::Range(int64_t{64}, int64_t{1} << 30));
   app.add_option("--max-prompt-tokens", limits.max_prompt_tokens,
-                 "the server's --max-prompt-tokens (default 4096; --server passes it)")
+                 "the server's --max-prompt-tokens (default 32768; --server passes it)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   app.add_option("--n-predict", limits.max_tokens,
-                 "the server's -n, max_tokens at most (default 1024; --server passes it)")
+                 "the server's -n, max_tokens at most (default 4096; --server passes it)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   app.add_option("--vocab", plan.vocab, "prompt ids are drawn below this (default 256)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
@@ -197,7 +197,6 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   app.add_option("--repetitions", repetitions, "with --second-turn: runs (default 3)")
       ->check(CLI::Range(1, 100));
-  plan.hostile = 200;
 
   return apps::run_app(app, argc, argv, [&] {
     if (server_bin.empty() == (port == 0)) {
@@ -213,20 +212,17 @@ int main(int argc, char** argv) {
         write_gguf_model(make_random_weights(released_model_config(random_size), 1234), model_path);
       }
       target.api_key = "loadtest-key";
-      std::vector<std::string> args = {"-m",
-                                       model_path,
-                                       "-t",
-                                       std::to_string(threads),
-                                       "--parallel",
-                                       std::to_string(parallel),
-                                       "--api-key",
-                                       target.api_key,
-                                       "--max-body",
-                                       std::to_string(limits.max_body),
-                                       "--max-prompt-tokens",
-                                       std::to_string(limits.max_prompt_tokens),
-                                       "-n",
-                                       std::to_string(limits.max_tokens)};
+      std::vector<std::string> args;
+      for (const auto& [flag, value] :
+           {std::pair<std::string, std::string>{"-m", model_path},
+            {"-t", std::to_string(threads)},
+            {"--parallel", std::to_string(parallel)},
+            {"--api-key", target.api_key},
+            {"--max-body", std::to_string(limits.max_body)},
+            {"--max-prompt-tokens", std::to_string(limits.max_prompt_tokens)},
+            {"-n", std::to_string(limits.max_tokens)}}) {
+        args.insert(args.end(), {flag, value});
+      }
       args.insert(args.end(), server_args.begin(), server_args.end());
       server = std::make_unique<ServerLauncher>(server_bin, args, 300);
       target.port = server->port();
@@ -244,8 +240,9 @@ int main(int argc, char** argv) {
     CompletionCall warm_up = planned_call(plan, 0, 0);
     warm_up.max_tokens = std::min<int64_t>(plan.max_tokens, 4);
     const std::string warm_up_error = run_completion(target, warm_up, request_timeout).error;
-    if (!warm_up_error.empty())
+    if (!warm_up_error.empty()) {
       throw Error("mamba2-loadtest", "the first request: " + warm_up_error);
+    }
 
     std::optional<LoadResult> alone;
     if (baseline > 0) {

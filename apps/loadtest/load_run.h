@@ -20,7 +20,7 @@ struct LoadPlan {
   bool stream_only = false;  // otherwise every other request streams
   int64_t vocab = 256;       // prompt ids are drawn below it
   uint64_t seed = 1;
-  int64_t hostile = 0;  // hostile requests in all, cycling through the catalogue
+  int64_t hostile = 200;  // hostile requests in all, cycling through the catalogue
   int64_t hostile_clients = 2;
   std::vector<HostileRequest> catalogue;
   int request_timeout_s = 120;
