@@ -16,5 +16,5 @@ endforeach()
 if(violations)
   list(JOIN violations "\n  " text)
   message(FATAL_ERROR "apps may include only public headers (mamba2/...) and their own "
-                      "(common/, chat/, bench_report/, server/, forecast/):\n  ${text}")
+                      "(common/, chat/, bench_report/, server/, forecast/, loadtest/):\n  ${text}")
 endif()

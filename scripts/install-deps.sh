@@ -12,6 +12,10 @@ packages=(
   libcpp-httplib-dev
   libhiredis-dev redis-server nginx
 )
+# Node and npm run the OpenAI SDK test against mamba2-server; a machine with its own Node (which
+# brings npm) keeps it.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do
