@@ -123,8 +123,8 @@ class Runner {
           // this combination; its state is cleared before each repetition.
           Session session(model_, options);
           for (int64_t n_prompt : lists.n_prompt) {
-            if (n_prompt > 0)
-              finish(prompt_test(session, row, n_prompt), prompt_limit(row, n_prompt));
+            if (n_prompt <= 0) continue;  // 0 skips the test, as in llama-bench
+            finish(prompt_test(session, row, n_prompt), prompt_limit(row, n_prompt));
           }
           for (int64_t n_gen : lists.n_gen) {
             if (n_gen <= 0) continue;
