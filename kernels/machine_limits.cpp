@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernels/matmul.h"
 #include "kernels/matmul_bf16.h"
 #include "kernels/matmul_quant.h"
 #include "kernels/peak_probes.h"
@@ -185,6 +186,22 @@ ProjectionArithmetic projection_arithmetic(DType type, int64_t tokens) {
       return ProjectionArithmetic::kBf16;
     default:
       return ProjectionArithmetic::kFma;
+  }
+}
+
+std::string projection_kernel(DType type, int64_t tokens) {
+  const std::string name(dtype_name(type));
+  switch (type) {
+    case DType::kQ8_0:
+      return name + " " + std::string(path_name(q8_0_path()));
+    case DType::kBF16:
+      return name + " " + std::string(path_name(bf16_path(tokens)));
+    case DType::kF32:
+    case DType::kF16:  // widened to f32 at load
+      return tokens <= kGemvMaxTokens ? "f32 gemv " + std::string(path_name(simd_level()))
+                                      : std::string("f32 openblas sgemm");
+    default:
+      return name;
   }
 }
 

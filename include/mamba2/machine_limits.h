@@ -43,4 +43,8 @@ MachineLimits measure_machine_limits(int threads);
 // What a projection of `tokens` tokens with weights of `type` runs on, on this CPU.
 ProjectionArithmetic projection_arithmetic(DType type, int64_t tokens);
 
+// The kernel path such a projection takes, as benchmarks name it: "f32 gemv avx512",
+// "f32 openblas sgemm", "bf16 amx", "bf16 widen", "q8_0 avx512vnni", ...
+std::string projection_kernel(DType type, int64_t tokens);
+
 }  // namespace mamba2

@@ -1,5 +1,8 @@
 #include "runtime/engine/activation_block.h"
 
+#include <algorithm>
+#include <bit>
+
 #include "runtime/engine/mixer.h"
 
 namespace mamba2 {
@@ -22,6 +25,14 @@ ActivationBlock::ActivationBlock(const ModelConfig& c, const Mixer& mixer, int64
   state_local.resize(state_size);
   state_in.resize(state_size);
   decay.resize(static_cast<size_t>(sizes.decay));
+}
+
+void ActivationBlock::reserve(const ModelConfig& config, const Mixer& mixer, int64_t rows,
+                              int64_t limit) {
+  if (rows <= capacity) return;
+  constexpr uint64_t kMinRows = 16;
+  const auto grown = static_cast<int64_t>(std::bit_ceil(std::max(kMinRows, uint64_t(rows))));
+  *this = ActivationBlock(config, mixer, std::max(rows, std::min(grown, limit)));
 }
 
 }  // namespace mamba2

@@ -17,6 +17,11 @@ struct ActivationBlock {
   // Sized for `mixer`'s scan as well as the residual stream and projections.
   ActivationBlock(const ModelConfig& config, const Mixer& mixer, int64_t capacity);
 
+  // Makes room for `rows` tokens: a block too small is remade with the next power of two rows
+  // (at least 16, at most `limit`). A prefill block so grows to the longest piece it has held, and
+  // a session that sees only short prompts never allocates, nor page-faults in, whole chunks.
+  void reserve(const ModelConfig& config, const Mixer& mixer, int64_t rows, int64_t limit);
+
   int64_t capacity;
   int64_t tokens = 0;    // rows in use
   int64_t position = 0;  // sequence position of row 0

@@ -41,10 +41,12 @@ std::unique_ptr<PrefillStrategy> make_prefill_strategy(ScanMode mode, const Pref
                                                        int64_t chunk, int64_t window,
                                                        ActivationBlock& step_block);
 
-// Splits `tokens` (starting at sequence position `position`) into the window's blocks: what the
-// chunked and associative strategies share.
-void load_window(std::span<const int32_t> tokens, int64_t position, int64_t chunk,
-                 std::vector<ActivationBlock>& blocks,
+// Splits `tokens` (starting at sequence position `position`) into the window's blocks, growing
+// a block that has not held that many tokens before (ActivationBlock::reserve): what the chunked
+// and associative strategies share. Their blocks start empty, so a short prompt allocates and
+// touches only the rows it uses, once per session.
+void load_window(const PrefillContext& context, std::span<const int32_t> tokens, int64_t position,
+                 int64_t chunk, std::vector<ActivationBlock>& blocks,
                  std::vector<std::span<const int32_t>>& block_tokens);
 
 // Chunked SSD as a layer x chunk wavefront: (layer l, chunk c) runs once (l-1, c) and (l, c-1)

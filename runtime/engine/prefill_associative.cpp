@@ -12,7 +12,7 @@ AssociativePrefill::AssociativePrefill(const PrefillContext& context, int64_t ch
       block_tokens_(window),
       units_(context.stages.mixer().scan_units()) {
   for (int64_t index = 0; index < window; ++index) {
-    blocks_.emplace_back(context.config, context.stages.mixer(), chunk);
+    blocks_.emplace_back(context.config, context.stages.mixer(), 0);  // grown by use
   }
   for (int buffer = 0; buffer < 2; ++buffer) {
     decay_[buffer].resize(static_cast<size_t>(window * units_.count * units_.decay_span));
@@ -86,7 +86,7 @@ void AssociativePrefill::scan_states(int64_t layer, int64_t chunks) {
 }
 
 void AssociativePrefill::run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink) {
-  load_window(tokens, position, chunk_, blocks_, block_tokens_);
+  load_window(context_, tokens, position, chunk_, blocks_, block_tokens_);
   const LayerStages& stages = context_.stages;
   const ThreadingContext& threading = context_.threading;
   int64_t chunks = 0;

@@ -9,7 +9,7 @@ int64_t ChunkedPrefill::window_tokens() const {
 ChunkedPrefill::ChunkedPrefill(const PrefillContext& context, int64_t chunk, int64_t window)
     : context_(context), chunk_(chunk), block_tokens_(window) {
   for (int64_t index = 0; index < window; ++index) {
-    blocks_.emplace_back(context.config, context.stages.mixer(), chunk);
+    blocks_.emplace_back(context.config, context.stages.mixer(), 0);  // grown by use
   }
 }
 
@@ -59,7 +59,7 @@ void ChunkedPrefill::build_graph() {
 
 void ChunkedPrefill::run(std::span<const int32_t> tokens, int64_t position, LogitsSink& sink) {
   sink_ = &sink;
-  load_window(tokens, position, chunk_, blocks_, block_tokens_);
+  load_window(context_, tokens, position, chunk_, blocks_, block_tokens_);
   const auto window = static_cast<int64_t>(blocks_.size());
   if (context_.threading.threads() == 1) {
     for (int64_t chunk_index = 0; chunk_index < window; ++chunk_index) {

@@ -149,6 +149,36 @@ TEST(Session, PrefillInPiecesEqualsPrefillAtOnce) {
   }
 }
 
+// Prefill blocks grow to the longest piece a session has run (ActivationBlock::reserve): a session
+// whose blocks are already full-sized gives the same bits as a fresh one whose blocks grow
+// piece by piece, short prompt first.
+TEST(Session, BlocksGrownByEarlierPromptsDoNotChangeABit) {
+  for (const ModelConfig& config : small_configs()) {
+    SCOPED_TRACE(std::string(architecture_name(config.architecture)));
+    const auto model = random_model(config);
+    const int64_t chunk = config.chunk_size;
+    const auto short_prompt = random_tokens(3, config.vocab_size, 21);
+    const auto long_prompt = random_tokens(3 * chunk + 5, config.vocab_size, 22);
+    for (ScanMode scan : {ScanMode::kChunked, ScanMode::kAssociative}) {
+      SCOPED_TRACE(std::string(scan_mode_name(scan)));
+      for (int threads : {1, 2}) {
+        Session grown(model, with_scan(scan, threads, 2));
+        grown.prefill(long_prompt);  // every block at its full size
+        grown.reset();
+        Session fresh(model, with_scan(scan, threads, 2));
+        for (Session* session : {&grown, &fresh}) {
+          session->prefill(short_prompt);
+          session->prefill(long_prompt);
+        }
+        EXPECT_EQ(grown.state(), fresh.state());
+        const auto a = grown.prefill(short_prompt);
+        const auto b = fresh.prefill(short_prompt);
+        EXPECT_EQ(std::vector<float>(a.begin(), a.end()), std::vector<float>(b.begin(), b.end()));
+      }
+    }
+  }
+}
+
 // Every optional Mamba2 and Mamba-1 feature, checked against the plain double-precision reference.
 TEST(Session, MatchesThePlainReferenceOnEveryConfigOption) {
   struct Variant {
