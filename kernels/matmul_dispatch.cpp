@@ -14,7 +14,7 @@ void MatmulInput::prepare(const MatmulOperands& args) {
     case DType::kF32:
       return;
     case DType::kBF16:
-      bf16_path_ = kernels::bf16_path(args.tokens());
+      bf16_path_ = kernels::bf16_path(args.tokens(), args.token_rows);
       bf16_.resize(bf16_path_, args.tokens(), args.k());
       return;
     case DType::kQ8_0:
