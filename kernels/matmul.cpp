@@ -49,7 +49,7 @@ void matmul_f32(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
                                   std::to_string(args.x.stride) + ", K " + std::to_string(k) +
                                   ", ld_y " + std::to_string(args.y.stride) + ")");
   }
-  if (tokens <= kGemvMaxTokens) {
+  if (tokens <= kGemvMaxTokens || args.token_rows == TokenRows::kSeparateSequences) {
     dispatch(GemvKernel{}, args, n_begin, n_end);
     return;
   }

@@ -2,9 +2,10 @@
 //
 // Computes output columns [n_begin, n_end) only, so the runtime tiles a projection over rows of
 // W with boundaries that do not depend on the thread count (1 and 2 threads give identical bits).
-// T <= kGemvMaxTokens (decode, a small decode batch) is our xsimd GEMV, which reads W once for
-// all the tokens, each token's row giving the bits it gives alone; more tokens use OpenBLAS
-// sgemm, single-threaded: TBB owns the cores.
+// T <= kGemvMaxTokens (decode, a small decode batch) or rows of separate sequences (a decode
+// batch of any size, TokenRows::kSeparateSequences) is our xsimd GEMV, which reads W once for all
+// the tokens, each token's row giving the bits it gives alone; more tokens of one sequence use
+// OpenBLAS sgemm, single-threaded: TBB owns the cores.
 #pragma once
 
 #include <cstdint>

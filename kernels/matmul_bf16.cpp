@@ -47,11 +47,11 @@ std::span<const PathInfo<Bf16Path>> path_table(Bf16Path) {
   return kTable;
 }
 
-Bf16Path bf16_path(int64_t tokens) {
+Bf16Path bf16_path(int64_t tokens, TokenRows rows) {
   // Few tokens: widening, exact and as fast as memory lets a GEMV go. Many: AMX where there is
   // one; else vdpbf16ps where it outruns FMAs (its GEMM reaches 80-90 % of the instruction's
   // rate); else sgemm, whose blocking beats our widening tiles (130m pp512 ~1.3x).
-  if (tokens < kBf16GemmMinTokens) return Bf16Path::kWiden;
+  if (tokens < kBf16GemmMinTokens || rows == TokenRows::kSeparateSequences) return Bf16Path::kWiden;
   static const Bf16Path gemm = path_supported(Bf16Path::kAmx) ? Bf16Path::kAmx
                                : path_supported(Bf16Path::kAvx512Bf16) && cpu_dot_bf16_beats_fma()
                                    ? Bf16Path::kAvx512Bf16

@@ -18,10 +18,10 @@
 //    products per instruction, about 8x one core's f32 FMA rate here (1.9 TFLOP/s measured).
 //    Activations rounded to bf16 as for kAvx512Bf16, with the same error bound; W rows are read
 //    as stored (they are the A tiles) and the activations are laid out as the B tiles want them.
-// bf16_path() picks kWiden for few tokens (decode: exact, and memory-bound anyway), and for many
-// kAmx where the CPU has it (prefill is compute-bound and AMX is the one unit fast enough to
-// matter), else kSgemm. Within a path a row's result never depends on the rows or tokens
-// computed with it.
+// bf16_path() picks kWiden for few tokens or separate sequences (decode: exact, and memory-bound
+// anyway; every row gets the bits it gets alone), and for many tokens of one sequence kAmx where
+// the CPU has it (prefill is compute-bound and AMX is the one unit fast enough to matter), else
+// kSgemm. Within a path a row's result never depends on the rows or tokens computed with it.
 #pragma once
 
 #include <cstdint>
@@ -43,8 +43,8 @@ constexpr int64_t kBf16GemmMinTokens = 16;
 // kAvx512Bf16 with AVX512-BF16 and the avx512 SIMD level; kAmx with AMX-BF16, the avx512 SIMD
 // level and the kernel's permission to use the tiles.
 std::span<const PathInfo<Bf16Path>> path_table(Bf16Path);
-// The fastest supported path for a call with this many tokens.
-Bf16Path bf16_path(int64_t tokens);
+// The fastest supported path for a call with this many tokens; kWiden for separate sequences.
+Bf16Path bf16_path(int64_t tokens, TokenRows rows = TokenRows::kOneSequence);
 
 // The activations of one call as a path reads them.
 struct Bf16Activations {

@@ -36,7 +36,8 @@ void matmul_dequant(const MatmulOperands& args, int64_t n_begin, int64_t n_end,
     const MatmulOperands f32{.x = args.x,
                              .w = WeightView::f32(panel.data(), rows, k),
                              .bias = args.bias ? args.bias + r0 : nullptr,
-                             .y = {args.y.data + r0, args.tokens(), rows, args.y.stride}};
+                             .y = {args.y.data + r0, args.tokens(), rows, args.y.stride},
+                             .token_rows = args.token_rows};
     matmul_f32(f32, 0, rows);
   }
 }

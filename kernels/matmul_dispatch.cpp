@@ -13,7 +13,7 @@ void MatmulInput::prepare(const MatmulOperands& args) {
   args_ = args;
   if (args.w.type == DType::kF32) return;
   if (args.w.type == DType::kBF16) {
-    bf16_path_ = kernels::bf16_path(args.tokens());
+    bf16_path_ = kernels::bf16_path(args.tokens(), args.token_rows);
     bf16_.resize(bf16_path_, args.tokens(), args.k());
   } else if (has_quant_kernel(args.w.type)) {
     quant_path_ = kernels::quant_path();

@@ -10,11 +10,18 @@
 
 namespace mamba2::kernels {
 
+// What the rows of X are. Consecutive tokens of one sequence (prefill) may take any path, the
+// fastest for their count, each summing in its own order. Separate sequences (a batched decode
+// step) take only paths where a row's result does not depend on the other rows, so each
+// sequence gets the bits it gets decoding alone: our GEMV/GEMM tiles, never sgemm or AMX.
+enum class TokenRows { kOneSequence, kSeparateSequences };
+
 struct MatmulOperands {
   MatView<const float> x;       // [T, K]
   WeightView w;                 // [N, K]
   const float* bias = nullptr;  // [N] or null
   MatView<float> y;             // [T, N]
+  TokenRows token_rows = TokenRows::kOneSequence;
 
   int64_t tokens() const { return x.rows; }  // T
   int64_t k() const { return w.cols; }       // K

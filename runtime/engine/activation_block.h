@@ -25,6 +25,9 @@ struct ActivationBlock {
   int64_t capacity;
   int64_t tokens = 0;    // rows in use
   int64_t position = 0;  // sequence position of row 0
+  // Consecutive tokens of one sequence, or one token each of separate sequences (BatchDecoder's
+  // block), which the projections compute row by row exactly as they would alone.
+  kernels::TokenRows token_rows = kernels::TokenRows::kOneSequence;
 
   AlignedVector<float> residual;       // [capacity, d_model] the residual stream
   AlignedVector<float> hidden;         // [capacity, d_model] embedding or the last mixer's output

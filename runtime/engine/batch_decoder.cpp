@@ -20,6 +20,7 @@ struct BatchDecoder::Impl {
         stages(config, model.prepared(), threading),
         block(config, stages.mixer(), max),
         logits(static_cast<size_t>(max * config.vocab_padded)) {
+    block.token_rows = kernels::TokenRows::kSeparateSequences;
     states.reserve(static_cast<size_t>(max));
     sorted.reserve(static_cast<size_t>(max));
   }

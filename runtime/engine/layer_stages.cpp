@@ -80,7 +80,8 @@ void LayerStages::final_norm(ActivationBlock& block) const {
 void LayerStages::logits(ActivationBlock& block, int64_t row_begin, int64_t row_end,
                          float* logits) const {
   project(threading_, weights_.lm_head, block.normed.data() + row_begin * config_.d_model,
-          config_.d_model, logits, config_.vocab_padded, row_end - row_begin, block.matmul_input);
+          config_.d_model, logits, config_.vocab_padded, row_end - row_begin, block.token_rows,
+          block.matmul_input);
 }
 
 }  // namespace mamba2

@@ -102,7 +102,8 @@ class Mamba1Mixer final : public SsmMixer {
       }
     });
     project(threading_, weights_.layers[layer].out_proj, block.y.data(), d_inner,
-            block.hidden.data(), config_.d_model, block.tokens, block.matmul_input);
+            block.hidden.data(), config_.d_model, block.tokens, block.token_rows,
+            block.matmul_input);
   }
 
  private:
@@ -111,10 +112,10 @@ class Mamba1Mixer final : public SsmMixer {
     const PreparedLayer& weights = weights_.layers[layer];
     const int64_t d_inner = config_.d_inner;
     project(threading_, weights.x_proj, block.xbc.data(), config_.conv_dim, block.x_dbl.data(),
-            config_.d_x_proj, block.tokens, block.matmul_input);
+            config_.d_x_proj, block.tokens, block.token_rows, block.matmul_input);
     if (config_.dt_b_c_rms) normalize_dt_b_c(block);
     project(threading_, weights.dt_proj, block.x_dbl.data(), config_.d_x_proj, block.dt.data(),
-            d_inner, block.tokens, block.matmul_input);
+            d_inner, block.tokens, block.token_rows, block.matmul_input);
     threading_.for_tiles(block.tokens, kTokenTile, [&](int64_t begin, int64_t end) {
       float* dt = block.dt.data() + begin * d_inner;  // [end - begin, d_inner], in place
       kernels::dt_softplus(dt, d_inner, weights.dt_bias, 0.0f, config_.dt_max_limit, dt,

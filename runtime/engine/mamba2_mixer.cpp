@@ -120,7 +120,7 @@ class Mamba2Mixer final : public SsmMixer {
       }
     });
     project(threading_, weights.out_proj, block.y.data(), d_inner, block.hidden.data(),
-            config_.d_model, block.tokens, block.matmul_input);
+            config_.d_model, block.tokens, block.token_rows, block.matmul_input);
   }
 
  private:

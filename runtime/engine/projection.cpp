@@ -23,12 +23,14 @@ int64_t decode_row_tile(int64_t rows, int threads) {
 }  // namespace
 
 void project(const ThreadingContext& threading, const Projection& projection, const float* x,
-             int64_t ld_x, float* y, int64_t ld_y, int64_t tokens, kernels::MatmulInput& input) {
+             int64_t ld_x, float* y, int64_t ld_y, int64_t tokens, kernels::TokenRows rows,
+             kernels::MatmulInput& input) {
   const kernels::MatmulOperands args{.x = {x, tokens, projection.cols, ld_x},
                                      .w = {projection.dtype, projection.weight, projection.rows,
                                            projection.cols, projection.layout},
                                      .bias = projection.bias,
-                                     .y = {y, tokens, projection.rows, ld_y}};
+                                     .y = {y, tokens, projection.rows, ld_y},
+                                     .token_rows = rows};
   // Quantized weights read the activations converted once per call (q8_0 blocks, bf16), by
   // fixed token tiles; every row tile then shares them. The block's buffers are reused.
   input.prepare(args);

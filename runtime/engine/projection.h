@@ -11,8 +11,11 @@
 namespace mamba2 {
 
 // y [tokens, projection.rows] (row stride ld_y) = projection(x [tokens, projection.cols], row
-// stride ld_x); `input` holds the activations converted for a quantized weight, reused.
+// stride ld_x); `rows` says whether the tokens are one sequence's or separate sequences' (a
+// batched decode step: each row gets the bits it gets alone); `input` holds the activations
+// converted for a quantized weight, reused.
 void project(const ThreadingContext& threading, const Projection& projection, const float* x,
-             int64_t ld_x, float* y, int64_t ld_y, int64_t tokens, kernels::MatmulInput& input);
+             int64_t ld_x, float* y, int64_t ld_y, int64_t tokens, kernels::TokenRows rows,
+             kernels::MatmulInput& input);
 
 }  // namespace mamba2

@@ -13,7 +13,8 @@ SsmMixer::SsmMixer(const ModelConfig& config, const PreparedWeights& weights,
 
 void SsmMixer::project_in(int64_t layer, ActivationBlock& block) const {
   project(threading_, weights_.layers[layer].in_proj, block.normed.data(), config_.d_model,
-          block.zxbcdt.data(), config_.d_in_proj, block.tokens, block.matmul_input);
+          block.zxbcdt.data(), config_.d_in_proj, block.tokens, block.token_rows,
+          block.matmul_input);
 }
 
 void SsmMixer::convolve(int64_t layer, float* conv_state, ActivationBlock& block) const {

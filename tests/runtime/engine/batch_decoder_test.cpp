@@ -1,17 +1,20 @@
 // BatchDecoder against each session's own decode: for f32, bf16 and q8_0 weights on the tiny
-// fixture and on random models, N = 1, 3 and 8 sessions with different histories stepped
-// together give the logits and leave the states that stepping each alone gives.
+// fixtures and on random models, N = 1 .. 9 and 17 sessions with different histories stepped
+// together, and batches that sessions join and leave from step to step, give the logits and
+// leave the states that stepping each alone gives, bit for bit: a batch's projections compute
+// each row as a GEMV of it alone would (kernels::TokenRows::kSeparateSequences), whatever the
+// count, so even past kGemvMaxTokens (f32) and kBf16GemmMinTokens (bf16) no sgemm or AMX path
+// changes the order of a sum. ctest runs this at every SIMD level the machine has (MAMBA2_SIMD).
 #include "mamba2/batch_decoder.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "kernels/matmul.h"
-#include "kernels/matmul_bf16.h"
 #include "mamba2/error.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/random_model.h"
@@ -24,8 +27,9 @@ namespace {
 
 using testing::random_tokens;
 
-constexpr int kSteps = 5;
-constexpr int64_t kMaxSessions = 8;
+constexpr int kSteps = 3;
+// Past kBf16GemmMinTokens, where a prefill of as many tokens would take bf16's GEMM path.
+constexpr int64_t kMaxSessions = 17;
 
 // d_ssm < d_inner adds the gated MLP part; untied gives lm_head its own weights.
 ModelConfig random_config(int64_t d_ssm = 0, bool tied = true) {
@@ -65,13 +69,9 @@ std::vector<Session> sessions_with_histories(const std::shared_ptr<const Model>&
   return sessions;
 }
 
-// Steps the first n sessions kSteps times both ways and compares. Up to kGemvMaxTokens (f32) and
-// kBf16GemmMinTokens - 1 (bf16) sessions, and for any number with q8_0, a token's row of a
-// projection does not depend on the other tokens in it, so the batch matches exactly.
+// Steps the first n sessions kSteps times both ways and compares.
 void expect_batch_matches_alone(const std::shared_ptr<const Model>& model, DType type, int64_t n) {
   SCOPED_TRACE(std::string(dtype_name(type)) + ", " + std::to_string(n) + " sessions");
-  ASSERT_LE(n, kernels::kGemvMaxTokens);
-  ASSERT_LT(n, kernels::kBf16GemmMinTokens);
   const int64_t vocab = model->config().vocab_padded;
   const std::vector<Session> start = sessions_with_histories(model);
   std::vector<Session> alone(start.begin(), start.begin() + n);
@@ -99,22 +99,75 @@ void expect_batch_matches_alone(const std::shared_ptr<const Model>& model, DType
   }
 }
 
-void expect_all_batches_match(const ModelWeights& weights, const std::string& name) {
-  for (DType type : {DType::kF32, DType::kBF16, DType::kQ8_0}) {
+constexpr DType kTypes[] = {DType::kF32, DType::kBF16, DType::kQ8_0};
+
+void expect_batches_match(const ModelWeights& weights, const std::string& name,
+                          std::initializer_list<int64_t> counts) {
+  for (DType type : kTypes) {
     const auto model = model_of_type(weights, type, name);
-    for (int64_t n : {1, 3, 8}) expect_batch_matches_alone(model, type, n);
+    for (int64_t n : counts) expect_batch_matches_alone(model, type, n);
   }
 }
 
 TEST(BatchDecoder, MatchesEachSessionsOwnDecodeOnTheFixture) {
-  expect_all_batches_match(load_model_weights(testing::fixture_dir("tiny")), "tiny");
-  expect_all_batches_match(load_model_weights(testing::fixture_dir("m1_tiny")), "m1_tiny");
+  expect_batches_match(load_model_weights(testing::fixture_dir("tiny")), "tiny", {1, 3, 9});
+  expect_batches_match(load_model_weights(testing::fixture_dir("m1_tiny")), "m1_tiny", {1, 3, 9});
 }
 
 TEST(BatchDecoder, MatchesEachSessionsOwnDecodeOnRandomModels) {
-  expect_all_batches_match(make_random_weights(random_config(), 3), "random");
-  expect_all_batches_match(make_random_weights(random_config(96, false), 4), "random_mlp");
-  expect_all_batches_match(make_random_weights(testing::small_mamba1_config(), 5), "random_m1");
+  expect_batches_match(make_random_weights(random_config(), 3), "random",
+                       {1, 2, 3, 4, 5, 6, 7, 8, 9, kMaxSessions});
+  expect_batches_match(make_random_weights(random_config(96, false), 4), "random_mlp",
+                       {1, 8, kMaxSessions});
+  expect_batches_match(make_random_weights(testing::small_mamba1_config(), 5), "random_m1",
+                       {1, 8, kMaxSessions});
+}
+
+// A server's batch: sessions at different positions join and leave from one step to the next,
+// in no particular order. Session s takes part in steps [s % 3, s % 3 + 4 + s % 5); each
+// step's batch lists its sessions in a shuffled order. Every session, stepped alone through
+// the same tokens, gives the same logits and ends in the same state.
+void expect_ragged_batches_match(const std::shared_ptr<const Model>& model, DType type) {
+  SCOPED_TRACE(std::string(dtype_name(type)));
+  constexpr int kRaggedSteps = 9;
+  const int64_t vocab = model->config().vocab_padded;
+  const std::vector<Session> start = sessions_with_histories(model);
+  std::vector<Session> alone = start, together = start;
+  BatchDecoder decoder(model, kMaxSessions, ThreadingContext(2));
+  std::mt19937 rng(11);
+  int64_t largest = 0;
+  for (int step = 0; step < kRaggedSteps; ++step) {
+    std::vector<int64_t> members;
+    for (int64_t s = 0; s < kMaxSessions; ++s) {
+      if (step >= s % 3 && step < s % 3 + 4 + s % 5) members.push_back(s);
+    }
+    std::shuffle(members.begin(), members.end(), rng);
+    largest = std::max<int64_t>(largest, static_cast<int64_t>(members.size()));
+    const auto tokens = random_tokens(members.size(), model->config().vocab_size,
+                                      static_cast<uint32_t>(31 * step + 1));
+    std::vector<Session*> pointers;
+    for (int64_t s : members) pointers.push_back(&together[s]);
+    const auto batch_logits = decoder.decode(pointers, tokens);
+    for (size_t i = 0; i < members.size(); ++i) {
+      SCOPED_TRACE("step " + std::to_string(step) + ", session " + std::to_string(members[i]));
+      const auto expected = alone[members[i]].decode(tokens[i]);
+      const auto row = batch_logits.subspan(i * static_cast<size_t>(vocab), vocab);
+      ASSERT_TRUE(std::equal(row.begin(), row.end(), expected.begin()));
+    }
+  }
+  EXPECT_GT(largest, 9);  // the batch grew past the f32 GEMV's 8 tokens in one call
+  for (int64_t s = 0; s < kMaxSessions; ++s) {
+    SCOPED_TRACE("session " + std::to_string(s));
+    EXPECT_EQ(together[s].state(), alone[s].state());
+  }
+}
+
+TEST(BatchDecoder, RaggedBatchesMatchEachSessionsOwnDecode) {
+  for (const auto& [weights, name] :
+       {std::pair{make_random_weights(random_config(), 7), "ragged"},
+        std::pair{make_random_weights(testing::small_mamba1_config(), 8), "ragged_m1"}}) {
+    for (DType type : kTypes) expect_ragged_batches_match(model_of_type(weights, type, name), type);
+  }
 }
 
 TEST(BatchDecoder, RefusesBadBatchesBeforeChangingAnyState) {

@@ -1,5 +1,6 @@
 // N sessions on shared Models in N threads produce exactly what each produces alone, for every
-// scan path, prefill and decode, with a Mamba-2 and a Mamba-1 model in the same process. Built on
+// scan path, prefill and decode, with a Mamba-2 and a Mamba-1 model in the same process; so do
+// BatchDecoders stepping sessions in parallel threads. Built on
 // its own so the TSan step (scripts/test.sh) can run just this under ThreadSanitizer.
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "mamba2/batch_decoder.h"
 #include "mamba2/random_model.h"
 #include "mamba2/session.h"
 #include "tests/runtime/engine/small_models.h"
@@ -146,6 +148,59 @@ TEST(ConcurrentSessions, CopiesOfOneSessionDecodeIndependently) {
   }
   for (std::thread& thread : threads) thread.join();
   for (int copy = 0; copy < kCopies; ++copy) EXPECT_EQ(together[copy], alone[copy]) << copy;
+}
+
+// BatchDecoders in parallel threads, each stepping its own sessions of one shared Model (as a
+// server's schedulers would), give each session the logits and state it gets decoding alone.
+TEST(ConcurrentSessions, BatchDecodersInParallelThreadsMatchSessionsAlone) {
+  const ModelConfig config = small_config();
+  const auto model = std::make_shared<const Model>(make_random_weights(config, 10));
+  SessionOptions options;
+  options.threading = ThreadingContext(kSessionThreads);
+  constexpr int kDecoders = 3, kSessionsEach = 5;
+  // Sessions of different lengths; decoder d steps sessions [d * kSessionsEach, +kSessionsEach).
+  std::vector<Session> start;
+  for (int s = 0; s < kDecoders * kSessionsEach; ++s) {
+    start.emplace_back(model, options);
+    start.back().prefill(random_tokens(static_cast<size_t>(1 + 3 * s), config.vocab_size, s));
+  }
+  const int64_t vocab = config.vocab_padded;
+  auto token_of = [&](int s, int step) {
+    return static_cast<int32_t>((s * 11 + step * 5) % config.vocab_size);
+  };
+  std::vector<std::vector<float>> alone(start.size());
+  std::vector<Session> alone_sessions = start;
+  for (size_t s = 0; s < start.size(); ++s) {
+    for (int step = 0; step < kDecodeSteps; ++step) {
+      const auto row = alone_sessions[s].decode(token_of(static_cast<int>(s), step));
+      alone[s].insert(alone[s].end(), row.begin(), row.end());
+    }
+  }
+  std::vector<Session> batched = start;
+  std::vector<std::vector<float>> together(start.size());
+  std::vector<std::thread> threads;
+  for (int d = 0; d < kDecoders; ++d) {
+    threads.emplace_back([&, d] {
+      BatchDecoder decoder(model, kSessionsEach, options.threading);
+      std::vector<Session*> sessions;
+      for (int i = 0; i < kSessionsEach; ++i) sessions.push_back(&batched[d * kSessionsEach + i]);
+      std::vector<int32_t> tokens(kSessionsEach);
+      for (int step = 0; step < kDecodeSteps; ++step) {
+        for (int i = 0; i < kSessionsEach; ++i) tokens[i] = token_of(d * kSessionsEach + i, step);
+        const auto logits = decoder.decode(sessions, tokens);
+        for (int i = 0; i < kSessionsEach; ++i) {
+          const auto row = logits.subspan(static_cast<size_t>(i * vocab), vocab);
+          together[d * kSessionsEach + i].insert(together[d * kSessionsEach + i].end(), row.begin(),
+                                                 row.end());
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (size_t s = 0; s < start.size(); ++s) {
+    EXPECT_EQ(together[s], alone[s]) << s;
+    EXPECT_EQ(batched[s].state(), alone_sessions[s].state()) << s;
+  }
 }
 
 }  // namespace
