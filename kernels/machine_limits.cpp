@@ -191,18 +191,13 @@ ProjectionArithmetic projection_arithmetic(DType type, int64_t tokens) {
 
 std::string projection_kernel(DType type, int64_t tokens) {
   const std::string name(dtype_name(type));
-  switch (type) {
-    case DType::kQ8_0:
-      return name + " " + std::string(path_name(q8_0_path()));
-    case DType::kBF16:
-      return name + " " + std::string(path_name(bf16_path(tokens)));
-    case DType::kF32:
-    case DType::kF16:  // widened to f32 at load
-      return tokens <= kGemvMaxTokens ? "f32 gemv " + std::string(path_name(simd_level()))
-                                      : std::string("f32 openblas sgemm");
-    default:
-      return name;
-  }
+  const std::string f32_path = tokens <= kGemvMaxTokens
+                                   ? "f32 gemv " + std::string(path_name(simd_level()))
+                                   : std::string("f32 openblas sgemm");
+  if (has_quant_kernel(type)) return name + " " + std::string(path_name(quant_path()));
+  if (type == DType::kBF16) return name + " " + std::string(path_name(bf16_path(tokens)));
+  if (type == DType::kF32) return f32_path;
+  return name + " panels to " + f32_path;  // f16 and the other block types: dequantized panels
 }
 
 }  // namespace mamba2
