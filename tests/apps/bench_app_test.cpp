@@ -215,7 +215,8 @@ TEST(BenchApp, BadListsAndFormatsAreOneLineErrors) {
        "mamba2-bench: error: --scan: unknown scan 'fast' (expected auto, chunked, associative or "
        "recurrent)\n"},
       {{"--type", "f32,q9"},
-       "mamba2-bench: error: --type: unknown type 'q9' (f32, f16, bf16 or q8_0)\n"},
+       "mamba2-bench: error: --type: unknown type 'q9' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, "
+       "q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs)\n"},
   };
   for (const auto& [flags, message] : cases) {
     std::vector<std::string> args = {model};
