@@ -4,6 +4,7 @@
 // conversation turns land on alternate replicas and read exactly as one server's.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -151,6 +152,16 @@ TEST(ServerSharedState, ReplicasBehindNginxShareEveryConversationThroughRedis) {
 
   const Conversation through_nginx = chat(port, kTurns);
   EXPECT_EQ(through_nginx.replies, reference.replies);
+  // What the run did, for the log (ctest -V): the replica of each turn and its reply.
+  for (size_t turn = 0; turn < through_nginx.served_by.size(); ++turn) {
+    std::printf(
+        "turn %zu via nginx: served by %s, reply %s the single server's (%zu bytes)\n", turn + 1,
+        through_nginx.served_by[turn].c_str(),
+        turn < reference.replies.size() && through_nginx.replies.at(turn) == reference.replies[turn]
+            ? "equal to"
+            : "DIFFERENT from",
+        through_nginx.replies.at(turn).size());
+  }
   // Round-robin: each turn on the other replica than the last.
   ASSERT_EQ(through_nginx.served_by.size(), static_cast<size_t>(kTurns));
   for (int turn = 1; turn < kTurns; ++turn) {
@@ -170,6 +181,13 @@ TEST(ServerSharedState, ReplicasBehindNginxShareEveryConversationThroughRedis) {
   EXPECT_EQ(
       metric(a, "mamba2_shared_store_hits_total") + metric(b, "mamba2_shared_store_hits_total"),
       kTurns - 1);
+  for (const ServerProcess* replica : {&a, &b}) {
+    std::printf(
+        "replica 127.0.0.1:%d: %lld requests, %lld states resumed from Redis, %lld errors\n",
+        replica->port(), static_cast<long long>(metric(*replica, "mamba2_requests_total")),
+        static_cast<long long>(metric(*replica, "mamba2_shared_store_hits_total")),
+        static_cast<long long>(metric(*replica, "mamba2_shared_store_errors_total")));
+  }
 
   // Redis gone: both replicas log it and keep answering, with the same replies.
   redis.stop();
