@@ -1,7 +1,10 @@
 // Mamba-1's selective scan at the mamba-130m / 1.4b / 2.8b layer shapes (d_inner 1536, 4096,
 // 5120; d_state 16), per SIMD level, against the scalar reference: one chunk through the scan
 // (ns per token via the "ns_per_token" counter), the associative pieces (local state + decay, and
-// the state pass), and the decode step over all channels of one layer.
+// the state pass), and the decode step over all channels of one layer. A decode step is bound by
+// memory: bytes_per_second counts the state read and written and A read (the floor, as
+// bench_ssd's state update). A chunk is bound by arithmetic: GFLOP/s counts 7 flops per token,
+// channel and state entry (dt A, a h, dt x, (dt x) B, the add, C h as a multiply-add), not exp.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -78,6 +81,18 @@ void set_per_token(benchmark::State& state, int64_t tokens) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// The roofline measure of a scan over `tokens`: GB/s for a decode step, GFLOP/s for a chunk.
+void set_work(benchmark::State& state, const ModelShape& shape, int64_t tokens) {
+  const int64_t entries = shape.d_inner * shape.d_state;
+  if (tokens == 1) {
+    state.SetBytesProcessed(state.iterations() * 3 * entries * static_cast<int64_t>(sizeof(float)));
+    return;
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * 7.0 * double(tokens * entries) / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
 bool skip_unsupported(benchmark::State& state, SimdLevel level) {
   if (path_supported(level)) return false;
   state.SkipWithError("SIMD level not supported by this CPU");
@@ -112,6 +127,7 @@ void BM_SelectiveScan(benchmark::State& state) {
     label(state, shape, std::string(path_name(level)));
   }
   set_per_token(state, tokens);
+  set_work(state, shape, tokens);
 }
 
 // args: chunk tokens, SIMD level, model shape. The associative path's extra work per chunk:
@@ -132,6 +148,7 @@ void BM_SelectiveScanAssociativePieces(benchmark::State& state) {
     benchmark::DoNotOptimize(in.local.data());
   }
   set_per_token(state, tokens);
+  set_work(state, shape, tokens);
   label(state, shape, std::string(path_name(level)));
 }
 
