@@ -12,6 +12,7 @@
 
 #include "tests/apps/redis_process.h"
 #include "tests/apps/server_client.h"
+#include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
@@ -55,26 +56,9 @@ Conversation chat(int port, int turns) {
   return out;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/mamba2-shared-state.XXXXXX";
-    if (!mkdtemp(dir)) std::abort();
-    path_ = dir;
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 TEST(ServerSharedState, AStateDirOutlivesTheServerAndDamagedFilesAreIgnored) {
-  TempDir dir;
-  const std::string state_dir = (dir.path() / "states").string();
+  const fs::path dir = testing::scratch_dir();
+  const std::string state_dir = (dir / "states").string();
   const auto reference = chat(ServerProcess(server_args({"--cache-mem", "0"})).port(), 2);
 
   {
@@ -145,9 +129,9 @@ TEST(ServerSharedState, ReplicasBehindNginxShareEveryConversationThroughRedis) {
   ASSERT_TRUE(redis.ready());
   ServerProcess a(server_args({"--redis", redis.address()}));
   ServerProcess b(server_args({"--redis", redis.address()}));
-  TempDir dir;
+  const fs::path dir = testing::scratch_dir();
   const int port = testing::free_port();
-  ChildProcess nginx = start_nginx(dir.path(), port, {a.port(), b.port()});
+  ChildProcess nginx = start_nginx(dir, port, {a.port(), b.port()});
   ASSERT_TRUE(testing::wait_for_port(port, std::chrono::seconds(10))) << nginx.err();
 
   const Conversation through_nginx = chat(port, kTurns);

@@ -20,6 +20,7 @@
 #include "server/redis_state_store.h"
 #include "server/state_entry.h"
 #include "tests/apps/redis_process.h"
+#include "tests/support/test_paths.h"
 
 namespace mamba2::server {
 namespace {
@@ -59,23 +60,6 @@ SessionState state_after(const ModelConfig& config, std::span<const int32_t> tok
   return state;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/mamba2-store-test.XXXXXX";
-    if (!mkdtemp(dir)) std::abort();
-    path_ = dir;
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 TEST(StateEntry, RoundTripsAndRefusesOtherTokensOrAnotherModel) {
   const StoreIdentity identity = small_identity();
   const auto tokens = ids(10, 1);
@@ -114,7 +98,7 @@ class EveryStore : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<StateStore> make() {
     if (GetParam() == "memory") return std::make_unique<MemoryStateStore>(int64_t{1} << 30);
     if (GetParam() == "dir") {
-      return std::make_unique<DirStateStore>(dir_.path(), identity_, int64_t{1} << 30, 1000);
+      return std::make_unique<DirStateStore>(dir_, identity_, int64_t{1} << 30, 1000);
     }
     RedisOptions options = parse_redis_address(redis_->address());
     options.max_tokens = 1000;
@@ -122,7 +106,7 @@ class EveryStore : public ::testing::TestWithParam<std::string> {
   }
 
   const StoreIdentity identity_ = small_identity();
-  TempDir dir_;
+  const fs::path dir_ = testing::scratch_dir();
   std::unique_ptr<RedisProcess> redis_;
 };
 
@@ -199,38 +183,38 @@ TEST(MemoryStateStore, DropsTheLeastRecentlyUsedPastItsBound) {
 }
 
 TEST(DirStateStore, AStoreOnTheSameDirectoryFindsWhatTheLastOneSaved) {
-  TempDir dir;
+  const fs::path dir = testing::scratch_dir();
   const StoreIdentity identity = small_identity();
   const auto conversation = ids(20, 1);
   const std::span<const int32_t> all(conversation);
-  DirStateStore(dir.path(), identity, 1 << 30, 1000)
+  DirStateStore(dir, identity, 1 << 30, 1000)
       .put(all.first(10), state_after(identity.config, all.first(10)));
-  DirStateStore reopened(dir.path(), identity, 1 << 30, 1000);
+  DirStateStore reopened(dir, identity, 1 << 30, 1000);
   EXPECT_EQ(reopened.size().entries, 1);
   const auto hit = reopened.find(all, 0);
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->length, 10);
   EXPECT_EQ(*hit->state, state_after(identity.config, all.first(10)));
   // Another model's store in the same directory sees none of it.
-  DirStateStore other(dir.path(), small_identity(99), 1 << 30, 1000);
+  DirStateStore other(dir, small_identity(99), 1 << 30, 1000);
   EXPECT_EQ(other.size().entries, 0);
   EXPECT_FALSE(other.find(all, 0));
 }
 
 TEST(DirStateStore, DamagedTruncatedAndStrayFilesAreIgnored) {
-  TempDir dir;
+  const fs::path dir = testing::scratch_dir();
   const StoreIdentity identity = small_identity();
   const auto conversation = ids(40, 1);
   const std::span<const int32_t> all(conversation);
   {
-    DirStateStore store(dir.path(), identity, 1 << 30, 1000);
+    DirStateStore store(dir, identity, 1 << 30, 1000);
     for (int64_t n : {5, 10, 15, 20}) {
       store.put(all.first(n), state_after(identity.config, all.first(n)));
     }
   }
   const auto path_of = [&](int64_t n) {
     const auto hashes = prefix_hashes(identity.fingerprint, all);
-    return dir.path() / (entry_key(identity.fingerprint, n, hashes[n]) + ".state");
+    return dir / (entry_key(identity.fingerprint, n, hashes[n]) + ".state");
   };
   // 20: a flipped byte; 15: cut short; 10: the state of other tokens under this key.
   {
@@ -243,12 +227,12 @@ TEST(DirStateStore, DamagedTruncatedAndStrayFilesAreIgnored) {
   save_state_entry(path_of(10), identity, other, state_after(identity.config, other));
   // Stray files: a name that is not a key, a leftover temporary, an empty entry.
   const std::string head = entry_key(identity.fingerprint, 0, 0).substr(0, 17);
-  std::ofstream(dir.path() / (head + "junk.state")) << "junk";
-  std::ofstream(dir.path() / (head + "3-0000000000000000.state.tmp.abc123")) << "half";
-  std::ofstream(dir.path() / (entry_key(identity.fingerprint, 3, 0) + ".state"));
-  std::ofstream(dir.path() / "README") << "not ours";
+  std::ofstream(dir / (head + "junk.state")) << "junk";
+  std::ofstream(dir / (head + "3-0000000000000000.state.tmp.abc123")) << "half";
+  std::ofstream(dir / (entry_key(identity.fingerprint, 3, 0) + ".state"));
+  std::ofstream(dir / "README") << "not ours";
 
-  DirStateStore store(dir.path(), identity, 1 << 30, 1000);
+  DirStateStore store(dir, identity, 1 << 30, 1000);
   const auto hit = store.find(all, 0);
   // The damaged entries are skipped one lookup at a time; the good one is found in the end.
   std::optional<StoredState> good = hit;
@@ -258,17 +242,17 @@ TEST(DirStateStore, DamagedTruncatedAndStrayFilesAreIgnored) {
   EXPECT_EQ(*good->state, state_after(identity.config, all.first(5)));
   EXPECT_EQ(store.errors(), 3);
   EXPECT_FALSE(fs::exists(path_of(20)));  // removed, not read again
-  EXPECT_TRUE(fs::exists(dir.path() / "README"));
-  EXPECT_FALSE(fs::exists(dir.path() / (head + "3-0000000000000000.state.tmp.abc123")));
+  EXPECT_TRUE(fs::exists(dir / "README"));
+  EXPECT_FALSE(fs::exists(dir / (head + "3-0000000000000000.state.tmp.abc123")));
 }
 
 TEST(DirStateStore, RemovesTheLeastRecentlyUsedPastItsBound) {
-  TempDir dir;
+  const fs::path dir = testing::scratch_dir();
   const StoreIdentity identity = small_identity();
   const auto a = ids(10, 1), b = ids(10, 2), c = ids(10, 3);
   const int64_t one =
       static_cast<int64_t>(encode_state_entry(identity, a, state_after(identity.config, a)).size());
-  DirStateStore store(dir.path(), identity, 2 * one, 1000);
+  DirStateStore store(dir, identity, 2 * one, 1000);
   store.put(a, state_after(identity.config, a));
   store.put(b, state_after(identity.config, b));
   auto longer = [](std::vector<int32_t> v) {
@@ -278,7 +262,7 @@ TEST(DirStateStore, RemovesTheLeastRecentlyUsedPastItsBound) {
   EXPECT_TRUE(store.find(longer(a), 0));
   store.put(c, state_after(identity.config, c));
   EXPECT_EQ(store.size().entries, 2);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 2);
   EXPECT_TRUE(store.find(longer(a), 0));
   EXPECT_FALSE(store.find(longer(b), 0));
 }
