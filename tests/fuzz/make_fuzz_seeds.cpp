@@ -354,8 +354,6 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   write_block_quants_seeds(out / "block_quants");
   write_sentencepiece_seeds(neox.parent_path(), out);
   write_forecaster_gguf_seed(fixtures, out / "forecaster_gguf" / "fc_sine.gguf");
-}
-
   write_chat_messages_seeds(neox.parent_path() / "chat-tests" / "mistral-v3.json",
                             out / "chat_messages");
 }
