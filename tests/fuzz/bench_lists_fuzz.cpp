@@ -11,7 +11,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  for (const auto [min, max] : {std::pair<int64_t, int64_t>{0, int64_t{1} << 24}, {1, 1024}}) {
+  for (const auto& [min, max] : {std::pair<int64_t, int64_t>{0, int64_t{1} << 24}, {1, 1024}}) {
     try {
       const auto values = mamba2::apps::parse_int_list(text, "-p", min, max);
       if (values.empty() || values.size() > mamba2::apps::kMaxListValues) std::abort();
