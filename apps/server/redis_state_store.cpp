@@ -159,9 +159,13 @@ std::optional<StoredState> RedisStateStore::find(std::span<const int32_t> tokens
   for (size_t i = 0; i < keys.size(); ++i) {
     if (present[i].type != REDIS_REPLY_INTEGER || present[i].integer != 1) continue;
     const std::string ttl = std::to_string(options_.ttl_seconds);
-    const Replies got = run({{"GET", keys[i]}, {"EXPIRE", keys[i], ttl}});
+    // At most one byte more than any entry of this model: a larger value is refused below
+    // without being read whole into memory.
+    const std::string last_byte = std::to_string(max_entry_bytes_);
+    const Replies got = run({{"GETRANGE", keys[i], "0", last_byte}, {"EXPIRE", keys[i], ttl}});
     if (!got.ok()) return std::nullopt;
-    if (got[0].type != REDIS_REPLY_STRING) continue;  // expired between the two calls
+    // Expired between the two calls (GETRANGE gives "" for a key that is gone).
+    if (got[0].type != REDIS_REPLY_STRING || got[0].len == 0) continue;
     try {
       if (static_cast<int64_t>(got[0].len) > max_entry_bytes_) {
         throw Error(keys[i], "larger than any state entry of this model");

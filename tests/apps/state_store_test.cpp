@@ -283,7 +283,7 @@ TEST(RedisStateStore, ADamagedOrForeignEntryIsIgnoredAndDeleted) {
   redisContext* raw = redisConnect("127.0.0.1", redis.port());
   ASSERT_TRUE(raw && !raw->err);
   for (const std::string& bad :
-       {std::string("garbage"),
+       {std::string("garbage"), std::string(size_t{8} << 20, 'x'),  // larger than any entry
         encode_state_entry(identity, ids(10, 5), state_after(identity.config, ids(10, 5))),
         encode_state_entry(small_identity(99), all.first(10),
                            state_after(identity.config, all.first(10)))}) {
@@ -294,7 +294,7 @@ TEST(RedisStateStore, ADamagedOrForeignEntryIsIgnoredAndDeleted) {
     freeReplyObject(exists);
   }
   redisFree(raw);
-  EXPECT_EQ(store.errors(), 3);
+  EXPECT_EQ(store.errors(), 4);
 }
 
 TEST(RedisStateStore, ARedisThatIsGoneOrMuteIsServedAround) {
