@@ -1,6 +1,7 @@
 // A loaded model ready for inference: the weights as the file holds them, plus the few tensors the
 // engine wants in another layout, prepared once. Immutable and shared by any number of Sessions,
-// which may run on different threads.
+// which may run on different threads (the one thing they add to it is the scan that
+// ScanMode::kAuto measured fastest, behind a lock).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 namespace mamba2 {
 
 struct PreparedWeights;  // runtime/engine/prepared_weights.h
+class ScanChoices;       // runtime/engine/scan_choice.h
 
 class Model {
  public:
@@ -30,10 +32,13 @@ class Model {
   const ModelConfig& config() const { return weights_.config; }
   const ModelWeights& weights() const { return weights_; }
   const PreparedWeights& prepared() const { return *prepared_; }
+  // What ScanMode::kAuto measured on this model so far, for every session of it.
+  ScanChoices& scan_choices() const { return *scan_choices_; }
 
  private:
   ModelWeights weights_;
   std::unique_ptr<const PreparedWeights> prepared_;
+  std::unique_ptr<ScanChoices> scan_choices_;
 };
 
 }  // namespace mamba2

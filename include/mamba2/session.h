@@ -17,7 +17,9 @@ namespace mamba2 {
 
 // How prefill computes the scan. All three give the same results up to float rounding.
 enum class ScanMode {
-  kAuto,         // chunked: the fastest on every prompt length measured so far
+  kAuto,         // chunked or associative, whichever a measurement on this model found faster
+                 // (runtime/engine/scan_choice.h): for prompts of 9 chunks and more, once per
+                 // thread count and prompt size class; shorter prompts run chunked
   kChunked,      // chunked SSD; a layer x chunk wavefront passes the state chunk to chunk
   kAssociative,  // chunk states combined by a parallel prefix over chunks, layer by layer
   kRecurrent,    // token by token, the plain recurrence (the reference)
@@ -86,11 +88,13 @@ class Session {
 
   const Model& model() const { return *model_; }
   const SessionOptions& options() const { return options_; }
+  // The scan the last prefill ran its last tokens with (kAuto resolved; kRecurrent for decode).
+  ScanMode last_scan() const;
 
  private:
   friend class BatchDecoder;  // steps the states of several sessions together
   SessionState& mutable_state();
-  ScanMode prefill_mode(size_t tokens) const;  // kAuto resolved for a prompt of `tokens`
+  ScanMode prefill_mode(size_t tokens) const;  // kAuto (measured in run) or recurrent for 1 token
 
   struct Impl;
   std::shared_ptr<const Model> model_;

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <limits>
 #include <memory>
 #include <numeric>
 
 #include "mamba2/error.h"
 #include "runtime/engine/prefill.h"
+#include "runtime/engine/scan_choice.h"
 
 namespace mamba2 {
 namespace {
@@ -48,6 +50,7 @@ ScanMode parse_scan_mode(std::string_view name) {
 struct Session::Impl {
   Impl(const Model& model, const SessionOptions& options)
       : config(model.config()),
+        choices(model.scan_choices()),
         threading(options.threading),
         stages(config, model.prepared(), threading),
         chunk(options.chunk_size > 0 ? options.chunk_size : config.chunk_size),
@@ -88,16 +91,55 @@ struct Session::Impl {
     const int64_t start = state.position;
     const int64_t last_position = start + static_cast<int64_t>(tokens.size()) - 1;
     LogitsSink sink(&on_logits, last_position, logits, logits_scratch);
-    PrefillStrategy& prefill = strategy(mode, window_option);
     threading.execute([&] {
-      const auto window_tokens = static_cast<size_t>(prefill.window_tokens());
-      for (size_t begin = 0; begin < tokens.size(); begin += window_tokens) {
-        const auto piece = tokens.subspan(begin, std::min(window_tokens, tokens.size() - begin));
-        prefill.run(piece, start + static_cast<int64_t>(begin), sink);
-      }
+      size_t done = 0;
+      // Runs the next `count` tokens with `scan`; returns the seconds they took.
+      auto piece = [&](ScanMode scan, size_t count) {
+        const double seconds = run_piece(strategy(scan, window_option), tokens.subspan(done, count),
+                                         start + static_cast<int64_t>(done), sink);
+        done += count;
+        return seconds;
+      };
+      if (mode == ScanMode::kAuto) mode = choose_scan(tokens.size(), window_option, piece);
+      piece(mode, tokens.size() - done);
     });
     state.position = last_position + 1;
+    last_scan = mode;
     return logits;
+  }
+
+  // Runs `tokens` window by window through `prefill`; returns the seconds it took.
+  static double run_piece(PrefillStrategy& prefill, std::span<const int32_t> tokens,
+                          int64_t position, LogitsSink& sink) {
+    const auto begin_time = std::chrono::steady_clock::now();
+    const auto window_tokens = static_cast<size_t>(prefill.window_tokens());
+    for (size_t begin = 0; begin < tokens.size(); begin += window_tokens) {
+      const auto part = tokens.subspan(begin, std::min(window_tokens, tokens.size() - begin));
+      prefill.run(part, position + static_cast<int64_t>(begin), sink);
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_time).count();
+  }
+
+  // ScanMode::kAuto for a prompt of `tokens`: the model's earlier choice for its size class, or a
+  // measurement on the prompt's first pieces, which `piece` runs (scan_choice.h).
+  template <class Piece>
+  ScanMode choose_scan(size_t tokens, int64_t window_option, Piece& piece) {
+    const int64_t max_piece = window_option > 0 ? window_option : kAssociativeWindow;
+    const int64_t piece_chunks =
+        calibration_piece_chunks(static_cast<int64_t>(tokens) / chunk, max_piece);
+    if (piece_chunks == 0) return ScanMode::kChunked;
+    const ScanChoiceKey key{threading.threads(), chunk, window_option, piece_chunks};
+    if (const std::optional<ScanMode> known = choices.find(key)) return *known;
+    const auto size = static_cast<size_t>(chunk);
+    piece(ScanMode::kChunked, size);  // warm-up, untimed
+    // Both strategies exist before the clock starts: their buffers are allocated and touched.
+    strategy(ScanMode::kAssociative, window_option);
+    const auto measured = static_cast<size_t>(piece_chunks) * size;
+    double chunked = piece(ScanMode::kChunked, measured);
+    double associative = piece(ScanMode::kAssociative, measured);
+    associative += piece(ScanMode::kAssociative, measured);
+    chunked += piece(ScanMode::kChunked, measured);
+    return choices.record(key, faster_scan(chunked, associative));
   }
 
   // The strategy of `mode`, made on first use with the window it asks for then.
@@ -113,10 +155,12 @@ struct Session::Impl {
   }
 
   const ModelConfig& config;
+  ScanChoices& choices;
   ThreadingContext threading;
   LayerStages stages;
   int64_t chunk;
   SessionState state;
+  ScanMode last_scan = ScanMode::kRecurrent;
   ActivationBlock step_block;
   std::array<std::unique_ptr<PrefillStrategy>, 4> strategies;  // by ScanMode, made on first use
   std::vector<float> logits;                                   // [vocab_padded] of the last token
@@ -139,9 +183,8 @@ Session::Session(const Session& other)
 }
 
 ScanMode Session::prefill_mode(size_t tokens) const {
-  return options_.scan != ScanMode::kAuto ? options_.scan
-         : tokens <= 1                    ? ScanMode::kRecurrent
-                                          : ScanMode::kChunked;
+  // kAuto stays for run() to resolve, but one token is the decode step whatever the scan.
+  return options_.scan == ScanMode::kAuto && tokens <= 1 ? ScanMode::kRecurrent : options_.scan;
 }
 
 std::span<const float> Session::prefill(std::span<const int32_t> tokens,
@@ -175,6 +218,8 @@ std::span<const float> Session::decode(int32_t token) {
 }
 
 const SessionState& Session::state() const { return impl_->state; }
+
+ScanMode Session::last_scan() const { return impl_->last_scan; }
 
 SessionState& Session::mutable_state() { return impl_->state; }
 

@@ -1,7 +1,8 @@
 // N sessions on shared Models in N threads produce exactly what each produces alone, for every
 // scan path, prefill and decode, with a Mamba-2 and a Mamba-1 model in the same process; so do
-// BatchDecoders stepping sessions in parallel threads. Built on
-// its own so the TSan step (scripts/test.sh) can run just this under ThreadSanitizer.
+// BatchDecoders stepping sessions in parallel threads, and sessions measuring the auto scan
+// together agree on one choice. Built on its own so the TSan step (scripts/test.sh) can run just
+// this under ThreadSanitizer.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -13,6 +14,7 @@
 #include "mamba2/batch_decoder.h"
 #include "mamba2/random_model.h"
 #include "mamba2/session.h"
+#include "runtime/engine/scan_choice.h"
 #include "tests/runtime/engine/small_models.h"
 
 namespace mamba2 {
@@ -118,6 +120,32 @@ TEST(ConcurrentSessions, NThreadsTimesEveryScanModeAndLayerKindMatchRunsAlone) {
     EXPECT_EQ(together[i].decoded, alone[i].decoded);
     EXPECT_EQ(together[i].decode_logits, alone[i].decode_logits);
     EXPECT_EQ(together[i].state, alone[i].state);
+  }
+}
+
+// Sessions of one model measuring ScanMode::kAuto at the same time: the first choice recorded is
+// the model's, and every session (including those whose own measurement lost the race) finishes
+// its prompt with it.
+TEST(ConcurrentSessions, AutoScanMeasuredTogetherEndsInOneChoice) {
+  for (const ModelConfig& config : small_configs()) {
+    const auto model = std::make_shared<const Model>(make_random_weights(config, 9));
+    const auto prompt = random_tokens(12 * config.chunk_size, config.vocab_size, 3);
+    constexpr int kSessions = 4;
+    std::vector<ScanMode> used(kSessions);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kSessions; ++i) {
+      threads.emplace_back([&, i] {
+        SessionOptions options;
+        options.threading = ThreadingContext(kSessionThreads);
+        Session session(model, options);
+        session.prefill(prompt);
+        used[i] = session.last_scan();
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    const auto kept = model->scan_choices().find({kSessionThreads, config.chunk_size, 0, 2});
+    ASSERT_TRUE(kept);
+    for (ScanMode scan : used) EXPECT_EQ(scan, *kept);
   }
 }
 

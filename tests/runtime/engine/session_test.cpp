@@ -12,6 +12,7 @@
 #include "mamba2/error.h"
 #include "mamba2/perplexity.h"
 #include "mamba2/random_model.h"
+#include "runtime/engine/scan_choice.h"
 #include "tests/runtime/engine/reference_forward.h"
 #include "tests/runtime/engine/small_models.h"
 
@@ -83,6 +84,77 @@ TEST(Session, ScanPathsAgreeAtEveryBoundaryLength) {
         EXPECT_EQ(run.state.position, length);
       }
     }
+  }
+}
+
+TEST(ScanChoice, PieceSizeFollowsThePromptAndTheFasterScanIsKept) {
+  // (chunks - 1) / 4 capped at the window, down to a power of two; under 2: not measured.
+  EXPECT_EQ(calibration_piece_chunks(8, 8), 0);
+  EXPECT_EQ(calibration_piece_chunks(9, 8), 2);
+  EXPECT_EQ(calibration_piece_chunks(16, 8), 2);
+  EXPECT_EQ(calibration_piece_chunks(17, 8), 4);
+  EXPECT_EQ(calibration_piece_chunks(64, 8), 8);
+  EXPECT_EQ(calibration_piece_chunks(1000, 8), 8);
+  EXPECT_EQ(calibration_piece_chunks(1000, 3), 2);
+  EXPECT_EQ(faster_scan(2.0, 1.0), ScanMode::kAssociative);
+  EXPECT_EQ(faster_scan(1.0, 2.0), ScanMode::kChunked);
+  EXPECT_EQ(faster_scan(1.0, 1.0), ScanMode::kChunked);
+
+  ScanChoices choices;
+  const ScanChoiceKey key{2, 256, 0, 8}, other_threads{1, 256, 0, 8};
+  EXPECT_FALSE(choices.find(key));
+  EXPECT_EQ(choices.record(key, ScanMode::kAssociative), ScanMode::kAssociative);
+  EXPECT_EQ(choices.record(key, ScanMode::kChunked), ScanMode::kAssociative);  // first one kept
+  EXPECT_EQ(choices.find(key), ScanMode::kAssociative);
+  EXPECT_FALSE(choices.find(other_threads));
+}
+
+TEST(Session, AutoScanMeasuresOncePerSizeClassAndReusesTheChoice) {
+  for (const ModelConfig& config : small_configs()) {
+    SCOPED_TRACE(std::string(architecture_name(config.architecture)));
+    const auto model = random_model(config);
+    const int64_t chunk = config.chunk_size;
+    // 12 chunks + 3: measured on pieces of 2 chunks.
+    const auto tokens = random_tokens(12 * chunk + 3, config.vocab_size, 5);
+    const ScanChoiceKey key{2, chunk, 0, 2};
+    ASSERT_FALSE(model->scan_choices().find(key));
+
+    Session measuring(model, with_scan(ScanMode::kAuto, 2));
+    PromptRun measured;
+    measuring.prefill(tokens, [&](int64_t, std::span<const float> logits) {
+      measured.logits.insert(measured.logits.end(), logits.begin(), logits.end());
+    });
+    const ScanMode choice = measuring.last_scan();
+    ASSERT_TRUE(choice == ScanMode::kChunked || choice == ScanMode::kAssociative);
+    EXPECT_EQ(model->scan_choices().find(key), choice);
+    // The measured pieces are the prompt's own tokens, each computed once.
+    const PromptRun chunked = run_prompt(model, tokens, with_scan(ScanMode::kChunked, 2));
+    expect_near_relative(measured.logits, chunked.logits, 1e-4);
+    expect_near_relative(measuring.state().ssm, chunked.state.ssm, 1e-4);
+    EXPECT_EQ(measuring.state().position, static_cast<int64_t>(tokens.size()));
+
+    // Another session of the model runs the whole prompt with the choice, measuring nothing.
+    const PromptRun again = run_prompt(model, tokens, with_scan(ScanMode::kAuto, 2));
+    const PromptRun chosen = run_prompt(model, tokens, with_scan(choice, 2));
+    EXPECT_EQ(again.logits, chosen.logits);
+    EXPECT_EQ(again.state, chosen.state);
+
+    // A choice recorded for a size class is what auto runs (the measurement decides alone).
+    const ScanChoiceKey one_thread{1, chunk, 0, 2};
+    model->scan_choices().record(one_thread, ScanMode::kAssociative);
+    const PromptRun recorded = run_prompt(model, tokens, with_scan(ScanMode::kAuto, 1));
+    EXPECT_EQ(recorded.logits, run_prompt(model, tokens, with_scan(ScanMode::kAssociative)).logits);
+
+    // Too short to measure (8 chunks): chunked, and nothing recorded.
+    const auto short_tokens = random_tokens(8 * chunk, config.vocab_size, 6);
+    Session short_session(model, with_scan(ScanMode::kAuto, 3));
+    short_session.prefill(short_tokens);
+    EXPECT_EQ(short_session.last_scan(), ScanMode::kChunked);
+    EXPECT_EQ(run_prompt(model, short_tokens, with_scan(ScanMode::kAuto, 3)).logits,
+              run_prompt(model, short_tokens, with_scan(ScanMode::kChunked, 3)).logits);
+    EXPECT_FALSE(model->scan_choices().find({3, chunk, 0, 0}));
+    short_session.decode(1);
+    EXPECT_EQ(short_session.last_scan(), ScanMode::kRecurrent);
   }
 }
 
