@@ -143,8 +143,8 @@ double fma_peak(SimdLevel level) {
   return peak = rates[2];
 }
 
-// range(0): a 130m shape; range(1): tokens; range(2): -1 for OpenBLAS sgemm (rows as stored),
-// else the SimdLevel of our kernel over panels.
+// range(0): a 130m shape; range(1): tokens; range(2): -1 for W's rows as stored (OpenBLAS sgemm,
+// our GEMV for <= kGemvMaxTokens), else the SimdLevel of our kernel over panels.
 void BM_F32Gemm(benchmark::State& state) {
   const Shape& shape = k130mShapes[state.range(0)];
   const int64_t tokens = state.range(1);
@@ -178,8 +178,10 @@ void BM_F32Gemm(benchmark::State& state) {
   state.counters["%FMA_peak"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * flops * 100.0 / fma_peak(level),
                          benchmark::Counter::kIsRate);
+  // Rows as stored take matmul_f32's own choice: sgemm, or our GEMV up to kGemvMaxTokens.
+  const std::string rows_path = tokens <= kGemvMaxTokens ? "rows gemv" : "rows openblas";
   state.SetLabel(std::string(shape.name) + " " +
-                 (blas ? std::string("openblas") : "panels " + std::string(path_name(level))));
+                 (blas ? rows_path : "panels " + std::string(path_name(level))));
 }
 
 BENCHMARK(BM_Gemv)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2}});
@@ -187,7 +189,7 @@ BENCHMARK(BM_OpenBlasSgemv)->DenseRange(0, 7);
 BENCHMARK(BM_GemvReference)->DenseRange(0, 7);
 BENCHMARK(BM_Sgemm)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_F32Gemm)
-    ->ArgsProduct({{0, 1, 2}, {64, 256}, {-1, 0, 1, 2}})
+    ->ArgsProduct({{0, 1, 2}, {1, 64, 256}, {-1, 0, 1, 2}})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
