@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <thread>
 
 #include "kernels/aligned_vector.h"
 #include "kernels/matmul.h"
@@ -167,6 +168,20 @@ TEST(F32GemmPath, EnvironmentOverridesTheMeasuredChoice) {
   EXPECT_EQ(f32_gemm_path(128, 72), measured);
   EXPECT_NE(f32_gemm_paths_chosen().find("openblas sgemm"), std::string::npos);
   if (before) ::setenv("MAMBA2_F32_GEMM", before, 1);
+}
+
+TEST(F32GemmPath, ModelsLoadingTogetherShareOneMeasurementPerK) {
+  if (std::getenv("MAMBA2_F32_GEMM")) GTEST_SKIP() << "MAMBA2_F32_GEMM forces the path";
+  std::vector<F32GemmPath> seen(3);
+  {
+    std::vector<std::jthread> loaders;
+    for (size_t i = 0; i < seen.size(); ++i) {
+      loaders.emplace_back([&seen, i] { seen[i] = f32_gemm_path(48, 88); });
+    }
+  }
+  EXPECT_EQ(seen[1], seen[0]);
+  EXPECT_EQ(seen[2], seen[0]);
+  EXPECT_EQ(f32_gemm_path(48, 88), seen[0]);
 }
 
 }  // namespace
