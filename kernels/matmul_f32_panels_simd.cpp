@@ -1,7 +1,8 @@
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/matmul_f32_panels.h"
-#include "kernels/matmul_tiling.h"
+#include "kernels/matmul_unroll.h"
 #include "kernels/simd.h"
 
 namespace mamba2::kernels {
@@ -65,6 +66,25 @@ void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_st
   });
 }
 
+// Calls f(count, t0) over `tokens` in groups of kTokens, then the rest in groups of 8, 4, 2 and 1
+// (count a std::integral_constant). A token's sums do not depend on its group, so five block
+// sizes instead of one per remainder only save compile time (ASan + UBSan builds of this file
+// took 97 s of CPU with twelve).
+template <int kTokens, class F>
+MAMBA2_ALWAYS_INLINE inline void for_token_groups(int64_t tokens, F&& f) {
+  int64_t t0 = 0;
+  for (; t0 + kTokens <= tokens; t0 += kTokens) f(std::integral_constant<int, kTokens>{}, t0);
+  unroll<4>([&](auto bit) MAMBA2_ALWAYS_INLINE {
+    constexpr int kCount = 8 >> bit;
+    if constexpr (kCount < kTokens) {
+      if (t0 + kCount <= tokens) {
+        f(std::integral_constant<int, kCount>{}, t0);
+        t0 += kCount;
+      }
+    }
+  });
+}
+
 // Panels [p_begin, p_end), every one inside the call's rows: Y written in place, input block by
 // input block (the first stores, the others add to what Y holds), the bias with the last.
 template <class Arch>
@@ -81,19 +101,17 @@ void whole_panels(const MatmulOperands& args, int64_t p_begin, int64_t p_end) {
       const int64_t used = std::min<int64_t>(B::kPanels, p_end - p);
       const float* w = panels + p * panel_stride + i0 * kF32PanelRows;
       const float* bias = last && args.bias ? args.bias + p * kF32PanelRows : nullptr;
-      for (int64_t t0 = 0; t0 < tokens; t0 += B::kTokens) {
+      for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
         const float* x = args.x.row(t0) + i0;
         float* c = args.y.row(t0) + p * kF32PanelRows;
-        with_count<B::kTokens>(std::min<int64_t>(B::kTokens, tokens - t0), [&](auto count) {
-          if (used == B::kPanels) {
-            block_kernel<Arch, count, B::kPanels>(x, args.x.stride, w, panel_stride, kc, c,
-                                                  args.y.stride, accumulate, bias);
-          } else {
-            block_kernel<Arch, count, 1>(x, args.x.stride, w, panel_stride, kc, c, args.y.stride,
-                                         accumulate, bias);
-          }
-        });
-      }
+        if (used == B::kPanels) {
+          block_kernel<Arch, count, B::kPanels>(x, args.x.stride, w, panel_stride, kc, c,
+                                                args.y.stride, accumulate, bias);
+        } else {
+          block_kernel<Arch, count, 1>(x, args.x.stride, w, panel_stride, kc, c, args.y.stride,
+                                       accumulate, bias);
+        }
+      });
     }
   }
 }
@@ -107,12 +125,9 @@ void part_of_panel(const MatmulOperands& args, int64_t p, int64_t n_begin, int64
   const int64_t k = args.k(), tokens = args.tokens();
   const float* w = args.w.elements<float>() + p * kF32PanelRows * k;
   alignas(64) float tile[B::kTokens * kF32PanelRows];  // [kTokens, 16]
-  for (int64_t t0 = 0; t0 < tokens; t0 += B::kTokens) {
-    const int64_t count = std::min<int64_t>(B::kTokens, tokens - t0);
-    with_count<B::kTokens>(count, [&](auto c) {
-      block_kernel<Arch, c, 1>(args.x.row(t0), args.x.stride, w, 0, k, tile, kF32PanelRows, false,
-                               nullptr);
-    });
+  for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
+    block_kernel<Arch, count, 1>(args.x.row(t0), args.x.stride, w, 0, k, tile, kF32PanelRows, false,
+                                 nullptr);
     for (int64_t t = 0; t < count; ++t) {
       float* y = args.y.row(t0 + t);
       for (int64_t n = n_begin; n < n_end; ++n) {
@@ -120,7 +135,7 @@ void part_of_panel(const MatmulOperands& args, int64_t p, int64_t n_begin, int64
         y[n] = args.bias ? sum + args.bias[n] : sum;
       }
     }
-  }
+  });
 }
 
 }  // namespace
