@@ -1,6 +1,6 @@
 // f32 weights in panels for our own GEMM (WeightLayout::kF32Panels16), an alternative to OpenBLAS
-// sgemm for prefill where ours is the faster (Debian's OpenBLAS 0.3.21 picks an SSE3 or AVX2
-// kernel on CPUs newer than it, whatever OPENBLAS_CORETYPE may say).
+// sgemm for prefill where ours is the faster: Debian's OpenBLAS 0.3.21 falls back to SSE3 kernels
+// on CPUs newer than it, and OPENBLAS_CORETYPE=Haswell (CI) gives AVX2 ones on AVX-512 CPUs.
 //
 // W [N, K] as stored is cut into panels of 16 rows; panel p holds rows 16p..16p+15 column after
 // column, so the sixteen weights one input meets are one 64-byte line:
