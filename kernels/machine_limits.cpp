@@ -12,6 +12,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/matmul_bf16.h"
+#include "kernels/matmul_f32_panels.h"
 #include "kernels/matmul_quant.h"
 #include "kernels/peak_probes.h"
 #include "kernels/simd.h"
@@ -191,7 +192,10 @@ ProjectionArithmetic projection_arithmetic(DType type, int64_t tokens) {
 
 std::string projection_kernel(DType type, int64_t tokens) {
   const std::string name(dtype_name(type));
-  const std::string f32_path = tokens <= kGemvMaxTokens
+  // f32 weights in panels (where load found our GEMM faster) take it at every token count.
+  const std::string chosen = f32_gemm_paths_chosen();
+  const std::string f32_path = chosen.starts_with("panels") ? "f32 " + chosen
+                               : tokens <= kGemvMaxTokens
                                    ? "f32 gemv " + std::string(path_name(simd_level()))
                                    : std::string("f32 openblas sgemm");
   if (has_quant_kernel(type)) return name + " " + std::string(path_name(quant_path()));

@@ -26,6 +26,7 @@ struct MatView {
 enum class WeightLayout : uint8_t {
   kRows,               // as stored: row after row of the weight type
   kQ8_0Interleaved16,  // q8_0 rearranged by interleave_q8_0() for the AVX512-VNNI kernels
+  kF32Panels16,        // f32 in 16-row panels by pack_f32_panels() for our GEMM
 };
 
 // A weight matrix W [rows, cols] in its stored element type: with WeightLayout::kRows, rows of

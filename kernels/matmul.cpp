@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "kernels/matmul_f32_panels.h"
 #include "kernels/simd.h"
 #include "mamba2/error.h"
 
@@ -49,6 +50,12 @@ void matmul_f32(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
                                   std::to_string(args.x.stride) + ", K " + std::to_string(k) +
                                   ", ld_y " + std::to_string(args.y.stride) + ")");
   }
+  // Packed panels: our GEMM for every token count (each token's bits are its own, see
+  // matmul_f32_panels.h), so decode and batched decode read the same layout as prefill.
+  if (args.w.layout == WeightLayout::kF32Panels16) {
+    dispatch(PanelGemmKernel{}, args, n_begin, n_end);
+    return;
+  }
   if (tokens <= kGemvMaxTokens || args.token_rows == TokenRows::kSeparateSequences) {
     dispatch(GemvKernel{}, args, n_begin, n_end);
     return;
@@ -70,12 +77,16 @@ namespace ref {
 
 void matmul_f32(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
   const int64_t k = args.k();
+  const bool panels = args.w.layout == WeightLayout::kF32Panels16;
   for (int64_t t = 0; t < args.tokens(); ++t) {
     const float* x = args.x.row(t);  // [K]
     for (int64_t n = n_begin; n < n_end; ++n) {
-      const float* w = args.w.elements<float>() + n * k;  // [K]
+      // Row n as stored ([K], step 1) or its lane of a panel ([K, 16], step 16).
+      const float* w = args.w.elements<float>() +
+                       (panels ? n / kF32PanelRows * kF32PanelRows * k + n % kF32PanelRows : n * k);
+      const int64_t step = panels ? kF32PanelRows : 1;
       double acc = 0.0;
-      for (int64_t i = 0; i < k; ++i) acc += static_cast<double>(x[i]) * w[i];
+      for (int64_t i = 0; i < k; ++i) acc += static_cast<double>(x[i]) * w[i * step];
       args.y.row(t)[n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
     }
   }

@@ -5,7 +5,9 @@
 // T <= kGemvMaxTokens (decode, a small decode batch) or rows of separate sequences (a decode
 // batch of any size, TokenRows::kSeparateSequences) is our xsimd GEMV, which reads W once for all
 // the tokens, each token's row giving the bits it gives alone; more tokens of one sequence use
-// OpenBLAS sgemm, single-threaded: TBB owns the cores.
+// OpenBLAS sgemm, single-threaded: TBB owns the cores. W packed in panels at load
+// (WeightLayout::kF32Panels16, where f32_gemm_path() found our GEMM the faster) takes our xsimd
+// GEMM for every token count instead (kernels/matmul_f32_panels.h).
 #pragma once
 
 #include <cstdint>

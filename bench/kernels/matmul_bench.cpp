@@ -1,15 +1,22 @@
 // f32 projections at the Mamba-2 model shapes. T = 1: our GEMV per SIMD level against the scalar
-// reference and OpenBLAS sgemv (GB/s of weights read). T = 256: matmul_f32's sgemm (GFLOP/s).
+// reference and OpenBLAS sgemv (GB/s of weights read). T = 256: matmul_f32's sgemm (GFLOP/s), and
+// for the 130m shapes OpenBLAS against our panel GEMM per SIMD level in the same run, as GFLOP/s
+// and % of the FMA peak (the --roofline probe, one core at the level the kernel runs).
 // Everything single-threaded, as each tile runs in the engine.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <algorithm>
 #include <array>
+#include <ctime>
 #include <string>
 #include <vector>
 
 #include "bench/kernels/projection_shapes.h"
+#include "kernels/aligned_vector.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_f32_panels.h"
+#include "kernels/peak_probes.h"
 #include "kernels/simd.h"
 
 namespace mamba2::kernels {
@@ -101,10 +108,89 @@ void BM_Sgemm(benchmark::State& state) {
   state.SetLabel(shape.name);
 }
 
+// The prefill projections of the 130m model: in_proj, out_proj and the lm_head (vocab padded to
+// 50288) when every token's logits are wanted.
+constexpr std::array<Shape, 3> k130mShapes = {{
+    {"130m in_proj", 3352, 768},
+    {"130m out_proj", 768, 1536},
+    {"130m lm_head", 50288, 768},
+}};
+
+// Seconds of CPU time this thread has run: Google Benchmark's rates divide by it, and on a shared
+// machine wall time also counts other processes' turns.
+double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+// One core's f32 FMA FLOP/s at `level` (per CPU second): the median of five runs of the
+// --roofline probe.
+double fma_peak(SimdLevel level) {
+  static std::array<double, 3> peaks{};
+  double& peak = peaks[static_cast<int>(level)];
+  if (peak > 0) return peak;
+  std::vector<double> rates;
+  for (int run = 0; run < 5; ++run) {
+    float sink = 0;
+    const double start = thread_cpu_seconds();
+    const int64_t flops = dispatch_at(level, FmaProbe{}, int64_t{1} << 22, &sink);
+    const double took = thread_cpu_seconds() - start;
+    benchmark::DoNotOptimize(sink);
+    rates.push_back(static_cast<double>(flops) / took);
+  }
+  std::sort(rates.begin(), rates.end());
+  return peak = rates[2];
+}
+
+// range(0): a 130m shape; range(1): tokens; range(2): -1 for W's rows as stored (OpenBLAS sgemm,
+// our GEMV for <= kGemvMaxTokens), else the SimdLevel of our kernel over panels.
+void BM_F32Gemm(benchmark::State& state) {
+  const Shape& shape = k130mShapes[state.range(0)];
+  const int64_t tokens = state.range(1);
+  const bool blas = state.range(2) < 0;
+  const SimdLevel level = blas ? simd_level() : static_cast<SimdLevel>(state.range(2));
+  if (!path_supported(level)) {
+    state.SkipWithError("SIMD level not supported by this CPU");
+    return;
+  }
+  Projection p(tokens, shape);
+  MatmulOperands args = p.args();
+  AlignedVector<float> panels;  // [N / 16, K, 16]
+  if (!blas) {
+    panels.resize(static_cast<size_t>(f32_panels_floats(shape.n, shape.k)));
+    pack_f32_panels(p.w.data(), shape.n, shape.k, 0, shape.n, panels.data());
+    args.w = {DType::kF32, reinterpret_cast<const std::byte*>(panels.data()), shape.n, shape.k,
+              WeightLayout::kF32Panels16};
+  }
+  for (auto _ : state) {
+    if (blas) {
+      matmul_f32(args, 0, shape.n);
+    } else {
+      dispatch_at(level, PanelGemmKernel{}, args, int64_t{0}, shape.n);
+    }
+    benchmark::DoNotOptimize(p.y.data());
+  }
+  const double flops = 2.0 * static_cast<double>(tokens * shape.n * shape.k);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
+  // The peak of the level the kernel runs at; OpenBLAS's own choice is measured against the best.
+  state.counters["%FMA_peak"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * flops * 100.0 / fma_peak(level),
+                         benchmark::Counter::kIsRate);
+  // Rows as stored take matmul_f32's own choice: sgemm, or our GEMV up to kGemvMaxTokens.
+  const std::string rows_path = tokens <= kGemvMaxTokens ? "rows gemv" : "rows openblas";
+  state.SetLabel(std::string(shape.name) + " " +
+                 (blas ? rows_path : "panels " + std::string(path_name(level))));
+}
+
 BENCHMARK(BM_Gemv)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2}});
 BENCHMARK(BM_OpenBlasSgemv)->DenseRange(0, 7);
 BENCHMARK(BM_GemvReference)->DenseRange(0, 7);
 BENCHMARK(BM_Sgemm)->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {256}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_F32Gemm)
+    ->ArgsProduct({{0, 1, 2}, {1, 64, 256}, {-1, 0, 1, 2}})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace mamba2::kernels

@@ -44,7 +44,8 @@ MachineLimits measure_machine_limits(int threads);
 ProjectionArithmetic projection_arithmetic(DType type, int64_t tokens);
 
 // The kernel path such a projection takes, as benchmarks name it: "f32 gemv avx512",
-// "f32 openblas sgemm", "bf16 amx", "bf16 widen", "q8_0 avx512vnni", ...
+// "f32 openblas sgemm", "f32 panels avx512" (our GEMM, once a model loaded has chosen it; with
+// " + openblas sgemm" where some shapes kept OpenBLAS), "bf16 amx", "q8_0 avx512vnni", ...
 std::string projection_kernel(DType type, int64_t tokens);
 
 }  // namespace mamba2

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "kernels/matmul_f32_panels.h"
 #include "kernels/matmul_q8_0.h"
 #include "mamba2/error.h"
 #include "quant/row_conversion.h"
@@ -40,6 +41,14 @@ class Preparer {
       out.weight = interleaved_q8_0(weight);
       out.layout = kernels::WeightLayout::kQ8_0Interleaved16;
     }
+    // f32 in panels where our GEMM beat OpenBLAS on this shape. Not a tied lm_head: the
+    // embedding looks its rows up, so panels would be a second copy (154 MiB for 130m) for a
+    // projection that prefill runs for one token.
+    if (weight.dtype == DType::kF32 && weight.data != embedding_rows_ &&
+        kernels::f32_gemm_path(out.rows, out.cols) == kernels::F32GemmPath::kPanels) {
+      out.weight = f32_panels(weight);
+      out.layout = kernels::WeightLayout::kF32Panels16;
+    }
     return out;
   }
 
@@ -71,22 +80,41 @@ class Preparer {
     }
   }
 
-  // A copy of a checked q8_0 matrix in the interleaved layout, row groups in parallel.
+  // A copy of a checked q8_0 matrix in the interleaved layout.
   const std::byte* interleaved_q8_0(const TensorView& view) {
     const int64_t rows = view.shape[0], cols = view.shape[1];
+    return rearranged(view, kernels::q8_0_interleaved_bytes(rows, cols), kernels::kQ8_0UnitRows,
+                      [&](int64_t begin, int64_t end, std::byte* out) {
+                        kernels::interleave_q8_0(view.data, rows, cols, begin, end, out);
+                      });
+  }
+
+  // A copy of a checked f32 matrix in 16-row panels.
+  const std::byte* f32_panels(const TensorView& view) {
+    const int64_t rows = view.shape[0], cols = view.shape[1];
+    const auto* w = reinterpret_cast<const float*>(view.data);  // [rows, cols]
+    return rearranged(
+        view, kernels::f32_panels_floats(rows, cols) * static_cast<int64_t>(sizeof(float)),
+        kernels::kF32PanelRows, [&](int64_t begin, int64_t end, std::byte* out) {
+          kernels::pack_f32_panels(w, rows, cols, begin, end, reinterpret_cast<float*>(out));
+        });
+  }
+
+  // `bytes` of new cache lines that fill(begin, end, out) writes for row ranges in parallel, in
+  // tasks of 64 groups of `group_rows`. The stored rows are not read again, so their file pages
+  // need not stay resident beside the copy (the RSS stays about the file's size); a tied
+  // embedding's stay, as every token looks its row up there.
+  template <class Fill>
+  const std::byte* rearranged(const TensorView& view, int64_t bytes, int64_t group_rows,
+                              Fill&& fill) {
     using CacheLine = PreparedWeights::CacheLine;
-    const auto bytes = static_cast<size_t>(kernels::q8_0_interleaved_bytes(rows, cols));
-    const size_t lines = (bytes + sizeof(CacheLine) - 1) / sizeof(CacheLine);
+    const size_t lines = (static_cast<size_t>(bytes) + sizeof(CacheLine) - 1) / sizeof(CacheLine);
     std::byte* out =
         out_.owned_lines.emplace_back(std::make_unique_for_overwrite<CacheLine[]>(lines))[0].bytes;
-    constexpr int64_t kRowsPerTask = 64 * kernels::kQ8_0UnitRows;
     threading_.execute([&] {
-      threading_.for_tiles(rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
-        kernels::interleave_q8_0(view.data, rows, cols, begin, end, out);
-      });
+      threading_.for_tiles(view.shape[0], 64 * group_rows,
+                           [&](int64_t begin, int64_t end) { fill(begin, end, out); });
     });
-    // The stored rows are not read again, so their file pages need not stay resident beside the
-    // copy; a tied embedding's stay, as every token looks its row up there.
     if (view.data != embedding_rows_) release_resident_pages(view.data, view.nbytes);
     return out;
   }

@@ -1,6 +1,7 @@
 // The weights as the engine reads them: pointers into the model's tensors, plus the few tensors
 // prepared once in another layout (the conv filter transposed to tap-major; q8_0 projections
-// interleaved for the AVX512-VNNI kernels, see kernels/matmul_q8_0.h). Projections and the
+// interleaved for the AVX512-VNNI kernels, see kernels/matmul_q8_0.h; f32 projections in panels
+// for our GEMM where it beats OpenBLAS, see kernels/matmul_f32_panels.h). Projections and the
 // embedding stay in their stored type, whatever it is (kernels/matmul_dispatch.h reads every
 // type), so a quantized model's resident memory is about its file's size; only small tensors
 // (norms, conv, A, D, biases) not in f32 are widened to f32 once here.
