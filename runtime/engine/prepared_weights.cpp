@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "kernels/matmul_q8_0.h"
+#include "kernels/interleave.h"
 #include "mamba2/error.h"
 #include "quant/row_conversion.h"
 #include "runtime/io/mapped_file.h"
@@ -30,15 +30,17 @@ class Preparer {
     return buffer.data();
   }
 
-  // Projections stay in place whatever their type (q8_0 interleaved where the CPU reads that
-  // faster): kernels::matmul reads f32, bf16 and the integer block types directly and dequantizes
-  // panels of the others on the fly, so no weight matrix is widened here.
+  // Projections stay in place whatever their type (q8_0, q4_0 and q4_K interleaved where the CPU
+  // reads that faster): kernels::matmul reads f32, bf16 and the integer block types directly and
+  // dequantizes panels of the others on the fly, so no weight matrix is widened here.
   Projection projection(const TensorView& weight, const TensorView& bias, const char* what) {
     Projection out{weight.dtype, weight.data, f32(bias, what), weight.shape[0], weight.shape[1]};
     check_rows(weight, what);
-    if (weight.dtype == DType::kQ8_0 && kernels::q8_0_interleave_supported(out.rows, out.cols)) {
-      out.weight = interleaved_q8_0(weight);
-      out.layout = kernels::WeightLayout::kQ8_0Interleaved16;
+    const kernels::WeightLayout layout =
+        kernels::interleaved_layout(weight.dtype, out.rows, out.cols);
+    if (layout != kernels::WeightLayout::kRows) {
+      out.weight = interleaved(weight, layout);
+      out.layout = layout;
     }
     return out;
   }
@@ -71,18 +73,19 @@ class Preparer {
     }
   }
 
-  // A copy of a checked q8_0 matrix in the interleaved layout, row groups in parallel.
-  const std::byte* interleaved_q8_0(const TensorView& view) {
+  // A copy of a checked matrix in an interleaved layout, 16-row groups in parallel.
+  const std::byte* interleaved(const TensorView& view, kernels::WeightLayout layout) {
     const int64_t rows = view.shape[0], cols = view.shape[1];
     using CacheLine = PreparedWeights::CacheLine;
-    const auto bytes = static_cast<size_t>(kernels::q8_0_interleaved_bytes(rows, cols));
+    const auto bytes =
+        static_cast<size_t>(kernels::interleaved_bytes(layout, view.dtype, rows, cols));
     const size_t lines = (bytes + sizeof(CacheLine) - 1) / sizeof(CacheLine);
     std::byte* out =
         out_.owned_lines.emplace_back(std::make_unique_for_overwrite<CacheLine[]>(lines))[0].bytes;
-    constexpr int64_t kRowsPerTask = 64 * kernels::kQ8_0UnitRows;
+    constexpr int64_t kRowsPerTask = 64 * kernels::kInterleaveRows;
     threading_.execute([&] {
       threading_.for_tiles(rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
-        kernels::interleave_q8_0(view.data, rows, cols, begin, end, out);
+        kernels::interleave(layout, view.dtype, view.data, rows, cols, begin, end, out);
       });
     });
     // The stored rows are not read again, so their file pages need not stay resident beside the
