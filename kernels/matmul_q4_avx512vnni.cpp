@@ -1,9 +1,10 @@
 // matmul_quant's path for Q4_0 and Q4_K weights interleaved (matmul_q4.h), on CPUs with
 // AVX512-VNNI (compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mfma
 // -mf16c). Each 64-byte line of nibbles gives sixteen rows' four inputs twice: its low nibbles
-// (one and) and its high ones (a shift and an and), each one vpdpbusd against a token's four
-// activations broadcast, so a block's exact integer sum of sixteen outputs builds up lane by lane
-// and the float work is one fma per block (Q4_0) or sub-block (Q4_K) per sixteen outputs.
+// (one and) and its high ones (one and, in place: 16 x their value), each one vpdpbusd against a
+// token's four activations broadcast, so a block's exact integer sum of sixteen outputs builds up
+// lane by lane and the float work is one fma per block (Q4_0) or sub-block (Q4_K) per sixteen
+// outputs.
 #include <cstring>
 
 #include "kernels/interleaved_tiles_avx512.h"
@@ -33,9 +34,14 @@ inline __m512i four_at(const int8_t* x) {
   return _mm512_set1_epi32(four);
 }
 
-// The low and high nibbles of a line of quants, each byte 0..15.
+// The low nibbles of a line of quants (each byte 0..15), and the high ones left in place (16
+// times their value): a dot product with them is 16 times the high nibbles' one, exactly (at
+// most 4 * 240 * 128 per lane and step), so a shift of the sum replaces one per line.
 inline __m512i low_nibbles(__m512i q) { return _mm512_and_si512(q, _mm512_set1_epi8(0x0F)); }
-inline __m512i high_nibbles(__m512i q) { return low_nibbles(_mm512_srli_epi16(q, 4)); }
+inline __m512i high_nibbles_x16(__m512i q) {
+  return _mm512_and_si512(q, _mm512_set1_epi8(static_cast<char>(0xF0)));
+}
+inline __m512i divided_by_16(__m512i sum) { return _mm512_srai_epi32(sum, 4); }
 
 template <bool kPrefetch, int kTokens>
 inline __m512i load_line(const std::byte* p) {
@@ -67,10 +73,14 @@ struct Q4_0Interleaved {
     for (int64_t b = 0; b < blocks; ++b) {
       const std::byte* unit = w + b / kQ4_0UnitBlocks * kQ4_0UnitBytes;
       const int64_t j = b % kQ4_0UnitBlocks;  // the block's place in its unit
-      __m512i isum[kGroups][kTokens];
+      // Two chains per output: the low nibbles (from the bias's start) and 16 x the high ones.
+      __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
       unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
         const __m512i start = _mm512_set1_epi32(x_offsets[t * blocks + b] / 16);
-        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE { isum[g][t] = start; });
+        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+          isum[g][t] = start;
+          isum_high[g][t] = _mm512_setzero_si512();
+        });
       });
       unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
         __m512i low[kGroups], high[kGroups];
@@ -78,14 +88,14 @@ struct Q4_0Interleaved {
           const __m512i q =
               load_line<kPrefetch, kTokens>(unit + g * group_bytes + 256 * j + 64 * s);
           low[g] = low_nibbles(q);
-          high[g] = high_nibbles(q);
+          high[g] = high_nibbles_x16(q);
         });
         unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
           const int8_t* x = x_quants + t * xq.k + b * 32 + 4 * s;
           const __m512i x_low = four_at(x), x_high = four_at(x + 16);
           unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
             isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], low[g], x_low);
-            isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], high[g], x_high);
+            isum_high[g][t] = _mm512_dpbusd_epi32(isum_high[g][t], high[g], x_high);
           });
         });
       });
@@ -93,7 +103,8 @@ struct Q4_0Interleaved {
         const __m512 dw = halves_at(unit + g * group_bytes + kQ4_0UnitScaleOffset + 32 * j);
         unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
           const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x_scales[t * blocks + b]));
-          acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), scale, acc[g][t]);
+          const __m512i sum = _mm512_add_epi32(isum[g][t], divided_by_16(isum_high[g][t]));
+          acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[g][t]);
         });
       });
     }
@@ -135,7 +146,7 @@ inline __m512 byte_of(const __m512i (&words)[2]) {
 // Q4_K: per chunk c of 64 inputs, eight lines give sub-block 2c (low nibbles) and 2c + 1 (high)
 // in 16 vpdpbusd; the quants carry no bias (their minimums are a float sum of their own).
 struct Q4_KInterleaved {
-  static constexpr int kGemvGroups = 2, kGemmGroups = 1, kGemmTokens = 6;
+  static constexpr int kGemvGroups = 4, kGemmGroups = 1, kGemmTokens = 6;
   static int64_t row_bytes(int64_t k) { return k / 256 * 144; }
 
   template <int kGroups, int kTokens, bool kPrefetch>
@@ -157,7 +168,7 @@ struct Q4_KInterleaved {
     for (int64_t b0 = 0; b0 < blocks; b0 += 8) {
       const std::byte* unit = w + b0 / 8 * kQ4_KUnitBytes;
       unroll<4>([&](auto c) MAMBA2_ALWAYS_INLINE {
-        __m512i isum[kGroups][kTokens][2];  // sub-blocks 2c, 2c + 1
+        __m512i isum[kGroups][kTokens][2];  // sub-blocks 2c, 2c + 1 (16 x)
         unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
           unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
             isum[g][t][0] = isum[g][t][1] = _mm512_setzero_si512();
@@ -169,7 +180,7 @@ struct Q4_KInterleaved {
             const __m512i q =
                 load_line<kPrefetch, kTokens>(unit + g * group_bytes + 512 * c + 64 * s);
             low[g] = low_nibbles(q);
-            high[g] = high_nibbles(q);
+            high[g] = high_nibbles_x16(q);
           });
           unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
             const int8_t* x = x_quants + t * xq.k + b0 * 32 + 64 * c + 4 * s;
@@ -192,7 +203,8 @@ struct Q4_KInterleaved {
             unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
               const int64_t b = t * blocks + b0 + sub;
               const __m512 scale = _mm512_mul_ps(ds, _mm512_set1_ps(x_scales[b]));
-              acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t][h]), scale, acc[g][t]);
+              const __m512i sum = h == 0 ? isum[g][t][0] : divided_by_16(isum[g][t][1]);
+              acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[g][t]);
               mins[g][t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x_sums[b]), mins[g][t]);
             });
           });

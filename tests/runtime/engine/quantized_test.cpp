@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/matmul_q8_0.h"
+#include "kernels/matmul_quant.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/npy.h"
 #include "mamba2/session.h"
@@ -143,16 +143,27 @@ TEST_P(QuantizedModel, StaysCloseToF32) {
   const auto gguf = quantized_gguf(c.fixture, c.type);
   const auto quantized = load_model(gguf);
 
-  // The engine reads the stored type: nothing widened at load. q8_0 matrices are interleaved
-  // wherever this CPU's path reads that layout.
+  // The engine reads the stored type: nothing widened at load. q8_0, q4_0 and q4_K matrices are
+  // interleaved wherever this CPU's path reads those layouts (whole 64- or 256-input units).
   const PreparedWeights& prepared = quantized->prepared();
+  const bool vnni512 = kernels::quant_path() == kernels::QuantPath::kAvx512Vnni;
+  const auto expected_layout = [&](int64_t cols) {
+    using kernels::WeightLayout;
+    if (!vnni512) return WeightLayout::kRows;
+    switch (c.type) {
+      case DType::kQ8_0:
+        return cols % 64 == 0 ? WeightLayout::kQ8_0Interleaved16 : WeightLayout::kRows;
+      case DType::kQ4_0:
+        return cols % 64 == 0 ? WeightLayout::kQ4_0Interleaved16 : WeightLayout::kRows;
+      case DType::kQ4_K:
+        return cols % 256 == 0 ? WeightLayout::kQ4_KInterleaved16 : WeightLayout::kRows;
+      default:
+        return WeightLayout::kRows;
+    }
+  };
   const auto expect_read_as_stored_type = [&](const Projection& projection, const char* what) {
     EXPECT_EQ(projection.dtype, c.type) << what;
-    const bool interleaved = c.type == DType::kQ8_0 &&
-                             kernels::q8_0_interleave_supported(projection.rows, projection.cols);
-    EXPECT_EQ(projection.layout, interleaved ? kernels::WeightLayout::kQ8_0Interleaved16
-                                             : kernels::WeightLayout::kRows)
-        << what;
+    EXPECT_EQ(projection.layout, expected_layout(projection.cols)) << what;
   };
   EXPECT_EQ(prepared.embedding.dtype, c.type);
   expect_read_as_stored_type(prepared.lm_head, "lm_head");
