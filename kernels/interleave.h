@@ -24,4 +24,17 @@ int64_t interleaved_bytes(WeightLayout layout, DType type, int64_t n, int64_t k)
 void interleave(WeightLayout layout, DType type, const std::byte* rows, int64_t n, int64_t k,
                 int64_t n_begin, int64_t n_end, std::byte* out);
 
+// Whether `layout` of W [n, k] of `type` takes exactly the bytes of its stored rows (n a multiple
+// of 16: no padding rows), so that interleave_in_place can rearrange them where they are.
+bool interleaves_in_place(WeightLayout layout, DType type, int64_t n, int64_t k);
+// Rearranges rows [n_begin, n_end) (multiples of 16) of W [n, k] stored as rows of `type` at
+// `data` into `layout`, in the same bytes, one 16-row group at a time through a buffer of its
+// size; disjoint ranges may run on different threads. Throws Error unless interleaves_in_place.
+void interleave_in_place(WeightLayout layout, DType type, std::byte* data, int64_t n, int64_t k,
+                         int64_t n_begin, int64_t n_end);
+// Row `row` of W [n, k] in `layout` as stored (dtype_bytes(type, k) bytes to `out`): the
+// inverse of interleave for one row, for reading the embedding's rows from a tied lm_head.
+void deinterleave_row(WeightLayout layout, DType type, const std::byte* data, int64_t n, int64_t k,
+                      int64_t row, std::byte* out);
+
 }  // namespace mamba2::kernels

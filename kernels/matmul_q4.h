@@ -50,6 +50,10 @@ int64_t q4_interleaved_bytes(DType type, int64_t n, int64_t k);
 void interleave_q4(DType type, const std::byte* rows, int64_t n, int64_t k, int64_t n_begin,
                    int64_t n_end, std::byte* out);
 
+// Row `row` of W [n, k] of `type` interleaved, as its stored blocks (to `out`).
+void deinterleave_q4_row(DType type, const std::byte* interleaved, int64_t n, int64_t k,
+                         int64_t row, std::byte* out);
+
 namespace q4_detail {
 // matmul_quant's body for interleaved Q4_0 and Q4_K weights (matmul_q4_avx512vnni.cpp).
 void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activations& xq,

@@ -13,8 +13,10 @@ namespace {
 
 class Preparer {
  public:
-  Preparer(PreparedWeights& out, const ThreadingContext& threading)
-      : out_(out), threading_(threading) {}
+  // exclusive: nothing but the model holds the bytes the weights point into (no other model,
+  // loader or caller can see them), so they may be rearranged in place.
+  Preparer(PreparedWeights& out, const ThreadingContext& threading, bool exclusive)
+      : out_(out), threading_(threading), exclusive_(exclusive) {}
 
   // A small tensor's elements as f32 (widened once here if stored in another type); null for an
   // absent optional tensor.
@@ -38,11 +40,31 @@ class Preparer {
     check_rows(weight, what);
     const kernels::WeightLayout layout =
         kernels::interleaved_layout(weight.dtype, out.rows, out.cols);
-    if (layout != kernels::WeightLayout::kRows) {
+    if (layout == kernels::WeightLayout::kRows) return out;
+    out.layout = layout;
+    if (exclusive_ && kernels::interleaves_in_place(layout, weight.dtype, out.rows, out.cols) &&
+        make_pages_writable(weight.data, weight.nbytes)) {
+      rearrange_in_place(weight, layout);
+      // A tied embedding's rows are now read back from the layout.
+      if (weight.data == embedding_rows_) out_.embedding.layout = layout;
+    } else {
       out.weight = interleaved(weight, layout);
-      out.layout = layout;
     }
     return out;
+  }
+
+  // Rearranges a checked matrix where it is (the pages made writable), 16-row groups in
+  // parallel: a private file mapping's pages become this process's own copies, in place of the
+  // file's, so resident memory stays about the file's size.
+  void rearrange_in_place(const TensorView& view, kernels::WeightLayout layout) {
+    const int64_t rows = view.shape[0], cols = view.shape[1];
+    auto* data = const_cast<std::byte*>(view.data);  // the model's own bytes, writable now
+    constexpr int64_t kRowsPerTask = 64 * kernels::kInterleaveRows;
+    threading_.execute([&] {
+      threading_.for_tiles(rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
+        kernels::interleave_in_place(layout, view.dtype, data, rows, cols, begin, end);
+      });
+    });
   }
 
   // The embedding in place whatever its type: rows are converted when tokens are embedded.
@@ -109,6 +131,7 @@ class Preparer {
  private:
   PreparedWeights& out_;
   const ThreadingContext& threading_;
+  const bool exclusive_;
   const std::byte* embedding_rows_ = nullptr;
 };
 
@@ -118,7 +141,9 @@ std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& we
                                                           const Model::PrepareProgress& progress,
                                                           const ThreadingContext& threading) {
   auto prepared = std::make_unique<PreparedWeights>();
-  Preparer preparer(*prepared, threading);
+  bool exclusive = true;
+  for (const auto& storage : weights.storage) exclusive = exclusive && storage.use_count() == 1;
+  Preparer preparer(*prepared, threading, exclusive);
   prepared->embedding = preparer.embedding(weights.embedding, "token_embd.weight");
   for (const LayerWeights& layer : weights.layers) {
     PreparedLayer& out = prepared->layers.emplace_back();

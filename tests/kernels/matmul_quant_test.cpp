@@ -2,6 +2,7 @@
 // and the dequantized panels of every other type): every path against `dequantize -> f32
 // reference` over ragged shapes, the paths against each other, and tiling invariance (a row or
 // token computed alone or within a bigger call gives the same bits).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -435,6 +436,41 @@ TEST(MatmulInterleaved, EveryLayoutGivesTheBlockOrderBits) {
         expect_near_reference(c, reference(c, c.x, c.ld_x, true), 0.02, 1e-3);
       }
     }
+  }
+}
+
+// In place, the same bytes as a copy; every row reads back as stored; a shape with padding rows
+// (N % 16) is refused.
+TEST(MatmulInterleaved, InPlaceGivesTheCopysBytesAndRowsReadBack) {
+  if (!path_supported(QuantPath::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  struct Layout {
+    DType type;
+    WeightLayout layout;
+    int64_t k;
+  };
+  for (const Layout& l : {Layout{DType::kQ8_0, WeightLayout::kQ8_0Interleaved16, 128},
+                          Layout{DType::kQ4_0, WeightLayout::kQ4_0Interleaved16, 192},
+                          Layout{DType::kQ4_K, WeightLayout::kQ4_KInterleaved16, 512}}) {
+    SCOPED_TRACE(dtype_name(l.type));
+    constexpr int64_t n = 48;
+    QuantCase c(l.type, 1, l.k, n, 5);
+    ASSERT_TRUE(interleaves_in_place(l.layout, l.type, n, l.k));
+    std::vector<std::byte> copy(static_cast<size_t>(interleaved_bytes(l.layout, l.type, n, l.k)));
+    interleave(l.layout, l.type, c.w.data(), n, l.k, 0, n, copy.data());
+    std::vector<std::byte> in_place = c.w;
+    interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 0, 16);
+    interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 16, n);
+    EXPECT_EQ(in_place, copy);
+    const int64_t row_bytes = static_cast<int64_t>(*dtype_bytes(l.type, l.k));
+    std::vector<std::byte> row(static_cast<size_t>(row_bytes));
+    for (int64_t r = 0; r < n; ++r) {
+      deinterleave_row(l.layout, l.type, in_place.data(), n, l.k, r, row.data());
+      ASSERT_TRUE(std::equal(row.begin(), row.end(), c.w.begin() + r * row_bytes)) << "row " << r;
+    }
+    EXPECT_THROW(deinterleave_row(l.layout, l.type, in_place.data(), n, l.k, n, row.data()), Error);
+    EXPECT_FALSE(interleaves_in_place(l.layout, l.type, 40, l.k));
+    EXPECT_THROW(interleave_in_place(l.layout, l.type, in_place.data(), 40, l.k, 0, 16), Error);
+    EXPECT_THROW(interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 8, 16), Error);
   }
 }
 

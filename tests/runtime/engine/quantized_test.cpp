@@ -277,6 +277,38 @@ TEST_P(LlamaCppQuantizedFile, MatchesLlamaCppLogits) {
   const auto dir = testing::fixture_dir(file.dir);
   const auto path = dir / (std::string(file.model) + "-" + type + ".gguf");
   const auto model = load_model(path);  // ids only: no tokenizer needed
+  // The model alone holds the mapped file, so interleaved projections are rearranged where they
+  // are mapped, not copied; a tied embedding is then read back from the lm_head's layout (the
+  // logits below check both).
+  const PreparedWeights& prepared = model->prepared();
+  const ModelWeights& stored = model->weights();
+  int64_t in_place = 0;
+  const auto expect_in_place = [&](const Projection& projection, const TensorView& view) {
+    // Padding rows (N % 16) need a copy.
+    if (projection.layout == kernels::WeightLayout::kRows || projection.rows % 16 != 0) return;
+    EXPECT_EQ(projection.weight, view.data) << projection.rows << " x " << projection.cols;
+    ++in_place;
+  };
+  for (size_t l = 0; l < prepared.layers.size(); ++l) {
+    expect_in_place(prepared.layers[l].in_proj, stored.layers[l].in_proj);
+    expect_in_place(prepared.layers[l].out_proj, stored.layers[l].out_proj);
+  }
+  expect_in_place(prepared.lm_head, stored.lm_head);
+  EXPECT_EQ(prepared.embedding.layout, prepared.lm_head.weight == prepared.embedding.data
+                                           ? prepared.lm_head.layout
+                                           : kernels::WeightLayout::kRows);
+  if (kernels::quant_path() == kernels::QuantPath::kAvx512Vnni &&
+      (type == "Q8_0" || type == "Q4_0" || type == "Q4_K_S")) {
+    EXPECT_GT(in_place, 0);
+  }
+  // This fixture ties its lm_head to a Q8_0 embedding in the Q8_0 file: read back interleaved.
+  if (kernels::quant_path() == kernels::QuantPath::kAvx512Vnni && type == "Q8_0" &&
+      model->config().tie_embeddings) {
+    EXPECT_EQ(prepared.embedding.layout, kernels::WeightLayout::kQ8_0Interleaved16);
+  }
+  std::printf("%s: tied %d, embedding %s, %lld matrices interleaved in place\n", type.c_str(),
+              int{model->config().tie_embeddings}, dtype_name(prepared.embedding.dtype).data(),
+              static_cast<long long>(in_place));
   const auto dequantized = dequantized_model(path);
   std::vector<float> actual, weights_only, llama, f32act;
   const auto prompts = prompts_of(testing::fixture_dir(file.prompts));
