@@ -1,5 +1,6 @@
 #include "mamba2/model.h"
 
+#include "runtime/engine/model_fingerprint.h"
 #include "runtime/engine/prepared_weights.h"
 
 namespace mamba2 {
@@ -7,6 +8,7 @@ namespace mamba2 {
 Model::Model(ModelWeights weights, const PrepareProgress& progress,
              const ThreadingContext& threading)
     : weights_(std::move(weights)),
+      fingerprint_(weights_fingerprint(weights_)),
       prepared_(PreparedWeights::prepare(weights_, progress, threading)) {}
 
 Model::~Model() = default;

@@ -301,6 +301,16 @@ TEST_P(LlamaCppQuantizedFile, MatchesLlamaCppLogits) {
       (type == "Q8_0" || type == "Q4_0" || type == "Q4_K_S")) {
     EXPECT_GT(in_place, 0);
   }
+  // Weights someone else still holds are interleaved in a copy, and the file's fingerprint does
+  // not depend on which.
+  if (in_place > 0) {
+    const ModelWeights kept = load_gguf_model(path);
+    const Model shared{ModelWeights(kept)};
+    if (shared.prepared().layers[0].out_proj.layout != kernels::WeightLayout::kRows) {
+      EXPECT_NE(shared.prepared().layers[0].out_proj.weight, kept.layers[0].out_proj.data);
+    }
+    EXPECT_EQ(shared.fingerprint(), model->fingerprint());
+  }
   // This fixture ties its lm_head to a Q8_0 embedding in the Q8_0 file: read back interleaved.
   if (kernels::quant_path() == kernels::QuantPath::kAvx512Vnni && type == "Q8_0" &&
       model->config().tie_embeddings) {
