@@ -54,7 +54,7 @@ inline __m512i load_line(const std::byte* p) {
 // Q4_0: per block, the integer sums start at -8 * (the sum of the block's activation quants), the
 // quants' bias taken back out (block_offsets holds -128 times that sum), and take 8 vpdpbusd.
 struct Q4_0Interleaved {
-  static constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 6;
+  static constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 4;
   static int64_t row_bytes(int64_t k) { return k / 32 * 18; }
 
   template <int kGroups, int kTokens, bool kPrefetch>
@@ -146,7 +146,7 @@ inline __m512 byte_of(const __m512i (&words)[2]) {
 // Q4_K: per chunk c of 64 inputs, eight lines give sub-block 2c (low nibbles) and 2c + 1 (high)
 // in 16 vpdpbusd; the quants carry no bias (their minimums are a float sum of their own).
 struct Q4_KInterleaved {
-  static constexpr int kGemvGroups = 4, kGemmGroups = 1, kGemmTokens = 6;
+  static constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 3;
   static int64_t row_bytes(int64_t k) { return k / 256 * 144; }
 
   template <int kGroups, int kTokens, bool kPrefetch>
