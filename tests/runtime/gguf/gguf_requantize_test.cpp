@@ -12,6 +12,7 @@
 #include "mamba2/gguf.h"
 #include "mamba2/quantization.h"
 #include "runtime/gguf/gguf_file.h"
+#include "runtime/gguf/gguf_model.h"
 #include "tests/support/file_bytes.h"
 #include "tests/support/test_paths.h"
 
@@ -192,6 +193,33 @@ TEST(Requantize, RefusesWhatIsNotAModelWithOneLine) {
     }
     EXPECT_FALSE(fs::exists(output)) << name;
   }
+}
+
+// Damaged headers (the keys and the tensor table): one Error each, or a file that loads.
+TEST(Requantize, DamagedHeadersGiveAnErrorOrALoadableFile) {
+  const fs::path dir = testing::scratch_dir();
+  const std::string good = testing::read_bytes(m1_tiny("F32"));
+  const auto header = static_cast<size_t>(GgufFile::open(m1_tiny("F32")).data_offset());
+  GgufWriteOptions options;
+  options.quantization = policy_for("Q4_K_M");
+  int refused = 0, written = 0;
+  for (size_t i = 0; i < 120; ++i) {
+    std::string bad = good;
+    const size_t at = (i * 7919) % header;
+    bad[at] = static_cast<char>(bad[at] ^ (1 << (i % 8)));
+    testing::write_bytes(dir / "bad.gguf", bad);
+    try {
+      requantize_gguf(dir / "bad.gguf", dir / "bad-out.gguf", options);
+    } catch (const Error& error) {
+      EXPECT_EQ(std::string(error.what()).find('\n'), std::string::npos);
+      ++refused;
+      continue;
+    }
+    ++written;
+    EXPECT_NO_THROW(load_gguf_model(dir / "bad-out.gguf")) << "flip at byte " << at;
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(written, 0);
 }
 
 }  // namespace
