@@ -167,6 +167,26 @@ TEST(LlamaQuantizeMamba1, TypesLlamaQuantizeRefusesWriteF16Rows) {
   }
 }
 
+// From an already quantized file (llama-quantize --allow-requantize IN OUT TYPE, llama.cpp
+// 34af94c, this machine): dequantized exactly to f32 / bf16, or quantized again from the
+// dequantized weights. The hashes are of llama-quantize's outputs.
+TEST(Requantize, QuantizedInputsGiveLlamaQuantizesAllowRequantizeFile) {
+  const struct {
+    const char* from;
+    const char* to;
+    uint64_t fnv1a;
+    uint64_t size;
+  } cases[] = {{"Q4_K_M", "F32", 0x877fb8d4cdffa617u, 4507680u},
+               {"IQ4_XS", "BF16", 0x7024657706d34a28u, 2271264u},
+               {"Q8_0", "Q4_0", 0x4ac65a2948bd7b63u, 731424u},
+               {"Q6_K", "Q4_K_M", 0xb6e04d79bddf7c3bu, 731424u}};
+  for (const auto& c : cases) {
+    const std::string bytes = testing::read_bytes(requantize(qtest(c.from), c.to));
+    EXPECT_EQ(bytes.size(), c.size) << c.from << " -> " << c.to;
+    EXPECT_EQ(fnv1a(bytes), c.fnv1a) << c.from << " -> " << c.to;
+  }
+}
+
 // Requantizing llama-quantize's own output changes nothing but what the new type asks for: a
 // Q4_K_M file rewritten as Q4_K_M is the same file (every tensor already has its type).
 TEST(Requantize, OwnOutputIsAFixedPoint) {
