@@ -1,10 +1,15 @@
-// mamba2-quantize INPUT OUTPUT.gguf [--type f32|f16|bf16|q8_0] [--tokenizer FILE]
+// mamba2-quantize INPUT OUTPUT.gguf [--type TYPE] [--tokenizer FILE]
 //                 [--embedding-type TYPE] [--keep-f32 PATTERN]...
 //
-// Converts a model (a checkpoint directory, or a GGUF file, ours or llama.cpp's) to a GGUF file
-// in llama.cpp's mamba2 layout whose large 2-D weights have the chosen type, one tensor at a
-// time, to a temporary file renamed into place at the end. Progress goes to stderr, the summary to
-// stdout; any error is one line on stderr and exit code 1.
+// Converts a model to a GGUF file in llama.cpp's mamba2 (or mamba) layout whose large 2-D weights
+// have the chosen type (llama-quantize's file types: q4_k_m, iq4_xs, q8_0, f16, ...), one tensor
+// at a time, to a temporary file renamed into place at the end:
+// - a GGUF file (ours or llama.cpp's) is rewritten as llama-quantize rewrites it: from the same
+//   f32 file, the same bytes (requantize_gguf);
+// - a checkpoint directory, or any input with --tokenizer, is converted as llama.cpp's
+//   convert_hf_to_gguf.py lays a model out (write_gguf_model).
+// Both take each tensor's type from one QuantizationPolicy. Progress goes to stderr, the summary
+// to stdout; any error is one line on stderr and exit code 1.
 #include <fnmatch.h>
 
 #include <CLI/CLI.hpp>
@@ -65,6 +70,14 @@ class NamePattern {
   std::string pattern_;
   std::optional<std::regex> regex_;
 };
+
+LlamaFileType parse_file_type(const std::string& name) {
+  const auto file_type = llama_file_type_from_name(name);
+  if (!file_type) {
+    throw Error("--type", "unknown type '" + name + "' (" + llama_file_type_names() + ")");
+  }
+  return *file_type;
+}
 
 DType parse_type(const char* option, const std::string& name) {
   const auto type = dtype_from_name(name);
@@ -129,7 +142,7 @@ void print_summary(const fs::path& output, uint64_t bytes_before) {
 }
 
 int quantize(const QuantizeArgs& args) {
-  const DType type = parse_type("--type", args.type);
+  const LlamaFileType file_type = parse_file_type(args.type);
   const std::optional<DType> embedding_type =
       args.embedding_type.empty()
           ? std::nullopt
@@ -141,6 +154,8 @@ int quantize(const QuantizeArgs& args) {
   apps::check_output_path(args.output.string(), "output");
 
   ModelWeights weights = load_model_weights(args.input);
+  // A GGUF file is rewritten as llama-quantize does; a directory (or a new tokenizer) converted.
+  const bool requantize = !fs::is_directory(args.input) && args.tokenizer.empty();
   if (!args.tokenizer.empty()) weights.tokenizer = load_tokenizer_file(args.tokenizer);
   if (!weights.tokenizer) {
     std::fprintf(stderr, "%s: note: no tokenizer; the file will hold no vocabulary\n", kProgram);
@@ -149,7 +164,8 @@ int quantize(const QuantizeArgs& args) {
 
   GgufWriteOptions options;
   QuantizationPolicy& policy = options.quantization;
-  policy.type = type;
+  policy = QuantizationPolicy::for_llama_file_type(file_type);
+  policy.tied_embeddings = weights.config.tie_embeddings;
   policy.embedding_type = embedding_type;
   if (!keep_f32.empty()) {
     policy.keep_f32 = [&keep_f32](std::string_view name) {
@@ -171,12 +187,19 @@ int quantize(const QuantizeArgs& args) {
     if (!choice.fallback_from) return;
     const DTypeInfo& asked = dtype_info(*choice.fallback_from);
     std::fprintf(stderr,
-                 "%s: note: %s is %s: its rows of %lld are not whole %lld-weight %s blocks\n",
+                 "%s: note: %s is %s: its rows of %lld are not whole %lld-weight %s blocks%s\n",
                  kProgram, slot.name.c_str(), std::string(dtype_name(choice.type)).c_str(),
                  static_cast<long long>(slot.shape[slot.shape.rank - 1]),
-                 static_cast<long long>(asked.block_elems), std::string(asked.name).c_str());
+                 static_cast<long long>(asked.block_elems), std::string(asked.name).c_str(),
+                 choice.beyond_llama_quantize
+                     ? " (llama-quantize refuses this model: it has no fallback for that type)"
+                     : "");
   });
-  write_gguf_model(weights, args.output, options);
+  if (requantize) {
+    requantize_gguf(args.input, args.output, options);
+  } else {
+    write_gguf_model(weights, args.output, options);
+  }
   print_summary(args.output, bytes_before);
   return 0;
 }
@@ -193,8 +216,8 @@ int main(int argc, char** argv) {
   app.add_option("input", args.input, "GGUF file or model directory")->required();
   app.add_option("output", args.output, "GGUF file to write")->required();
   app.add_option("--type", args.type,
-                 "type of the large 2-D weights: " + dtype_names() +
-                     " (norms, conv, A, D and biases stay f32)")
+                 "llama-quantize's file type, case-insensitive: " + llama_file_type_names() +
+                     " (q3_k, q4_k, q5_k: the _m mixes; norms, conv, A, D and biases stay f32)")
       ->capture_default_str();
   app.add_option("--tokenizer", args.tokenizer,
                  "tokenizer to embed: tokenizer.json, a SentencePiece .model file or a GGUF file");

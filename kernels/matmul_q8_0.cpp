@@ -59,4 +59,28 @@ void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begi
   }
 }
 
+void deinterleave_q8_0_row(const std::byte* interleaved, int64_t n, int64_t k, int64_t row,
+                           std::byte* out) {
+  const int64_t blocks = k / kQ8_0BlockElems;
+  const int64_t units_per_group = blocks / kQ8_0UnitBlocks;
+  const int64_t r = row % kQ8_0UnitRows;
+  (void)n;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const std::byte* unit =
+        interleaved +
+        (row / kQ8_0UnitRows * units_per_group + b / kQ8_0UnitBlocks) * kQ8_0UnitBytes;
+    const int64_t j = b % kQ8_0UnitBlocks;
+    BlockQ8_0 block;
+    for (int i = 0; i < kQ8_0BlockElems; i += 4) {
+      uint32_t quad;
+      std::memcpy(&quad, unit + kQ8_0UnitQuantBytes * j + 64 * (i / 4) + 4 * r, sizeof quad);
+      quad ^= 0x80808080u;  // back to signed
+      std::memcpy(block.qs + i, &quad, sizeof quad);
+    }
+    std::memcpy(&block.d, unit + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j + 2 * r,
+                sizeof block.d);
+    std::memcpy(out + b * kBlockBytes, &block, sizeof block);
+  }
+}
+
 }  // namespace mamba2::kernels

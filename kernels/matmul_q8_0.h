@@ -40,6 +40,10 @@ int64_t q8_0_interleaved_bytes(int64_t n, int64_t k);
 void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begin, int64_t n_end,
                      std::byte* out);
 
+// Row `row` of W [n, k] interleaved, as its stored Q8_0 blocks (k / 32 of them, to `out`).
+void deinterleave_q8_0_row(const std::byte* interleaved, int64_t n, int64_t k, int64_t row,
+                           std::byte* out);
+
 namespace q8_0_detail {
 // matmul_quant's body for interleaved Q8_0 weights (matmul_quant_avx512vnni.cpp).
 void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activations& xq,

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/matmul_q4.h"
 #include "kernels/matmul_q8_0.h"
 #include "kernels/quant_groups.h"
 #include "kernels/simd.h"
@@ -123,6 +124,17 @@ void matmul_quant(QuantPath path, const MatmulOperands& args, const Q8_0Activati
                   "interleaved weights need q8_0, the avx512vnni path and K % 64 == 0");
     }
     return q8_0_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, n_end);
+  }
+  if (args.w.layout != WeightLayout::kRows) {
+    const DType type =
+        args.w.layout == WeightLayout::kQ4_0Interleaved16 ? DType::kQ4_0 : DType::kQ4_K;
+    if (args.w.type != type || path != QuantPath::kAvx512Vnni ||
+        args.k() % (type == DType::kQ4_0 ? 64 : 256) != 0) {
+      throw Error("matmul_quant",
+                  "interleaved " + std::string(dtype_name(type)) +
+                      " weights need that type, the avx512vnni path and whole units");
+    }
+    return q4_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, n_end);
   }
   switch (path) {
     case QuantPath::kAvx512Vnni:

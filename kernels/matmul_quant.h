@@ -13,9 +13,9 @@
 // the lanes are then summed pairwise as ggml's hsum_float_8. The types with minimums (Q4_K, Q5_K,
 // w = s_w * q - dmin * m) subtract a second eight-lane sum, lane g holding
 //   fma(dmin * m_g, d_x * sum(q_x), lane)
-// over sub-block g of every super-block. The Q8_0 interleaved layout (matmul_q8_0.h) has an order
-// of its own. A row's result never depends on the rows or tokens computed with it: a GEMV, a GEMM,
-// any tiling and any batch of one layout give the same bits.
+// over sub-block g of every super-block. The interleaved layouts (Q8_0: matmul_q8_0.h; Q4_0, Q4_K:
+// matmul_q4.h) have an order of their own. A row's result never depends on the rows or tokens
+// computed with it: a GEMV, a GEMM, any tiling and any batch of one layout give the same bits.
 #pragma once
 
 #include <cstdint>
@@ -63,8 +63,9 @@ void quantize_activations_q8_0(QuantPath path, MatView<const float> x, int64_t t
                                int64_t t_end, Q8_0Activations& out);
 
 // y[t, n] for n in [n_begin, n_end) and every token; args.w holds rows of a type
-// has_quant_kernel accepts (Q8_0 also interleaved, on the AVX512-VNNI path) and args.x is ignored
-// (the activations are `xq`, quantized from it). K must be whole blocks of the weight type.
+// has_quant_kernel accepts (Q8_0, Q4_0 and Q4_K also interleaved, on the AVX512-VNNI path) and
+// args.x is ignored (the activations are `xq`, quantized from it). K must be whole blocks of the
+// weight type.
 void matmul_quant(QuantPath path, const MatmulOperands& args, const Q8_0Activations& xq,
                   int64_t n_begin, int64_t n_end);
 

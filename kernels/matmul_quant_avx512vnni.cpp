@@ -7,6 +7,7 @@
 // fma), so the results keep the bits of every other path while one instruction covers 64 weights.
 // Q8_0 interleaved (matmul_q8_0.h): sixteen rows per register, one output per lane, block order.
 #define MAMBA2_DPBUSD _mm256_dpbusd_epi32
+#include "kernels/interleaved_tiles_avx512.h"
 #include "kernels/matmul_q8_0.h"
 #include "kernels/matmul_quant_vnni.h"
 
@@ -16,13 +17,8 @@ namespace {
 
 constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
 
-// Where a tile's results go: y(t, r) = y[t * ld_y + r] (+ bias[r]), for the tile's token t and
-// row r.
-struct TileOutput {
-  float* y;
-  int64_t ld_y;
-  const float* bias;  // or null
-};
+using interleaved::output_at;
+using interleaved::TileOutput;
 
 // Two rows' 256-bit values in one register: row r in lanes 0-7, row r + 1 in lanes 8-15.
 inline __m512i pair_of(__m256i low, __m256i high) {
@@ -109,10 +105,6 @@ void pair_tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t ro
   });
 }
 
-TileOutput output_at(const MatmulOperands& args, int64_t row, int64_t t0) {
-  return {args.y.row(t0) + row, args.y.stride, args.bias ? args.bias + row : nullptr};
-}
-
 // Two pairs of rows by eight tokens: sixteen accumulators plus the pairs' quants and scales and
 // one token's activations fit the 32 registers; the types with minimums keep as many again for
 // them, so four tokens.
@@ -137,102 +129,77 @@ void pair_matmul(const MatmulOperands& args, const Q8_0Activations& xq, int64_t 
       });
 }
 
-// kGroups groups of 16 interleaved rows from `row` (a multiple of 16) times kTokens tokens from
-// t0. Each block's integer sums start at the tokens' block offsets and take eight vpdpbusd; then
-// one fma per sixteen outputs adds them, scaled, to the float sums. kPrefetch asks for the line
-// kPrefetchBytes ahead of each one read, for calls that read each weight once (decode). A tile
-// of several tokens (a batched decode step) spends kTokens times longer on each line, so it asks
-// further ahead (130m in_proj and out_proj, 8 tokens, streamed, one core, medians of 5:
-// 387 -> 324 us and 173 -> 151 us).
-template <int kGroups, int kTokens, bool kPrefetch>
-void interleaved_tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row,
-                      int64_t t0, const TileOutput& out) {
-  constexpr int64_t kPrefetchBytes = kTokens > 1 ? 4096 : 2048;
-  const int64_t blocks = xq.blocks();
-  const int64_t group_bytes = blocks / kQ8_0UnitBlocks * kQ8_0UnitBytes;
-  const std::byte* w = args.w.data + row / kQ8_0UnitRows * group_bytes;
-  const int8_t* x_quants = xq.quants.data() + t0 * xq.k;             // [kTokens, K]
-  const float* x_scales = xq.scales.data() + t0 * blocks;            // [kTokens, K / 32]
-  const int32_t* x_offsets = xq.block_offsets.data() + t0 * blocks;  // [kTokens, K / 32]
-  __m512 acc[kGroups][kTokens];
-  unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[g][t] = _mm512_setzero_ps(); });
-  });
-  for (int64_t b = 0; b < blocks; ++b) {
-    const std::byte* unit = w + b / kQ8_0UnitBlocks * kQ8_0UnitBytes;
-    const int64_t j = b % kQ8_0UnitBlocks;  // the block's place in its unit
-    const std::byte* quants = unit + kQ8_0UnitQuantBytes * j;
-    __m512i isum[kGroups][kTokens];
-    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-      const __m512i start = _mm512_set1_epi32(x_offsets[t * blocks + b]);
-      unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE { isum[g][t] = start; });
+// Q8_0 interleaved (matmul_q8_0.h) for interleaved::matmul: four groups for a GEMV; two groups by
+// six tokens for a GEMM, whose integer and float sums, weights and one token's activations fit
+// the 32 registers.
+struct Q8_0Interleaved {
+  static constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 6;
+  static int64_t row_bytes(int64_t k) { return k / kQ8_0BlockElems * kBlockBytes; }
+
+  // kGroups groups of 16 interleaved rows from `row` (a multiple of 16) times kTokens tokens from
+  // t0. Each block's integer sums start at the tokens' block offsets and take eight vpdpbusd; then
+  // one fma per sixteen outputs adds them, scaled, to the float sums. kPrefetch asks for the line
+  // kPrefetchBytes ahead of each one read, for calls that read each weight once (decode). A tile
+  // of several tokens (a batched decode step) spends kTokens times longer on each line, so it asks
+  // further ahead (130m in_proj and out_proj, 8 tokens, streamed, one core, medians of 5:
+  // 387 -> 324 us and 173 -> 151 us).
+  template <int kGroups, int kTokens, bool kPrefetch>
+  static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
+                   const TileOutput& out) {
+    constexpr int64_t kPrefetchBytes = kTokens > 1 ? 4096 : 2048;
+    const int64_t blocks = xq.blocks();
+    const int64_t group_bytes = blocks / kQ8_0UnitBlocks * kQ8_0UnitBytes;
+    const std::byte* w = args.w.data + row / kQ8_0UnitRows * group_bytes;
+    const int8_t* x_quants = xq.quants.data() + t0 * xq.k;             // [kTokens, K]
+    const float* x_scales = xq.scales.data() + t0 * blocks;            // [kTokens, K / 32]
+    const int32_t* x_offsets = xq.block_offsets.data() + t0 * blocks;  // [kTokens, K / 32]
+    __m512 acc[kGroups][kTokens];
+    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[g][t] = _mm512_setzero_ps(); });
     });
-    unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
-      __m512i wq[kGroups];
-      unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-        const std::byte* line = quants + g * group_bytes + 64 * s;
-        if constexpr (kPrefetch)
-          _mm_prefetch(reinterpret_cast<const char*>(line) + kPrefetchBytes, _MM_HINT_T0);
-        wq[g] = _mm512_loadu_si512(line);
-      });
+    for (int64_t b = 0; b < blocks; ++b) {
+      const std::byte* unit = w + b / kQ8_0UnitBlocks * kQ8_0UnitBytes;
+      const int64_t j = b % kQ8_0UnitBlocks;  // the block's place in its unit
+      const std::byte* quants = unit + kQ8_0UnitQuantBytes * j;
+      __m512i isum[kGroups][kTokens];
       unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-        int32_t four;
-        std::memcpy(&four, x_quants + t * xq.k + b * 32 + 4 * s, sizeof four);
-        const __m512i x = _mm512_set1_epi32(four);
+        const __m512i start = _mm512_set1_epi32(x_offsets[t * blocks + b]);
+        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE { isum[g][t] = start; });
+      });
+      unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
+        __m512i wq[kGroups];
         unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-          isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], wq[g], x);
+          const std::byte* line = quants + g * group_bytes + 64 * s;
+          if constexpr (kPrefetch)
+            _mm_prefetch(reinterpret_cast<const char*>(line) + kPrefetchBytes, _MM_HINT_T0);
+          wq[g] = _mm512_loadu_si512(line);
+        });
+        unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+          int32_t four;
+          std::memcpy(&four, x_quants + t * xq.k + b * 32 + 4 * s, sizeof four);
+          const __m512i x = _mm512_set1_epi32(four);
+          unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+            isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], wq[g], x);
+          });
         });
       });
-    });
-    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-      const std::byte* scales =
-          unit + g * group_bytes + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j;
-      const __m512 dw =
-          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
-      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-        const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x_scales[t * blocks + b]));
-        acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), scale, acc[g][t]);
+      unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+        const std::byte* scales =
+            unit + g * group_bytes + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j;
+        const __m512 dw =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+        unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+          const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x_scales[t * blocks + b]));
+          acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), scale, acc[g][t]);
+        });
       });
-    });
-  }
-  unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-      float* y = out.y + t * out.ld_y + kQ8_0UnitRows * g;
-      const __m512 sum =
-          out.bias ? _mm512_add_ps(acc[g][t], _mm512_loadu_ps(out.bias + kQ8_0UnitRows * g))
-                   : acc[g][t];
-      _mm512_storeu_ps(y, sum);
-    });
-  });
-}
-
-// Interleaved tiles: kGemvGroups groups for one token; kGemmGroups groups by kGemmTokens tokens,
-// whose integer and float sums, weights and one token's activations fit the 32 registers.
-constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 6;
-
-// kGroups groups from `row` for kTokens tokens from t0, into rows [n_begin, n_end) of y: a tile
-// reaching past them (a range cut inside a group, or the zero rows past N) is computed aside.
-template <int kGroups, int kTokens, bool kPrefetch>
-void interleaved_tile_in_range(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row,
-                               int64_t t0, int64_t n_begin, int64_t n_end) {
-  constexpr int64_t kRows = kGroups * kQ8_0UnitRows;
-  if (row >= n_begin && row + kRows <= n_end) {
-    return interleaved_tile<kGroups, kTokens, kPrefetch>(args, xq, row, t0,
-                                                         output_at(args, row, t0));
-  }
-  float aside[kTokens * kRows];
-  float bias[kRows] = {};
-  if (args.bias) {
-    for (int64_t r = row; r < std::min(row + kRows, args.n()); ++r) bias[r - row] = args.bias[r];
-  }
-  interleaved_tile<kGroups, kTokens, kPrefetch>(args, xq, row, t0,
-                                                {aside, kRows, args.bias ? bias : nullptr});
-  for (int64_t r = std::max(row, n_begin); r < std::min(row + kRows, n_end); ++r) {
-    for (int64_t t = 0; t < kTokens; ++t) {
-      args.y.row(t0 + t)[r] = aside[t * kRows + (r - row)];
     }
+    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+      unroll<kGroups>(
+          [&](auto g) MAMBA2_ALWAYS_INLINE { interleaved::store_outputs(out, t, g, acc[g][t]); });
+    });
   }
-}
+};
 
 }  // namespace
 
@@ -262,48 +229,9 @@ void matmul_avx512vnni(const MatmulOperands& args, const Q8_0Activations& xq, in
 
 namespace q8_0_detail {
 
-using quant_detail::interleaved_tile_in_range;
-using quant_detail::kBlockBytes;
-using quant_detail::kGemmGroups;
-using quant_detail::kGemmTokens;
-using quant_detail::kGemvGroups;
-
 void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activations& xq,
                                    int64_t n_begin, int64_t n_end) {
-  const int64_t first = n_begin / kQ8_0UnitRows * kQ8_0UnitRows;
-  const int64_t last = (n_end + kQ8_0UnitRows - 1) / kQ8_0UnitRows * kQ8_0UnitRows;
-  if (args.tokens() == 1) {
-    int64_t row = first;
-    for (; row + kGemvGroups * kQ8_0UnitRows <= last; row += kGemvGroups * kQ8_0UnitRows) {
-      interleaved_tile_in_range<kGemvGroups, 1, true>(args, xq, row, 0, n_begin, n_end);
-    }
-    for (; row < last; row += kQ8_0UnitRows) {
-      interleaved_tile_in_range<1, 1, true>(args, xq, row, 0, n_begin, n_end);
-    }
-    return;
-  }
-  // The first token tile of each cache tile reads its weights from memory (later ones find them
-  // in cache), so it prefetches.
-  constexpr int64_t kTileRows = kGemmGroups * kQ8_0UnitRows;
-  const int64_t cache_rows = cache_tile_rows(xq.blocks() * kBlockBytes, kTileRows);
-  for (int64_t r0 = first; r0 < last; r0 += cache_rows) {
-    const int64_t r1 = std::min(last, r0 + cache_rows);
-    for (int64_t t0 = 0; t0 < args.tokens(); t0 += kGemmTokens) {
-      with_count<kGemmTokens>(std::min<int64_t>(kGemmTokens, args.tokens() - t0), [&](auto count) {
-        int64_t row = r0;
-        for (; row + kTileRows <= r1; row += kTileRows) {
-          if (t0 == 0) {
-            interleaved_tile_in_range<kGemmGroups, count, true>(args, xq, row, t0, n_begin, n_end);
-          } else {
-            interleaved_tile_in_range<kGemmGroups, count, false>(args, xq, row, t0, n_begin, n_end);
-          }
-        }
-        for (; row < r1; row += kQ8_0UnitRows) {
-          interleaved_tile_in_range<1, count, false>(args, xq, row, t0, n_begin, n_end);
-        }
-      });
-    }
-  }
+  interleaved::matmul<quant_detail::Q8_0Interleaved>(args, xq, n_begin, n_end);
 }
 
 }  // namespace q8_0_detail

@@ -17,9 +17,9 @@
 
 #include "bench/kernels/projection_shapes.h"
 #include "kernels/aligned_vector.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_dispatch.h"
-#include "kernels/matmul_q8_0.h"
 #include "mamba2/threading_context.h"
 #include "quant/row_conversion.h"
 
@@ -59,12 +59,13 @@ struct Problem {
 
   int64_t weight_bytes() const { return static_cast<int64_t>(w.size()) / copies; }
 
-  // Rewrites every copy of W (q8_0 rows) in the interleaved layout.
-  void interleave() {
-    const int64_t bytes = q8_0_interleaved_bytes(shape.n, shape.k);
+  // Rewrites every copy of W in `layout` (kernels/interleave.h).
+  void interleave(WeightLayout layout) {
+    const int64_t bytes = interleaved_bytes(layout, type, shape.n, shape.k);
     std::vector<std::byte> out(static_cast<size_t>(copies * bytes));
     for (int64_t c = 0; c < copies; ++c) {
-      interleave_q8_0(&w[c * weight_bytes()], shape.n, shape.k, 0, shape.n, &out[c * bytes]);
+      kernels::interleave(layout, type, &w[c * weight_bytes()], shape.n, shape.k, 0, shape.n,
+                          &out[c * bytes]);
     }
     w = std::move(out);
   }
@@ -155,18 +156,19 @@ void BM_Quant(benchmark::State& state) {
   const auto type = static_cast<DType>(state.range(6));
   Problem p(state.range(1), kShapes[state.range(0)], type, state.range(3) != 0);
   const bool interleaved = state.range(4) != 0;
+  const WeightLayout layout = interleaved_layout(type, p.shape.n, p.shape.k);
   if (interleaved) {
-    if (path != QuantPath::kAvx512Vnni || !q8_0_interleave_supported(p.shape.n, p.shape.k)) {
-      return state.SkipWithError("interleaving needs the avx512vnni path");
+    if (path != QuantPath::kAvx512Vnni || layout == WeightLayout::kRows) {
+      return state.SkipWithError("no interleaved layout for this type and shape on this path");
     }
-    p.interleave();
+    p.interleave(layout);
   }
   RowRunner rows(static_cast<int>(state.range(5)));
   Q8_0Activations xq;
   xq.resize(p.tokens, p.shape.k);
   for (auto _ : state) {
     MatmulOperands args = p.args();
-    if (interleaved) args.w.layout = WeightLayout::kQ8_0Interleaved16;
+    if (interleaved) args.w.layout = layout;
     quantize_activations_q8_0(path, args.x, 0, p.tokens, xq);
     rows.run(p.shape.n, p.tokens,
              [&](int64_t begin, int64_t end) { matmul_quant(path, args, xq, begin, end); });
@@ -252,6 +254,21 @@ BENCHMARK(BM_Quant)
     ->UseRealTime();
 BENCHMARK(BM_Quant)
     ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {0}, {2}, kIntegerTypes})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+// Q4_0 and Q4_K interleaved (matmul_q4.h), as the engine reads them on AVX512-VNNI: GEMV,
+// batched decode and GEMM on one thread, then streamed GEMV and GEMM on two.
+constexpr std::initializer_list<int64_t> kInterleaved4Bit = {kQ4_0, kQ4_K};
+BENCHMARK(BM_Quant)->ArgsProduct(
+    {kAllShapes, {1, 8}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}, kInterleaved4Bit});
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {1}, kInterleaved4Bit})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {1}, {1}, {2}, kInterleaved4Bit})
+    ->UseRealTime();
+BENCHMARK(BM_Quant)
+    ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {2}, kInterleaved4Bit})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 // Every other type: streamed GEMV and GEMM, one thread.

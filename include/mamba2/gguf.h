@@ -38,6 +38,18 @@ struct GgufWriteOptions {
 void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& path,
                       const GgufWriteOptions& options = {});
 
+// Rewrites the GGUF file `input` (a mamba2 or mamba model in llama.cpp's layout, any weight types
+// we read) as llama-quantize rewrites one: every key/value copied in order, with
+// general.quantization_version and general.file_type moved to the end; the tensors in the order
+// llama.cpp's loader lists them (outside the blocks, then block by block, each group by name),
+// trailing dimensions of size 1 dropped as ggml does, each converted to the type
+// `options.quantization` gives it (llama.cpp's tied-output rule applies when the file has no
+// output.weight). From the f32 file llama-quantize reads, the output is the same file, byte for
+// byte, as `llama-quantize input output TYPE` without an importance matrix. Written to a temporary
+// file renamed over `output` at the end; throws Error naming the file at fault.
+void requantize_gguf(const std::filesystem::path& input, const std::filesystem::path& output,
+                     const GgufWriteOptions& options);
+
 struct GgufTensorInfo {
   std::string name;
   DType dtype = DType::kF32;

@@ -20,8 +20,9 @@ class ScanChoices;       // runtime/engine/scan_choice.h
 
 class Model {
  public:
-  // Preparing rearranges or converts some weights (q8_0 for AVX512-VNNI, f16) in `threading`:
-  // seconds for a large model, so `progress` hears after each layer (layers done, layers).
+  // Preparing rearranges or converts some weights (q8_0, q4_0, q4_K for AVX512-VNNI, f16) in
+  // `threading`: seconds for a large model, so `progress` hears after each layer (layers done,
+  // layers).
   using PrepareProgress = std::function<void(int64_t done, int64_t total)>;
   explicit Model(ModelWeights weights, const PrepareProgress& progress = {},
                  const ThreadingContext& threading = ThreadingContext());
@@ -30,13 +31,19 @@ class Model {
   Model& operator=(const Model&) = delete;
 
   const ModelConfig& config() const { return weights_.config; }
+  // The weights as loaded, except the matrices that preparing rearranged in place (q8_0, q4_0
+  // and q4_K on AVX512-VNNI CPUs, when the model alone holds their bytes): their views keep
+  // type and shape but hold the prepared layout.
   const ModelWeights& weights() const { return weights_; }
   const PreparedWeights& prepared() const { return *prepared_; }
   // What ScanMode::kAuto measured on this model so far, for every session of it.
   ScanChoices& scan_choices() const { return *scan_choices_; }
+  // model_fingerprint (mamba2/conversation_state.h), taken before preparing.
+  uint64_t fingerprint() const { return fingerprint_; }
 
  private:
   ModelWeights weights_;
+  uint64_t fingerprint_;
   std::unique_ptr<const PreparedWeights> prepared_;
   std::unique_ptr<ScanChoices> scan_choices_;
 };

@@ -1,7 +1,9 @@
 #include "runtime/engine/layer_stages.h"
 
 #include <algorithm>
+#include <vector>
 
+#include "kernels/interleave.h"
 #include "kernels/rmsnorm.h"
 #include "quant/row_conversion.h"
 #include "runtime/engine/projection.h"
@@ -20,10 +22,16 @@ void LayerStages::embed(std::span<const int32_t> tokens, ActivationBlock& block)
   const int64_t d_model = config_.d_model;
   const EmbeddingTable& table = weights_.embedding;
   block.tokens = static_cast<int64_t>(tokens.size());
+  std::vector<std::byte> stored;  // one row as stored, read back from an interleaved table
+  if (table.layout != kernels::WeightLayout::kRows) stored.resize(table.row_bytes);
   for (size_t t = 0; t < tokens.size(); ++t) {
     float* row = &block.hidden[t * d_model];
     if (input_rows_) {
       std::copy_n(input_rows_ + int64_t{tokens[t]} * d_model, d_model, row);
+    } else if (!stored.empty()) {
+      kernels::deinterleave_row(table.layout, table.dtype, table.data, table.rows, table.cols,
+                                tokens[t], stored.data());
+      convert_row_to_f32(table.dtype, stored.data(), row, d_model);
     } else {
       // Only the rows needed, converted from the stored type (a copy for f32).
       convert_row_to_f32(table.dtype, table.data + int64_t{tokens[t]} * table.row_bytes, row,

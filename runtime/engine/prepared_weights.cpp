@@ -3,8 +3,8 @@
 #include <optional>
 #include <string>
 
+#include "kernels/interleave.h"
 #include "kernels/matmul_f32_panels.h"
-#include "kernels/matmul_q8_0.h"
 #include "mamba2/error.h"
 #include "quant/row_conversion.h"
 #include "runtime/io/mapped_file.h"
@@ -14,8 +14,10 @@ namespace {
 
 class Preparer {
  public:
-  Preparer(PreparedWeights& out, const ThreadingContext& threading)
-      : out_(out), threading_(threading) {}
+  // exclusive: nothing but the model holds the bytes the weights point into (no other model,
+  // loader or caller can see them), so they may be rearranged in place.
+  Preparer(PreparedWeights& out, const ThreadingContext& threading, bool exclusive)
+      : out_(out), threading_(threading), exclusive_(exclusive) {}
 
   // A small tensor's elements as f32 (widened once here if stored in another type); null for an
   // absent optional tensor.
@@ -31,25 +33,50 @@ class Preparer {
     return buffer.data();
   }
 
-  // Projections stay in place whatever their type (q8_0 interleaved where the CPU reads that
-  // faster): kernels::matmul reads f32, bf16 and the integer block types directly and dequantizes
-  // panels of the others on the fly, so no weight matrix is widened here.
+  // Projections stay in place whatever their type (q8_0, q4_0 and q4_K interleaved where the CPU
+  // reads that faster): kernels::matmul reads f32, bf16 and the integer block types directly and
+  // dequantizes panels of the others on the fly, so no weight matrix is widened here.
   Projection projection(const TensorView& weight, const TensorView& bias, const char* what) {
     Projection out{weight.dtype, weight.data, f32(bias, what), weight.shape[0], weight.shape[1]};
     check_rows(weight, what);
-    if (weight.dtype == DType::kQ8_0 && kernels::q8_0_interleave_supported(out.rows, out.cols)) {
-      out.weight = interleaved_q8_0(weight);
-      out.layout = kernels::WeightLayout::kQ8_0Interleaved16;
-    }
     // f32 in panels where our GEMM beat OpenBLAS on this shape. Not a tied lm_head: the
     // embedding looks its rows up, so panels would be a second copy (154 MiB for 130m) for a
     // projection that prefill runs for one token.
-    if (weight.dtype == DType::kF32 && weight.data != embedding_rows_ &&
-        kernels::f32_gemm_path(out.rows, out.cols) == kernels::F32GemmPath::kPanels) {
-      out.weight = f32_panels(weight);
-      out.layout = kernels::WeightLayout::kF32Panels16;
+    if (weight.dtype == DType::kF32) {
+      if (weight.data != embedding_rows_ &&
+          kernels::f32_gemm_path(out.rows, out.cols) == kernels::F32GemmPath::kPanels) {
+        out.weight = f32_panels(weight);
+        out.layout = kernels::WeightLayout::kF32Panels16;
+      }
+      return out;
+    }
+    const kernels::WeightLayout layout =
+        kernels::interleaved_layout(weight.dtype, out.rows, out.cols);
+    if (layout == kernels::WeightLayout::kRows) return out;
+    out.layout = layout;
+    if (exclusive_ && kernels::interleaves_in_place(layout, weight.dtype, out.rows, out.cols) &&
+        make_pages_writable(weight.data, weight.nbytes)) {
+      rearrange_in_place(weight, layout);
+      // A tied embedding's rows are now read back from the layout.
+      if (weight.data == embedding_rows_) out_.embedding.layout = layout;
+    } else {
+      out.weight = interleaved(weight, layout);
     }
     return out;
+  }
+
+  // Rearranges a checked matrix where it is (the pages made writable), 16-row groups in
+  // parallel: a private file mapping's pages become this process's own copies, in place of the
+  // file's, so resident memory stays about the file's size.
+  void rearrange_in_place(const TensorView& view, kernels::WeightLayout layout) {
+    const int64_t rows = view.shape[0], cols = view.shape[1];
+    auto* data = const_cast<std::byte*>(view.data);  // the model's own bytes, writable now
+    constexpr int64_t kRowsPerTask = 64 * kernels::kInterleaveRows;
+    threading_.execute([&] {
+      threading_.for_tiles(rows, kRowsPerTask, [&](int64_t begin, int64_t end) {
+        kernels::interleave_in_place(layout, view.dtype, data, rows, cols, begin, end);
+      });
+    });
   }
 
   // The embedding in place whatever its type: rows are converted when tokens are embedded.
@@ -80,12 +107,13 @@ class Preparer {
     }
   }
 
-  // A copy of a checked q8_0 matrix in the interleaved layout.
-  const std::byte* interleaved_q8_0(const TensorView& view) {
+  // A copy of a checked matrix in an interleaved layout.
+  const std::byte* interleaved(const TensorView& view, kernels::WeightLayout layout) {
     const int64_t rows = view.shape[0], cols = view.shape[1];
-    return rearranged(view, kernels::q8_0_interleaved_bytes(rows, cols), kernels::kQ8_0UnitRows,
-                      [&](int64_t begin, int64_t end, std::byte* out) {
-                        kernels::interleave_q8_0(view.data, rows, cols, begin, end, out);
+    return rearranged(view, kernels::interleaved_bytes(layout, view.dtype, rows, cols),
+                      kernels::kInterleaveRows, [&](int64_t begin, int64_t end, std::byte* out) {
+                        kernels::interleave(layout, view.dtype, view.data, rows, cols, begin, end,
+                                            out);
                       });
   }
 
@@ -134,6 +162,7 @@ class Preparer {
  private:
   PreparedWeights& out_;
   const ThreadingContext& threading_;
+  const bool exclusive_;
   const std::byte* embedding_rows_ = nullptr;
 };
 
@@ -143,7 +172,9 @@ std::unique_ptr<PreparedWeights> PreparedWeights::prepare(const ModelWeights& we
                                                           const Model::PrepareProgress& progress,
                                                           const ThreadingContext& threading) {
   auto prepared = std::make_unique<PreparedWeights>();
-  Preparer preparer(*prepared, threading);
+  bool exclusive = true;
+  for (const auto& storage : weights.storage) exclusive = exclusive && storage.use_count() == 1;
+  Preparer preparer(*prepared, threading, exclusive);
   prepared->embedding = preparer.embedding(weights.embedding, "token_embd.weight");
   for (const LayerWeights& layer : weights.layers) {
     PreparedLayer& out = prepared->layers.emplace_back();

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "mamba2/gguf.h"
@@ -28,5 +29,10 @@ ModelWeights read_gguf_model(const GgufFile& file,
 // takes more keys and tensors before write(path).
 GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem::path& path,
                              const GgufWriteOptions& options, std::string_view architecture);
+
+// Throws Error naming `where` unless the engine computes with the policy's types.
+void check_writable_types(const QuantizationPolicy& policy, const std::string& where);
+// Streams `view` converted to `target`, a slab of whole rows at a time.
+GgufTensorProducer converting_producer(const TensorView& view, DType target);
 
 }  // namespace mamba2

@@ -60,8 +60,9 @@ void add_config(GgufWriter& out, const ModelConfig& c, const std::string& where)
   if (c.norm_before_gate) out.add_bool(key(keys::kNormBeforeGate), true);
 }
 
-// Streams `view` converted to `target`, a slab of whole rows at a time (rows of a block type are
-// whole blocks, so any slab of rows converts independently).
+}  // namespace
+
+// Rows of a block type are whole blocks, so any slab of rows converts independently.
 GgufTensorProducer converting_producer(const TensorView& view, DType target) {
   return [view, target](const GgufByteSink& sink) {
     const int64_t row =
@@ -78,7 +79,14 @@ GgufTensorProducer converting_producer(const TensorView& view, DType target) {
   };
 }
 
-}  // namespace
+void check_writable_types(const QuantizationPolicy& policy, const std::string& where) {
+  for (const DType type : {policy.type, policy.embedding_type.value_or(policy.type)}) {
+    if (!engine_computes_with(type)) {
+      throw Error(where, "cannot write " + std::string(dtype_name(type)) + " weights (" +
+                             dtype_names() + ")");
+    }
+  }
+}
 
 void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& path,
                       const GgufWriteOptions& options) {
@@ -90,13 +98,9 @@ void write_gguf_model(const ModelWeights& weights, const std::filesystem::path& 
 GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem::path& path,
                              const GgufWriteOptions& options, std::string_view architecture) {
   const std::string where = path.string();
-  const QuantizationPolicy& policy = options.quantization;
-  for (const DType type : {policy.type, policy.embedding_type.value_or(policy.type)}) {
-    if (!engine_computes_with(type)) {
-      throw Error(where, "cannot write " + std::string(dtype_name(type)) + " weights (" +
-                             dtype_names() + ")");
-    }
-  }
+  QuantizationPolicy policy = options.quantization;
+  policy.tied_embeddings = weights.config.tie_embeddings;
+  check_writable_types(policy, where);
   // A shallow copy to enumerate and check: views and config only, no tokenizer.
   ModelWeights model;
   model.config = weights.config;
@@ -111,7 +115,7 @@ GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem:
   const std::string name = weights.name.empty() ? path.stem().string() : weights.name;
   out.add_string(keys::kName, name);
   add_config(out, model.config, where);
-  out.add_uint32(keys::kFileType, options.quantization.llama_file_type());
+  out.add_uint32(keys::kFileType, policy.llama_file_type());
   out.add_uint32(keys::kQuantizationVersion, keys::kQuantizationVersionValue);
   if (weights.tokenizer) {
     write_gguf_tokenizer(out, *weights.tokenizer, model.config.vocab_padded, where);
@@ -122,7 +126,7 @@ GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem:
   for_each_tensor(model, [&](TensorSlot& slot) {
     if (!slot.present) return;
     const TensorView& view = *slot.view;
-    const DType target = options.quantization.tensor_type(slot.name, slot.role, view.shape).type;
+    const DType target = policy.tensor_type(slot.name, slot.role, view.shape).type;
     if (view.dtype == target) {
       out.add_tensor(slot.name, view);
     } else {

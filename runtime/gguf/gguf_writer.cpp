@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "mamba2/error.h"
+#include "runtime/gguf/gguf_file.h"
 #include "runtime/io/atomic_file.h"
 
 namespace mamba2 {
@@ -89,6 +90,50 @@ void GgufWriter::add_float32_array(std::string_view key, std::span<const float> 
   put<uint32_t>(static_cast<uint32_t>(GgufType::kFloat32));
   put<uint64_t>(values.size());
   put_bytes(values.data(), values.size_bytes());
+}
+
+void GgufWriter::put_value(const GgufValue& value) {
+  switch (value.type) {
+    case GgufType::kUint8:
+    case GgufType::kBool:
+      return put(static_cast<uint8_t>(value.uint_value));
+    case GgufType::kInt8:
+      return put(static_cast<int8_t>(value.int_value));
+    case GgufType::kUint16:
+      return put(static_cast<uint16_t>(value.uint_value));
+    case GgufType::kInt16:
+      return put(static_cast<int16_t>(value.int_value));
+    case GgufType::kUint32:
+      return put(static_cast<uint32_t>(value.uint_value));
+    case GgufType::kInt32:
+      return put(static_cast<int32_t>(value.int_value));
+    case GgufType::kUint64:
+      return put(value.uint_value);
+    case GgufType::kInt64:
+      return put(value.int_value);
+    case GgufType::kFloat32:
+      return put(static_cast<float>(value.float_value));  // read from a float: exact
+    case GgufType::kFloat64:
+      return put(value.float_value);
+    case GgufType::kString:
+      return put_string(value.string);
+    case GgufType::kArray:
+      put<uint32_t>(static_cast<uint32_t>(value.element_type));
+      put<uint64_t>(value.count);
+      if (value.element_type == GgufType::kString) {
+        for (const std::string_view text : value.strings) put_string(text);
+      } else if (value.element_type == GgufType::kArray) {
+        for (const GgufValue& element : value.arrays) put_value(element);
+      } else {
+        put_bytes(value.elements.data(), value.elements.size());
+      }
+      return;
+  }
+}
+
+void GgufWriter::add_value(std::string_view key, const GgufValue& value) {
+  begin_key(key, value.type);
+  put_value(value);
 }
 
 void GgufWriter::add_tensor(std::string name, DType dtype, TensorShape shape,

@@ -19,6 +19,8 @@
 
 namespace mamba2 {
 
+struct GgufValue;  // runtime/gguf/gguf_file.h
+
 // Hands a tensor's bytes to the writer, in order, in as many pieces as the producer likes.
 using GgufByteSink = std::function<void(std::span<const std::byte>)>;
 // Produces exactly the tensor's nbytes through the sink (the writer checks the count).
@@ -38,6 +40,8 @@ class GgufWriter {
   void add_string_array(std::string_view key, std::span<const std::string> values);
   void add_int32_array(std::string_view key, std::span<const int32_t> values);
   void add_float32_array(std::string_view key, std::span<const float> values);
+  // A value read from another GGUF file, copied with its exact type (as gguf_set_kv does).
+  void add_value(std::string_view key, const GgufValue& value);
 
   // Declares a tensor (shape outermost first); `produce` is called during write().
   void add_tensor(std::string name, DType dtype, TensorShape shape, GgufTensorProducer produce);
@@ -60,6 +64,7 @@ class GgufWriter {
   void begin_key(std::string_view key, GgufType type);
   void put_bytes(const void* data, size_t size);
   void put_string(std::string_view text);
+  void put_value(const GgufValue& value);
   template <class T>
   void put(T value) {
     put_bytes(&value, sizeof value);

@@ -47,4 +47,12 @@ void release_resident_pages(const void* data, uint64_t bytes) {
   if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
 }
 
+bool make_pages_writable(const void* data, uint64_t bytes) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = begin / page * page;
+  const uintptr_t last = (begin + bytes + page - 1) / page * page;
+  return mprotect(reinterpret_cast<void*>(first), last - first, PROT_READ | PROT_WRITE) == 0;
+}
+
 }  // namespace mamba2

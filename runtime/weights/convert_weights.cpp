@@ -6,8 +6,10 @@
 
 namespace mamba2 {
 
-void convert_weights(ModelWeights& weights, const QuantizationPolicy& policy) {
+void convert_weights(ModelWeights& weights, const QuantizationPolicy& model_policy) {
   const bool tied = weights.lm_head.data == weights.embedding.data;
+  QuantizationPolicy policy = model_policy;
+  policy.tied_embeddings = weights.config.tie_embeddings;
   for_each_tensor(weights, [&](TensorSlot& slot) {
     TensorView& view = *slot.view;
     if (!slot.present || view.empty()) return;

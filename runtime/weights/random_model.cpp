@@ -68,7 +68,9 @@ ModelConfig released_model_config(std::string_view size) {
 }
 
 ModelWeights make_random_weights(const ModelConfig& config, uint64_t seed,
-                                 const QuantizationPolicy& policy) {
+                                 const QuantizationPolicy& model_policy) {
+  QuantizationPolicy policy = model_policy;
+  policy.tied_embeddings = config.tie_embeddings;
   ModelWeights weights;
   weights.config = config;
   weights.name = "random";

@@ -231,8 +231,8 @@ std::vector<ErrorRow> error_rows(const Inputs& in) {
       {"bad flag value",
        "mamba2-quantize",
        {in.model, out, "--type", "q4"},
-       "--type: unknown type 'q4' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, "
-       "q5_K, q6_K, iq4_nl, iq4_xs)"},
+       "--type: unknown type 'q4' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, "
+       "q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k, iq4_nl, iq4_xs)"},
       {"bad flag value",
        "mamba2-eval",
        {in.model, "--ids", "1", "--scan", "sideways"},

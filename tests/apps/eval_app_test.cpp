@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "mamba2/kl_divergence.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/npy.h"
 #include "mamba2/perplexity.h"
@@ -114,6 +115,38 @@ TEST(EvalApp, PerplexityOfATextFileWithTheModelsTokenizer) {
   EXPECT_EQ(run.out, line);
   // A random model is close to uniform over the padded vocabulary.
   EXPECT_GT(expected.perplexity, 1000.0);
+}
+
+// llama-perplexity --kl-divergence's report: a llama-quantize Q4_0 file against its f32 source on
+// token ids (the model has no tokenizer), the numbers measure_kl_divergence gives.
+TEST(EvalApp, KlDivergenceOfAQuantizedModelAgainstItsBase) {
+  const auto dir = testing::fixture_dir("llamacpp_quants");
+  std::ifstream in(dir / "prompt_ids.json");
+  const auto prompt = nlohmann::json::parse(in).get<std::vector<std::vector<int32_t>>>()[2];
+  const testing::BinaryRun run = testing::run_binary(
+      MAMBA2_EVAL_BIN, {(dir / "mamba2-qtest-Q4_0.gguf").string(), "--kl-divergence-base",
+                        (dir / "mamba2-qtest-F32.gguf").string(), "--ids", join_ids(prompt, ",")});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  Session session(load_model(dir / "mamba2-qtest-Q4_0.gguf"));
+  Session base(load_model(dir / "mamba2-qtest-F32.gguf"));
+  const KlDivergenceResult r = measure_kl_divergence(session, base, prompt);
+  char expected[512];
+  std::snprintf(expected, sizeof expected,
+                "positions: %lld\nperplexity: %.4f base: %.4f ln(ratio): %.6f\n"
+                "kl_divergence: mean %.6f +/- %.6f max %.6f\ntop1_agreement: %.4f%%\n",
+                static_cast<long long>(r.positions), r.perplexity, r.base_perplexity,
+                std::log(r.perplexity / r.base_perplexity), r.mean_kl, r.kl_standard_error,
+                r.max_kl, 100.0 * r.top1_agreement);
+  EXPECT_EQ(run.out, expected);
+
+  // A base of another vocabulary: one line, exit 1.
+  const testing::BinaryRun bad = testing::run_binary(
+      MAMBA2_EVAL_BIN,
+      {(dir / "mamba2-qtest-Q4_0.gguf").string(), "--kl-divergence-base",
+       (testing::fixture_dir("llamacpp_mamba1") / "m1_tiny-F32.gguf").string(), "--ids", "1,2,3"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("logits per token"), std::string::npos) << bad.err;
 }
 
 }  // namespace

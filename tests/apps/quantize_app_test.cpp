@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -195,6 +196,21 @@ TEST(QuantizeApp, MissingOrBrokenInputIsOneLineAndExitOne) {
   EXPECT_EQ(junk.exit_code, 1);
   EXPECT_EQ(count_lines(junk.err), 1) << junk.err;
   EXPECT_NE(junk.err.find("not a GGUF file"), std::string::npos) << junk.err;
+}
+
+// A GGUF file takes llama-quantize's path: the same file as llama-quantize's, for the type spelled
+// either way (tests/runtime/gguf/gguf_requantize_test.cpp covers every type).
+TEST(QuantizeApp, WritesLlamaQuantizesFileForItsTypeNames) {
+  const fs::path fixtures = testing::fixture_dir("llamacpp_quants");
+  for (const char* type : {"Q4_K_M", "iq4_xs"}) {
+    const fs::path output = testing::scratch_dir() / (std::string(type) + ".gguf");
+    const RunResult run = run_quantize(
+        {(fixtures / "mamba2-qtest-F32.gguf").string(), output.string(), "--type", type});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    std::string upper = type;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(read_text(output), read_text(fixtures / ("mamba2-qtest-" + upper + ".gguf"))) << type;
+  }
 }
 
 TEST(QuantizeApp, HelpExitsZero) {

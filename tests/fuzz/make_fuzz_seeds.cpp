@@ -335,14 +335,15 @@ void write_chat_messages_seeds(const fs::path& vectors, const fs::path& dir) {
 
 void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   for (const char* target :
-       {"gguf", "safetensors", "torch_bin", "config_json", "tokenizer_json", "tokenize",
-        "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
+       {"gguf", "gguf_requantize", "safetensors", "torch_bin", "config_json", "tokenizer_json",
+        "tokenize", "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
         "spm_tokenize", "forecaster_gguf", "state_entry", "chat_messages"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
   write_file(small_tokenizer, small_tokenizer_json(neox).dump());
   write_small_gguf(fixtures, small_tokenizer, out / "gguf" / "small.gguf");
+  fs::copy_file(out / "gguf" / "small.gguf", out / "gguf_requantize" / "small.gguf");
   write_small_safetensors(fixtures / "tiny" / "model.safetensors",
                           out / "safetensors" / "small.safetensors");
   write_pickle_only_zip(fixtures / "tiny" / "pytorch_model.bin",

@@ -2,6 +2,7 @@
 // and the dequantized panels of every other type): every path against `dequantize -> f32
 // reference` over ragged shapes, the paths against each other, and tiling invariance (a row or
 // token computed alone or within a bigger call gives the same bits).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -9,13 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_dequant.h"
 #include "kernels/matmul_dispatch.h"
+#include "kernels/matmul_q4.h"
 #include "kernels/matmul_q8_0.h"
 #include "kernels/quant_groups.h"
 #include "mamba2/error.h"
 #include "quant/float16.h"
+#include "quant/k_quants.h"
 #include "quant/q8_0.h"
 #include "quant/row_conversion.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -364,57 +368,133 @@ TEST(MatmulDequant, GivesMatmulF32OfTheDequantizedWeightsForEveryOtherType) {
   }
 }
 
-// The interleaved layout's order of float operations (matmul_q8_0.h), written plainly: one sum
-// per output, acc = fma(float(block's integer sum), d_w * d_x, acc) block after block.
+// The interleaved layouts' order of float operations (matmul_q8_0.h, matmul_q4.h), written
+// plainly from the scalar decoding (quant_groups.h): one sum per output, block (group) after
+// block, acc = fma(float(the group's exact integer sum), s_w * d_x, acc), and for the types with
+// minimums mins = fma(min, d_x * sum(q_x), mins); y = (acc - mins) + bias.
 std::vector<float> block_order_reference(const QuantCase& c, const Q8_0Activations& xq) {
-  const int64_t blocks = c.k / 32;
+  const QuantGeometry geometry = quant_geometry(c.type);
+  const int64_t blocks = c.k / 32;  // groups of 32 per row
+  const int64_t row_bytes = blocks / geometry.groups * geometry.block_bytes;
   std::vector<float> y(c.y);
   for (int64_t t = 0; t < c.tokens; ++t) {
     for (int64_t r = 0; r < c.n; ++r) {
-      float acc = 0.0f;
+      float acc = 0.0f, mins = 0.0f;
       for (int64_t b = 0; b < blocks; ++b) {
-        BlockQ8_0 block;
-        std::memcpy(&block, &c.w[(r * blocks + b) * sizeof block], sizeof block);
+        const std::byte* block = &c.w[r * row_bytes + b / geometry.groups * geometry.block_bytes];
+        const QuantGroup group = decode_group(c.type, block, static_cast<int>(b % geometry.groups));
         int32_t isum = 0;
-        for (int i = 0; i < 32; ++i) isum += block.qs[i] * xq.quants[t * c.k + b * 32 + i];
-        acc = std::fma(static_cast<float>(isum), f16_to_f32(block.d) * xq.scales[t * blocks + b],
-                       acc);
+        for (int i = 0; i < 32; ++i) isum += group.q[i] * xq.quants[t * c.k + b * 32 + i];
+        acc = std::fma(static_cast<float>(isum), group.scale[0] * xq.scales[t * blocks + b], acc);
+        if (geometry.mins) mins = std::fma(group.min, xq.sums[t * blocks + b], mins);
       }
-      y[t * c.ld_y + r] = acc + c.bias[r];
+      y[t * c.ld_y + r] = (acc - mins) + c.bias[r];
     }
   }
   return y;
 }
 
-TEST(MatmulQ8_0, InterleavedWeightsGiveTheBlockOrderBits) {
+// Every interleaved layout, over K of one and several units, GEMV and GEMM token counts (whole
+// and ragged token tiles), N ragged (six full groups of 16 and one of 8 padded with zero rows).
+TEST(MatmulInterleaved, EveryLayoutGivesTheBlockOrderBits) {
   if (!path_supported(QuantPath::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
-  for (int64_t k : {64, 384}) {
-    for (int64_t tokens : {1, 3, 6, 8, 13}) {
-      SCOPED_TRACE(::testing::Message() << "K " << k << " T " << tokens);
-      constexpr int64_t n = 104;  // six full groups of 16 and one of 8 padded with zero rows
-      QuantCase c(DType::kQ8_0, tokens, k, n, 17);
-      const Q8_0Activations xq = quantized(QuantPath::kAvx512Vnni, c);
-      const std::vector<float> expected = block_order_reference(c, xq);
-      std::vector<std::byte> interleaved(static_cast<size_t>(q8_0_interleaved_bytes(n, k)));
-      interleave_q8_0(c.w.data(), n, k, 0, 32, interleaved.data());
-      interleave_q8_0(c.w.data(), n, k, 32, n, interleaved.data());
-      MatmulOperands args = c.args();
-      args.w.data = interleaved.data();
-      args.w.layout = WeightLayout::kQ8_0Interleaved16;
-      // Row tiles that cut groups at both ends, and whole multi-group tiles.
-      const int64_t edges[] = {0, 3, 8, 13, 14, 32, 37, 96, 100, n};
-      for (size_t i = 0; i + 1 < std::size(edges); ++i) {
-        matmul_quant(QuantPath::kAvx512Vnni, args, xq, edges[i], edges[i + 1]);
+  struct Layout {
+    DType type;
+    WeightLayout layout;
+    int64_t ks[2];
+  };
+  const Layout layouts[] = {{DType::kQ8_0, WeightLayout::kQ8_0Interleaved16, {64, 384}},
+                            {DType::kQ4_0, WeightLayout::kQ4_0Interleaved16, {64, 384}},
+                            {DType::kQ4_K, WeightLayout::kQ4_KInterleaved16, {256, 768}}};
+  for (const Layout& l : layouts) {
+    for (int64_t k : l.ks) {
+      for (int64_t tokens : {1, 3, 6, 8, 13}) {
+        SCOPED_TRACE(::testing::Message() << dtype_name(l.type) << " K " << k << " T " << tokens);
+        constexpr int64_t n = 104;
+        ASSERT_EQ(interleaved_layout(l.type, n, k), l.layout);
+        QuantCase c(l.type, tokens, k, n, 17);
+        const Q8_0Activations xq = quantized(QuantPath::kAvx512Vnni, c);
+        const std::vector<float> expected = block_order_reference(c, xq);
+        std::vector<std::byte> rearranged(
+            static_cast<size_t>(interleaved_bytes(l.layout, l.type, n, k)));
+        interleave(l.layout, l.type, c.w.data(), n, k, 0, 32, rearranged.data());
+        interleave(l.layout, l.type, c.w.data(), n, k, 32, n, rearranged.data());
+        MatmulOperands args = c.args();
+        args.w.data = rearranged.data();
+        args.w.layout = l.layout;
+        // Row tiles that cut groups at both ends, and whole multi-group tiles.
+        const int64_t edges[] = {0, 3, 8, 13, 14, 32, 37, 96, 100, n};
+        for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+          matmul_quant(QuantPath::kAvx512Vnni, args, xq, edges[i], edges[i + 1]);
+        }
+        EXPECT_EQ(c.y, expected);
+        // One call over every row gives the same bits, and the results are near the f32 product.
+        std::vector<float> tiled = c.y;
+        std::fill(c.y.begin(), c.y.end(), kUntouched);
+        matmul_quant(QuantPath::kAvx512Vnni, args, xq, 0, n);
+        EXPECT_EQ(c.y, tiled);
+        expect_near_reference(c, reference(c, c.x, c.ld_x, true), 0.02, 1e-3);
       }
-      EXPECT_EQ(c.y, expected);
-      // One call over every row gives the same bits, and the results are near the f32 product.
-      std::vector<float> tiled = c.y;
-      std::fill(c.y.begin(), c.y.end(), kUntouched);
-      matmul_quant(QuantPath::kAvx512Vnni, args, xq, 0, n);
-      EXPECT_EQ(c.y, tiled);
-      expect_near_reference(c, reference(c, c.x, c.ld_x, true), 0.02, 1e-3);
     }
   }
+}
+
+// In place, the same bytes as a copy; every row reads back as stored; a shape with padding rows
+// (N % 16) is refused.
+TEST(MatmulInterleaved, InPlaceGivesTheCopysBytesAndRowsReadBack) {
+  if (!path_supported(QuantPath::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  struct Layout {
+    DType type;
+    WeightLayout layout;
+    int64_t k;
+  };
+  for (const Layout& l : {Layout{DType::kQ8_0, WeightLayout::kQ8_0Interleaved16, 128},
+                          Layout{DType::kQ4_0, WeightLayout::kQ4_0Interleaved16, 192},
+                          Layout{DType::kQ4_K, WeightLayout::kQ4_KInterleaved16, 512}}) {
+    SCOPED_TRACE(dtype_name(l.type));
+    constexpr int64_t n = 48;
+    QuantCase c(l.type, 1, l.k, n, 5);
+    ASSERT_TRUE(interleaves_in_place(l.layout, l.type, n, l.k));
+    std::vector<std::byte> copy(static_cast<size_t>(interleaved_bytes(l.layout, l.type, n, l.k)));
+    interleave(l.layout, l.type, c.w.data(), n, l.k, 0, n, copy.data());
+    std::vector<std::byte> in_place = c.w;
+    interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 0, 16);
+    interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 16, n);
+    EXPECT_EQ(in_place, copy);
+    const int64_t row_bytes = static_cast<int64_t>(*dtype_bytes(l.type, l.k));
+    std::vector<std::byte> row(static_cast<size_t>(row_bytes));
+    for (int64_t r = 0; r < n; ++r) {
+      deinterleave_row(l.layout, l.type, in_place.data(), n, l.k, r, row.data());
+      ASSERT_TRUE(std::equal(row.begin(), row.end(), c.w.begin() + r * row_bytes)) << "row " << r;
+    }
+    EXPECT_THROW(deinterleave_row(l.layout, l.type, in_place.data(), n, l.k, n, row.data()), Error);
+    EXPECT_FALSE(interleaves_in_place(l.layout, l.type, 40, l.k));
+    EXPECT_THROW(interleave_in_place(l.layout, l.type, in_place.data(), 40, l.k, 0, 16), Error);
+    EXPECT_THROW(interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 8, 16), Error);
+  }
+}
+
+TEST(MatmulInterleaved, LayoutsRefuseOtherTypesAndShapes) {
+  if (!path_supported(QuantPath::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  EXPECT_EQ(interleaved_layout(DType::kQ4_K, 32, 320), WeightLayout::kRows);  // K % 256
+  EXPECT_EQ(interleaved_layout(DType::kQ4_0, 32, 96), WeightLayout::kRows);   // K % 64
+  EXPECT_EQ(interleaved_layout(DType::kQ6_K, 32, 256), WeightLayout::kRows);
+  std::vector<std::byte> rows(32 * 2 * sizeof(BlockQ4_K));
+  std::vector<std::byte> out(static_cast<size_t>(q4_interleaved_bytes(DType::kQ4_K, 32, 512)));
+  const auto q4_k = WeightLayout::kQ4_KInterleaved16;
+  EXPECT_THROW(interleave(q4_k, DType::kQ4_0, rows.data(), 32, 512, 0, 32, out.data()), Error);
+  EXPECT_THROW(interleave(q4_k, DType::kQ4_K, rows.data(), 32, 512, 8, 32, out.data()), Error);
+  EXPECT_THROW(interleave(q4_k, DType::kQ4_K, rows.data(), 32, 512, 0, 48, out.data()), Error);
+  EXPECT_THROW(interleave(q4_k, DType::kQ4_K, rows.data(), 32, 320, 0, 32, out.data()), Error);
+  EXPECT_EQ(q4_interleaved_bytes(DType::kQ4_0, 40, 128), 3 * 2 * kQ4_0UnitBytes);
+  EXPECT_EQ(q4_interleaved_bytes(DType::kQ4_K, 32, 512), 32 * 2 * int64_t{sizeof(BlockQ4_K)});
+  // A layout's kernel refuses weights of another type.
+  QuantCase c(DType::kQ4_K, 1, 256, 16, 3);
+  MatmulOperands args = c.args();
+  args.w.layout = WeightLayout::kQ4_0Interleaved16;
+  EXPECT_THROW(
+      matmul_quant(QuantPath::kAvx512Vnni, args, quantized(QuantPath::kAvx512Vnni, c), 0, 16),
+      Error);
 }
 
 TEST(MatmulQ8_0, InterleavingRefusesShapesOutsideItsUnits) {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/matmul_q8_0.h"
+#include "kernels/matmul_quant.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/npy.h"
 #include "mamba2/session.h"
@@ -143,16 +143,27 @@ TEST_P(QuantizedModel, StaysCloseToF32) {
   const auto gguf = quantized_gguf(c.fixture, c.type);
   const auto quantized = load_model(gguf);
 
-  // The engine reads the stored type: nothing widened at load. q8_0 matrices are interleaved
-  // wherever this CPU's path reads that layout.
+  // The engine reads the stored type: nothing widened at load. q8_0, q4_0 and q4_K matrices are
+  // interleaved wherever this CPU's path reads those layouts (whole 64- or 256-input units).
   const PreparedWeights& prepared = quantized->prepared();
+  const bool vnni512 = kernels::quant_path() == kernels::QuantPath::kAvx512Vnni;
+  const auto expected_layout = [&](int64_t cols) {
+    using kernels::WeightLayout;
+    if (!vnni512) return WeightLayout::kRows;
+    switch (c.type) {
+      case DType::kQ8_0:
+        return cols % 64 == 0 ? WeightLayout::kQ8_0Interleaved16 : WeightLayout::kRows;
+      case DType::kQ4_0:
+        return cols % 64 == 0 ? WeightLayout::kQ4_0Interleaved16 : WeightLayout::kRows;
+      case DType::kQ4_K:
+        return cols % 256 == 0 ? WeightLayout::kQ4_KInterleaved16 : WeightLayout::kRows;
+      default:
+        return WeightLayout::kRows;
+    }
+  };
   const auto expect_read_as_stored_type = [&](const Projection& projection, const char* what) {
     EXPECT_EQ(projection.dtype, c.type) << what;
-    const bool interleaved = c.type == DType::kQ8_0 &&
-                             kernels::q8_0_interleave_supported(projection.rows, projection.cols);
-    EXPECT_EQ(projection.layout, interleaved ? kernels::WeightLayout::kQ8_0Interleaved16
-                                             : kernels::WeightLayout::kRows)
-        << what;
+    EXPECT_EQ(projection.layout, expected_layout(projection.cols)) << what;
   };
   EXPECT_EQ(prepared.embedding.dtype, c.type);
   expect_read_as_stored_type(prepared.lm_head, "lm_head");
@@ -266,6 +277,48 @@ TEST_P(LlamaCppQuantizedFile, MatchesLlamaCppLogits) {
   const auto dir = testing::fixture_dir(file.dir);
   const auto path = dir / (std::string(file.model) + "-" + type + ".gguf");
   const auto model = load_model(path);  // ids only: no tokenizer needed
+  // The model alone holds the mapped file, so interleaved projections are rearranged where they
+  // are mapped, not copied; a tied embedding is then read back from the lm_head's layout (the
+  // logits below check both).
+  const PreparedWeights& prepared = model->prepared();
+  const ModelWeights& stored = model->weights();
+  int64_t in_place = 0;
+  const auto expect_in_place = [&](const Projection& projection, const TensorView& view) {
+    // Padding rows (N % 16) need a copy.
+    if (projection.layout == kernels::WeightLayout::kRows || projection.rows % 16 != 0) return;
+    EXPECT_EQ(projection.weight, view.data) << projection.rows << " x " << projection.cols;
+    ++in_place;
+  };
+  for (size_t l = 0; l < prepared.layers.size(); ++l) {
+    expect_in_place(prepared.layers[l].in_proj, stored.layers[l].in_proj);
+    expect_in_place(prepared.layers[l].out_proj, stored.layers[l].out_proj);
+  }
+  expect_in_place(prepared.lm_head, stored.lm_head);
+  EXPECT_EQ(prepared.embedding.layout, prepared.lm_head.weight == prepared.embedding.data
+                                           ? prepared.lm_head.layout
+                                           : kernels::WeightLayout::kRows);
+  if (kernels::quant_path() == kernels::QuantPath::kAvx512Vnni &&
+      (type == "Q8_0" || type == "Q4_0" || type == "Q4_K_S")) {
+    EXPECT_GT(in_place, 0);
+  }
+  // Weights someone else still holds are interleaved in a copy, and the file's fingerprint does
+  // not depend on which.
+  if (in_place > 0) {
+    const ModelWeights kept = load_gguf_model(path);
+    const Model shared{ModelWeights(kept)};
+    if (shared.prepared().layers[0].out_proj.layout != kernels::WeightLayout::kRows) {
+      EXPECT_NE(shared.prepared().layers[0].out_proj.weight, kept.layers[0].out_proj.data);
+    }
+    EXPECT_EQ(shared.fingerprint(), model->fingerprint());
+  }
+  // This fixture ties its lm_head to a Q8_0 embedding in the Q8_0 file: read back interleaved.
+  if (kernels::quant_path() == kernels::QuantPath::kAvx512Vnni && type == "Q8_0" &&
+      model->config().tie_embeddings) {
+    EXPECT_EQ(prepared.embedding.layout, kernels::WeightLayout::kQ8_0Interleaved16);
+  }
+  std::printf("%s: tied %d, embedding %s, %lld matrices interleaved in place\n", type.c_str(),
+              int{model->config().tie_embeddings}, dtype_name(prepared.embedding.dtype).data(),
+              static_cast<long long>(in_place));
   const auto dequantized = dequantized_model(path);
   std::vector<float> actual, weights_only, llama, f32act;
   const auto prompts = prompts_of(testing::fixture_dir(file.prompts));

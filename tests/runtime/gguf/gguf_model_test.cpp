@@ -299,9 +299,10 @@ TEST(GgufModel, WritesEveryBlockTypeTheEngineComputesWith) {
   const ModelWeights q4 = load_gguf_model(path);
   EXPECT_EQ(q4.layers[0].in_proj.dtype, DType::kQ4_0);
   EXPECT_EQ(q4.embedding.dtype, DType::kIQ4_NL);
-  // Rows of 32 and 64 are not whole 256-weight K-quant blocks: those fall back to f16.
+  // Rows of 32 and 64 are not whole 256-weight K-quant blocks: those fall back to Q5_0, as
+  // llama-quantize's do.
   write_gguf_model(weights, path, {{DType::kQ4_K}, {}});
-  EXPECT_EQ(load_gguf_model(path).layers[0].out_proj.dtype, DType::kF16);
+  EXPECT_EQ(load_gguf_model(path).layers[0].out_proj.dtype, DType::kQ5_0);
   std::filesystem::remove(path);
 }
 

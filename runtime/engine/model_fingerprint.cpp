@@ -1,5 +1,8 @@
 // The fingerprint of a model: enough to tell two models apart in microseconds, without reading
-// all of their weights.
+// all of their weights. Taken from the weights as loaded, before preparing may rearrange some in
+// place (runtime/engine/prepared_weights.h), so a file gives the same fingerprint on every CPU.
+#include "runtime/engine/model_fingerprint.h"
+
 #include <algorithm>
 
 #include "mamba2/conversation_state.h"
@@ -40,8 +43,9 @@ void add_tensor(Fnv1a& hash, const TensorSlot& slot) {
 
 }  // namespace
 
-uint64_t model_fingerprint(const Model& model) {
-  const ModelWeights& weights = model.weights();
+uint64_t model_fingerprint(const Model& model) { return model.fingerprint(); }
+
+uint64_t weights_fingerprint(const ModelWeights& weights) {
   Fnv1a hash;
   add_config(hash, weights.config);
   for_each_tensor(weights, [&](const TensorSlot& slot) { add_tensor(hash, slot); });

@@ -1,0 +1,40 @@
+// The interleaved weight layouts (WeightLayout, mat_view.h) behind one entry point, for the code
+// that prepares weights at load and for tests: which layout fits a matrix, its size, and the
+// rearranging. Each layout's definition lives with its kernels (matmul_q8_0.h, matmul_q4.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/mat_view.h"
+#include "mamba2/dtype.h"
+
+namespace mamba2::kernels {
+
+// Rows per interleaved group: ranges given to interleave() start at multiples of it.
+inline constexpr int64_t kInterleaveRows = 16;
+
+// The interleaved layout this CPU's fastest path reads for W [n, k] of `type`, or kRows.
+WeightLayout interleaved_layout(DType type, int64_t n, int64_t k);
+// Bytes of W [n, k] of `type` in `layout` (not kRows).
+int64_t interleaved_bytes(WeightLayout layout, DType type, int64_t n, int64_t k);
+// Writes rows [n_begin, n_end) (multiples of 16, or n_end == n) of W [n, k] stored as rows of
+// `type` to `out` in `layout`; disjoint ranges may run on different threads. Throws Error for a
+// range or shape the layout does not take.
+void interleave(WeightLayout layout, DType type, const std::byte* rows, int64_t n, int64_t k,
+                int64_t n_begin, int64_t n_end, std::byte* out);
+
+// Whether `layout` of W [n, k] of `type` takes exactly the bytes of its stored rows (n a multiple
+// of 16: no padding rows), so that interleave_in_place can rearrange them where they are.
+bool interleaves_in_place(WeightLayout layout, DType type, int64_t n, int64_t k);
+// Rearranges rows [n_begin, n_end) (multiples of 16) of W [n, k] stored as rows of `type` at
+// `data` into `layout`, in the same bytes, one 16-row group at a time through a buffer of its
+// size; disjoint ranges may run on different threads. Throws Error unless interleaves_in_place.
+void interleave_in_place(WeightLayout layout, DType type, std::byte* data, int64_t n, int64_t k,
+                         int64_t n_begin, int64_t n_end);
+// Row `row` of W [n, k] in `layout` as stored (dtype_bytes(type, k) bytes to `out`): the
+// inverse of interleave for one row, for reading the embedding's rows from a tied lm_head.
+void deinterleave_row(WeightLayout layout, DType type, const std::byte* data, int64_t n, int64_t k,
+                      int64_t row, std::byte* out);
+
+}  // namespace mamba2::kernels

@@ -1,0 +1,114 @@
+// The loop over an interleaved weight layout's 16-row groups that the AVX512-VNNI kernels of
+// Q8_0 (matmul_q8_0.h) and Q4_0 / Q4_K (matmul_q4.h) share; included only by translation units
+// compiled for AVX512-VNNI. A Kernel supplies the register block:
+//   kGemvGroups                        groups of 16 rows per GEMV tile
+//   kGemmGroups, kGemmTokens           groups and tokens per GEMM tile
+//   row_bytes(k)                       bytes of one row of W (for the cache tiles)
+//   tile<kGroups, kTokens, kPrefetch>(args, xq, row, t0, out)
+//                                      rows [row, row + 16 kGroups) by tokens [t0, t0 + kTokens)
+//                                      into out; kPrefetch: the weights come from memory
+// A row's result never depends on the tiling, so the group boundaries cut by a row range only
+// cost a computation aside.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/matmul_quant.h"
+#include "kernels/matmul_tiling.h"
+
+namespace mamba2::kernels::interleaved {
+// Internal linkage, as the per-ISA files' inline functions (matmul_quant_avx.h).
+namespace {
+
+constexpr int64_t kUnitRows = 16;
+
+// Where a tile's results go: y(t, r) = y[t * ld_y + r] (+ bias[r]), for the tile's token t and
+// row r.
+struct TileOutput {
+  float* y;
+  int64_t ld_y;
+  const float* bias;  // or null
+};
+
+inline TileOutput output_at(const MatmulOperands& args, int64_t row, int64_t t0) {
+  return {args.y.row(t0) + row, args.y.stride, args.bias ? args.bias + row : nullptr};
+}
+
+// Sixteen outputs of a tile: its float sums plus the bias, stored.
+inline void store_outputs(const TileOutput& out, int64_t t, int64_t g, __m512 sum) {
+  float* y = out.y + t * out.ld_y + kUnitRows * g;
+  if (out.bias) sum = _mm512_add_ps(sum, _mm512_loadu_ps(out.bias + kUnitRows * g));
+  _mm512_storeu_ps(y, sum);
+}
+
+// kGroups groups from `row` for kTokens tokens from t0, into rows [n_begin, n_end) of y: a tile
+// reaching past them (a range cut inside a group, or the zero rows past N) is computed aside.
+template <class Kernel, int kGroups, int kTokens, bool kPrefetch>
+void tile_in_range(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
+                   int64_t n_begin, int64_t n_end) {
+  constexpr int64_t kRows = kGroups * kUnitRows;
+  if (row >= n_begin && row + kRows <= n_end) {
+    return Kernel::template tile<kGroups, kTokens, kPrefetch>(args, xq, row, t0,
+                                                              output_at(args, row, t0));
+  }
+  float aside[kTokens * kRows];
+  float bias[kRows] = {};
+  if (args.bias) {
+    for (int64_t r = row; r < std::min(row + kRows, args.n()); ++r) bias[r - row] = args.bias[r];
+  }
+  Kernel::template tile<kGroups, kTokens, kPrefetch>(args, xq, row, t0,
+                                                     {aside, kRows, args.bias ? bias : nullptr});
+  for (int64_t r = std::max(row, n_begin); r < std::min(row + kRows, n_end); ++r) {
+    for (int64_t t = 0; t < kTokens; ++t) {
+      args.y.row(t0 + t)[r] = aside[t * kRows + (r - row)];
+    }
+  }
+}
+
+// Rows [n_begin, n_end) of W interleaved by every token of the call.
+template <class Kernel>
+void matmul(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin, int64_t n_end) {
+  const int64_t first = n_begin / kUnitRows * kUnitRows;
+  const int64_t last = (n_end + kUnitRows - 1) / kUnitRows * kUnitRows;
+  if (args.tokens() == 1) {
+    constexpr int kGroups = Kernel::kGemvGroups;
+    int64_t row = first;
+    for (; row + kGroups * kUnitRows <= last; row += kGroups * kUnitRows) {
+      tile_in_range<Kernel, kGroups, 1, true>(args, xq, row, 0, n_begin, n_end);
+    }
+    for (; row < last; row += kUnitRows) {
+      tile_in_range<Kernel, 1, 1, true>(args, xq, row, 0, n_begin, n_end);
+    }
+    return;
+  }
+  // The first token tile of each cache tile reads its weights from memory (later ones find them
+  // in cache), so it prefetches.
+  constexpr int kGroups = Kernel::kGemmGroups;
+  constexpr int kTokens = Kernel::kGemmTokens;
+  constexpr int64_t kTileRows = kGroups * kUnitRows;
+  const int64_t cache_rows = cache_tile_rows(Kernel::row_bytes(args.k()), kTileRows);
+  for (int64_t r0 = first; r0 < last; r0 += cache_rows) {
+    const int64_t r1 = std::min(last, r0 + cache_rows);
+    for (int64_t t0 = 0; t0 < args.tokens(); t0 += kTokens) {
+      with_count<kTokens>(std::min<int64_t>(kTokens, args.tokens() - t0), [&](auto count) {
+        int64_t row = r0;
+        for (; row + kTileRows <= r1; row += kTileRows) {
+          if (t0 == 0) {
+            tile_in_range<Kernel, kGroups, count, true>(args, xq, row, t0, n_begin, n_end);
+          } else {
+            tile_in_range<Kernel, kGroups, count, false>(args, xq, row, t0, n_begin, n_end);
+          }
+        }
+        for (; row < r1; row += kUnitRows) {
+          tile_in_range<Kernel, 1, count, false>(args, xq, row, t0, n_begin, n_end);
+        }
+      });
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mamba2::kernels::interleaved
