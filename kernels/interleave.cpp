@@ -41,6 +41,7 @@ void interleave(WeightLayout layout, DType type, const std::byte* rows, int64_t 
       if (type != DType::kQ4_K) break;
       return interleave_q4(type, rows, n, k, n_begin, n_end, out);
     case WeightLayout::kRows:
+    case WeightLayout::kF32Panels16:  // pack_f32_panels (matmul_f32_panels.h) makes these
       break;
   }
   throw Error("interleave", std::string(dtype_name(type)) + " weights have no such layout");
