@@ -72,24 +72,24 @@ void GgufWriter::add_string(std::string_view key, std::string_view value) {
 }
 
 void GgufWriter::add_string_array(std::string_view key, std::span<const std::string> values) {
-  begin_key(key, GgufType::kArray);
-  put<uint32_t>(static_cast<uint32_t>(GgufType::kString));
-  put<uint64_t>(values.size());
+  begin_array(key, GgufType::kString, values.size());
   for (const std::string& value : values) put_string(value);
 }
 
 void GgufWriter::add_int32_array(std::string_view key, std::span<const int32_t> values) {
-  begin_key(key, GgufType::kArray);
-  put<uint32_t>(static_cast<uint32_t>(GgufType::kInt32));
-  put<uint64_t>(values.size());
+  begin_array(key, GgufType::kInt32, values.size());
   put_bytes(values.data(), values.size_bytes());
 }
 
 void GgufWriter::add_float32_array(std::string_view key, std::span<const float> values) {
-  begin_key(key, GgufType::kArray);
-  put<uint32_t>(static_cast<uint32_t>(GgufType::kFloat32));
-  put<uint64_t>(values.size());
+  begin_array(key, GgufType::kFloat32, values.size());
   put_bytes(values.data(), values.size_bytes());
+}
+
+void GgufWriter::begin_array(std::string_view key, GgufType element_type, uint64_t count) {
+  begin_key(key, GgufType::kArray);
+  put<uint32_t>(static_cast<uint32_t>(element_type));
+  put<uint64_t>(count);
 }
 
 void GgufWriter::put_value(const GgufValue& value) {

@@ -62,6 +62,7 @@ class GgufWriter {
   };
 
   void begin_key(std::string_view key, GgufType type);
+  void begin_array(std::string_view key, GgufType element_type, uint64_t count);
   void put_bytes(const void* data, size_t size);
   void put_string(std::string_view text);
   void put_value(const GgufValue& value);
