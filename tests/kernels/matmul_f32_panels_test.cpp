@@ -10,6 +10,7 @@
 #include "mamba2/error.h"
 #include "mamba2/threading_context.h"
 #include "tests/kernels/kernel_test_util.h"
+#include "tests/kernels/matmul_case.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -17,53 +18,29 @@ namespace {
 using testing::for_each_simd_level;
 using testing::random_vector;
 
-// One projection with W both as stored and in panels, and padded row strides for X and Y.
-struct PanelCase {
-  int64_t tokens, k, n, ld_x, ld_y;
-  std::vector<float> x, w, bias, y;  // [T, ld_x], [N, K], [N], [T, ld_y]
-  AlignedVector<float> panels;       // f32_panels_floats(N, K)
+// One projection with W both as stored and in 16-row panels.
+struct PanelCase : testing::MatmulCase {
+  AlignedVector<float> panels;  // f32_panels_floats(N, K)
 
   PanelCase(int64_t t, int64_t k_in, int64_t n_out, uint32_t seed)
-      : tokens(t), k(k_in), n(n_out), ld_x(k_in + 3), ld_y(n_out + 2) {
-    x = random_vector(tokens * ld_x, seed);
-    w = random_vector(n * k, seed + 1);
-    bias = random_vector(n, seed + 2);
-    y.assign(tokens * ld_y, -7.0f);
+      : MatmulCase(t, k_in, n_out, seed) {
     panels.assign(f32_panels_floats(n, k), -9.0f);
     pack_f32_panels(w.data(), n, k, 0, n, panels.data());
   }
 
   MatmulOperands args(bool packed, bool with_bias = true) {
-    WeightView view = WeightView::f32(w.data(), n, k);
+    MatmulOperands operands = MatmulCase::args(with_bias);
     if (packed) {
-      view = {DType::kF32, reinterpret_cast<const std::byte*>(panels.data()), n, k,
-              WeightLayout::kF32Panels16};
+      operands.w = {DType::kF32, reinterpret_cast<const std::byte*>(panels.data()), n, k,
+                    WeightLayout::kF32Panels16};
     }
-    return {.x = {x.data(), tokens, k, ld_x},
-            .w = view,
-            .bias = with_bias ? bias.data() : nullptr,
-            .y = {y.data(), tokens, n, ld_y}};
+    return operands;
   }
 };
 
-// The double reference differs from a float FMA chain by roundings of its partial sums; bound
-// the error by the size of the terms. Y's padding columns stay untouched.
+// The double reference differs from a float FMA chain by roundings of its partial sums.
 void expect_close_to_reference(const PanelCase& actual, const PanelCase& expected, bool with_bias) {
-  for (int64_t t = 0; t < actual.tokens; ++t) {
-    for (int64_t j = 0; j < actual.ld_y; ++j) {
-      const int64_t i = t * actual.ld_y + j;
-      if (j >= actual.n) {
-        ASSERT_EQ(actual.y[i], -7.0f) << "padding written at token " << t << " column " << j;
-        continue;
-      }
-      double magnitude = with_bias ? std::fabs(actual.bias[j]) : 0.0;
-      for (int64_t kk = 0; kk < actual.k; ++kk) {
-        magnitude += std::fabs(actual.x[t * actual.ld_x + kk] * actual.w[j * actual.k + kk]);
-      }
-      ASSERT_NEAR(actual.y[i], expected.y[i], 2e-6 * magnitude + 1e-7)
-          << "token " << t << " row " << j;
-    }
-  }
+  testing::expect_close_to_reference(actual, expected, with_bias, 2e-6);
 }
 
 TEST(PanelGemm, MatchesReferenceAtEveryLevelOverRaggedShapes) {

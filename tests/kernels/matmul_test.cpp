@@ -11,6 +11,7 @@
 #include "mamba2/npy.h"
 #include "runtime/formats/safetensors.h"
 #include "tests/kernels/kernel_test_util.h"
+#include "tests/kernels/matmul_case.h"
 #include "tests/kernels/tiny_fixture.h"
 #include "tests/support/test_paths.h"
 
@@ -18,6 +19,7 @@ namespace mamba2::kernels {
 namespace {
 
 using testing::for_each_simd_level;
+using testing::MatmulCase;
 using testing::ragged_lengths;
 using testing::random_vector;
 
@@ -31,45 +33,10 @@ using testing::kTraceTokens;
 using testing::layer_tensor;
 using testing::trace_array;
 
-// One projection with padded row strides for X and Y.
-struct MatmulCase {
-  int64_t tokens, k, n, ld_x, ld_y;
-  std::vector<float> x, w, bias, y;
-
-  MatmulCase(int64_t t, int64_t k_in, int64_t n_out, uint32_t seed)
-      : tokens(t), k(k_in), n(n_out), ld_x(k_in + 3), ld_y(n_out + 2) {
-    x = random_vector(tokens * ld_x, seed);  // [T, ld_x]
-    w = random_vector(n * k, seed + 1);      // [N, K]
-    bias = random_vector(n, seed + 2);       // [N]
-    y.assign(tokens * ld_y, -7.0f);          // [T, ld_y]
-  }
-
-  MatmulOperands args(bool with_bias = true) {
-    return {.x = {x.data(), tokens, k, ld_x},
-            .w = WeightView::f32(w.data(), n, k),
-            .bias = with_bias ? bias.data() : nullptr,
-            .y = {y.data(), tokens, n, ld_y}};
-  }
-};
-
-// A float dot product of length K may differ from the double reference by a few roundings of
-// its partial sums; bound the error by the size of the terms rather than of the result.
-void expect_close_to_reference(const MatmulCase& actual, const MatmulCase& expected) {
-  for (int64_t t = 0; t < actual.tokens; ++t) {
-    for (int64_t j = 0; j < actual.ld_y; ++j) {
-      const int64_t i = t * actual.ld_y + j;
-      if (j >= actual.n) {
-        ASSERT_EQ(actual.y[i], -7.0f) << "padding written at token " << t << " column " << j;
-        continue;
-      }
-      double magnitude = std::fabs(actual.bias[j]);
-      for (int64_t kk = 0; kk < actual.k; ++kk) {
-        magnitude += std::fabs(actual.x[t * actual.ld_x + kk] * actual.w[j * actual.k + kk]);
-      }
-      ASSERT_NEAR(actual.y[i], expected.y[i], 1e-6 * magnitude + 1e-7)
-          << "token " << t << " row " << j;
-    }
-  }
+// A row-major f32 GEMM and GEMV reproduce the double reference within 1e-6 of the terms.
+void expect_close_to_reference(const MatmulCase& actual, const MatmulCase& expected,
+                               bool with_bias = true) {
+  testing::expect_close_to_reference(actual, expected, with_bias, 1e-6);
 }
 
 TEST(Gemv, MatchesReferenceAtEveryLevelAndShape) {
@@ -81,8 +48,7 @@ TEST(Gemv, MatchesReferenceAtEveryLevelAndShape) {
           MatmulCase expected(1, k, n, 1), actual(1, k, n, 1);
           ref::matmul_f32(expected.args(with_bias), 0, n);
           dispatch_at(level, GemvKernel{}, actual.args(with_bias), int64_t{0}, n);
-          if (!with_bias) actual.bias.assign(n, 0.0f);
-          expect_close_to_reference(actual, expected);
+          expect_close_to_reference(actual, expected, with_bias);
         }
       }
     }
@@ -150,8 +116,7 @@ TEST(Matmul, SeveralTokensMatchReference) {
           MatmulCase expected(tokens, k, n, 4), actual(tokens, k, n, 4);
           ref::matmul_f32(expected.args(with_bias), 0, n);
           matmul_f32(actual.args(with_bias), 0, n);
-          if (!with_bias) actual.bias.assign(n, 0.0f);
-          expect_close_to_reference(actual, expected);
+          expect_close_to_reference(actual, expected, with_bias);
         }
       }
     }
