@@ -61,15 +61,7 @@ WeightLayout interleaved_layout(DType type, int64_t n, int64_t k) {
   if (type == DType::kQ8_0 && q8_0_interleave_supported(n, k)) {
     return WeightLayout::kQ8_0Interleaved16;
   }
-  if (!q4_interleave_supported(type, n, k)) return WeightLayout::kRows;
-  switch (type) {
-    case DType::kQ4_0:
-      return WeightLayout::kQ4_0Interleaved16;
-    case DType::kQ4_K:
-      return WeightLayout::kQ4_KInterleaved16;
-    default:
-      return WeightLayout::kQ6_KInterleaved16;
-  }
+  return q4_interleave_supported(type, n, k) ? q4_layout(type) : WeightLayout::kRows;
 }
 
 int64_t interleaved_bytes(WeightLayout layout, DType type, int64_t n, int64_t k) {

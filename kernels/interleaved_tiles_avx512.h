@@ -94,12 +94,27 @@ MAMBA2_ALWAYS_INLINE inline void for_each_unit(const MatmulOperands& args,
   }
 }
 
-// A tile's float sums, one register of sixteen outputs per group and token.
+// for_each_unit block by block: body(unit, j, b, group_bytes, x) for block j (a constant) of each
+// unit, b its activation block.
+template <int64_t kUnitBlocks, int64_t kUnitBytes, class Body>
+MAMBA2_ALWAYS_INLINE inline void for_each_block(const MatmulOperands& args,
+                                                const Q8_0Activations& xq, int64_t row, int64_t t0,
+                                                Body&& body) {
+  for_each_unit<kUnitBlocks, kUnitBytes>(args, xq, row, t0,
+                                         [&](const std::byte* unit, int64_t b0, int64_t group_bytes,
+                                             const TileActivations& x) MAMBA2_ALWAYS_INLINE {
+                                           unroll<kUnitBlocks>([&](auto j) MAMBA2_ALWAYS_INLINE {
+                                             body(unit, j, b0 + j, group_bytes, x);
+                                           });
+                                         });
+}
+
+// A tile's float sums, one register of sixteen outputs per group and token, from zero.
 template <int kGroups, int kTokens>
 struct TileSums {
   __m512 v[kGroups][kTokens];
 
-  MAMBA2_ALWAYS_INLINE void zero() {
+  MAMBA2_ALWAYS_INLINE TileSums() {
     unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
       unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { v[g][t] = _mm512_setzero_ps(); });
     });

@@ -32,9 +32,7 @@ int64_t unit_bytes(DType type) {
       return kQ6_KUnitBytes;
   }
 }
-bool has_layout(DType type) {
-  return type == DType::kQ4_0 || type == DType::kQ4_K || type == DType::kQ6_K;
-}
+bool has_layout(DType type) { return q4_layout(type) != WeightLayout::kRows; }
 
 // Between stored block `block` (of row r of its unit's 16) and its unit, either way: into the
 // unit (kToUnit) or back. Q4_0: block j of the unit.

@@ -35,6 +35,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/matmul_quant.h"
 
@@ -56,16 +57,24 @@ constexpr int64_t kQ6_KUnitBytes = 3360;
 // Whether W [n, k] of `type` (Q4_0, Q4_K or Q6_K) fits its interleaved layout and this CPU runs the
 // path that reads it.
 bool q4_interleave_supported(DType type, int64_t n, int64_t k);
-// The weight type `layout` (one of matmul_q4's) holds.
-constexpr DType q4_layout_type(WeightLayout layout) {
-  switch (layout) {
-    case WeightLayout::kQ4_0Interleaved16:
-      return DType::kQ4_0;
-    case WeightLayout::kQ4_KInterleaved16:
-      return DType::kQ4_K;
-    default:
-      return DType::kQ6_K;
+// Each type with a layout here, and that layout.
+inline constexpr std::pair<DType, WeightLayout> kQ4Layouts[] = {
+    {DType::kQ4_0, WeightLayout::kQ4_0Interleaved16},
+    {DType::kQ4_K, WeightLayout::kQ4_KInterleaved16},
+    {DType::kQ6_K, WeightLayout::kQ6_KInterleaved16}};
+// The layout of `type` here, or kRows.
+constexpr WeightLayout q4_layout(DType type) {
+  for (const auto& [t, layout] : kQ4Layouts) {
+    if (t == type) return layout;
   }
+  return WeightLayout::kRows;
+}
+// The weight type `layout` (one of kQ4Layouts) holds.
+constexpr DType q4_layout_type(WeightLayout layout) {
+  for (const auto& [type, l] : kQ4Layouts) {
+    if (l == layout) return type;
+  }
+  return DType::kF32;
 }
 // Bytes of W [n, k] of `type` interleaved: n rounded up to 16 rows.
 int64_t q4_interleaved_bytes(DType type, int64_t n, int64_t k);

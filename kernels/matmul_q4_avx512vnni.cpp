@@ -43,6 +43,30 @@ inline __m512i load_line(const std::byte* p) {
   return _mm512_loadu_si512(line_at(p));
 }
 
+// One line of each of kGroups groups from `line` (group_bytes apart): its low nibbles against
+// every token's four activations at input i into low_sums, 16 x its high ones against those at
+// i + high_inputs into high_sums.
+template <int kGroups, int kTokens, bool kPrefetch>
+MAMBA2_ALWAYS_INLINE inline void add_nibble_line(const std::byte* line, int64_t group_bytes,
+                                                 const interleaved::TileActivations& x, int64_t i,
+                                                 int64_t high_inputs,
+                                                 __m512i (&low_sums)[kGroups][kTokens],
+                                                 __m512i (&high_sums)[kGroups][kTokens]) {
+  __m512i low[kGroups], high[kGroups];
+  unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+    const __m512i q = load_line<kPrefetch, kTokens>(line + g * group_bytes);
+    low[g] = low_nibbles(q);
+    high[g] = high_nibbles_x16(q);
+  });
+  unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+    const __m512i x_low = x.four(t, i), x_high = x.four(t, i + high_inputs);
+    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+      low_sums[g][t] = _mm512_dpbusd_epi32(low_sums[g][t], low[g], x_low);
+      high_sums[g][t] = _mm512_dpbusd_epi32(high_sums[g][t], high[g], x_high);
+    });
+  });
+}
+
 // Q4_0: per block, the integer sums start at -8 * (the sum of the block's activation quants), the
 // quants' bias taken back out (block_offsets holds -128 times that sum), and take 8 vpdpbusd.
 struct Q4_0Interleaved {
@@ -53,47 +77,29 @@ struct Q4_0Interleaved {
   static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                    const TileOutput& out) {
     interleaved::TileSums<kGroups, kTokens> acc;
-    acc.zero();
-    interleaved::for_each_unit<kQ4_0UnitBlocks, kQ4_0UnitBytes>(
+    interleaved::for_each_block<kQ4_0UnitBlocks, kQ4_0UnitBytes>(
         args, xq, row, t0,
-        [&](const std::byte* unit, int64_t b0, int64_t group_bytes,
+        [&](const std::byte* unit, auto j, int64_t b, int64_t group_bytes,
             const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
-          unroll<kQ4_0UnitBlocks>([&](auto j) MAMBA2_ALWAYS_INLINE {  // the unit's blocks
-            const int64_t b = b0 + j;
-            // Two chains per output: the low nibbles (from the bias's start) and 16 x the high
-            // ones.
-            __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
-            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-              const __m512i start = _mm512_set1_epi32(x.offset(t, b) / 16);
-              unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-                isum[g][t] = start;
-                isum_high[g][t] = _mm512_setzero_si512();
-              });
-            });
-            unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
-              __m512i low[kGroups], high[kGroups];
-              unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-                const __m512i q =
-                    load_line<kPrefetch, kTokens>(unit + g * group_bytes + 256 * j + 64 * s);
-                low[g] = low_nibbles(q);
-                high[g] = high_nibbles_x16(q);
-              });
-              unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-                const __m512i x_low = x.four(t, b * 32 + 4 * s);
-                const __m512i x_high = x.four(t, b * 32 + 16 + 4 * s);
-                unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-                  isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], low[g], x_low);
-                  isum_high[g][t] = _mm512_dpbusd_epi32(isum_high[g][t], high[g], x_high);
-                });
-              });
-            });
+          // Two chains per output: the low nibbles (from the bias's start) and 16 x the high ones.
+          __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
+          unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+            const __m512i start = _mm512_set1_epi32(x.offset(t, b) / 16);
             unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-              const __m512 dw = halves_at(unit + g * group_bytes + kQ4_0UnitScaleOffset + 32 * j);
-              unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-                const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x.scale(t, b)));
-                const __m512i sum = _mm512_add_epi32(isum[g][t], divided_by_16(isum_high[g][t]));
-                acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc.v[g][t]);
-              });
+              isum[g][t] = start;
+              isum_high[g][t] = _mm512_setzero_si512();
+            });
+          });
+          unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
+            add_nibble_line<kGroups, kTokens, kPrefetch>(unit + 256 * j + 64 * s, group_bytes, x,
+                                                         b * 32 + 4 * s, 16, isum, isum_high);
+          });
+          unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+            const __m512 dw = halves_at(unit + g * group_bytes + kQ4_0UnitScaleOffset + 32 * j);
+            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+              const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x.scale(t, b)));
+              const __m512i sum = _mm512_add_epi32(isum[g][t], divided_by_16(isum_high[g][t]));
+              acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc.v[g][t]);
             });
           });
         });
@@ -139,36 +145,23 @@ struct Q4_KInterleaved {
   static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                    const TileOutput& out) {
     interleaved::TileSums<kGroups, kTokens> acc, mins;
-    acc.zero();
-    mins.zero();
     // Units of one super-block: 8 activation blocks of 32.
     interleaved::for_each_unit<8, kQ4_KUnitBytes>(
         args, xq, row, t0,
         [&](const std::byte* unit, int64_t b0, int64_t group_bytes,
             const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
           unroll<4>([&](auto c) MAMBA2_ALWAYS_INLINE {
-            __m512i isum[kGroups][kTokens][2];  // sub-blocks 2c, 2c + 1 (16 x)
+            // Sub-blocks 2c (low nibbles) and 2c + 1 (16 x, high ones).
+            __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
             unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
               unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-                isum[g][t][0] = isum[g][t][1] = _mm512_setzero_si512();
+                isum[g][t] = isum_high[g][t] = _mm512_setzero_si512();
               });
             });
             unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
-              __m512i low[kGroups], high[kGroups];
-              unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-                const __m512i q =
-                    load_line<kPrefetch, kTokens>(unit + g * group_bytes + 512 * c + 64 * s);
-                low[g] = low_nibbles(q);
-                high[g] = high_nibbles_x16(q);
-              });
-              unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-                const int64_t i = b0 * 32 + 64 * c + 4 * s;
-                const __m512i x_low = x.four(t, i), x_high = x.four(t, i + 32);
-                unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-                  isum[g][t][0] = _mm512_dpbusd_epi32(isum[g][t][0], low[g], x_low);
-                  isum[g][t][1] = _mm512_dpbusd_epi32(isum[g][t][1], high[g], x_high);
-                });
-              });
+              add_nibble_line<kGroups, kTokens, kPrefetch>(unit + 512 * c + 64 * s, group_bytes, x,
+                                                           b0 * 32 + 64 * c + 4 * s, 32, isum,
+                                                           isum_high);
             });
             unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
               const std::byte* group_unit = unit + g * group_bytes;
@@ -182,7 +175,7 @@ struct Q4_KInterleaved {
                 unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
                   const int64_t b = b0 + sub;
                   const __m512 scale = _mm512_mul_ps(ds, _mm512_set1_ps(x.scale(t, b)));
-                  const __m512i sum = h == 0 ? isum[g][t][0] : divided_by_16(isum[g][t][1]);
+                  const __m512i sum = h == 0 ? isum[g][t] : divided_by_16(isum_high[g][t]);
                   acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc.v[g][t]);
                   mins.v[g][t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x.sum(t, b)), mins.v[g][t]);
                 });
@@ -231,7 +224,6 @@ struct Q6_KInterleaved {
   static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                    const TileOutput& out) {
     interleaved::TileSums<kGroups, kTokens> acc;
-    acc.zero();
     interleaved::for_each_unit<8, kQ6_KUnitBytes>(
         args, xq, row, t0,
         [&](const std::byte* unit, int64_t b0, int64_t group_bytes,
