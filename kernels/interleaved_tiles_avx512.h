@@ -15,9 +15,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/matmul_quant.h"
 #include "kernels/matmul_tiling.h"
+#include "kernels/matmul_unroll.h"
 
 namespace mamba2::kernels::interleaved {
 // Internal linkage, as the per-ISA files' inline functions (matmul_quant_avx.h).
@@ -44,8 +46,91 @@ inline void store_outputs(const TileOutput& out, int64_t t, int64_t g, __m512 su
   _mm512_storeu_ps(y, sum);
 }
 
+// A tile's activations, kTokens tokens from t0: token t's quants of inputs [i, i + 4) broadcast
+// to every lane, and its per-block scale, sum and offset (Q8_0Activations).
+struct TileActivations {
+  const int8_t* quants;    // [kTokens, K]
+  const float* scales;     // [kTokens, K / 32]
+  const float* sums;       // [kTokens, K / 32]
+  const int32_t* offsets;  // [kTokens, K / 32], block_offsets
+  const int32_t* lanes;    // [kTokens, K / 32, 8], lane_offsets
+  int64_t k, blocks;
+
+  __m512i four(int64_t t, int64_t i) const {
+    int32_t four;
+    std::memcpy(&four, quants + t * k + i, sizeof four);
+    return _mm512_set1_epi32(four);
+  }
+  float scale(int64_t t, int64_t b) const { return scales[t * blocks + b]; }
+  float sum(int64_t t, int64_t b) const { return sums[t * blocks + b]; }
+  int32_t offset(int64_t t, int64_t b) const { return offsets[t * blocks + b]; }
+  // Half h's (inputs 16 h..16 h + 15 of block b) four lane offsets summed.
+  int32_t half_offset(int64_t t, int64_t b, int64_t h) const {
+    const int32_t* four = lanes + (t * blocks + b) * 8 + 4 * h;
+    return four[0] + four[1] + four[2] + four[3];
+  }
+};
+
+// The walk every interleaved tile takes along K: W's units of 16 rows by kUnitBlocks activation
+// blocks (kUnitBytes each) run along K, then down the groups of 16 rows, so the tile's kGroups
+// groups from `row` are group_bytes apart. body(unit, b0, group_bytes, x) for each unit of the
+// first group, b0 its first activation block; the body adds g * group_bytes for group g.
+template <int64_t kUnitBlocks, int64_t kUnitBytes, class Body>
+MAMBA2_ALWAYS_INLINE inline void for_each_unit(const MatmulOperands& args,
+                                               const Q8_0Activations& xq, int64_t row, int64_t t0,
+                                               Body&& body) {
+  const int64_t blocks = xq.blocks();
+  const int64_t group_bytes = blocks / kUnitBlocks * kUnitBytes;
+  const std::byte* w = args.w.data + row / kUnitRows * group_bytes;
+  const TileActivations x{xq.quants.data() + t0 * xq.k,
+                          xq.scales.data() + t0 * blocks,
+                          xq.sums.data() + t0 * blocks,
+                          xq.block_offsets.data() + t0 * blocks,
+                          xq.lane_offsets.data() + t0 * blocks * 8,
+                          xq.k,
+                          blocks};
+  for (int64_t b0 = 0; b0 < blocks; b0 += kUnitBlocks) {
+    body(w + b0 / kUnitBlocks * kUnitBytes, b0, group_bytes, x);
+  }
+}
+
+// for_each_unit block by block: body(unit, j, b, group_bytes, x) for block j (a constant) of each
+// unit, b its activation block.
+template <int64_t kUnitBlocks, int64_t kUnitBytes, class Body>
+MAMBA2_ALWAYS_INLINE inline void for_each_block(const MatmulOperands& args,
+                                                const Q8_0Activations& xq, int64_t row, int64_t t0,
+                                                Body&& body) {
+  for_each_unit<kUnitBlocks, kUnitBytes>(args, xq, row, t0,
+                                         [&](const std::byte* unit, int64_t b0, int64_t group_bytes,
+                                             const TileActivations& x) MAMBA2_ALWAYS_INLINE {
+                                           unroll<kUnitBlocks>([&](auto j) MAMBA2_ALWAYS_INLINE {
+                                             body(unit, j, b0 + j, group_bytes, x);
+                                           });
+                                         });
+}
+
+// A tile's float sums, one register of sixteen outputs per group and token, from zero.
+template <int kGroups, int kTokens>
+struct TileSums {
+  __m512 v[kGroups][kTokens];
+
+  MAMBA2_ALWAYS_INLINE TileSums() {
+    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { v[g][t] = _mm512_setzero_ps(); });
+    });
+  }
+  // Stores every sum (less `minus`'s, for the types with minimums) plus the bias.
+  MAMBA2_ALWAYS_INLINE void store(const TileOutput& out, const TileSums* minus = nullptr) const {
+    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+      unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+        store_outputs(out, t, g, minus ? _mm512_sub_ps(v[g][t], minus->v[g][t]) : v[g][t]);
+      });
+    });
+  }
+};
+
 // kGroups groups from `row` for kTokens tokens from t0, into rows [n_begin, n_end) of y: a tile
-// reaching past them (a range cut inside a group, or the zero rows past N) is computed aside.
+// reaching past them (a range cut inside a group) is computed aside.
 template <class Kernel, int kGroups, int kTokens, bool kPrefetch>
 void tile_in_range(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                    int64_t n_begin, int64_t n_end) {

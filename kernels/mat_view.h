@@ -28,6 +28,7 @@ enum class WeightLayout : uint8_t {
   kQ8_0Interleaved16,  // q8_0 rearranged by interleave_q8_0() for the AVX512-VNNI kernels
   kQ4_0Interleaved16,  // q4_0 rearranged by interleave_q4() (matmul_q4.h), likewise
   kQ4_KInterleaved16,  // q4_K rearranged by interleave_q4()
+  kQ6_KInterleaved16,  // q6_K rearranged by interleave_q4()
   kF32Panels16,        // f32 in 16-row panels by pack_f32_panels() for our GEMM
 };
 

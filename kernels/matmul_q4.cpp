@@ -13,9 +13,26 @@ namespace {
 // Inputs per unit along K, and bytes per stored block.
 int64_t unit_inputs(DType type) { return type == DType::kQ4_0 ? 64 : 256; }
 int64_t block_bytes(DType type) {
-  return type == DType::kQ4_0 ? int64_t{sizeof(BlockQ4_0)} : int64_t{sizeof(BlockQ4_K)};
+  switch (type) {
+    case DType::kQ4_0:
+      return sizeof(BlockQ4_0);
+    case DType::kQ4_K:
+      return sizeof(BlockQ4_K);
+    default:
+      return sizeof(BlockQ6_K);
+  }
 }
-int64_t unit_bytes(DType type) { return type == DType::kQ4_0 ? kQ4_0UnitBytes : kQ4_KUnitBytes; }
+int64_t unit_bytes(DType type) {
+  switch (type) {
+    case DType::kQ4_0:
+      return kQ4_0UnitBytes;
+    case DType::kQ4_K:
+      return kQ4_KUnitBytes;
+    default:
+      return kQ6_KUnitBytes;
+  }
+}
+bool has_layout(DType type) { return q4_layout(type) != WeightLayout::kRows; }
 
 // Between stored block `block` (of row r of its unit's 16) and its unit, either way: into the
 // unit (kToUnit) or back. Q4_0: block j of the unit.
@@ -54,11 +71,46 @@ void move_q4_k(BlockQ4_K& block, int64_t r, std::byte* unit) {
   }
 }
 
+template <bool kToUnit>
+void move_q6_k(BlockQ6_K& block, int64_t r, std::byte* unit) {
+  auto* ql = reinterpret_cast<std::byte*>(block.ql);
+  for (int i = 0; i < 32; ++i) move<kToUnit>(unit + 64 * i + 4 * r, ql + 4 * i, 4);
+  auto* qh = reinterpret_cast<std::byte*>(block.qh);
+  for (int i = 0; i < 16; ++i)
+    move<kToUnit>(unit + kQ6_KUnitHighOffset + 64 * i + 4 * r, qh + 4 * i, 4);
+  auto* scales = reinterpret_cast<std::byte*>(block.scales);
+  for (int w = 0; w < 4; ++w) {
+    move<kToUnit>(unit + kQ6_KUnitScaleOffset + 64 * w + 4 * r, scales + 4 * w, 4);
+  }
+  move<kToUnit>(unit + kQ6_KUnitDOffset + 2 * r, reinterpret_cast<std::byte*>(&block.d),
+                sizeof block.d);
+}
+
+// Stored block b of row r of its 16 (zeros past N) into its unit, or back from it.
+template <bool kToUnit>
+void move_block(DType type, std::byte* stored, int64_t r, int64_t b, std::byte* unit) {
+  const auto through = [&](auto block, auto&& move_fn) {
+    if (kToUnit && stored) std::memcpy(&block, stored, sizeof block);
+    move_fn(block);
+    if (!kToUnit) std::memcpy(stored, &block, sizeof block);
+  };
+  switch (type) {
+    case DType::kQ4_0:
+      return through(BlockQ4_0{}, [&](BlockQ4_0& block) {
+        move_q4_0<kToUnit>(block, r, b % kQ4_0UnitBlocks, unit);
+      });
+    case DType::kQ4_K:
+      return through(BlockQ4_K{}, [&](BlockQ4_K& block) { move_q4_k<kToUnit>(block, r, unit); });
+    default:
+      return through(BlockQ6_K{}, [&](BlockQ6_K& block) { move_q6_k<kToUnit>(block, r, unit); });
+  }
+}
+
 }  // namespace
 
 bool q4_interleave_supported(DType type, int64_t n, int64_t k) {
-  return (type == DType::kQ4_0 || type == DType::kQ4_K) && n > 0 && k > 0 &&
-         k % unit_inputs(type) == 0 && quant_path() == QuantPath::kAvx512Vnni;
+  return has_layout(type) && n > 0 && k > 0 && k % unit_inputs(type) == 0 &&
+         quant_path() == QuantPath::kAvx512Vnni;
 }
 
 int64_t q4_interleaved_bytes(DType type, int64_t n, int64_t k) {
@@ -68,9 +120,8 @@ int64_t q4_interleaved_bytes(DType type, int64_t n, int64_t k) {
 
 void interleave_q4(DType type, const std::byte* rows, int64_t n, int64_t k, int64_t n_begin,
                    int64_t n_end, std::byte* out) {
-  if ((type != DType::kQ4_0 && type != DType::kQ4_K) || n <= 0 || k <= 0 ||
-      k % unit_inputs(type) != 0 || n_begin < 0 || n_begin % kQ4UnitRows != 0 ||
-      (n_end % kQ4UnitRows != 0 && n_end != n) || n_end > n) {
+  if (!has_layout(type) || n <= 0 || k <= 0 || k % unit_inputs(type) != 0 || n_begin < 0 ||
+      n_begin % kQ4UnitRows != 0 || (n_end % kQ4UnitRows != 0 && n_end != n) || n_end > n) {
     throw Error("interleave_q4", "rows [" + std::to_string(n_begin) + ", " + std::to_string(n_end) +
                                      ") of a [" + std::to_string(n) + ", " + std::to_string(k) +
                                      "] " + std::string(dtype_name(type)) +
@@ -86,17 +137,11 @@ void interleave_q4(DType type, const std::byte* rows, int64_t n, int64_t k, int6
       std::byte* unit =
           out + (row0 / kQ4UnitRows * units_per_group + b / blocks_per_unit) * unit_bytes(type);
       for (int64_t r = 0; r < kQ4UnitRows; ++r) {
-        const std::byte* stored =
-            row0 + r < n ? rows + (row0 + r) * row_bytes + b * bytes : nullptr;
-        if (type == DType::kQ4_0) {
-          BlockQ4_0 block{};  // rows past N: zero scale and quants
-          if (stored) std::memcpy(&block, stored, sizeof block);
-          move_q4_0<true>(block, r, b % kQ4_0UnitBlocks, unit);
-        } else {
-          BlockQ4_K block{};
-          if (stored) std::memcpy(&block, stored, sizeof block);
-          move_q4_k<true>(block, r, unit);
-        }
+        // The move in only reads the stored block.
+        auto* stored = row0 + r < n
+                           ? const_cast<std::byte*>(rows) + (row0 + r) * row_bytes + b * bytes
+                           : nullptr;
+        move_block<true>(type, stored, r, b, unit);
       }
     }
   }
@@ -114,15 +159,7 @@ void deinterleave_q4_row(DType type, const std::byte* interleaved, int64_t n, in
     // The move back only reads through the unit pointer.
     auto* unit = const_cast<std::byte*>(interleaved) +
                  (row / kQ4UnitRows * units_per_group + b / blocks_per_unit) * unit_bytes(type);
-    if (type == DType::kQ4_0) {
-      BlockQ4_0 block;
-      move_q4_0<false>(block, r, b % kQ4_0UnitBlocks, unit);
-      std::memcpy(out + b * bytes, &block, sizeof block);
-    } else {
-      BlockQ4_K block;
-      move_q4_k<false>(block, r, unit);
-      std::memcpy(out + b * bytes, &block, sizeof block);
-    }
+    move_block<false>(type, out + b * bytes, r, b, unit);
   }
 }
 

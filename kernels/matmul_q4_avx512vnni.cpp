@@ -5,7 +5,6 @@
 // token's four activations broadcast, so a block's exact integer sum of sixteen outputs builds up
 // lane by lane and the float work is one fma per block (Q4_0) or sub-block (Q4_K) per sixteen
 // outputs.
-#include <cstring>
 
 #include "kernels/interleaved_tiles_avx512.h"
 #include "kernels/matmul_q4.h"
@@ -27,13 +26,6 @@ inline __m512 halves_at(const std::byte* p) {  // sixteen f16 as f32
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// Four activation quants from `x` broadcast to every lane.
-inline __m512i four_at(const int8_t* x) {
-  int32_t four;
-  std::memcpy(&four, x, sizeof four);
-  return _mm512_set1_epi32(four);
-}
-
 // The low nibbles of a line of quants (each byte 0..15), and the high ones left in place (16
 // times their value): a dot product with them is 16 times the high nibbles' one, exactly (at
 // most 4 * 240 * 128 per lane and step), so a shift of the sum replaces one per line.
@@ -51,6 +43,30 @@ inline __m512i load_line(const std::byte* p) {
   return _mm512_loadu_si512(line_at(p));
 }
 
+// One line of each of kGroups groups from `line` (group_bytes apart): its low nibbles against
+// every token's four activations at input i into low_sums, 16 x its high ones against those at
+// i + high_inputs into high_sums.
+template <int kGroups, int kTokens, bool kPrefetch>
+MAMBA2_ALWAYS_INLINE inline void add_nibble_line(const std::byte* line, int64_t group_bytes,
+                                                 const interleaved::TileActivations& x, int64_t i,
+                                                 int64_t high_inputs,
+                                                 __m512i (&low_sums)[kGroups][kTokens],
+                                                 __m512i (&high_sums)[kGroups][kTokens]) {
+  __m512i low[kGroups], high[kGroups];
+  unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+    const __m512i q = load_line<kPrefetch, kTokens>(line + g * group_bytes);
+    low[g] = low_nibbles(q);
+    high[g] = high_nibbles_x16(q);
+  });
+  unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+    const __m512i x_low = x.four(t, i), x_high = x.four(t, i + high_inputs);
+    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+      low_sums[g][t] = _mm512_dpbusd_epi32(low_sums[g][t], low[g], x_low);
+      high_sums[g][t] = _mm512_dpbusd_epi32(high_sums[g][t], high[g], x_high);
+    });
+  });
+}
+
 // Q4_0: per block, the integer sums start at -8 * (the sum of the block's activation quants), the
 // quants' bias taken back out (block_offsets holds -128 times that sum), and take 8 vpdpbusd.
 struct Q4_0Interleaved {
@@ -60,58 +76,34 @@ struct Q4_0Interleaved {
   template <int kGroups, int kTokens, bool kPrefetch>
   static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                    const TileOutput& out) {
-    const int64_t blocks = xq.blocks();
-    const int64_t group_bytes = blocks / kQ4_0UnitBlocks * kQ4_0UnitBytes;
-    const std::byte* w = args.w.data + row / kQ4UnitRows * group_bytes;
-    const int8_t* x_quants = xq.quants.data() + t0 * xq.k;             // [kTokens, K]
-    const float* x_scales = xq.scales.data() + t0 * blocks;            // [kTokens, K / 32]
-    const int32_t* x_offsets = xq.block_offsets.data() + t0 * blocks;  // [kTokens, K / 32]
-    __m512 acc[kGroups][kTokens];
-    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[g][t] = _mm512_setzero_ps(); });
-    });
-    for (int64_t b = 0; b < blocks; ++b) {
-      const std::byte* unit = w + b / kQ4_0UnitBlocks * kQ4_0UnitBytes;
-      const int64_t j = b % kQ4_0UnitBlocks;  // the block's place in its unit
-      // Two chains per output: the low nibbles (from the bias's start) and 16 x the high ones.
-      __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
-      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-        const __m512i start = _mm512_set1_epi32(x_offsets[t * blocks + b] / 16);
-        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-          isum[g][t] = start;
-          isum_high[g][t] = _mm512_setzero_si512();
-        });
-      });
-      unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
-        __m512i low[kGroups], high[kGroups];
-        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-          const __m512i q =
-              load_line<kPrefetch, kTokens>(unit + g * group_bytes + 256 * j + 64 * s);
-          low[g] = low_nibbles(q);
-          high[g] = high_nibbles_x16(q);
-        });
-        unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-          const int8_t* x = x_quants + t * xq.k + b * 32 + 4 * s;
-          const __m512i x_low = four_at(x), x_high = four_at(x + 16);
+    interleaved::TileSums<kGroups, kTokens> acc;
+    interleaved::for_each_block<kQ4_0UnitBlocks, kQ4_0UnitBytes>(
+        args, xq, row, t0,
+        [&](const std::byte* unit, auto j, int64_t b, int64_t group_bytes,
+            const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
+          // Two chains per output: the low nibbles (from the bias's start) and 16 x the high ones.
+          __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
+          unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+            const __m512i start = _mm512_set1_epi32(x.offset(t, b) / 16);
+            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+              isum[g][t] = start;
+              isum_high[g][t] = _mm512_setzero_si512();
+            });
+          });
+          unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
+            add_nibble_line<kGroups, kTokens, kPrefetch>(unit + 256 * j + 64 * s, group_bytes, x,
+                                                         b * 32 + 4 * s, 16, isum, isum_high);
+          });
           unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-            isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], low[g], x_low);
-            isum_high[g][t] = _mm512_dpbusd_epi32(isum_high[g][t], high[g], x_high);
+            const __m512 dw = halves_at(unit + g * group_bytes + kQ4_0UnitScaleOffset + 32 * j);
+            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+              const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x.scale(t, b)));
+              const __m512i sum = _mm512_add_epi32(isum[g][t], divided_by_16(isum_high[g][t]));
+              acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc.v[g][t]);
+            });
           });
         });
-      });
-      unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-        const __m512 dw = halves_at(unit + g * group_bytes + kQ4_0UnitScaleOffset + 32 * j);
-        unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-          const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x_scales[t * blocks + b]));
-          const __m512i sum = _mm512_add_epi32(isum[g][t], divided_by_16(isum_high[g][t]));
-          acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[g][t]);
-        });
-      });
-    }
-    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-      unroll<kGroups>(
-          [&](auto g) MAMBA2_ALWAYS_INLINE { interleaved::store_outputs(out, t, g, acc[g][t]); });
-    });
+    acc.store(out);
   }
 };
 
@@ -152,70 +144,140 @@ struct Q4_KInterleaved {
   template <int kGroups, int kTokens, bool kPrefetch>
   static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                    const TileOutput& out) {
-    const int64_t blocks = xq.blocks();  // activation blocks of 32: 8 per super-block
-    const int64_t group_bytes = blocks / 8 * kQ4_KUnitBytes;
-    const std::byte* w = args.w.data + row / kQ4UnitRows * group_bytes;
-    const int8_t* x_quants = xq.quants.data() + t0 * xq.k;   // [kTokens, K]
-    const float* x_scales = xq.scales.data() + t0 * blocks;  // [kTokens, K / 32]
-    const float* x_sums = xq.sums.data() + t0 * blocks;      // [kTokens, K / 32]
-    __m512 acc[kGroups][kTokens], mins[kGroups][kTokens];
-    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-        acc[g][t] = _mm512_setzero_ps();
-        mins[g][t] = _mm512_setzero_ps();
-      });
-    });
-    for (int64_t b0 = 0; b0 < blocks; b0 += 8) {
-      const std::byte* unit = w + b0 / 8 * kQ4_KUnitBytes;
-      unroll<4>([&](auto c) MAMBA2_ALWAYS_INLINE {
-        __m512i isum[kGroups][kTokens][2];  // sub-blocks 2c, 2c + 1 (16 x)
-        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-          unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-            isum[g][t][0] = isum[g][t][1] = _mm512_setzero_si512();
-          });
-        });
-        unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
-          __m512i low[kGroups], high[kGroups];
-          unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-            const __m512i q =
-                load_line<kPrefetch, kTokens>(unit + g * group_bytes + 512 * c + 64 * s);
-            low[g] = low_nibbles(q);
-            high[g] = high_nibbles_x16(q);
-          });
-          unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-            const int8_t* x = x_quants + t * xq.k + b0 * 32 + 64 * c + 4 * s;
-            const __m512i x_low = four_at(x), x_high = four_at(x + 32);
+    interleaved::TileSums<kGroups, kTokens> acc, mins;
+    // Units of one super-block: 8 activation blocks of 32.
+    interleaved::for_each_unit<8, kQ4_KUnitBytes>(
+        args, xq, row, t0,
+        [&](const std::byte* unit, int64_t b0, int64_t group_bytes,
+            const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
+          unroll<4>([&](auto c) MAMBA2_ALWAYS_INLINE {
+            // Sub-blocks 2c (low nibbles) and 2c + 1 (16 x, high ones).
+            __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
             unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-              isum[g][t][0] = _mm512_dpbusd_epi32(isum[g][t][0], low[g], x_low);
-              isum[g][t][1] = _mm512_dpbusd_epi32(isum[g][t][1], high[g], x_high);
+              unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+                isum[g][t] = isum_high[g][t] = _mm512_setzero_si512();
+              });
+            });
+            unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
+              add_nibble_line<kGroups, kTokens, kPrefetch>(unit + 512 * c + 64 * s, group_bytes, x,
+                                                           b0 * 32 + 64 * c + 4 * s, 32, isum,
+                                                           isum_high);
+            });
+            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+              const std::byte* group_unit = unit + g * group_bytes;
+              const KScales k = unpack_scales(group_unit);
+              const __m512 d = halves_at(group_unit + kQ4_KUnitDOffset);
+              const __m512 dmin = halves_at(group_unit + kQ4_KUnitDminOffset);
+              unroll<2>([&](auto h) MAMBA2_ALWAYS_INLINE {
+                constexpr int sub = 2 * decltype(c)::value + decltype(h)::value;
+                const __m512 ds = _mm512_mul_ps(d, byte_of<sub>(k.scales));
+                const __m512 dm = _mm512_mul_ps(dmin, byte_of<sub>(k.mins));
+                unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+                  const int64_t b = b0 + sub;
+                  const __m512 scale = _mm512_mul_ps(ds, _mm512_set1_ps(x.scale(t, b)));
+                  const __m512i sum = h == 0 ? isum[g][t] : divided_by_16(isum_high[g][t]);
+                  acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc.v[g][t]);
+                  mins.v[g][t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x.sum(t, b)), mins.v[g][t]);
+                });
+              });
             });
           });
         });
-        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-          const std::byte* group_unit = unit + g * group_bytes;
-          const KScales k = unpack_scales(group_unit);
-          const __m512 d = halves_at(group_unit + kQ4_KUnitDOffset);
-          const __m512 dmin = halves_at(group_unit + kQ4_KUnitDminOffset);
-          unroll<2>([&](auto h) MAMBA2_ALWAYS_INLINE {
-            constexpr int sub = 2 * decltype(c)::value + decltype(h)::value;
-            const __m512 ds = _mm512_mul_ps(d, byte_of<sub>(k.scales));
-            const __m512 dm = _mm512_mul_ps(dmin, byte_of<sub>(k.mins));
-            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-              const int64_t b = t * blocks + b0 + sub;
-              const __m512 scale = _mm512_mul_ps(ds, _mm512_set1_ps(x_scales[b]));
-              const __m512i sum = h == 0 ? isum[g][t][0] : divided_by_16(isum[g][t][1]);
-              acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[g][t]);
-              mins[g][t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x_sums[b]), mins[g][t]);
+    acc.store(out, &mins);
+  }
+};
+
+// Q6_K: per chunk c of 128 inputs and half h of its blocks, four ql lines A, B and their qh line
+// H give blocks 4c + s (s = 0..3) sixteen inputs each: the low nibbles of A (s = 0) and of B
+// (1), the high ones (2, 3), each below its two bits of H (bits 2s, 2s + 1). Each half's sum
+// starts at -32 times its activations' sum (the quants' bias) and gets its own scale.
+struct Q6_KInterleaved {
+  static constexpr int kGemvGroups = 2, kGemmGroups = 2, kGemmTokens = 2;
+  static int64_t row_bytes(int64_t k) { return k / 256 * 210; }
+
+  // The four 6-bit quants of a line's lanes (0..63 per byte): nibbles of A or B below bits
+  // 2s, 2s + 1 of H moved to bits 4, 5. The 16-bit shifts pull in bits of the neighbouring byte
+  // only where the masks clear them.
+  template <int s>
+  static __m512i six_bits(__m512i a, __m512i b, __m512i h) {
+    const __m512i nibbles = s % 2 == 0 ? a : b;
+    const __m512i low = s < 2 ? nibbles : _mm512_srli_epi16(nibbles, 4);
+    __m512i high;
+    if constexpr (s == 0) high = _mm512_slli_epi16(h, 4);
+    if constexpr (s == 1) high = _mm512_slli_epi16(h, 2);
+    if constexpr (s == 2) high = h;
+    if constexpr (s == 3) high = _mm512_srli_epi16(h, 2);
+    // (low & 0x0F) | (high & 0x30): imm 0xD8 takes B where C is set, A elsewhere.
+    const __m512i high_bits = _mm512_and_si512(high, _mm512_set1_epi8(0x30));
+    return _mm512_ternarylogic_epi32(high_bits, low, _mm512_set1_epi8(0x0F), 0xD8);
+  }
+
+  // Sub-block `sub`'s signed scales (byte sub % 4 of word sub / 4 of each lane) as floats.
+  template <int sub>
+  static __m512 scale_of(const std::byte* unit) {
+    const __m512i word = _mm512_loadu_si512(line_at(unit + kQ6_KUnitScaleOffset + 64 * (sub / 4)));
+    const __m512i byte = _mm512_srai_epi32(_mm512_slli_epi32(word, 24 - 8 * (sub % 4)), 24);
+    return _mm512_cvtepi32_ps(byte);
+  }
+
+  template <int kGroups, int kTokens, bool kPrefetch>
+  static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
+                   const TileOutput& out) {
+    interleaved::TileSums<kGroups, kTokens> acc;
+    interleaved::for_each_unit<8, kQ6_KUnitBytes>(
+        args, xq, row, t0,
+        [&](const std::byte* unit, int64_t b0, int64_t group_bytes,
+            const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
+          unroll<2>([&](auto c) MAMBA2_ALWAYS_INLINE {
+            unroll<2>([&](auto h) MAMBA2_ALWAYS_INLINE {
+              __m512i isum[4][kGroups][kTokens];  // blocks 4c + s, half h
+              unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
+                unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+                  const __m512i start = _mm512_set1_epi32(x.half_offset(t, b0 + 4 * c + s, h) / 4);
+                  unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE { isum[s][g][t] = start; });
+                });
+              });
+              unroll<4>([&](auto l) MAMBA2_ALWAYS_INLINE {  // lines of the half
+                constexpr int i = 4 * decltype(h)::value + decltype(l)::value;
+                __m512i q[4][kGroups];
+                unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+                  const std::byte* u = unit + g * group_bytes;
+                  const __m512i a = load_line<kPrefetch, kTokens>(u + 64 * (16 * c + i));
+                  const __m512i b = load_line<kPrefetch, kTokens>(u + 64 * (16 * c + 8 + i));
+                  const __m512i hi =
+                      load_line<kPrefetch, kTokens>(u + kQ6_KUnitHighOffset + 64 * (8 * c + i));
+                  unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
+                    q[s][g] = six_bits<decltype(s)::value>(a, b, hi);
+                  });
+                });
+                unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+                  unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
+                    const __m512i four = x.four(t, b0 * 32 + 128 * c + 32 * s + 4 * i);
+                    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+                      isum[s][g][t] = _mm512_dpbusd_epi32(isum[s][g][t], q[s][g], four);
+                    });
+                  });
+                });
+              });
+              unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+                const std::byte* u = unit + g * group_bytes;
+                const __m512 d = halves_at(u + kQ6_KUnitDOffset);
+                unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
+                  constexpr int sub =
+                      2 * (4 * decltype(c)::value + decltype(s)::value) + decltype(h)::value;
+                  const __m512 ds = _mm512_mul_ps(d, scale_of<sub>(u));
+                  unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+                    const __m512 scale =
+                        _mm512_mul_ps(ds, _mm512_set1_ps(x.scale(t, b0 + 4 * c + s)));
+                    acc.v[g][t] =
+                        _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[s][g][t]), scale, acc.v[g][t]);
+                  });
+                });
+              });
             });
           });
         });
-      });
-    }
-    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-      unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-        interleaved::store_outputs(out, t, g, _mm512_sub_ps(acc[g][t], mins[g][t]));
-      });
-    });
+    acc.store(out);
   }
 };
 
@@ -223,10 +285,14 @@ struct Q4_KInterleaved {
 
 void matmul_avx512vnni_interleaved(const MatmulOperands& args, const Q8_0Activations& xq,
                                    int64_t n_begin, int64_t n_end) {
-  if (args.w.type == DType::kQ4_0) {
-    return interleaved::matmul<Q4_0Interleaved>(args, xq, n_begin, n_end);
+  switch (args.w.type) {
+    case DType::kQ4_0:
+      return interleaved::matmul<Q4_0Interleaved>(args, xq, n_begin, n_end);
+    case DType::kQ4_K:
+      return interleaved::matmul<Q4_KInterleaved>(args, xq, n_begin, n_end);
+    default:  // Q6_K (matmul_quant checked the layout's type)
+      return interleaved::matmul<Q6_KInterleaved>(args, xq, n_begin, n_end);
   }
-  interleaved::matmul<Q4_KInterleaved>(args, xq, n_begin, n_end);
 }
 
 }  // namespace mamba2::kernels::q4_detail

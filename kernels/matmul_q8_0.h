@@ -21,7 +21,8 @@ namespace mamba2::kernels {
 //   bytes [512 j + 64 s, +64)   inputs 4s..4s+3 of block j of rows 0..15, four bytes per row,
 //                               each plus 128 (unsigned, as vpdpbusd reads them)
 //   bytes [1024 + 32 j, +32)    the f16 scales of block j of rows 0..15
-// Units run along K first, then down the rows; rows past N (up to the next 16) are zeros.
+// Units run along K first, then down the groups of 16 rows; the N % 16 rows past the last group
+// follow the groups as stored (interleave.h).
 constexpr int64_t kQ8_0UnitRows = 16;
 constexpr int64_t kQ8_0UnitBlocks = 2;
 constexpr int64_t kQ8_0UnitQuantBytes = 512;  // one block's quants: 8 lines

@@ -2,9 +2,11 @@
 
 #include <cpuid.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
+#include "kernels/interleave.h"
 #include "kernels/matmul_q4.h"
 #include "kernels/matmul_q8_0.h"
 #include "kernels/quant_groups.h"
@@ -101,6 +103,41 @@ void quantize_activations_q8_0(QuantPath path, MatView<const float> x, int64_t t
   }
 }
 
+namespace {
+
+// W in an interleaved layout (interleave.h): its whole groups of 16 rows through the layout's
+// kernel, the rows past them, stored as rows after the groups, through W as stored.
+void matmul_interleaved(QuantPath path, const MatmulOperands& args, const Q8_0Activations& xq,
+                        int64_t n_begin, int64_t n_end) {
+  const WeightLayout layout = args.w.layout;
+  const DType type =
+      layout == WeightLayout::kQ8_0Interleaved16 ? DType::kQ8_0 : q4_layout_type(layout);
+  if (args.w.type != type || path != QuantPath::kAvx512Vnni ||
+      args.k() % (type == DType::kQ8_0 || type == DType::kQ4_0 ? 64 : 256) != 0) {
+    throw Error("matmul_quant", "interleaved " + std::string(dtype_name(type)) +
+                                    " weights need that type, the avx512vnni path and whole units");
+  }
+  const int64_t grouped = interleaved_rows(args.n());
+  if (n_begin < grouped) {
+    const int64_t end = std::min(n_end, grouped);
+    if (type == DType::kQ8_0) {
+      q8_0_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, end);
+    } else {
+      q4_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, end);
+    }
+  }
+  if (n_end <= grouped) return;
+  // The rows past the groups: W [n - grouped, K] as stored, into Y's columns from `grouped`.
+  const int64_t row_bytes = static_cast<int64_t>(*dtype_bytes(type, args.k()));
+  MatmulOperands tail = args;
+  tail.w = {type, args.w.data + grouped * row_bytes, args.n() - grouped, args.k()};
+  tail.bias = args.bias ? args.bias + grouped : nullptr;
+  tail.y = {args.y.data + grouped, args.y.rows, args.n() - grouped, args.y.stride};
+  quant_detail::matmul_avx512vnni(tail, xq, std::max(n_begin, grouped) - grouped, n_end - grouped);
+}
+
+}  // namespace
+
 void matmul_quant(QuantPath path, const MatmulOperands& args, const Q8_0Activations& xq,
                   int64_t n_begin, int64_t n_end) {
   args.check_shapes("matmul_quant");
@@ -117,25 +154,8 @@ void matmul_quant(QuantPath path, const MatmulOperands& args, const Q8_0Activati
   if (xq.k != args.k() || xq.tokens < args.tokens()) {
     throw Error("matmul_quant", "activations quantized for another shape");
   }
-  if (args.w.layout == WeightLayout::kQ8_0Interleaved16) {
-    if (args.w.type != DType::kQ8_0 || path != QuantPath::kAvx512Vnni ||
-        args.k() % (kQ8_0UnitBlocks * kQ8_0BlockElems) != 0) {
-      throw Error("matmul_quant",
-                  "interleaved weights need q8_0, the avx512vnni path and K % 64 == 0");
-    }
-    return q8_0_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, n_end);
-  }
-  if (args.w.layout != WeightLayout::kRows) {
-    const DType type =
-        args.w.layout == WeightLayout::kQ4_0Interleaved16 ? DType::kQ4_0 : DType::kQ4_K;
-    if (args.w.type != type || path != QuantPath::kAvx512Vnni ||
-        args.k() % (type == DType::kQ4_0 ? 64 : 256) != 0) {
-      throw Error("matmul_quant",
-                  "interleaved " + std::string(dtype_name(type)) +
-                      " weights need that type, the avx512vnni path and whole units");
-    }
-    return q4_detail::matmul_avx512vnni_interleaved(args, xq, n_begin, n_end);
-  }
+  if (args.w.layout != WeightLayout::kRows)
+    return matmul_interleaved(path, args, xq, n_begin, n_end);
   switch (path) {
     case QuantPath::kAvx512Vnni:
       return quant_detail::matmul_avx512vnni(args, xq, n_begin, n_end);

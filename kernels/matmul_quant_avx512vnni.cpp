@@ -147,57 +147,44 @@ struct Q8_0Interleaved {
   static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                    const TileOutput& out) {
     constexpr int64_t kPrefetchBytes = kTokens > 1 ? 4096 : 2048;
-    const int64_t blocks = xq.blocks();
-    const int64_t group_bytes = blocks / kQ8_0UnitBlocks * kQ8_0UnitBytes;
-    const std::byte* w = args.w.data + row / kQ8_0UnitRows * group_bytes;
-    const int8_t* x_quants = xq.quants.data() + t0 * xq.k;             // [kTokens, K]
-    const float* x_scales = xq.scales.data() + t0 * blocks;            // [kTokens, K / 32]
-    const int32_t* x_offsets = xq.block_offsets.data() + t0 * blocks;  // [kTokens, K / 32]
-    __m512 acc[kGroups][kTokens];
-    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[g][t] = _mm512_setzero_ps(); });
-    });
-    for (int64_t b = 0; b < blocks; ++b) {
-      const std::byte* unit = w + b / kQ8_0UnitBlocks * kQ8_0UnitBytes;
-      const int64_t j = b % kQ8_0UnitBlocks;  // the block's place in its unit
-      const std::byte* quants = unit + kQ8_0UnitQuantBytes * j;
-      __m512i isum[kGroups][kTokens];
-      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-        const __m512i start = _mm512_set1_epi32(x_offsets[t * blocks + b]);
-        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE { isum[g][t] = start; });
-      });
-      unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
-        __m512i wq[kGroups];
-        unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-          const std::byte* line = quants + g * group_bytes + 64 * s;
-          if constexpr (kPrefetch)
-            _mm_prefetch(reinterpret_cast<const char*>(line) + kPrefetchBytes, _MM_HINT_T0);
-          wq[g] = _mm512_loadu_si512(line);
-        });
-        unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-          int32_t four;
-          std::memcpy(&four, x_quants + t * xq.k + b * 32 + 4 * s, sizeof four);
-          const __m512i x = _mm512_set1_epi32(four);
+    interleaved::TileSums<kGroups, kTokens> acc;
+    interleaved::for_each_block<kQ8_0UnitBlocks, kQ8_0UnitBytes>(
+        args, xq, row, t0,
+        [&](const std::byte* unit, auto j, int64_t b, int64_t group_bytes,
+            const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
+          const std::byte* quants = unit + kQ8_0UnitQuantBytes * j;
+          __m512i isum[kGroups][kTokens];
+          unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+            const __m512i start = _mm512_set1_epi32(x.offset(t, b));
+            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE { isum[g][t] = start; });
+          });
+          unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
+            __m512i wq[kGroups];
+            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+              const std::byte* line = quants + g * group_bytes + 64 * s;
+              if constexpr (kPrefetch)
+                _mm_prefetch(reinterpret_cast<const char*>(line) + kPrefetchBytes, _MM_HINT_T0);
+              wq[g] = _mm512_loadu_si512(line);
+            });
+            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+              const __m512i four = x.four(t, b * 32 + 4 * s);
+              unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+                isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], wq[g], four);
+              });
+            });
+          });
           unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-            isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], wq[g], x);
+            const std::byte* scales =
+                unit + g * group_bytes + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j;
+            const __m512 dw =
+                _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+              const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x.scale(t, b)));
+              acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), scale, acc.v[g][t]);
+            });
           });
         });
-      });
-      unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-        const std::byte* scales =
-            unit + g * group_bytes + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j;
-        const __m512 dw =
-            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
-        unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-          const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x_scales[t * blocks + b]));
-          acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), scale, acc[g][t]);
-        });
-      });
-    }
-    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-      unroll<kGroups>(
-          [&](auto g) MAMBA2_ALWAYS_INLINE { interleaved::store_outputs(out, t, g, acc[g][t]); });
-    });
+    acc.store(out);
   }
 };
 

@@ -256,9 +256,9 @@ BENCHMARK(BM_Quant)
     ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {0}, {2}, kIntegerTypes})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-// Q4_0 and Q4_K interleaved (matmul_q4.h), as the engine reads them on AVX512-VNNI: GEMV,
+// Q4_0, Q4_K and Q6_K interleaved (matmul_q4.h), as the engine reads them on AVX512-VNNI: GEMV,
 // batched decode and GEMM on one thread, then streamed GEMV and GEMM on two.
-constexpr std::initializer_list<int64_t> kInterleaved4Bit = {kQ4_0, kQ4_K};
+constexpr std::initializer_list<int64_t> kInterleaved4Bit = {kQ4_0, kQ4_K, kQ6_K};
 BENCHMARK(BM_Quant)->ArgsProduct(
     {kAllShapes, {1, 8}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}, kInterleaved4Bit});
 BENCHMARK(BM_Quant)

@@ -380,13 +380,25 @@ std::vector<float> block_order_reference(const QuantCase& c, const Q8_0Activatio
   for (int64_t t = 0; t < c.tokens; ++t) {
     for (int64_t r = 0; r < c.n; ++r) {
       float acc = 0.0f, mins = 0.0f;
-      for (int64_t b = 0; b < blocks; ++b) {
-        const std::byte* block = &c.w[r * row_bytes + b / geometry.groups * geometry.block_bytes];
-        const QuantGroup group = decode_group(c.type, block, static_cast<int>(b % geometry.groups));
-        int32_t isum = 0;
-        for (int i = 0; i < 32; ++i) isum += group.q[i] * xq.quants[t * c.k + b * 32 + i];
-        acc = std::fma(static_cast<float>(isum), group.scale[0] * xq.scales[t * blocks + b], acc);
-        if (geometry.mins) mins = std::fma(group.min, xq.sums[t * blocks + b], mins);
+      // Q6_K's groups have a scale per half of 16 inputs, each half its own sum and fma, taken
+      // per 128 inputs (4 groups) the first halves, then the second ones.
+      const bool halves = c.type == DType::kQ6_K;
+      const int64_t run = halves ? 4 : 1;  // groups per run
+      for (int64_t b0 = 0; b0 < blocks; b0 += run) {
+        for (int h = 0; h < (halves ? 2 : 1); ++h) {
+          for (int64_t b = b0; b < b0 + run; ++b) {
+            const std::byte* block =
+                &c.w[r * row_bytes + b / geometry.groups * geometry.block_bytes];
+            const QuantGroup group =
+                decode_group(c.type, block, static_cast<int>(b % geometry.groups));
+            const int first = halves ? 16 * h : 0, end = halves ? first + 16 : 32;
+            int32_t isum = 0;
+            for (int i = first; i < end; ++i) isum += group.q[i] * xq.quants[t * c.k + b * 32 + i];
+            acc = std::fma(static_cast<float>(isum),
+                           group.scale[first / 4] * xq.scales[t * blocks + b], acc);
+            if (geometry.mins) mins = std::fma(group.min, xq.sums[t * blocks + b], mins);
+          }
+        }
       }
       y[t * c.ld_y + r] = (acc - mins) + c.bias[r];
     }
@@ -395,7 +407,8 @@ std::vector<float> block_order_reference(const QuantCase& c, const Q8_0Activatio
 }
 
 // Every interleaved layout, over K of one and several units, GEMV and GEMM token counts (whole
-// and ragged token tiles), N ragged (six full groups of 16 and one of 8 padded with zero rows).
+// and ragged token tiles), N ragged (six full groups of 16, then 8 rows kept as stored, which
+// give the bits of W as stored).
 TEST(MatmulInterleaved, EveryLayoutGivesTheBlockOrderBits) {
   if (!path_supported(QuantPath::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
   struct Layout {
@@ -405,7 +418,8 @@ TEST(MatmulInterleaved, EveryLayoutGivesTheBlockOrderBits) {
   };
   const Layout layouts[] = {{DType::kQ8_0, WeightLayout::kQ8_0Interleaved16, {64, 384}},
                             {DType::kQ4_0, WeightLayout::kQ4_0Interleaved16, {64, 384}},
-                            {DType::kQ4_K, WeightLayout::kQ4_KInterleaved16, {256, 768}}};
+                            {DType::kQ4_K, WeightLayout::kQ4_KInterleaved16, {256, 768}},
+                            {DType::kQ6_K, WeightLayout::kQ6_KInterleaved16, {256, 768}}};
   for (const Layout& l : layouts) {
     for (int64_t k : l.ks) {
       for (int64_t tokens : {1, 3, 6, 8, 13}) {
@@ -414,7 +428,16 @@ TEST(MatmulInterleaved, EveryLayoutGivesTheBlockOrderBits) {
         ASSERT_EQ(interleaved_layout(l.type, n, k), l.layout);
         QuantCase c(l.type, tokens, k, n, 17);
         const Q8_0Activations xq = quantized(QuantPath::kAvx512Vnni, c);
-        const std::vector<float> expected = block_order_reference(c, xq);
+        std::vector<float> expected = block_order_reference(c, xq);
+        {
+          QuantCase stored(l.type, tokens, k, n, 17);
+          matmul_quant(QuantPath::kAvx512Vnni, stored.args(), xq, 0, n);
+          for (int64_t t = 0; t < tokens; ++t) {
+            for (int64_t r = interleaved_rows(n); r < n; ++r) {
+              expected[t * c.ld_y + r] = stored.y[t * stored.ld_y + r];
+            }
+          }
+        }
         std::vector<std::byte> rearranged(
             static_cast<size_t>(interleaved_bytes(l.layout, l.type, n, k)));
         interleave(l.layout, l.type, c.w.data(), n, k, 0, 32, rearranged.data());
@@ -439,8 +462,8 @@ TEST(MatmulInterleaved, EveryLayoutGivesTheBlockOrderBits) {
   }
 }
 
-// In place, the same bytes as a copy; every row reads back as stored; a shape with padding rows
-// (N % 16) is refused.
+// In place, the same bytes as a copy, for N a multiple of 16 and not (its last N % 16 rows stay
+// as stored); every row reads back as stored.
 TEST(MatmulInterleaved, InPlaceGivesTheCopysBytesAndRowsReadBack) {
   if (!path_supported(QuantPath::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
   struct Layout {
@@ -450,27 +473,29 @@ TEST(MatmulInterleaved, InPlaceGivesTheCopysBytesAndRowsReadBack) {
   };
   for (const Layout& l : {Layout{DType::kQ8_0, WeightLayout::kQ8_0Interleaved16, 128},
                           Layout{DType::kQ4_0, WeightLayout::kQ4_0Interleaved16, 192},
-                          Layout{DType::kQ4_K, WeightLayout::kQ4_KInterleaved16, 512}}) {
-    SCOPED_TRACE(dtype_name(l.type));
-    constexpr int64_t n = 48;
-    QuantCase c(l.type, 1, l.k, n, 5);
-    ASSERT_TRUE(interleaves_in_place(l.layout, l.type, n, l.k));
-    std::vector<std::byte> copy(static_cast<size_t>(interleaved_bytes(l.layout, l.type, n, l.k)));
-    interleave(l.layout, l.type, c.w.data(), n, l.k, 0, n, copy.data());
-    std::vector<std::byte> in_place = c.w;
-    interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 0, 16);
-    interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 16, n);
-    EXPECT_EQ(in_place, copy);
-    const int64_t row_bytes = static_cast<int64_t>(*dtype_bytes(l.type, l.k));
-    std::vector<std::byte> row(static_cast<size_t>(row_bytes));
-    for (int64_t r = 0; r < n; ++r) {
-      deinterleave_row(l.layout, l.type, in_place.data(), n, l.k, r, row.data());
-      ASSERT_TRUE(std::equal(row.begin(), row.end(), c.w.begin() + r * row_bytes)) << "row " << r;
+                          Layout{DType::kQ4_K, WeightLayout::kQ4_KInterleaved16, 512},
+                          Layout{DType::kQ6_K, WeightLayout::kQ6_KInterleaved16, 512}}) {
+    for (int64_t n : {48, 40}) {
+      SCOPED_TRACE(::testing::Message() << dtype_name(l.type) << " N " << n);
+      QuantCase c(l.type, 1, l.k, n, 5);
+      ASSERT_TRUE(interleaves_in_place(l.layout, l.type, n, l.k));
+      std::vector<std::byte> copy(static_cast<size_t>(interleaved_bytes(l.layout, l.type, n, l.k)));
+      interleave(l.layout, l.type, c.w.data(), n, l.k, 0, n, copy.data());
+      std::vector<std::byte> in_place = c.w;
+      interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 0, 16);
+      interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 16, n);
+      EXPECT_EQ(in_place, copy);
+      const int64_t row_bytes = static_cast<int64_t>(*dtype_bytes(l.type, l.k));
+      std::vector<std::byte> row(static_cast<size_t>(row_bytes));
+      for (int64_t r = 0; r < n; ++r) {
+        deinterleave_row(l.layout, l.type, in_place.data(), n, l.k, r, row.data());
+        ASSERT_TRUE(std::equal(row.begin(), row.end(), c.w.begin() + r * row_bytes)) << "row " << r;
+      }
+      EXPECT_THROW(deinterleave_row(l.layout, l.type, in_place.data(), n, l.k, n, row.data()),
+                   Error);
+      EXPECT_THROW(interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 8, 16), Error);
+      EXPECT_THROW(interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 0, 24), Error);
     }
-    EXPECT_THROW(deinterleave_row(l.layout, l.type, in_place.data(), n, l.k, n, row.data()), Error);
-    EXPECT_FALSE(interleaves_in_place(l.layout, l.type, 40, l.k));
-    EXPECT_THROW(interleave_in_place(l.layout, l.type, in_place.data(), 40, l.k, 0, 16), Error);
-    EXPECT_THROW(interleave_in_place(l.layout, l.type, in_place.data(), n, l.k, 8, 16), Error);
   }
 }
 
@@ -478,7 +503,7 @@ TEST(MatmulInterleaved, LayoutsRefuseOtherTypesAndShapes) {
   if (!path_supported(QuantPath::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
   EXPECT_EQ(interleaved_layout(DType::kQ4_K, 32, 320), WeightLayout::kRows);  // K % 256
   EXPECT_EQ(interleaved_layout(DType::kQ4_0, 32, 96), WeightLayout::kRows);   // K % 64
-  EXPECT_EQ(interleaved_layout(DType::kQ6_K, 32, 256), WeightLayout::kRows);
+  EXPECT_EQ(interleaved_layout(DType::kQ5_K, 32, 256), WeightLayout::kRows);
   std::vector<std::byte> rows(32 * 2 * sizeof(BlockQ4_K));
   std::vector<std::byte> out(static_cast<size_t>(q4_interleaved_bytes(DType::kQ4_K, 32, 512)));
   const auto q4_k = WeightLayout::kQ4_KInterleaved16;
