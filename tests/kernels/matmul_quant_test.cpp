@@ -586,27 +586,34 @@ TEST(MatmulBf16, SgemmPathMatchesReferenceAcrossPanelsAndRowRanges) {
 }
 
 TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
+  // 6, 8 and 9 tokens: decode batches in groups of four tokens, the last one short (6, 9) or
+  // whole (8). Every token equals its GEMV, whatever the tiling of rows.
   for_each_simd_level([](SimdLevel level) {
-    for (int64_t k : {7, 64, 100}) {
-      SCOPED_TRACE(k);
-      QuantCase whole(DType::kBF16, 6, k, 37, 2), tiled(DType::kBF16, 6, k, 37, 2);
-      Bf16Activations xp;
-      xp.resize(Bf16Path::kWiden, 6, k);
-      prepare_activations_bf16(whole.x_view(), 0, 6, xp);
-      dispatch_at(level, Bf16WidenKernel{}, whole.args(), xp, int64_t{0}, int64_t{37});
-      const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
-      for (size_t i = 0; i + 1 < std::size(edges); ++i) {
-        dispatch_at(level, Bf16WidenKernel{}, tiled.args(), xp, edges[i], edges[i + 1]);
+    for (int64_t tokens : {6, 8, 9}) {
+      for (int64_t k : {7, 64, 100}) {
+        SCOPED_TRACE(::testing::Message() << "T " << tokens << " K " << k);
+        QuantCase whole(DType::kBF16, tokens, k, 37, 2), tiled(DType::kBF16, tokens, k, 37, 2);
+        Bf16Activations xp;
+        xp.resize(Bf16Path::kWiden, tokens, k);
+        prepare_activations_bf16(whole.x_view(), 0, tokens, xp);
+        dispatch_at(level, Bf16WidenKernel{}, whole.args(), xp, int64_t{0}, int64_t{37});
+        const int64_t edges[] = {0, 1, 6, 7, 22, 25, 37};
+        for (size_t i = 0; i + 1 < std::size(edges); ++i) {
+          dispatch_at(level, Bf16WidenKernel{}, tiled.args(), xp, edges[i], edges[i + 1]);
+        }
+        EXPECT_EQ(tiled.y, whole.y);
+        for (int64_t t = 0; t < tokens; ++t) {
+          QuantCase single(DType::kBF16, 1, k, 37, 2);
+          const MatmulOperands args = whole.token_args(t, single);
+          Bf16Activations one;
+          one.resize(Bf16Path::kWiden, 1, k);
+          prepare_activations_bf16(args.x, 0, 1, one);
+          dispatch_at(level, Bf16WidenKernel{}, args, one, int64_t{0}, int64_t{37});
+          for (int64_t r = 0; r < 37; ++r) {
+            ASSERT_EQ(single.y[r], whole.y[t * whole.ld_y + r]) << "token " << t << " row " << r;
+          }
+        }
       }
-      EXPECT_EQ(tiled.y, whole.y);
-      // Token 4 alone (the GEMV grouping of rows) equals its row of the GEMM.
-      QuantCase single(DType::kBF16, 1, k, 37, 2);
-      const MatmulOperands args = whole.token_args(4, single);
-      Bf16Activations one;
-      one.resize(Bf16Path::kWiden, 1, k);
-      prepare_activations_bf16(args.x, 0, 1, one);
-      dispatch_at(level, Bf16WidenKernel{}, args, one, int64_t{0}, int64_t{37});
-      for (int64_t r = 0; r < 37; ++r) ASSERT_EQ(single.y[r], whole.y[4 * whole.ld_y + r]);
     }
   });
 }
