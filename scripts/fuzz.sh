@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan) in build/fuzz, makes their seed corpora from
-# the fixtures in ../shared, and runs each target for a bounded time, two at a time. Every input
-# in tests/fuzz/corpus/<target>/ (the regression corpus) is replayed first. Exits non-zero if any
-# target finds a crash, a hang or an out-of-memory; the input is kept in build/fuzz/crashes/.
+# Builds the libFuzzer targets (clang, ASan + UBSan) in build/sanitize, the tree of the sanitized
+# tests (scripts/build.sh sanitize), makes their seed corpora from the fixtures in ../shared, and
+# runs each target for a bounded time, two at a time. Every input in tests/fuzz/corpus/<target>/
+# (the regression corpus) is replayed first. Exits non-zero if any target finds a crash, a hang
+# or an out-of-memory; the input is kept in build/sanitize/crashes/.
 # Usage: scripts/fuzz.sh [seconds per target, default 60]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,13 +11,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shared=$(realpath "${MAMBA2_SHARED_DIR:-../shared}")
 neox="$shared/data/gpt-neox-20b-tokenizer.json"
-build=${MAMBA2_FUZZ_BUILD_DIR:-build/fuzz}
+build=build/sanitize
 
-flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAMBA2_FUZZ=ON -DCMAKE_C_COMPILER=clang
-       -DCMAKE_CXX_COMPILER=clang++ -DMAMBA2_FUZZ_TOKENIZER="$neox")
-[ -n "${CI:-}" ] && flags+=(-DMAMBA2_WERROR=ON)
-cmake -S . -B "$build" -G Ninja "${flags[@]}" >/dev/null
-cmake --build "$build" --target fuzzers -j "$(nproc)"
+scripts/build.sh sanitize -DMAMBA2_FUZZ_TOKENIZER="$neox" --target fuzzers
 # The targets are the fuzzers tests/fuzz/CMakeLists.txt declares: <name>_fuzz.
 mapfile -t targets < <(cd "$build/tests/fuzz" && ls -- *_fuzz | sed 's/_fuzz$//')
 

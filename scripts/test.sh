@@ -43,6 +43,7 @@ TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/apps/mamba2-loadtest
   --requests 3 --max-tokens 8 --prompt-lengths 4,40,300 --baseline 1 --hostile 40 --timeout 120
 
 # libFuzzer on every reader of untrusted input, a short time per target (scripts/fuzz.sh, clang,
-# ASan + UBSan); the committed regression inputs in tests/fuzz/corpus are replayed first.
-echo "== fuzz: build and run (10 s per target)"
+# ASan + UBSan); the committed regression inputs in tests/fuzz/corpus are replayed first. The
+# fuzzers were built with the sanitize configuration, in the same tree.
+echo "== fuzz: run (10 s per target)"
 scripts/fuzz.sh 10

@@ -34,16 +34,12 @@ DirStateStore::DirStateStore(fs::path dir, StoreIdentity identity, int64_t max_b
     fs::file_time_type time;
   };
   std::vector<Found> found;
-  int64_t others = 0;
   const std::string head = entry_key(identity_.fingerprint, 0, 0).substr(0, 17);
   fs::directory_iterator it(dir_, error), end;
   if (error) throw Error(dir_.string(), "cannot list the state directory: " + error.message());
   for (; it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
-    if (!name.starts_with(head)) {
-      others += name.ends_with(kSuffix) ? 1 : 0;  // another model's, or not ours at all
-      continue;
-    }
+    if (!name.starts_with(head)) continue;  // another model's, or not ours at all
     if (name.find(".tmp.") != std::string::npos) {
       fs::remove(it->path(), error);  // a write a crash interrupted
       continue;

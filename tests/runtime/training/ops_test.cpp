@@ -72,7 +72,9 @@ TEST(TrainingOps, DtSoftplusBackwardWithClamp) {
   std::vector<double> raw = random_values(rows * ld, 12, 2.0), bias = random_values(heads, 13);
   raw[0] = 25.0;  // the linear branch of softplus
   const std::vector<double> r = random_values(rows * heads, 14);
-  for (auto [lo, hi] : {std::pair{0.0, 1e30}, std::pair{0.3, 1.5}}) {
+  for (const auto& clamp : {std::pair{0.0, 1e30}, std::pair{0.3, 1.5}}) {
+    // Named copies: clang before 16 cannot capture structured bindings in a lambda.
+    const double lo = clamp.first, hi = clamp.second;
     auto loss = [&] {
       std::vector<double> dt(rows * heads);
       dt_forward(raw.data(), ld, bias.data(), lo, hi, dt.data(), rows, heads);
