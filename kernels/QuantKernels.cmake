@@ -7,13 +7,11 @@
 # library itself stays baseline x86-64.
 target_sources(mamba2_kernels PRIVATE matmul_bf16.cpp matmul_bf16_sgemm.cpp matmul_dequant.cpp
                                       matmul_quant.cpp matmul_quant_scalar.cpp quant_groups.cpp
-                                      widen_row.cpp
                                       matmul_q8_0.cpp matmul_q4.cpp interleave.cpp
                                       matmul_dispatch.cpp)
 
 mamba2_add_simd_sources(mamba2_kernels GROUP bf16 matmul_bf16_simd.cpp)
 
-mamba2_add_isa_source(mamba2_kernels widen_row_f16c.cpp -mavx -mf16c)
 mamba2_add_isa_source(mamba2_kernels matmul_quant_avx2.cpp -mavx2 -mfma -mf16c)
 mamba2_add_isa_source(mamba2_kernels matmul_quant_avxvnni.cpp -mavx2 -mfma -mf16c -mavxvnni)
 mamba2_add_isa_source(mamba2_kernels matmul_quant_avx512vnni.cpp -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni

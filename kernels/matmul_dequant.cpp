@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "kernels/matmul.h"
-#include "kernels/widen_row.h"
 #include "mamba2/error.h"
+#include "quant/row_conversion.h"
 
 namespace mamba2::kernels {
 
@@ -30,7 +30,7 @@ void matmul_dequant(const MatmulOperands& args, int64_t n_begin, int64_t n_end,
     const int64_t rows = std::min(panel_rows, n_end - r0);
     panel.resize(static_cast<size_t>(rows * k));
     for (int64_t r = 0; r < rows; ++r) {
-      widen_row_to_f32(args.w.type, args.w.data + (r0 + r) * row_bytes, &panel[r * k], k);
+      convert_row_to_f32(args.w.type, args.w.data + (r0 + r) * row_bytes, &panel[r * k], k);
     }
     // Rows [r0, r0 + rows) of the call, as a projection of their own.
     const MatmulOperands f32{.x = args.x,

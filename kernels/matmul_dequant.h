@@ -1,8 +1,7 @@
 // Projections with weights of a type no integer or bf16 kernel reads (f16, Q4_1, Q5_0, Q5_1,
 // Q2_K, Q3_K, IQ4_NL, IQ4_XS): panels of rows dequantized to f32 on the fly, each then a
-// projection of its own through matmul_f32 (f16 rows widened by F16C where the CPU has it:
-// widen_row.h). The weights stay in their stored type; only a panel is ever widened, on the
-// calling thread. Slower than a kernel that reads the blocks, but exact:
+// projection of its own through matmul_f32. The weights stay in their stored type; only a panel
+// is ever widened, on the calling thread. Slower than a kernel that reads the blocks, but exact:
 // the result is matmul_f32 of the dequantized weights, whatever the panels.
 #pragma once
 

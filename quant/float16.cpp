@@ -1,12 +1,26 @@
 #include "quant/float16.h"
 
+#include <cpuid.h>
+
 #include <bit>
+#include <cstring>
 
 namespace mamba2 {
 namespace {
 
 float float_from_bits(uint32_t bits) { return std::bit_cast<float>(bits); }
 uint32_t bits_from_float(float value) { return std::bit_cast<uint32_t>(value); }
+
+// CPUID leaf 1 for F16C (clang 14 rejects "f16c" in __builtin_cpu_supports); the avx check
+// also says the OS saves the YMM registers.
+bool cpu_has_f16c() {
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx") != 0 && __get_cpuid(1, &eax, &ebx, &ecx, &edx) &&
+           (ecx & bit_F16C) != 0;
+  }();
+  return has;
+}
 
 }  // namespace
 
@@ -58,6 +72,15 @@ uint16_t f32_to_bf16(float value) {
     return static_cast<uint16_t>((bits >> 16) | 64);  // NaN: keep it one, force the quiet bit
   }
   return static_cast<uint16_t>((bits + (0x7fffu + ((bits >> 16) & 1u))) >> 16);
+}
+
+void f16_row_to_f32(const std::byte* src, float* dst, int64_t n) {
+  if (cpu_has_f16c()) return float16_detail::f16_row_to_f32_f16c(src, dst, n);
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, src + 2 * i, sizeof bits);
+    dst[i] = f16_to_f32(bits);
+  }
 }
 
 }  // namespace mamba2

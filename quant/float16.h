@@ -2,6 +2,7 @@
 // converted bit-exactly as ggml converts them. Whole rows of any weight type: row_conversion.h.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace mamba2 {
@@ -11,6 +12,9 @@ float f16_to_f32(uint16_t bits);
 // float32 -> IEEE binary16, rounding to nearest even; overflow gives infinity, NaN gives 0x7E00
 // (with the sign), as ggml_compute_fp32_to_fp16.
 uint16_t f32_to_f16(float value);
+// dst[0, n) = f16_to_f32 of the n halves at src (unaligned, little-endian), through F16C where the
+// CPU has it (vcvtph2ps gives the same floats; a NaN's payload may differ).
+void f16_row_to_f32(const std::byte* src, float* dst, int64_t n);
 
 // bfloat16 -> float32: the upper half of the float's bits.
 inline float bf16_to_f32(uint16_t bits) {
@@ -22,5 +26,9 @@ inline float bf16_to_f32(uint16_t bits) {
 // float32 -> bfloat16, rounding to nearest even; a NaN stays a NaN with its quiet bit forced on,
 // as ggml_compute_fp32_to_bf16.
 uint16_t f32_to_bf16(float value);
+
+namespace float16_detail {
+void f16_row_to_f32_f16c(const std::byte* src, float* dst, int64_t n);  // only after a CPU check
+}  // namespace float16_detail
 
 }  // namespace mamba2

@@ -32,8 +32,7 @@ void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n)
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
     case DType::kF16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(load_u16(src + 2 * i));
-      return;
+      return f16_row_to_f32(src, dst, n);
     case DType::kBF16:
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
       return;

@@ -3,7 +3,6 @@
 // reference` over ragged shapes, the paths against each other, and tiling invariance (a row or
 // token computed alone or within a bigger call gives the same bits).
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -18,7 +17,6 @@
 #include "kernels/matmul_q4.h"
 #include "kernels/matmul_q8_0.h"
 #include "kernels/quant_groups.h"
-#include "kernels/widen_row.h"
 #include "mamba2/error.h"
 #include "quant/float16.h"
 #include "quant/k_quants.h"
@@ -366,32 +364,6 @@ TEST(MatmulDequant, GivesMatmulF32OfTheDequantizedWeightsForEveryOtherType) {
       std::fill(c.y.begin(), c.y.end(), kUntouched);
       matmul_dequant(c.args(), 0, n, 8);
       expect_f32_result();
-    }
-  }
-}
-
-// The f16 rows the dequantizing projections widen: every one of the 65536 halves (subnormals,
-// infinities, NaNs) gives convert_row_to_f32's float, at lengths with and without a ragged tail.
-TEST(WidenRow, F16GivesConvertRowToF32sFloatsForEveryHalf) {
-  std::vector<std::byte> halves(2 * 65536);
-  for (uint32_t bits = 0; bits < 65536; ++bits) {
-    const auto half = static_cast<uint16_t>(bits);
-    std::memcpy(&halves[2 * bits], &half, sizeof half);
-  }
-  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{13}, int64_t{65536}}) {
-    for (int64_t first : {int64_t{0}, int64_t{3}}) {  // unaligned starts
-      const int64_t count = std::min(n, 65536 - first);
-      std::vector<float> widened(count), expected(count);
-      widen_row_to_f32(DType::kF16, &halves[2 * first], widened.data(), count);
-      convert_row_to_f32(DType::kF16, &halves[2 * first], expected.data(), count);
-      for (int64_t i = 0; i < count; ++i) {
-        if (std::isnan(expected[i])) {
-          ASSERT_TRUE(std::isnan(widened[i])) << "half " << first + i;
-        } else {
-          ASSERT_EQ(std::bit_cast<uint32_t>(widened[i]), std::bit_cast<uint32_t>(expected[i]))
-              << "half " << first + i;
-        }
-      }
     }
   }
 }

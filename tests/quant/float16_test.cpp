@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -64,6 +65,33 @@ TEST(Float16, EveryHalfRoundTrips) {
       continue;
     }
     ASSERT_EQ(f32_to_f16(value), half) << bits;
+  }
+}
+
+// A row of halves as a projection or the converter widens it (F16C where the CPU has it): every
+// one of the 65536 halves (subnormals, infinities, NaNs) gives f16_to_f32's float, at lengths
+// with and without a ragged tail, from unaligned starts.
+TEST(Float16, RowsGiveEachHalfsFloat) {
+  std::vector<std::byte> halves(2 * 65536);
+  for (uint32_t bits = 0; bits < 65536; ++bits) {
+    const auto half = static_cast<uint16_t>(bits);
+    std::memcpy(&halves[2 * bits], &half, sizeof half);
+  }
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{13}, int64_t{65536}}) {
+    for (int64_t first : {int64_t{0}, int64_t{3}}) {
+      const int64_t count = std::min<int64_t>(n, 65536 - first);
+      std::vector<float> row(count);
+      f16_row_to_f32(&halves[2 * first], row.data(), count);
+      for (int64_t i = 0; i < count; ++i) {
+        const float expected = f16_to_f32(static_cast<uint16_t>(first + i));
+        if (std::isnan(expected)) {
+          ASSERT_TRUE(std::isnan(row[i])) << "half " << first + i;
+        } else {
+          ASSERT_EQ(std::bit_cast<uint32_t>(row[i]), std::bit_cast<uint32_t>(expected))
+              << "half " << first + i;
+        }
+      }
+    }
   }
 }
 

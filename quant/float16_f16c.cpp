@@ -1,15 +1,13 @@
-// widen_row_to_f32's f16 path (compiled with -mavx -mf16c).
+// f16_row_to_f32's F16C path (compiled with -mavx -mf16c; float16.cpp checks the CPU first).
 #include <immintrin.h>
 
-#include <cstdint>
 #include <cstring>
 
-#include "kernels/widen_row.h"
 #include "quant/float16.h"
 
-namespace mamba2::kernels::widen_detail {
+namespace mamba2::float16_detail {
 
-void widen_f16_f16c(const std::byte* src, float* dst, int64_t n) {
+void f16_row_to_f32_f16c(const std::byte* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m128i halves = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i));
@@ -22,4 +20,4 @@ void widen_f16_f16c(const std::byte* src, float* dst, int64_t n) {
   }
 }
 
-}  // namespace mamba2::kernels::widen_detail
+}  // namespace mamba2::float16_detail
