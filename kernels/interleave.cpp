@@ -16,6 +16,19 @@ static_assert(kQ8_0UnitRows == kInterleaveRows && kQ4UnitRows == kInterleaveRows
 
 int64_t row_bytes(DType type, int64_t k) { return static_cast<int64_t>(*dtype_bytes(type, k)); }
 
+// Refuses rows [n_begin, n_end) of W [n, k] unless `fits` and the range starts on a 16-row group
+// and ends on one or at N.
+void check_rows(const char* where, bool fits, DType type, int64_t n, int64_t k, int64_t n_begin,
+                int64_t n_end) {
+  if (fits && n_begin >= 0 && n_begin <= n_end && n_end <= n && n_begin % kInterleaveRows == 0 &&
+      (n_end % kInterleaveRows == 0 || n_end == n)) {
+    return;
+  }
+  throw Error(where, "rows [" + std::to_string(n_begin) + ", " + std::to_string(n_end) +
+                         ") of a [" + std::to_string(n) + ", " + std::to_string(k) + "] " +
+                         std::string(dtype_name(type)) + " weight do not fit its 16-row groups");
+}
+
 // Bytes of the whole groups of `layout` (n a multiple of 16), which hold exactly their rows'
 // stored bytes.
 int64_t group_bytes(WeightLayout layout, DType type, int64_t n, int64_t k) {
@@ -69,16 +82,26 @@ int64_t interleaved_bytes(WeightLayout layout, DType type, int64_t n, int64_t k)
   return group_bytes(layout, type, grouped, k) + (n - grouped) * row_bytes(type, k);
 }
 
+int64_t interleaved_unit_inputs(WeightLayout layout) {
+  switch (layout) {
+    case WeightLayout::kQ8_0Interleaved16:
+      return kQ8_0UnitInputs;
+    case WeightLayout::kQ4_0Interleaved16:
+    case WeightLayout::kQ4_KInterleaved16:
+    case WeightLayout::kQ6_KInterleaved16:
+      return q4_unit_inputs(q4_layout_type(layout));
+    case WeightLayout::kRows:
+    case WeightLayout::kF32Panels16:
+      break;
+  }
+  throw Error("interleaved_unit_inputs", "not an interleaved layout");
+}
+
 void interleave(WeightLayout layout, DType type, const std::byte* rows, int64_t n, int64_t k,
                 int64_t n_begin, int64_t n_end, std::byte* out) {
+  check_rows("interleave", dtype_bytes(type, k) && k % interleaved_unit_inputs(layout) == 0, type,
+             n, k, n_begin, n_end);
   const int64_t grouped = interleaved_rows(n);
-  if (!dtype_bytes(type, k) || n_begin < 0 || n_begin > n_end || n_end > n ||
-      n_begin % kInterleaveRows != 0 || (n_end % kInterleaveRows != 0 && n_end != n)) {
-    throw Error("interleave", "rows [" + std::to_string(n_begin) + ", " + std::to_string(n_end) +
-                                  ") of a [" + std::to_string(n) + ", " + std::to_string(k) + "] " +
-                                  std::string(dtype_name(type)) +
-                                  " weight do not fit 16-row groups");
-  }
   if (n_begin < grouped) {
     interleave_groups(layout, type, rows, grouped, k, n_begin, std::min(n_end, grouped), out);
   }
@@ -96,13 +119,8 @@ bool interleaves_in_place(WeightLayout layout, DType type, int64_t n, int64_t k)
 
 void interleave_in_place(WeightLayout layout, DType type, std::byte* data, int64_t n, int64_t k,
                          int64_t n_begin, int64_t n_end) {
-  if (!interleaves_in_place(layout, type, n, k) || n_begin < 0 || n_begin > n_end || n_end > n ||
-      n_begin % kInterleaveRows != 0 || (n_end % kInterleaveRows != 0 && n_end != n)) {
-    throw Error("interleave_in_place",
-                "rows [" + std::to_string(n_begin) + ", " + std::to_string(n_end) + ") of a [" +
-                    std::to_string(n) + ", " + std::to_string(k) + "] " +
-                    std::string(dtype_name(type)) + " weight cannot be rearranged in place");
-  }
+  check_rows("interleave_in_place", interleaves_in_place(layout, type, n, k), type, n, k, n_begin,
+             n_end);
   // The rows past the last whole group are already where the layout keeps them.
   const int64_t group_bytes = kInterleaveRows * row_bytes(type, k);
   std::vector<std::byte> rows(static_cast<size_t>(group_bytes));  // [16, row bytes]
@@ -127,9 +145,8 @@ void deinterleave_row(WeightLayout layout, DType type, const std::byte* data, in
     std::memcpy(out, data + row * bytes, bytes);
     return;
   }
-  if (layout == WeightLayout::kQ8_0Interleaved16)
-    return deinterleave_q8_0_row(data, grouped, k, row, out);
-  deinterleave_q4_row(type, data, grouped, k, row, out);
+  if (layout == WeightLayout::kQ8_0Interleaved16) return deinterleave_q8_0_row(data, k, row, out);
+  deinterleave_q4_row(type, data, k, row, out);
 }
 
 }  // namespace mamba2::kernels

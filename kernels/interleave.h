@@ -21,6 +21,8 @@ int64_t interleaved_rows(int64_t n);
 
 // The interleaved layout this CPU's fastest path reads for W [n, k] of `type`, or kRows.
 WeightLayout interleaved_layout(DType type, int64_t n, int64_t k);
+// Inputs along K per unit of `layout` (not kRows): K must be a multiple.
+int64_t interleaved_unit_inputs(WeightLayout layout);
 // Bytes of W [n, k] of `type` in `layout` (not kRows).
 int64_t interleaved_bytes(WeightLayout layout, DType type, int64_t n, int64_t k);
 // Writes rows [n_begin, n_end) (multiples of 16, or n_end == n) of W [n, k] stored as rows of

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "mamba2/error.h"
 #include "quant/k_quants.h"
@@ -10,34 +11,39 @@
 namespace mamba2::kernels {
 namespace {
 
-// Inputs per unit along K, and bytes per stored block.
-int64_t unit_inputs(DType type) { return type == DType::kQ4_0 ? 64 : 256; }
-int64_t block_bytes(DType type) {
+// A type's sizes in its layout: stored blocks per unit, inputs per unit along K, bytes per
+// stored block and per unit.
+struct UnitShape {
+  int64_t blocks, inputs, block_bytes, unit_bytes;
+};
+
+UnitShape unit_shape(DType type) {
   switch (type) {
     case DType::kQ4_0:
-      return sizeof(BlockQ4_0);
+      return {kQ4_0UnitBlocks, kQ4_0UnitBlocks * 32, sizeof(BlockQ4_0), kQ4_0UnitBytes};
     case DType::kQ4_K:
-      return sizeof(BlockQ4_K);
+      return {1, 256, sizeof(BlockQ4_K), kQ4_KUnitBytes};
+    case DType::kQ6_K:
+      return {1, 256, sizeof(BlockQ6_K), kQ6_KUnitBytes};
     default:
-      return sizeof(BlockQ6_K);
+      break;
   }
+  throw Error("matmul_q4", std::string(dtype_name(type)) + " weights have no 16-row layout");
 }
-int64_t unit_bytes(DType type) {
-  switch (type) {
-    case DType::kQ4_0:
-      return kQ4_0UnitBytes;
-    case DType::kQ4_K:
-      return kQ4_KUnitBytes;
-    default:
-      return kQ6_KUnitBytes;
-  }
-}
+
 bool has_layout(DType type) { return q4_layout(type) != WeightLayout::kRows; }
 
-// Between stored block `block` (of row r of its unit's 16) and its unit, either way: into the
-// unit (kToUnit) or back. Q4_0: block j of the unit.
+// The bytes a move between a unit and a stored block writes, and those it reads: into the unit
+// (kToUnit) or back.
 template <bool kToUnit>
-void move(std::byte* unit_bytes, std::byte* block_bytes, int64_t bytes) {
+using UnitBytes = std::conditional_t<kToUnit, std::byte*, const std::byte*>;
+template <bool kToUnit>
+using StoredBytes = std::conditional_t<kToUnit, const std::byte*, std::byte*>;
+
+// Between stored block `block` (of row r of its unit's 16) and its unit, either way. Q4_0: block j
+// of the unit.
+template <bool kToUnit>
+void move(UnitBytes<kToUnit> unit_bytes, std::byte* block_bytes, int64_t bytes) {
   if constexpr (kToUnit) {
     std::memcpy(unit_bytes, block_bytes, bytes);
   } else {
@@ -46,7 +52,7 @@ void move(std::byte* unit_bytes, std::byte* block_bytes, int64_t bytes) {
 }
 
 template <bool kToUnit>
-void move_q4_0(BlockQ4_0& block, int64_t r, int64_t j, std::byte* unit) {
+void move_q4_0(BlockQ4_0& block, int64_t r, int64_t j, UnitBytes<kToUnit> unit) {
   auto* qs = reinterpret_cast<std::byte*>(block.qs);
   for (int s = 0; s < 4; ++s) move<kToUnit>(unit + 256 * j + 64 * s + 4 * r, qs + 4 * s, 4);
   move<kToUnit>(unit + kQ4_0UnitScaleOffset + 32 * j + 2 * r,
@@ -54,7 +60,7 @@ void move_q4_0(BlockQ4_0& block, int64_t r, int64_t j, std::byte* unit) {
 }
 
 template <bool kToUnit>
-void move_q4_k(BlockQ4_K& block, int64_t r, std::byte* unit) {
+void move_q4_k(BlockQ4_K& block, int64_t r, UnitBytes<kToUnit> unit) {
   auto* qs = reinterpret_cast<std::byte*>(block.qs);
   for (int c = 0; c < 4; ++c) {
     for (int s = 0; s < 8; ++s) {
@@ -72,7 +78,7 @@ void move_q4_k(BlockQ4_K& block, int64_t r, std::byte* unit) {
 }
 
 template <bool kToUnit>
-void move_q6_k(BlockQ6_K& block, int64_t r, std::byte* unit) {
+void move_q6_k(BlockQ6_K& block, int64_t r, UnitBytes<kToUnit> unit) {
   auto* ql = reinterpret_cast<std::byte*>(block.ql);
   for (int i = 0; i < 32; ++i) move<kToUnit>(unit + 64 * i + 4 * r, ql + 4 * i, 4);
   auto* qh = reinterpret_cast<std::byte*>(block.qh);
@@ -86,13 +92,17 @@ void move_q6_k(BlockQ6_K& block, int64_t r, std::byte* unit) {
                 sizeof block.d);
 }
 
-// Stored block b of row r of its 16 (zeros past N) into its unit, or back from it.
+// Stored block b of row r of its 16 into its unit (zeros for a null block: rows past N), or back
+// from it.
 template <bool kToUnit>
-void move_block(DType type, std::byte* stored, int64_t r, int64_t b, std::byte* unit) {
+void move_block(DType type, StoredBytes<kToUnit> stored, int64_t r, int64_t b,
+                UnitBytes<kToUnit> unit) {
   const auto through = [&](auto block, auto&& move_fn) {
-    if (kToUnit && stored) std::memcpy(&block, stored, sizeof block);
+    if constexpr (kToUnit) {
+      if (stored) std::memcpy(&block, stored, sizeof block);
+    }
     move_fn(block);
-    if (!kToUnit) std::memcpy(stored, &block, sizeof block);
+    if constexpr (!kToUnit) std::memcpy(stored, &block, sizeof block);
   };
   switch (type) {
     case DType::kQ4_0:
@@ -101,66 +111,61 @@ void move_block(DType type, std::byte* stored, int64_t r, int64_t b, std::byte* 
       });
     case DType::kQ4_K:
       return through(BlockQ4_K{}, [&](BlockQ4_K& block) { move_q4_k<kToUnit>(block, r, unit); });
-    default:
+    case DType::kQ6_K:
       return through(BlockQ6_K{}, [&](BlockQ6_K& block) { move_q6_k<kToUnit>(block, r, unit); });
+    default:
+      throw Error("matmul_q4", std::string(dtype_name(type)) + " weights have no 16-row layout");
+  }
+}
+
+// Each stored block of rows [n_begin, n_end) of W [n, k] of `type` with its unit: visit(row,
+// block, the block's offset in its row, its unit's offset in the layout), offsets in bytes.
+template <class Visit>
+void for_each_block_and_unit(DType type, int64_t k, int64_t n_begin, int64_t n_end, Visit visit) {
+  const UnitShape shape = unit_shape(type);
+  const int64_t blocks = k / shape.inputs * shape.blocks;  // stored blocks per row
+  const int64_t units_per_group = blocks / shape.blocks;
+  for (int64_t row = n_begin; row < n_end; ++row) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      visit(row, b, b * shape.block_bytes,
+            (row / kQ4UnitRows * units_per_group + b / shape.blocks) * shape.unit_bytes);
+    }
   }
 }
 
 }  // namespace
 
+int64_t q4_unit_inputs(DType type) { return unit_shape(type).inputs; }
+
 bool q4_interleave_supported(DType type, int64_t n, int64_t k) {
-  return has_layout(type) && n > 0 && k > 0 && k % unit_inputs(type) == 0 &&
+  return has_layout(type) && n > 0 && k > 0 && k % q4_unit_inputs(type) == 0 &&
          quant_path() == QuantPath::kAvx512Vnni;
 }
 
 int64_t q4_interleaved_bytes(DType type, int64_t n, int64_t k) {
+  const UnitShape shape = unit_shape(type);
   const int64_t groups = (n + kQ4UnitRows - 1) / kQ4UnitRows;
-  return groups * (k / unit_inputs(type)) * unit_bytes(type);
+  return groups * (k / shape.inputs) * shape.unit_bytes;
 }
 
 void interleave_q4(DType type, const std::byte* rows, int64_t n, int64_t k, int64_t n_begin,
                    int64_t n_end, std::byte* out) {
-  if (!has_layout(type) || n <= 0 || k <= 0 || k % unit_inputs(type) != 0 || n_begin < 0 ||
-      n_begin % kQ4UnitRows != 0 || (n_end % kQ4UnitRows != 0 && n_end != n) || n_end > n) {
-    throw Error("interleave_q4", "rows [" + std::to_string(n_begin) + ", " + std::to_string(n_end) +
-                                     ") of a [" + std::to_string(n) + ", " + std::to_string(k) +
-                                     "] " + std::string(dtype_name(type)) +
-                                     " weight do not fit 16-row units");
-  }
-  const int64_t bytes = block_bytes(type);
-  const int64_t blocks = k / (type == DType::kQ4_0 ? 32 : 256);  // stored blocks per row
-  const int64_t row_bytes = blocks * bytes;
-  const int64_t blocks_per_unit = type == DType::kQ4_0 ? kQ4_0UnitBlocks : 1;
-  const int64_t units_per_group = blocks / blocks_per_unit;
-  for (int64_t row0 = n_begin; row0 < n_end; row0 += kQ4UnitRows) {
-    for (int64_t b = 0; b < blocks; ++b) {
-      std::byte* unit =
-          out + (row0 / kQ4UnitRows * units_per_group + b / blocks_per_unit) * unit_bytes(type);
-      for (int64_t r = 0; r < kQ4UnitRows; ++r) {
-        // The move in only reads the stored block.
-        auto* stored = row0 + r < n
-                           ? const_cast<std::byte*>(rows) + (row0 + r) * row_bytes + b * bytes
-                           : nullptr;
-        move_block<true>(type, stored, r, b, unit);
-      }
-    }
-  }
+  const auto row_bytes = static_cast<int64_t>(*dtype_bytes(type, k));
+  // Whole groups: the rows past N up to the last group's end get zero blocks.
+  const int64_t end = (n_end + kQ4UnitRows - 1) / kQ4UnitRows * kQ4UnitRows;
+  for_each_block_and_unit(
+      type, k, n_begin, end, [&](int64_t row, int64_t b, int64_t block, int64_t unit) {
+        const std::byte* stored = row < n ? rows + row * row_bytes + block : nullptr;
+        move_block<true>(type, stored, row % kQ4UnitRows, b, out + unit);
+      });
 }
 
-void deinterleave_q4_row(DType type, const std::byte* interleaved, int64_t n, int64_t k,
-                         int64_t row, std::byte* out) {
-  (void)n;
-  const int64_t bytes = block_bytes(type);
-  const int64_t blocks = k / (type == DType::kQ4_0 ? 32 : 256);
-  const int64_t blocks_per_unit = type == DType::kQ4_0 ? kQ4_0UnitBlocks : 1;
-  const int64_t units_per_group = blocks / blocks_per_unit;
-  const int64_t r = row % kQ4UnitRows;
-  for (int64_t b = 0; b < blocks; ++b) {
-    // The move back only reads through the unit pointer.
-    auto* unit = const_cast<std::byte*>(interleaved) +
-                 (row / kQ4UnitRows * units_per_group + b / blocks_per_unit) * unit_bytes(type);
-    move_block<false>(type, out + b * bytes, r, b, unit);
-  }
+void deinterleave_q4_row(DType type, const std::byte* interleaved, int64_t k, int64_t row,
+                         std::byte* out) {
+  for_each_block_and_unit(
+      type, k, row, row + 1, [&](int64_t, int64_t b, int64_t block, int64_t unit) {
+        move_block<false>(type, out + block, row % kQ4UnitRows, b, interleaved + unit);
+      });
 }
 
 }  // namespace mamba2::kernels

@@ -54,6 +54,8 @@ constexpr int64_t kQ6_KUnitScaleOffset = 3072;
 constexpr int64_t kQ6_KUnitDOffset = 3328;
 constexpr int64_t kQ6_KUnitBytes = 3360;
 
+// Inputs along K per unit of `type`'s layout (64 for Q4_0, 256 for Q4_K and Q6_K).
+int64_t q4_unit_inputs(DType type);
 // Whether W [n, k] of `type` (Q4_0, Q4_K or Q6_K) fits its interleaved layout and this CPU runs the
 // path that reads it.
 bool q4_interleave_supported(DType type, int64_t n, int64_t k);
@@ -79,14 +81,14 @@ constexpr DType q4_layout_type(WeightLayout layout) {
 // Bytes of W [n, k] of `type` interleaved: n rounded up to 16 rows.
 int64_t q4_interleaved_bytes(DType type, int64_t n, int64_t k);
 // Writes W [n, k] stored as rows of `type` to `out` (q4_interleaved_bytes bytes) interleaved,
-// rows [n_begin, n_end) (multiples of 16, or n_end == n), so disjoint ranges may run on
-// different threads.
+// rows [n_begin, n_end) (multiples of 16, or n_end == n, as interleave() checks), so disjoint
+// ranges may run on different threads.
 void interleave_q4(DType type, const std::byte* rows, int64_t n, int64_t k, int64_t n_begin,
                    int64_t n_end, std::byte* out);
 
 // Row `row` of W [n, k] of `type` interleaved, as its stored blocks (to `out`).
-void deinterleave_q4_row(DType type, const std::byte* interleaved, int64_t n, int64_t k,
-                         int64_t row, std::byte* out);
+void deinterleave_q4_row(DType type, const std::byte* interleaved, int64_t k, int64_t row,
+                         std::byte* out);
 
 namespace q4_detail {
 // matmul_quant's body for interleaved Q4_0, Q4_K and Q6_K weights (matmul_q4_avx512vnni.cpp).

@@ -1,9 +1,7 @@
 #include "kernels/matmul_q8_0.h"
 
 #include <cstring>
-#include <string>
 
-#include "mamba2/error.h"
 #include "quant/q8_0.h"
 
 namespace mamba2::kernels {
@@ -14,24 +12,16 @@ constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
 }  // namespace
 
 bool q8_0_interleave_supported(int64_t n, int64_t k) {
-  return n > 0 && k > 0 && k % (kQ8_0UnitBlocks * kQ8_0BlockElems) == 0 &&
-         quant_path() == QuantPath::kAvx512Vnni;
+  return n > 0 && k > 0 && k % kQ8_0UnitInputs == 0 && quant_path() == QuantPath::kAvx512Vnni;
 }
 
 int64_t q8_0_interleaved_bytes(int64_t n, int64_t k) {
   const int64_t groups = (n + kQ8_0UnitRows - 1) / kQ8_0UnitRows;
-  return groups * (k / (kQ8_0UnitBlocks * kQ8_0BlockElems)) * kQ8_0UnitBytes;
+  return groups * (k / kQ8_0UnitInputs) * kQ8_0UnitBytes;
 }
 
 void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begin, int64_t n_end,
                      std::byte* out) {
-  if (n <= 0 || k <= 0 || k % (kQ8_0UnitBlocks * kQ8_0BlockElems) != 0 || n_begin < 0 ||
-      n_begin % kQ8_0UnitRows != 0 || (n_end % kQ8_0UnitRows != 0 && n_end != n) || n_end > n) {
-    throw Error("interleave_q8_0", "rows [" + std::to_string(n_begin) + ", " +
-                                       std::to_string(n_end) + ") of a [" + std::to_string(n) +
-                                       ", " + std::to_string(k) +
-                                       "] weight do not fit 16-row, 64-input units");
-  }
   const int64_t blocks = k / kQ8_0BlockElems;
   const int64_t row_bytes = blocks * kBlockBytes;
   const int64_t units_per_group = blocks / kQ8_0UnitBlocks;
@@ -59,12 +49,10 @@ void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begi
   }
 }
 
-void deinterleave_q8_0_row(const std::byte* interleaved, int64_t n, int64_t k, int64_t row,
-                           std::byte* out) {
+void deinterleave_q8_0_row(const std::byte* interleaved, int64_t k, int64_t row, std::byte* out) {
   const int64_t blocks = k / kQ8_0BlockElems;
   const int64_t units_per_group = blocks / kQ8_0UnitBlocks;
   const int64_t r = row % kQ8_0UnitRows;
-  (void)n;
   for (int64_t b = 0; b < blocks; ++b) {
     const std::byte* unit =
         interleaved +

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/matmul_quant.h"
+#include "quant/q8_0.h"
 
 namespace mamba2::kernels {
 
@@ -25,6 +26,7 @@ namespace mamba2::kernels {
 // follow the groups as stored (interleave.h).
 constexpr int64_t kQ8_0UnitRows = 16;
 constexpr int64_t kQ8_0UnitBlocks = 2;
+constexpr int64_t kQ8_0UnitInputs = kQ8_0UnitBlocks * kQ8_0BlockElems;  // along K
 constexpr int64_t kQ8_0UnitQuantBytes = 512;  // one block's quants: 8 lines
 constexpr int64_t kQ8_0UnitScaleBytes = 32;   // one block's scales: 16 f16
 constexpr int64_t kQ8_0UnitScaleOffset = kQ8_0UnitBlocks * kQ8_0UnitQuantBytes;
@@ -36,14 +38,13 @@ bool q8_0_interleave_supported(int64_t n, int64_t k);
 // Bytes of W [n, k] in the interleaved layout: n rounded up to 16 rows.
 int64_t q8_0_interleaved_bytes(int64_t n, int64_t k);
 // Writes W [n, k] stored as Q8_0 rows to `out` (q8_0_interleaved_bytes(n, k) bytes) in the
-// interleaved layout, rows [n_begin, n_end) (multiples of 16, or n_end == n), so disjoint ranges
-// may run on different threads.
+// interleaved layout, rows [n_begin, n_end) (multiples of 16, or n_end == n, as interleave()
+// checks), so disjoint ranges may run on different threads.
 void interleave_q8_0(const std::byte* rows, int64_t n, int64_t k, int64_t n_begin, int64_t n_end,
                      std::byte* out);
 
 // Row `row` of W [n, k] interleaved, as its stored Q8_0 blocks (k / 32 of them, to `out`).
-void deinterleave_q8_0_row(const std::byte* interleaved, int64_t n, int64_t k, int64_t row,
-                           std::byte* out);
+void deinterleave_q8_0_row(const std::byte* interleaved, int64_t k, int64_t row, std::byte* out);
 
 namespace q8_0_detail {
 // matmul_quant's body for interleaved Q8_0 weights (matmul_quant_avx512vnni.cpp).

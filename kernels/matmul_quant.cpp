@@ -113,7 +113,7 @@ void matmul_interleaved(QuantPath path, const MatmulOperands& args, const Q8_0Ac
   const DType type =
       layout == WeightLayout::kQ8_0Interleaved16 ? DType::kQ8_0 : q4_layout_type(layout);
   if (args.w.type != type || path != QuantPath::kAvx512Vnni ||
-      args.k() % (type == DType::kQ8_0 || type == DType::kQ4_0 ? 64 : 256) != 0) {
+      args.k() % interleaved_unit_inputs(layout) != 0) {
     throw Error("matmul_quant", "interleaved " + std::string(dtype_name(type)) +
                                     " weights need that type, the avx512vnni path and whole units");
   }

@@ -511,6 +511,12 @@ TEST(MatmulInterleaved, LayoutsRefuseOtherTypesAndShapes) {
   EXPECT_THROW(interleave(q4_k, DType::kQ4_K, rows.data(), 32, 512, 8, 32, out.data()), Error);
   EXPECT_THROW(interleave(q4_k, DType::kQ4_K, rows.data(), 32, 512, 0, 48, out.data()), Error);
   EXPECT_THROW(interleave(q4_k, DType::kQ4_K, rows.data(), 32, 320, 0, 32, out.data()), Error);
+  EXPECT_THROW(interleave(WeightLayout::kQ4_0Interleaved16, DType::kQ4_0, rows.data(), 32, 96, 0,
+                          32, out.data()),
+               Error);  // K % 64
+  EXPECT_EQ(interleaved_unit_inputs(WeightLayout::kQ4_0Interleaved16), 64);
+  EXPECT_EQ(interleaved_unit_inputs(WeightLayout::kQ6_KInterleaved16), 256);
+  EXPECT_THROW(interleaved_unit_inputs(WeightLayout::kRows), Error);
   EXPECT_EQ(q4_interleaved_bytes(DType::kQ4_0, 40, 128), 3 * 2 * kQ4_0UnitBytes);
   EXPECT_EQ(q4_interleaved_bytes(DType::kQ4_K, 32, 512), 32 * 2 * int64_t{sizeof(BlockQ4_K)});
   // A layout's kernel refuses weights of another type.
@@ -525,10 +531,15 @@ TEST(MatmulInterleaved, LayoutsRefuseOtherTypesAndShapes) {
 TEST(MatmulQ8_0, InterleavingRefusesShapesOutsideItsUnits) {
   std::vector<std::byte> rows(32 * 4 * sizeof(BlockQ8_0));
   std::vector<std::byte> out(static_cast<size_t>(q8_0_interleaved_bytes(32, 128)));
-  EXPECT_THROW(interleave_q8_0(rows.data(), 16, 96, 0, 16, out.data()), Error);   // K % 64
-  EXPECT_THROW(interleave_q8_0(rows.data(), 32, 128, 8, 32, out.data()), Error);  // range start
-  EXPECT_THROW(interleave_q8_0(rows.data(), 32, 128, 0, 24, out.data()), Error);  // range end
-  EXPECT_THROW(interleave_q8_0(rows.data(), 32, 128, 0, 48, out.data()), Error);  // past N
+  const auto q8_0 = [&](int64_t n, int64_t k, int64_t n_begin, int64_t n_end) {
+    interleave(WeightLayout::kQ8_0Interleaved16, DType::kQ8_0, rows.data(), n, k, n_begin, n_end,
+               out.data());
+  };
+  EXPECT_THROW(q8_0(16, 96, 0, 16), Error);   // K % 64
+  EXPECT_THROW(q8_0(32, 128, 8, 32), Error);  // range start
+  EXPECT_THROW(q8_0(32, 128, 0, 24), Error);  // range end
+  EXPECT_THROW(q8_0(32, 128, 0, 48), Error);  // past N
+  EXPECT_THROW(q8_0(32, 128, 16, 8), Error);  // backwards
   EXPECT_FALSE(q8_0_interleave_supported(16, 96));
   EXPECT_EQ(q8_0_interleaved_bytes(40, 128), 3 * 2 * kQ8_0UnitBytes);
 }
