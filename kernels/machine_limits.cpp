@@ -21,6 +21,19 @@ namespace mamba2 {
 
 using namespace kernels;  // the probes and the kernels' path choices
 
+uint64_t kernels::read_probe(const uint64_t* words, size_t count) {
+  uint64_t a = 0, b = 0, c = 0, d = 0;  // independent sums: the loads never wait on adds
+  size_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    a += words[i];
+    b += words[i + 1];
+    c += words[i + 2];
+    d += words[i + 3];
+  }
+  for (; i < count; ++i) a += words[i];
+  return a + b + c + d;
+}
+
 namespace {
 
 constexpr int kRuns = 5;                         // median of these
@@ -90,16 +103,7 @@ double measure_read_bandwidth(int threads, size_t bytes) {
   for (int run = 0; run < 3; ++run) {
     const double seconds = timed_on_threads(threads, [&](int t) {
       const auto [begin, end] = slice(t);
-      uint64_t a = 0, b = 0, c = 0, d = 0;  // independent sums: the loads never wait on adds
-      size_t i = begin;
-      for (; i + 4 <= end; i += 4) {
-        a += buffer[i];
-        b += buffer[i + 1];
-        c += buffer[i + 2];
-        d += buffer[i + 3];
-      }
-      for (; i < end; ++i) a += buffer[i];
-      sinks[size_t(t) * 8] = a + b + c + d;
+      sinks[size_t(t) * 8] = read_probe(buffer.get() + begin, end - begin);
     });
     rates.push_back(double(words * sizeof(uint64_t)) / seconds);
   }

@@ -1,10 +1,11 @@
-// Short compute probes behind measure_machine_limits (mamba2-bench --roofline): each runs
+// Short probes behind measure_machine_limits (mamba2-bench --roofline). The compute ones run
 // `iterations` rounds of independent accumulator chains held in registers (enough chains to cover
-// the instruction's latency) and returns the operations it did. `sink` receives a value from the
+// the instruction's latency) and return the operations they did. `sink` receives a value from the
 // accumulators so the work is not optimised away. The intrinsics probes may run only where the CPU
 // has the extension.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace mamba2::kernels {
@@ -23,5 +24,9 @@ int64_t amx_probe_bf16(int64_t iterations, float* sink);
 int64_t vnni_probe_avx512vnni(int64_t iterations, int32_t* sink);
 // The 256-bit AVX-VNNI form (64 ops per instruction).
 int64_t vnni_probe_avxvnni(int64_t iterations, int32_t* sink);
+
+// Reads `count` words once, streaming, and returns their sum (for the caller to keep, so the reads
+// stay): the read-bandwidth probe, on a buffer much larger than the last-level cache.
+uint64_t read_probe(const uint64_t* words, size_t count);
 
 }  // namespace mamba2::kernels

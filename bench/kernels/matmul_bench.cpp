@@ -6,17 +6,15 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
-#include <algorithm>
 #include <array>
-#include <ctime>
 #include <string>
 #include <vector>
 
+#include "bench/kernels/peak_counters.h"
 #include "bench/kernels/projection_shapes.h"
 #include "kernels/aligned_vector.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_f32_panels.h"
-#include "kernels/peak_probes.h"
 #include "kernels/simd.h"
 
 namespace mamba2::kernels {
@@ -116,33 +114,6 @@ constexpr std::array<Shape, 3> k130mShapes = {{
     {"130m lm_head", 50288, 768},
 }};
 
-// Seconds of CPU time this thread has run: Google Benchmark's rates divide by it, and on a shared
-// machine wall time also counts other processes' turns.
-double thread_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
-
-// One core's f32 FMA FLOP/s at `level` (per CPU second): the median of five runs of the
-// --roofline probe.
-double fma_peak(SimdLevel level) {
-  static std::array<double, 3> peaks{};
-  double& peak = peaks[static_cast<int>(level)];
-  if (peak > 0) return peak;
-  std::vector<double> rates;
-  for (int run = 0; run < 5; ++run) {
-    float sink = 0;
-    const double start = thread_cpu_seconds();
-    const int64_t flops = dispatch_at(level, FmaProbe{}, int64_t{1} << 22, &sink);
-    const double took = thread_cpu_seconds() - start;
-    benchmark::DoNotOptimize(sink);
-    rates.push_back(static_cast<double>(flops) / took);
-  }
-  std::sort(rates.begin(), rates.end());
-  return peak = rates[2];
-}
-
 // range(0): a 130m shape; range(1): tokens; range(2): -1 for W's rows as stored (OpenBLAS sgemm,
 // our GEMV for <= kGemvMaxTokens), else the SimdLevel of our kernel over panels.
 void BM_F32Gemm(benchmark::State& state) {
@@ -175,9 +146,7 @@ void BM_F32Gemm(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
   // The peak of the level the kernel runs at; OpenBLAS's own choice is measured against the best.
-  state.counters["%FMA_peak"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * flops * 100.0 / fma_peak(level),
-                         benchmark::Counter::kIsRate);
+  set_percent_of_peak(state, "%FMA_peak", flops, core_fma_peak(level));
   // Rows as stored take matmul_f32's own choice: sgemm, or our GEMV up to kGemvMaxTokens.
   const std::string rows_path = tokens <= kGemvMaxTokens ? "rows gemv" : "rows openblas";
   state.SetLabel(std::string(shape.name) + " " +

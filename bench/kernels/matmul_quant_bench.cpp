@@ -3,8 +3,11 @@
 // through dequantized panels. T = 1 (GEMV) reports GB/s of weights read, with the weights either
 // resident in cache (one copy, read again each iteration) or streamed from memory (copies filling 1
 // GiB, one per iteration, as decode reads each layer's weights once per token). T = 256 (a prefill
-// chunk, GEMM) reports GFLOP/s (2 N K T). The activation conversion (q8_0 blocks, bf16) is part of
-// the time, as in the engine. On one thread (a whole call), or on two in the engine's row tiles.
+// chunk, GEMM) reports GFLOP/s (2 N K T). Counters "%BW_peak" (streamed weights) and "%FMA_peak",
+// "%BF16_peak", "%AMX_peak" or "%VNNI_peak" (GEMM, by the arithmetic the path runs) set these
+// against the --roofline probes (peak_counters.h). The activation conversion (q8_0 blocks, bf16) is
+// part of the time, as in the engine. On one thread (a whole call), or on two in the engine's row
+// tiles.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -12,9 +15,11 @@
 #include <cstddef>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bench/kernels/peak_counters.h"
 #include "bench/kernels/projection_shapes.h"
 #include "kernels/aligned_vector.h"
 #include "kernels/interleave.h"
@@ -99,17 +104,33 @@ class RowRunner {
   ThreadingContext threading_;
 };
 
+// The arithmetic a benchmark's GEMM is bound by: its name in the "%<name>_peak" counter and one
+// core's peak rate (nullopt where the CPU has none to compare with).
+struct Arithmetic {
+  std::string name;
+  std::optional<double> core_peak;
+};
+
+Arithmetic fma() { return {"FMA", core_fma_peak(simd_level())}; }
+
 void report(benchmark::State& state, const Problem& p, const std::string& path,
-            const RowRunner& rows) {
+            const RowRunner& rows, const Arithmetic& arithmetic) {
   const auto& s = p.shape;
-  // Weights streamed from memory (decode, batched decode): GB/s; several tokens: GFLOP/s too.
+  // Weights streamed from memory (decode, batched decode): GB/s and % of the read bandwidth of as
+  // many threads; several tokens: GFLOP/s and % of the arithmetic's peak too.
   if (p.tokens == 1 || p.copies > 1) {
     state.SetBytesProcessed(state.iterations() * p.weight_bytes());
+  }
+  if (p.copies > 1) {
+    set_percent_of_peak(state, "%BW_peak", static_cast<double>(p.weight_bytes()),
+                        memory_read_peak(rows.threads()));
   }
   if (p.tokens > 1) {
     const double flops = 2.0 * static_cast<double>(p.tokens * s.n * s.k);
     state.counters["GFLOP/s"] = benchmark::Counter(
         static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
+    set_percent_of_peak(state, "%" + arithmetic.name + "_peak", flops, arithmetic.core_peak,
+                        rows.threads());
   }
   std::string label = std::string(s.name) + " " + std::string(dtype_name(p.type)) + " " + path;
   if (p.copies > 1) label += " streamed";
@@ -127,7 +148,7 @@ void BM_F32(benchmark::State& state) {
     rows.run(p.shape.n, p.tokens, [&](int64_t begin, int64_t end) { matmul(args, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, p.tokens <= kGemvMaxTokens ? "xsimd gemv" : "openblas sgemm", rows);
+  report(state, p, p.tokens <= kGemvMaxTokens ? "xsimd gemv" : "openblas sgemm", rows, fma());
 }
 
 // Args: shape index, tokens, Bf16Path, streamed, threads.
@@ -145,7 +166,10 @@ void BM_Bf16(benchmark::State& state) {
              [&](int64_t begin, int64_t end) { matmul_bf16(path, args, prepared, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, std::string(path_name(path)), rows);
+  const std::string arithmetic = path == Bf16Path::kAvx512Bf16 ? "BF16"
+                                 : path == Bf16Path::kAmx      ? "AMX"
+                                                               : "FMA";
+  report(state, p, std::string(path_name(path)), rows, {arithmetic, core_bf16_peak(path)});
 }
 
 // Args: shape index, tokens, QuantPath, streamed, interleaved (the AVX512-VNNI layout), threads,
@@ -174,7 +198,8 @@ void BM_Quant(benchmark::State& state) {
              [&](int64_t begin, int64_t end) { matmul_quant(path, args, xq, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, std::string(path_name(path)) + (interleaved ? " interleaved" : ""), rows);
+  report(state, p, std::string(path_name(path)) + (interleaved ? " interleaved" : ""), rows,
+         {"VNNI", core_vnni_peak(path)});
 }
 
 // The types without an integer kernel, through the engine's entry point (dequantized panels).
@@ -190,7 +215,7 @@ void BM_Dequant(benchmark::State& state) {
     rows.run(p.shape.n, p.tokens, [&](int64_t begin, int64_t end) { matmul(input, begin, end); });
     benchmark::DoNotOptimize(p.y.data());
   }
-  report(state, p, "dequantized panels", rows);
+  report(state, p, "dequantized panels", rows, fma());
 }
 
 constexpr int kWiden = static_cast<int>(Bf16Path::kWiden);

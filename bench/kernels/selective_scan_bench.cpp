@@ -4,13 +4,16 @@
 // the state pass), and the decode step over all channels of one layer. A decode step is bound by
 // memory: bytes_per_second counts the state read and written and A read (the floor, as
 // bench_ssd's state update). A chunk is bound by arithmetic: GFLOP/s counts 7 flops per token,
-// channel and state entry (dt A, a h, dt x, (dt x) B, the add, C h as a multiply-add), not exp.
+// channel and state entry (dt A, a h, dt x, (dt x) B, the add, C h as a multiply-add), not exp,
+// and "%FMA_peak" sets them against the --roofline probe (peak_counters.h).
 #include <benchmark/benchmark.h>
 
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/kernels/peak_counters.h"
 #include "kernels/selective_scan.h"
 #include "kernels/simd.h"
 
@@ -81,16 +84,19 @@ void set_per_token(benchmark::State& state, int64_t tokens) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-// The roofline measure of a scan over `tokens`: GB/s for a decode step, GFLOP/s for a chunk.
-void set_work(benchmark::State& state, const ModelShape& shape, int64_t tokens) {
+// The roofline measure of a scan over `tokens`: GB/s for a decode step, GFLOP/s for a chunk (and %
+// of the FMA peak at the SIMD level it ran, if not the reference).
+void set_work(benchmark::State& state, const ModelShape& shape, int64_t tokens,
+              std::optional<SimdLevel> level) {
   const int64_t entries = shape.d_inner * shape.d_state;
   if (tokens == 1) {
     state.SetBytesProcessed(state.iterations() * 3 * entries * static_cast<int64_t>(sizeof(float)));
     return;
   }
+  const double flops = 7.0 * double(tokens * entries);
   state.counters["GFLOP/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * 7.0 * double(tokens * entries) / 1e9,
-      benchmark::Counter::kIsRate);
+      static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
+  if (level) set_percent_of_peak(state, "%FMA_peak", flops, core_fma_peak(*level));
 }
 
 bool skip_unsupported(benchmark::State& state, SimdLevel level) {
@@ -127,7 +133,9 @@ void BM_SelectiveScan(benchmark::State& state) {
     label(state, shape, std::string(path_name(level)));
   }
   set_per_token(state, tokens);
-  set_work(state, shape, tokens);
+  set_work(
+      state, shape, tokens,
+      state.range(1) == 3 ? std::nullopt : std::optional(static_cast<SimdLevel>(state.range(1))));
 }
 
 // args: chunk tokens, SIMD level, model shape. The associative path's extra work per chunk:
@@ -148,7 +156,7 @@ void BM_SelectiveScanAssociativePieces(benchmark::State& state) {
     benchmark::DoNotOptimize(in.local.data());
   }
   set_per_token(state, tokens);
-  set_work(state, shape, tokens);
+  set_work(state, shape, tokens, level);
   label(state, shape, std::string(path_name(level)));
 }
 

@@ -1,12 +1,14 @@
 // The SSD scan at the mamba2-130m layer shape (H=24, P=64, N=128, G=1), per SIMD level, against
 // the scalar reference: one chunk's output + state + state pass (ns per token via the
-// "ns_per_token" counter), and the decode step over all heads of one layer.
+// "ns_per_token" counter, and "%FMA_peak" against the --roofline probe), and the decode step over
+// all heads of one layer.
 #include <benchmark/benchmark.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/kernels/peak_counters.h"
 #include "kernels/conv1d.h"
 #include "kernels/simd.h"
 #include "kernels/ssd.h"
@@ -80,6 +82,17 @@ void set_per_token(benchmark::State& state, int64_t tokens) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// The multiply-adds (2 FLOPs each) of one chunk of `tokens` through output, state and state pass,
+// counting the causal half of the L x L products (tri = L (L + 1) / 2): per group C B^T
+// (tri x N), per head the masked scores times x (tri x P), C times the carried state and B^T times
+// x (L x N x P each), and the state pass (P x N).
+double ssd_chunk_flops(const SsdShape& s, int64_t tokens) {
+  const double l = static_cast<double>(tokens), tri = l * (l + 1) / 2;
+  const double n = static_cast<double>(s.d_state), p = static_cast<double>(s.headdim);
+  return 2 * (static_cast<double>(s.groups) * tri * n +
+              static_cast<double>(s.heads) * (tri * p + 2 * l * n * p + p * n));
+}
+
 // args: chunk tokens, SIMD level.
 void BM_SsdChunk(benchmark::State& state) {
   const int64_t tokens = state.range(0);
@@ -103,6 +116,7 @@ void BM_SsdChunk(benchmark::State& state) {
     benchmark::DoNotOptimize(in.local.data());
   }
   set_per_token(state, tokens);
+  set_percent_of_peak(state, "%FMA_peak", ssd_chunk_flops(kShape, tokens), core_fma_peak(level));
   state.SetLabel(std::string(path_name(level)));
 }
 
@@ -258,6 +272,10 @@ void BM_LayerScan(benchmark::State& state) {
     }
   });
   set_per_token(state, tokens);
+  if (tokens > 1) {  // the SSD's arithmetic against the threads' FMA peak (the conv adds little)
+    set_percent_of_peak(state, "%FMA_peak", ssd_chunk_flops(shape, tokens),
+                        core_fma_peak(simd_level()), threads);
+  }
   state.SetLabel(std::string(model.name) + ", " + std::to_string(threads) +
                  (threads == 1 ? " thread" : " threads"));
 }
