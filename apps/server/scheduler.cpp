@@ -191,13 +191,16 @@ void Scheduler::sample_and_decode() {
 }
 
 void Scheduler::finish(Slot& slot) {
-  // The whole conversation so far, for a next turn that extends it: stored before the reply
-  // ends, since the client may send that turn to another replica at once.
-  cache_.insert(slot.consumed, slot.session.state());
-  update_cache_metrics();
   const auto generated = static_cast<int64_t>(slot.generation->tokens().size());
-  slot.job->finish(slot.generation->finish_reason(), generated);
   metrics_.generated_tokens += generated;
+  // The whole conversation so far, for a next turn that extends it: stored before the reply
+  // ends, since the client may send that turn to another replica at once. The slot is free
+  // meanwhile (the cache saves a copy).
+  cache_.insert(slot.consumed, slot.session.state(),
+                [job = slot.job, reason = slot.generation->finish_reason(), generated] {
+                  job->finish(reason, generated);
+                });
+  update_cache_metrics();
   release(slot);
 }
 

@@ -2,6 +2,11 @@
 
 namespace mamba2::server {
 
+TieredStateCache::TieredStateCache(int64_t memory_bytes, std::unique_ptr<StateStore> shared)
+    : memory_(memory_bytes),
+      shared_(std::move(shared)),
+      writer_(shared_ ? std::make_unique<StateWriter>(*shared_) : nullptr) {}
+
 std::optional<TieredStateCache::Hit> TieredStateCache::find(std::span<const int32_t> tokens) {
   std::optional<StoredState> found = memory_.find(tokens, 0);
   if (shared_) {
@@ -15,9 +20,16 @@ std::optional<TieredStateCache::Hit> TieredStateCache::find(std::span<const int3
   return Hit{std::move(found->state), found->length, false};
 }
 
-void TieredStateCache::insert(std::span<const int32_t> tokens, const SessionState& state) {
+void TieredStateCache::insert(std::span<const int32_t> tokens, const SessionState& state,
+                              std::function<void()> saved) {
   memory_.put(tokens, state);
-  if (shared_) shared_->put(tokens, state);
+  if (!writer_) {
+    if (saved) saved();
+    return;
+  }
+  // The writer's own copy: the caller's session goes on to the next request.
+  writer_->put({tokens.begin(), tokens.end()}, std::make_shared<const SessionState>(state),
+               std::move(saved));
 }
 
 }  // namespace mamba2::server

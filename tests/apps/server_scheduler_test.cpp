@@ -1,12 +1,16 @@
 // The server's scheduler in-process, without HTTP: many threads submit, read and cancel jobs at
-// once while one thread batches them and shares its prefix cache. Its own executable, so the
-// TSan step of scripts/test.sh runs it under ThreadSanitizer.
+// once while one thread batches them and shares its prefix cache (in memory, and with a directory
+// store behind it saved on the writer's thread). Its own executable, so the TSan step of
+// scripts/test.sh runs it under ThreadSanitizer.
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "mamba2/conversation_state.h"
 #include "mamba2/model_loader.h"
+#include "server/dir_state_store.h"
 #include "server/scheduler.h"
+#include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
@@ -24,13 +28,21 @@ struct Fixture {
   Tokenizer tokenizer{*model->weights().tokenizer};
   Metrics metrics;
 
-  std::unique_ptr<Scheduler> scheduler(int64_t parallel, int64_t cache_bytes) {
+  // `shared_dir` (empty: none) backs the memory cache with a directory store.
+  std::unique_ptr<Scheduler> scheduler(int64_t parallel, int64_t cache_bytes,
+                                       const std::filesystem::path& shared_dir = {}) {
     SchedulerOptions options;
     options.parallel = parallel;
     options.prefill_piece = 8;  // many pieces, many cached states
     options.cache_bytes = cache_bytes;
     options.threading = ThreadingContext(1);
-    return std::make_unique<Scheduler>(model, &tokenizer, options, metrics);
+    std::unique_ptr<server::StateStore> shared;
+    if (!shared_dir.empty()) {
+      shared = std::make_unique<server::DirStateStore>(
+          shared_dir, server::StoreIdentity{model_fingerprint(*model), model->config()},
+          int64_t{256} << 20, 4096);
+    }
+    return std::make_unique<Scheduler>(model, &tokenizer, options, metrics, std::move(shared));
   }
 
   std::shared_ptr<Job> job(const std::string& prompt, int64_t max_tokens) const {
@@ -84,15 +96,19 @@ TEST(ServerScheduler, ConcurrentJobsEqualTheirRunsAloneWithAndWithoutTheCache) {
       alone.push_back(update.text);
     }
   }
-  for (const int64_t cache_bytes : {int64_t{0}, int64_t{64} << 20}) {
-    SCOPED_TRACE(cache_bytes ? "cache" : "no cache");
-    auto scheduler = f.scheduler(4, cache_bytes);
-    EXPECT_EQ(replies_together(f, *scheduler), alone);
-    scheduler.reset();  // joins the scheduler thread: the gauges are final
-    EXPECT_EQ(f.metrics.active_slots.load(), 0);
-    EXPECT_EQ(f.metrics.queue_length.load(), 0);
+  const std::filesystem::path shared_dir = testing::scratch_dir();
+  for (const bool shared : {false, true}) {
+    for (const int64_t cache_bytes : {int64_t{0}, int64_t{64} << 20}) {
+      SCOPED_TRACE(std::string(cache_bytes ? "cache" : "no cache") + (shared ? " + dir" : ""));
+      auto scheduler = f.scheduler(4, cache_bytes, shared ? shared_dir : "");
+      EXPECT_EQ(replies_together(f, *scheduler), alone);
+      scheduler.reset();  // joins the scheduler thread: the gauges are final
+      EXPECT_EQ(f.metrics.active_slots.load(), 0);
+      EXPECT_EQ(f.metrics.queue_length.load(), 0);
+    }
   }
   EXPECT_GT(f.metrics.cache_hits.load(), 0);
+  EXPECT_GT(f.metrics.shared_store_hits.load(), 0);  // the second dir round found the first's
 }
 
 TEST(ServerScheduler, StoppingFailsTheJobsStillWaiting) {

@@ -1,8 +1,9 @@
 // The prefix-state stores behind mamba2-server (memory, directory, Redis) through their one
 // interface, with states of a small model shape (no model is run): the longest prefix is found,
 // a state comes back bit for bit, bounds hold, damaged or foreign entries are ignored, a Redis
-// that is gone or mute costs a timeout rather than a hang, and concurrent users see only
-// correct states (this executable also runs under ThreadSanitizer in scripts/test.sh).
+// that is gone or mute costs a timeout rather than a hang, concurrent users see only correct
+// states, and the writer thread saves in order and calls back only once a state is stored (this
+// executable also runs under ThreadSanitizer in scripts/test.sh).
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <sys/socket.h>
@@ -10,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "mamba2/error.h"
@@ -19,6 +22,8 @@
 #include "server/memory_state_store.h"
 #include "server/redis_state_store.h"
 #include "server/state_entry.h"
+#include "server/state_writer.h"
+#include "server/tiered_state_cache.h"
 #include "tests/apps/redis_process.h"
 #include "tests/support/test_paths.h"
 
@@ -344,6 +349,84 @@ TEST(RedisStateStore, AddressesAreHostColonPort) {
   for (const char* bad : {"", "6379", ":6379", "host:", "host:0", "host:70000", "host:63x"}) {
     EXPECT_THROW(parse_redis_address(bad), Error) << bad;
   }
+}
+
+// A memory store that is slow to save and records what it holds in the order saved.
+class SlowStore final : public StateStore {
+ public:
+  std::optional<StoredState> find(std::span<const int32_t> tokens, int64_t min_length) override {
+    return memory_.find(tokens, min_length);
+  }
+  void put(std::span<const int32_t> tokens, const SessionState& state) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    memory_.put(tokens, state);
+    std::lock_guard lock(mutex_);
+    order_.push_back(static_cast<int64_t>(tokens.size()));
+  }
+  StoreSize size() const override { return memory_.size(); }
+  std::vector<int64_t> order() const {
+    std::lock_guard lock(mutex_);
+    return order_;
+  }
+
+ private:
+  MemoryStateStore memory_{int64_t{1} << 30};
+  mutable std::mutex mutex_;
+  std::vector<int64_t> order_;  // lengths saved
+};
+
+TEST(StateWriter, SavesInOrderAndCallsBackOnlyOnceStored) {
+  const StoreIdentity identity = small_identity();
+  const auto conversation = ids(30, 2);
+  const std::span<const int32_t> all(conversation);
+  SlowStore store;
+  std::atomic<int> stored_when_called{0}, called{0};
+  {
+    StateWriter writer(store);
+    // More saves than the queue holds: put() waits for room rather than dropping any.
+    for (int64_t n = 1; n <= 3 * int64_t{StateWriter::kMaxPending}; ++n) {
+      writer.put({all.begin(), all.begin() + n},
+                 std::make_shared<const SessionState>(state_after(identity.config, all.first(n))),
+                 [&, n] {
+                   const auto hit = store.find(all.first(n + 1), n - 1);
+                   if (hit && hit->length == n) ++stored_when_called;
+                   ++called;
+                 });
+    }
+  }  // the destructor finishes the queued saves
+  const int saves = 3 * static_cast<int>(StateWriter::kMaxPending);
+  EXPECT_EQ(called.load(), saves);
+  EXPECT_EQ(stored_when_called.load(), saves);
+  std::vector<int64_t> expected(static_cast<size_t>(saves));
+  for (int i = 0; i < saves; ++i) expected[static_cast<size_t>(i)] = i + 1;
+  EXPECT_EQ(store.order(), expected);
+}
+
+TEST(TieredStateCache, ASharedSaveIsOnDiskWhenItsCallbackRuns) {
+  const fs::path dir = testing::scratch_dir();
+  const StoreIdentity identity = small_identity();
+  const auto conversation = ids(20, 4);
+  const std::span<const int32_t> all(conversation);
+  TieredStateCache cache(int64_t{1} << 30,
+                         std::make_unique<DirStateStore>(dir, identity, int64_t{1} << 30, 1000));
+  std::promise<void> saved;
+  std::future<void> done = saved.get_future();
+  cache.insert(all.first(12), state_after(identity.config, all.first(12)),
+               [&saved] { saved.set_value(); });
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  // Another replica's store on the same directory has it: the reply could end.
+  const auto hit = DirStateStore(dir, identity, int64_t{1} << 30, 1000).find(all, 0);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->length, 12);
+  EXPECT_EQ(*hit->state, state_after(identity.config, all.first(12)));
+  // Memory has it at once; without a shared store the callback runs at once.
+  TieredStateCache memory_only(int64_t{1} << 30);
+  bool called = false;
+  memory_only.insert(all.first(5), state_after(identity.config, all.first(5)),
+                     [&called] { called = true; });
+  EXPECT_TRUE(called);
+  ASSERT_TRUE(memory_only.find(all));
+  EXPECT_EQ(memory_only.find(all)->length, 5);
 }
 
 }  // namespace
