@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/cli.h"
+#include "common/trainer_flags.h"
 #include "mamba2/data_windows.h"
 #include "mamba2/error.h"
 #include "mamba2/gguf.h"
@@ -34,12 +35,9 @@ extern "C" void on_sigint(int) { g_interrupted = 1; }
 
 struct Options {
   std::vector<std::string> data;
-  std::string val, config, init, out, resume, checkpoint;
-  int64_t steps = 1000, seq_len = 256, batch = 16, warmup = 100, eval_every = 200,
-          val_bytes = 32768, stop_at = 0;
-  double lr = 3e-3, weight_decay = 0.1, clip = 1.0, checkpoint_minutes = 5.0;
-  uint64_t seed = 1;
-  int threads = 0;
+  std::string val, config, init, out;
+  int64_t seq_len = 256, val_bytes = 32768;
+  apps::TrainerFlags train;
 };
 
 std::string read_text(const std::string& path) {
@@ -66,7 +64,7 @@ Start make_start(const Options& o, TrainerOptions options) {
       throw Error(o.config, "a model trained from scratch is byte-level: vocab_size must be 256");
     }
     start.trainer =
-        std::make_unique<LanguageModelTrainer>(config, o.seed, std::move(options), o.config);
+        std::make_unique<LanguageModelTrainer>(config, o.train.seed, std::move(options), o.config);
     start.tokenizer = byte_level_tokenizer();
     return start;
   }
@@ -113,28 +111,17 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-// --checkpoint, or OUT.ckpt.
-std::string checkpoint_path(const Options& o) {
-  return o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint;
-}
-
 void check_options(const Options& o) {
   auto positive = [](int64_t value, const char* flag) {
     if (value < 1) throw Error(flag, "must be at least 1");
   };
-  positive(o.steps, "--steps");
+  apps::check_trainer_flags(o.train);
   positive(o.seq_len, "--seq-len");
-  positive(o.batch, "--batch");
-  positive(o.eval_every, "--eval-every");
   positive(o.val_bytes, "--val-bytes");
-  if (o.warmup < 0) throw Error("--warmup", "must not be negative");
-  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr", "must be a positive number");
-  if (!(o.weight_decay >= 0)) throw Error("--weight-decay", "must not be negative");
-  if (!(o.checkpoint_minutes > 0)) throw Error("--checkpoint-every-minutes", "must be positive");
   if (o.config.empty() == o.init.empty()) throw Error("give --config or --init");
   // Both are written after the training: refuse an unwritable place before it starts.
   apps::check_output_path(o.out, "--out");
-  apps::check_output_path(checkpoint_path(o), "--checkpoint");
+  apps::check_output_path(apps::checkpoint_path(o.train, o.out), "--checkpoint");
 }
 
 // Ctrl-C from here on is a request to save and stop, checked once per step.
@@ -149,20 +136,16 @@ int run(const Options& o) {
   check_options(o);
   install_interrupt_handler();
   TrainerOptions options;
-  options.optimizer.lr = o.lr;
-  options.optimizer.weight_decay = o.weight_decay;
-  options.optimizer.clip = o.clip;
-  options.optimizer.warmup_steps = o.warmup;
-  options.optimizer.total_steps = o.steps;
-  options.batch = o.batch;
+  options.optimizer = apps::adamw_settings(o.train);
+  options.batch = o.train.batch;
   options.seq_len = o.seq_len;
-  options.threading = ThreadingContext(o.threads);
+  options.threading = ThreadingContext(o.train.threads);
   const ThreadingContext threading = options.threading;
   const Start start = make_start(o, std::move(options));
   LanguageModelTrainer& trainer = *start.trainer;
   std::string text;
   for (const std::string& path : o.data) text += read_text(path);
-  const DataWindows data(tokenize(text, start), o.seq_len, o.seed);
+  const DataWindows data(tokenize(text, start), o.seq_len, o.train.seed);
 
   std::vector<int32_t> val_tokens;
   int64_t val_predicted_bytes = 0;
@@ -175,9 +158,9 @@ int run(const Options& o) {
         Tokenizer(start.tokenizer, "tokenizer").decode(std::span(val_tokens).subspan(1)).size());
   }
 
-  const std::string checkpoint = checkpoint_path(o);
-  if (!o.resume.empty()) trainer.resume(o.resume, o.seed);
-  auto save_checkpoint = [&] { trainer.save_checkpoint(checkpoint, o.seed); };
+  const std::string checkpoint = apps::checkpoint_path(o.train, o.out);
+  if (!o.train.resume.empty()) trainer.resume(o.train.resume, o.train.seed);
+  auto save_checkpoint = [&] { trainer.save_checkpoint(checkpoint, o.train.seed); };
 
   const int64_t first_step = trainer.steps_done();
   const auto started = Clock::now();
@@ -186,30 +169,30 @@ int run(const Options& o) {
   bool interrupted = false;
   // Steps until done, stopped or failed; an error ends the progress line before it is reported.
   try {
-    for (int64_t step = first_step; step < o.steps; ++step) {
-      if (g_interrupted || (o.stop_at > 0 && step >= o.stop_at)) {
+    for (int64_t step = first_step; step < o.train.steps; ++step) {
+      if (g_interrupted || (o.train.stop_at > 0 && step >= o.train.stop_at)) {
         interrupted = true;
         break;
       }
-      loss = trainer.step(data.batch(step, o.batch)).loss;
+      loss = trainer.step(data.batch(step, o.train.batch)).loss;
       if (!std::isfinite(loss)) {
         const bool saved = std::filesystem::exists(checkpoint);
         throw Error("step " + std::to_string(step + 1),
                     "the loss is not finite (training diverged; try a lower --lr)" +
                         (saved ? "; the last checkpoint is " + checkpoint : std::string()));
       }
-      const bool last = step + 1 == o.steps;
-      if (!val_tokens.empty() && ((step + 1) % o.eval_every == 0 || last)) {
+      const bool last = step + 1 == o.train.steps;
+      if (!val_tokens.empty() && ((step + 1) % o.train.eval_every == 0 || last)) {
         val_bpb = validation_bpb(trainer, val_tokens, val_predicted_bytes, threading);
       }
       const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
       const double done = double(step + 1 - first_step);
       std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %s bpb  %.0f tok/s  %s left   ",
-                   static_cast<long long>(step + 1), static_cast<long long>(o.steps), loss,
-                   figure(val_bpb).c_str(), done * double(o.batch * o.seq_len) / elapsed,
-                   format_duration(elapsed / done * double(o.steps - step - 1)).c_str());
+                   static_cast<long long>(step + 1), static_cast<long long>(o.train.steps), loss,
+                   figure(val_bpb).c_str(), done * double(o.train.batch * o.seq_len) / elapsed,
+                   format_duration(elapsed / done * double(o.train.steps - step - 1)).c_str());
       if (Clock::now() - last_checkpoint >=
-          std::chrono::duration<double>(o.checkpoint_minutes * 60.0)) {
+          std::chrono::duration<double>(o.train.checkpoint_minutes * 60.0)) {
         save_checkpoint();
         last_checkpoint = Clock::now();
       }
@@ -229,8 +212,8 @@ int run(const Options& o) {
       "wrote %s and %s\n",
       interrupted ? "stopped" : "finished", static_cast<long long>(steps_done),
       figure(loss).c_str(), figure(val_bpb).c_str(),
-      static_cast<long long>(steps_done * o.batch * o.seq_len), format_duration(seconds).c_str(),
-      o.out.c_str(), checkpoint.c_str());
+      static_cast<long long>(steps_done * o.train.batch * o.seq_len),
+      format_duration(seconds).c_str(), o.out.c_str(), checkpoint.c_str());
   return 0;
 }
 
@@ -248,24 +231,9 @@ int main(int argc, char** argv) {
   auto* init = app.add_option("--init", o.init, "f32 model to fine-tune (keeps its tokenizer)");
   config->excludes(init);
   app.add_option("--out", o.out, "output GGUF")->required();
-  app.add_option("--steps", o.steps, "optimizer steps in total")->capture_default_str();
   app.add_option("--seq-len", o.seq_len, "tokens per training sequence")->capture_default_str();
-  app.add_option("--batch", o.batch, "sequences per step")->capture_default_str();
-  app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
-  app.add_option("--warmup", o.warmup, "linear warm-up steps")->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "AdamW decay of the matrices")
-      ->capture_default_str();
-  app.add_option("--clip", o.clip, "global gradient-norm clip (0: none)")->capture_default_str();
-  app.add_option("--seed", o.seed, "initialisation and data-order seed")->capture_default_str();
-  app.add_option("-t,--threads", o.threads, "threads (0: all cores)")->capture_default_str();
-  app.add_option("--resume", o.resume, "checkpoint to continue from (same flags as its run)");
-  app.add_option("--checkpoint", o.checkpoint, "checkpoint path (default: OUT.ckpt)");
-  app.add_option("--checkpoint-every-minutes", o.checkpoint_minutes, "checkpoint interval")
-      ->capture_default_str();
-  app.add_option("--eval-every", o.eval_every, "steps between validation runs")
-      ->capture_default_str();
-  app.add_option("--stop-at", o.stop_at,
-                 "stop at this step as Ctrl-C would (checkpoint + output), to train in sessions");
+  apps::add_trainer_flags(
+      app, o.train, {.batch = "sequences per step", .seed = "initialisation and data-order seed"});
   app.add_option("--val-bytes", o.val_bytes, "bytes of --val to evaluate")->capture_default_str();
   return mamba2::apps::run_app(app, argc, argv, [&] { return run(o); });
 }

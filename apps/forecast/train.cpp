@@ -32,14 +32,8 @@ void check_options(const TrainOptions& o) {
   positive(o.d_state, "--d-state");
   positive(o.headdim, "--headdim");
   positive(o.chunk, "--chunk-size");
-  positive(o.steps, "--steps");
-  positive(o.batch, "--batch");
-  positive(o.eval_every, "--eval-every");
-  if (o.warmup < 0) throw Error("--warmup", "must not be negative");
-  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr", "must be a positive number");
-  if (!(o.weight_decay >= 0)) throw Error("--weight-decay", "must not be negative");
+  check_trainer_flags(o.train);
   if (!(o.val_frac >= 0 && o.val_frac < 1)) throw Error("--val-frac", "must be in [0, 1)");
-  if (!(o.checkpoint_minutes > 0)) throw Error("--checkpoint-every-minutes", "must be positive");
   if ((2 * o.d_model) % o.headdim != 0) {
     throw Error("--headdim", "must divide 2 * --d-model = " + std::to_string(2 * o.d_model));
   }
@@ -48,10 +42,6 @@ void check_options(const TrainOptions& o) {
   }
   if (o.out.empty()) throw Error("--out", "is required");
   check_output_path(o.out, "--out");
-}
-
-std::string checkpoint_path(const TrainOptions& o) {
-  return o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint;
 }
 
 std::string figure(double value) {
@@ -111,32 +101,15 @@ void add_train_options(CLI::App& command, TrainOptions& o) {
   command.add_option("--d-state", o.d_state, "SSM state size")->capture_default_str();
   command.add_option("--headdim", o.headdim, "channels per head")->capture_default_str();
   command.add_option("--chunk-size", o.chunk, "SSD chunk (speed only)")->capture_default_str();
-  command.add_option("--steps", o.steps, "optimizer steps in total")->capture_default_str();
-  command.add_option("--batch", o.batch, "windows per step")->capture_default_str();
-  command.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
-  command.add_option("--warmup", o.warmup, "linear warm-up steps")->capture_default_str();
-  command.add_option("--weight-decay", o.weight_decay, "AdamW decay of the matrices")
-      ->capture_default_str();
-  command.add_option("--clip", o.clip, "global gradient-norm clip (0: none)")
-      ->capture_default_str();
   command.add_option("--val-frac", o.val_frac, "fraction of rows held out at the end")
       ->capture_default_str();
-  command.add_option("--eval-every", o.eval_every, "steps between validation runs")
-      ->capture_default_str();
-  command.add_option("--seed", o.seed, "initialisation and window-order seed")
-      ->capture_default_str();
-  command.add_option("-t,--threads", o.threads, "threads (0: all cores)")->capture_default_str();
-  command.add_option("--resume", o.resume, "checkpoint to continue from (same flags as its run)");
-  command.add_option("--checkpoint", o.checkpoint, "checkpoint path (default: OUT.ckpt)");
-  command.add_option("--checkpoint-every-minutes", o.checkpoint_minutes, "checkpoint interval")
-      ->capture_default_str();
-  command.add_option("--stop-at", o.stop_at,
-                     "stop at this step as Ctrl-C would (checkpoint + output)");
+  add_trainer_flags(command, o.train,
+                    {.batch = "windows per step", .seed = "initialisation and window-order seed"});
 }
 
 int train(const TrainOptions& o) {
   check_options(o);
-  check_output_path(checkpoint_path(o), "--checkpoint");
+  check_output_path(checkpoint_path(o.train, o.out), "--checkpoint");
   Series s = read_training_series(o.csv, o.columns, o.target, parse_fill(o.fill));
   const auto input_dim = static_cast<int64_t>(s.input_columns.size());
   const auto output_dim = static_cast<int64_t>(s.target_columns.size());
@@ -162,7 +135,7 @@ int train(const TrainOptions& o) {
   to_model_units(head_info.input_scaling, s.inputs);
   to_model_units(head_info.output_scaling, s.targets);
   const SeriesWindows windows(s.inputs, input_dim, s.targets, output_dim, o.context, o.horizon,
-                              o.seed);
+                              o.train.seed);
   const bool relative = o.window_shift == "last";
   // The batch as the model sees it.
   const auto shifted = [&](SeriesWindows::Batch batch) {
@@ -175,21 +148,17 @@ int train(const TrainOptions& o) {
       shifted(windows.at(validation_origins(train_rows, held_out > 0 ? s.rows - o.horizon : -1)));
 
   ForecasterTrainerOptions options;
-  options.optimizer.lr = o.lr;
-  options.optimizer.weight_decay = o.weight_decay;
-  options.optimizer.clip = o.clip;
-  options.optimizer.warmup_steps = o.warmup;
-  options.optimizer.total_steps = o.steps;
-  options.batch = o.batch;
+  options.optimizer = adamw_settings(o.train);
+  options.batch = o.train.batch;
   options.context = o.context;
-  options.threading = ThreadingContext(o.threads);
+  options.threading = ThreadingContext(o.train.threads);
   const ThreadingContext threading = options.threading;
   const ModelConfig backbone =
       forecaster_backbone_config(o.d_model, o.layers, o.d_state, o.headdim, o.d_conv, o.chunk);
-  ForecasterTrainer trainer(backbone, {input_dim, output_dim, o.horizon}, o.seed,
+  ForecasterTrainer trainer(backbone, {input_dim, output_dim, o.horizon}, o.train.seed,
                             std::move(options), "mamba2-forecast train");
-  const std::string checkpoint = checkpoint_path(o);
-  if (!o.resume.empty()) trainer.resume(o.resume, o.seed);
+  const std::string checkpoint = checkpoint_path(o.train, o.out);
+  if (!o.train.resume.empty()) trainer.resume(o.train.resume, o.train.seed);
 
   const std::string name = std::filesystem::path(o.out).stem().string();
   // The model as written: trained weights plus what the tool needs to read the series again.
@@ -218,30 +187,30 @@ int train(const TrainOptions& o) {
   double loss = NAN, val_mse = NAN;
   bool interrupted = false;
   try {
-    for (int64_t step = first_step; step < o.steps; ++step) {
-      if (chat::interrupt_requested() || (o.stop_at > 0 && step >= o.stop_at)) {
+    for (int64_t step = first_step; step < o.train.steps; ++step) {
+      if (chat::interrupt_requested() || (o.train.stop_at > 0 && step >= o.train.stop_at)) {
         interrupted = true;
         break;
       }
-      const SeriesWindows::Batch batch = shifted(windows.random(step, o.batch, train_rows));
+      const SeriesWindows::Batch batch = shifted(windows.random(step, o.train.batch, train_rows));
       loss = trainer.step(batch.windows, batch.targets).loss;
       if (!std::isfinite(loss)) {
         throw Error("step " + std::to_string(step + 1),
                     "the loss is not finite (training diverged; try a lower --lr)");
       }
-      const bool last = step + 1 == o.steps;
-      if (!val.targets.empty() && ((step + 1) % o.eval_every == 0 || last)) {
+      const bool last = step + 1 == o.train.steps;
+      if (!val.targets.empty() && ((step + 1) % o.train.eval_every == 0 || last)) {
         val_mse = validation_mse(model(), val, o.context, threading);
       }
       const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
       const double done = double(step + 1 - first_step);
       std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %s  %.0f windows/s  %.0f s left   ",
-                   static_cast<long long>(step + 1), static_cast<long long>(o.steps), loss,
-                   figure(val_mse).c_str(), done * double(o.batch) / elapsed,
-                   elapsed / done * double(o.steps - step - 1));
+                   static_cast<long long>(step + 1), static_cast<long long>(o.train.steps), loss,
+                   figure(val_mse).c_str(), done * double(o.train.batch) / elapsed,
+                   elapsed / done * double(o.train.steps - step - 1));
       if (Clock::now() - last_checkpoint >=
-          std::chrono::duration<double>(o.checkpoint_minutes * 60.0)) {
-        trainer.save_checkpoint(checkpoint, o.seed);
+          std::chrono::duration<double>(o.train.checkpoint_minutes * 60.0)) {
+        trainer.save_checkpoint(checkpoint, o.train.seed);
         last_checkpoint = Clock::now();
       }
     }
@@ -250,7 +219,7 @@ int train(const TrainOptions& o) {
     throw;
   }
   std::fprintf(stderr, "\n");
-  trainer.save_checkpoint(checkpoint, o.seed);
+  trainer.save_checkpoint(checkpoint, o.train.seed);
   write_forecaster_gguf(model(), o.out);
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   std::printf(

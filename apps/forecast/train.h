@@ -8,17 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "common/trainer_flags.h"
+
 namespace mamba2::apps {
 
 struct TrainOptions {
-  std::string csv, out, resume, checkpoint, fill = "none", window_shift = "last";
+  std::string csv, out, fill = "none", window_shift = "last";
   std::vector<std::string> columns, target;
   int64_t context = 96, horizon = 12;
   int64_t d_model = 64, layers = 2, d_state = 32, headdim = 16, d_conv = 4, chunk = 64;
-  int64_t steps = 1000, batch = 32, warmup = 50, eval_every = 100, stop_at = 0;
-  double lr = 3e-3, weight_decay = 0.1, clip = 1.0, val_frac = 0.1, checkpoint_minutes = 5.0;
-  uint64_t seed = 1;
-  int threads = 0;
+  double val_frac = 0.1;
+  TrainerFlags train{.batch = 32, .warmup = 50, .eval_every = 100};
 };
 
 void add_train_options(CLI::App& command, TrainOptions& options);
