@@ -1,9 +1,10 @@
 #include "quant/block_quants.h"
 
-#include <cstring>
 #include <string>
 
 #include "mamba2/error.h"
+#include "quant/block_rows.h"
+#include "quant/dequantize_isa.h"
 #include "quant/iq4.h"
 #include "quant/k_quants.h"
 #include "quant/legacy_quants.h"
@@ -12,25 +13,8 @@
 namespace mamba2 {
 namespace {
 
-// Blocks are copied through a local struct: row bytes need not be aligned.
-template <class Block>
-void quantize_blocks(Block (*quantize)(const float*), int64_t block_elems, const float* src,
-                     std::byte* dst, int64_t blocks) {
-  for (int64_t b = 0; b < blocks; ++b) {
-    const Block block = quantize(src + b * block_elems);
-    std::memcpy(dst + b * static_cast<int64_t>(sizeof(Block)), &block, sizeof block);
-  }
-}
-
-template <class Block>
-void dequantize_blocks(void (*dequantize)(const Block&, float*), int64_t block_elems,
-                       const std::byte* src, float* dst, int64_t blocks) {
-  for (int64_t b = 0; b < blocks; ++b) {
-    Block block;
-    std::memcpy(&block, src + b * static_cast<int64_t>(sizeof(Block)), sizeof block);
-    dequantize(block, dst + b * block_elems);
-  }
-}
+using block_rows::dequantize_blocks;
+using block_rows::quantize_blocks;
 
 // The number of blocks in `n` weights of `type`; throws for another type or a partial block.
 int64_t whole_blocks(const char* where, DType type, int64_t n) {
@@ -83,7 +67,21 @@ void quantize_row(DType type, const float* src, std::byte* dst, int64_t n) {
 }
 
 void dequantize_row(DType type, const std::byte* src, float* dst, int64_t n) {
+  dequantize_row_at(best_dequant_isa(), type, src, dst, n);
+}
+
+void dequantize_row_at(DequantIsa isa, DType type, const std::byte* src, float* dst, int64_t n) {
   const int64_t blocks = whole_blocks("dequantize_row", type, n);
+  const DequantIsa best = best_dequant_isa();
+  if (isa > best) isa = best;
+  if (isa == DequantIsa::kAvx512 &&
+      dequantize_detail::dequantize_blocks_avx512(type, src, dst, blocks)) {
+    return;
+  }
+  if (isa >= DequantIsa::kAvx2 &&
+      dequantize_detail::dequantize_blocks_avx2(type, src, dst, blocks)) {
+    return;
+  }
   switch (type) {
     case DType::kQ4_0:
       return dequantize_blocks(dequantize_block_q4_0, kLegacyBlockElems, src, dst, blocks);

@@ -1,0 +1,28 @@
+#include "quant/dequantize_isa.h"
+
+namespace mamba2 {
+
+bool dequant_isa_supported(DequantIsa isa) {
+  switch (isa) {
+    case DequantIsa::kAvx512:
+      // The wide half is AVX512F; the byte unpacking is SSSE3, which every AVX-512 CPU has.
+      return __builtin_cpu_supports("avx512f") != 0;
+    case DequantIsa::kAvx2:
+      return __builtin_cpu_supports("avx2") != 0;
+    case DequantIsa::kScalar:
+      break;
+  }
+  return true;
+}
+
+DequantIsa best_dequant_isa() {
+  static const DequantIsa best = [] {
+    for (DequantIsa isa : {DequantIsa::kAvx512, DequantIsa::kAvx2}) {
+      if (dequant_isa_supported(isa)) return isa;
+    }
+    return DequantIsa::kScalar;
+  }();
+  return best;
+}
+
+}  // namespace mamba2
