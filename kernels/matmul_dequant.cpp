@@ -33,6 +33,14 @@ int64_t dequant_panel_rows(int64_t k) {
   return std::clamp<int64_t>(kPanelBytes / (4 * std::max<int64_t>(k, 1)), kMinRows, kMaxRows);
 }
 
+int64_t dequant_gemv_panel_rows(int64_t k) {
+  // Whole 4-row GEMV tiles, ~32 KiB: the panel is read back from L1 while the next one's blocks
+  // stream in. A 1 MiB panel instead round-trips through L2 (130m q2_K decode: see the commit).
+  constexpr int64_t kTileRows = 4, kPanelBytes = int64_t{32} << 10;
+  const int64_t rows = kPanelBytes / (4 * std::max<int64_t>(k, 1));
+  return std::max(kTileRows, rows - rows % kTileRows);
+}
+
 void matmul_dequant(const MatmulOperands& args, int64_t n_begin, int64_t n_end,
                     int64_t panel_rows) {
   args.check_shapes("matmul_dequant");
