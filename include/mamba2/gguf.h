@@ -15,6 +15,7 @@
 #include "mamba2/model_weights.h"
 #include "mamba2/quantization.h"
 #include "mamba2/tensor.h"
+#include "mamba2/threading_context.h"
 
 namespace mamba2 {
 
@@ -31,6 +32,9 @@ using GgufProgressCallback = std::function<void(const GgufWriteProgress&)>;
 struct GgufWriteOptions {
   QuantizationPolicy quantization;  // the type of every tensor
   GgufProgressCallback progress;    // called after each tensor is written
+  // Threads converting (quantizing) the rows of a tensor: tiles of whole rows, each quantized
+  // alone, so any thread count writes the same bytes. One by default.
+  ThreadingContext threading{1};
 };
 
 // Writes `weights` as a llama.cpp-loadable mamba2 GGUF file, converting one tensor at a time, to a

@@ -94,7 +94,8 @@ void requantize_gguf(const std::filesystem::path& input, const std::filesystem::
     if (target == view.dtype) {
       out.add_tensor(info->name, view);
     } else {
-      out.add_tensor(info->name, target, view.shape, converting_producer(view, target));
+      out.add_tensor(info->name, target, view.shape,
+                     converting_producer(view, target, options.threading));
     }
   }
   out.write(output, options.progress);
