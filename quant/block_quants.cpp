@@ -1,9 +1,9 @@
 #include "quant/block_quants.h"
 
+#include <cstring>
 #include <string>
 
 #include "mamba2/error.h"
-#include "quant/block_rows.h"
 #include "quant/dequantize_isa.h"
 #include "quant/iq4.h"
 #include "quant/k_quants.h"
@@ -13,8 +13,25 @@
 namespace mamba2 {
 namespace {
 
-using block_rows::dequantize_blocks;
-using block_rows::quantize_blocks;
+// Blocks are copied through a local struct: row bytes need not be aligned.
+template <class Block>
+void quantize_blocks(Block (*quantize)(const float*), int64_t block_elems, const float* src,
+                     std::byte* dst, int64_t blocks) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    const Block block = quantize(src + b * block_elems);
+    std::memcpy(dst + b * static_cast<int64_t>(sizeof(Block)), &block, sizeof block);
+  }
+}
+
+template <class Block>
+void dequantize_blocks(void (*dequantize)(const Block&, float*), int64_t block_elems,
+                       const std::byte* src, float* dst, int64_t blocks) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    Block block;
+    std::memcpy(&block, src + b * static_cast<int64_t>(sizeof(Block)), sizeof block);
+    dequantize(block, dst + b * block_elems);
+  }
+}
 
 // The number of blocks in `n` weights of `type`; throws for another type or a partial block.
 int64_t whole_blocks(const char* where, DType type, int64_t n) {

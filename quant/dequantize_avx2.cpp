@@ -1,4 +1,4 @@
-// dequantize_simd.h's floats 8 to a register (compiled with -mavx2; checked by CPUID first).
+// dequantize_simd.h's floats 8 to a register (compiled with -mavx2 -mf16c; checked by CPUID first).
 #include "quant/dequantize_isa.h"
 #include "quant/dequantize_simd.h"
 

@@ -1,4 +1,5 @@
-// dequantize_simd.h's floats 16 to a register (compiled with -mavx512f; checked by CPUID first).
+// dequantize_simd.h's floats 16 to a register (compiled with -mavx512f -mf16c; checked by CPUID
+// first).
 #include "quant/dequantize_isa.h"
 #include "quant/dequantize_simd.h"
 

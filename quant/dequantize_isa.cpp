@@ -1,14 +1,16 @@
 #include "quant/dequantize_isa.h"
 
+#include "quant/float16.h"
+
 namespace mamba2 {
 
 bool dequant_isa_supported(DequantIsa isa) {
   switch (isa) {
     case DequantIsa::kAvx512:
-      // The wide half is AVX512F; the byte unpacking is SSSE3, which every AVX-512 CPU has.
-      return __builtin_cpu_supports("avx512f") != 0;
+      // The wide half is AVX512F; the byte unpacking (SSSE3) and the scales (F16C) are older.
+      return __builtin_cpu_supports("avx512f") != 0 && cpu_has_f16c();
     case DequantIsa::kAvx2:
-      return __builtin_cpu_supports("avx2") != 0;
+      return __builtin_cpu_supports("avx2") != 0 && cpu_has_f16c();
     case DequantIsa::kScalar:
       break;
   }

@@ -96,10 +96,8 @@ void get_levels(const uint8_t* qs, float scale, float* y) {
 
 }  // namespace
 
-int iq4_xs_scale(const BlockIQ4_XS& block, int ib) {
-  return (((block.scales_l[ib / 2] >> 4 * (ib % 2)) & 0x0F) |
-          (((block.scales_h >> 2 * ib) & 3) << 4)) -
-         32;
+int iq4_xs_scale(const uint8_t* scales_l, uint16_t scales_h, int ib) {
+  return (((scales_l[ib / 2] >> 4 * (ib % 2)) & 0x0F) | (((scales_h >> 2 * ib) & 3) << 4)) - 32;
 }
 
 // Each quantizer does ggml's float operations in ggml's order, so the bytes match llama-quantize's.
@@ -149,7 +147,8 @@ void dequantize_block_iq4_nl(const BlockIQ4_NL& block, float* y) {
 void dequantize_block_iq4_xs(const BlockIQ4_XS& block, float* y) {
   const float d = f16_to_f32(block.d);
   for (int ib = 0; ib < 8; ++ib) {
-    get_levels(block.qs + ib * kSub / 2, d * static_cast<float>(iq4_xs_scale(block, ib)),
+    get_levels(block.qs + ib * kSub / 2,
+               d * static_cast<float>(iq4_xs_scale(block.scales_l, block.scales_h, ib)),
                y + kSub * ib);
   }
 }
