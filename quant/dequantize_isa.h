@@ -4,6 +4,10 @@
 // scalar reference's floats bit for bit: the same products and sums in the same order, never
 // contracted into an fma. The other block types dequantize in scalar code (their projections have
 // integer kernels; only loading and conversion widen them).
+// Intrinsics files as float16_f16c.cpp, not xsimd kernels as kernels/*_simd.cpp: the work is byte
+// shuffles (IQ4's level table, the fifth and third bits spread to bytes) and int8 -> float
+// widening, which xsimd 8 does not express; and quant/ sits below kernels/, so loading and file
+// conversion gain as the projections do.
 #pragma once
 
 #include <cstddef>
