@@ -60,8 +60,7 @@ std::vector<std::string> read_names(const GgufFile& file, const char* key) {
 void write_forecaster_gguf(const ForecasterWeights& weights, const std::filesystem::path& path) {
   const std::string where = path.string();
   check_forecaster_weights(weights, where);
-  const GgufWriteOptions options;  // the weights' own types
-  GgufWriter out = gguf_model_writer(weights.backbone, path, options, kForecasterArchitecture);
+  GgufWriter out = gguf_model_writer(weights.backbone, path, {}, kForecasterArchitecture);
   out.add_uint32(kInputDim, static_cast<uint32_t>(weights.shape.input_dim));
   out.add_uint32(kOutputDim, static_cast<uint32_t>(weights.shape.output_dim));
   out.add_uint32(kHorizon, static_cast<uint32_t>(weights.shape.horizon));

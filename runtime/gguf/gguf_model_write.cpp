@@ -111,6 +111,7 @@ GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem:
   QuantizationPolicy policy = options.quantization;
   policy.tied_embeddings = weights.config.tie_embeddings;
   check_writable_types(policy, where);
+  const ThreadingContext threading = options.threading.value_or(ThreadingContext(1));
   // A shallow copy to enumerate and check: views and config only, no tokenizer.
   ModelWeights model;
   model.config = weights.config;
@@ -140,8 +141,7 @@ GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem:
     if (view.dtype == target) {
       out.add_tensor(slot.name, view);
     } else {
-      out.add_tensor(slot.name, target, view.shape,
-                     converting_producer(view, target, options.threading));
+      out.add_tensor(slot.name, target, view.shape, converting_producer(view, target, threading));
     }
   });
   return out;
