@@ -1,5 +1,5 @@
 // mamba2-quantize INPUT OUTPUT.gguf [--type TYPE] [--tokenizer FILE]
-//                 [--embedding-type TYPE] [--keep-f32 PATTERN]...
+//                 [--embedding-type TYPE] [--keep-f32 PATTERN]... [-t THREADS]
 //
 // Converts a model to a GGUF file in llama.cpp's mamba2 (or mamba) layout whose large 2-D weights
 // have the chosen type (llama-quantize's file types: q4_k_m, iq4_xs, q8_0, f16, ...), one tensor
@@ -8,7 +8,8 @@
 //   f32 file, the same bytes (requantize_gguf);
 // - a checkpoint directory, or any input with --tokenizer, is converted as llama.cpp's
 //   convert_hf_to_gguf.py lays a model out (write_gguf_model).
-// Both take each tensor's type from one QuantizationPolicy. Progress goes to stderr, the summary
+// Both take each tensor's type from one QuantizationPolicy; the rows of a tensor are quantized on
+// -t threads, which write the same bytes as one. Progress goes to stderr, the summary
 // to stdout; any error is one line on stderr and exit code 1.
 #include <fnmatch.h>
 
@@ -47,6 +48,7 @@ struct QuantizeArgs {
   fs::path tokenizer;
   std::string embedding_type;         // empty: --type
   std::vector<std::string> keep_f32;  // name patterns kept f32
+  int threads = 0;                    // 0: all cores
 };
 
 // A --keep-f32 pattern: a glob matching the whole GGUF tensor name ("blk.*.ssm_out.weight"), or
@@ -163,6 +165,7 @@ int quantize(const QuantizeArgs& args) {
   const uint64_t bytes_before = tensor_totals(weights).bytes;
 
   GgufWriteOptions options;
+  options.threading = ThreadingContext(args.threads);
   QuantizationPolicy& policy = options.quantization;
   policy = QuantizationPolicy::for_llama_file_type(file_type);
   policy.tied_embeddings = weights.config.tie_embeddings;
@@ -226,5 +229,9 @@ int main(int argc, char** argv) {
   app.add_option("--keep-f32", args.keep_f32,
                  "keep tensors whose GGUF name matches f32: a glob of the whole name "
                  "(blk.*.ssm_out.weight) or a regex found in it (ssm_out|output); repeatable");
+  app.add_option("-t,--threads", args.threads,
+                 "threads quantizing each tensor's rows (default: all cores; any count writes the "
+                 "same file)")
+      ->check(CLI::Range(0, 1024));
   return apps::run_app(app, argc, argv, [&] { return quantize(args); });
 }

@@ -7,18 +7,24 @@
 
 #include <cstdint>
 
+#include "kernels/matmul.h"
 #include "kernels/matmul_operands.h"
 
 namespace mamba2::kernels {
 
-// Rows per panel when the caller does not choose: the engine's GEMM row tile, capped so that a
-// panel stays about 1 MiB (in L2 from widening to use).
+// Rows per panel when the caller does not choose: for the GEMV (decode), a few 4-row tiles that
+// stay in L1; for sgemm, the engine's GEMM row tile, capped so that a panel stays about 1 MiB
+// (in L2 from widening to use).
+int64_t dequant_gemv_panel_rows(int64_t k);
 int64_t dequant_panel_rows(int64_t k);
 
 // y rows [n_begin, n_end) of args, args.w of any type convert_row_to_f32 reads (K whole blocks).
 void matmul_dequant(const MatmulOperands& args, int64_t n_begin, int64_t n_end, int64_t panel_rows);
 inline void matmul_dequant(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
-  matmul_dequant(args, n_begin, n_end, dequant_panel_rows(args.k()));
+  const bool gemv = args.tokens() <= kGemvMaxTokens ||
+                    args.token_rows == TokenRows::kSeparateSequences;  // matmul_f32's choice
+  matmul_dequant(args, n_begin, n_end,
+                 gemv ? dequant_gemv_panel_rows(args.k()) : dequant_panel_rows(args.k()));
 }
 
 }  // namespace mamba2::kernels

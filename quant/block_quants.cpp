@@ -4,6 +4,7 @@
 #include <string>
 
 #include "mamba2/error.h"
+#include "quant/dequantize_isa.h"
 #include "quant/iq4.h"
 #include "quant/k_quants.h"
 #include "quant/legacy_quants.h"
@@ -83,7 +84,21 @@ void quantize_row(DType type, const float* src, std::byte* dst, int64_t n) {
 }
 
 void dequantize_row(DType type, const std::byte* src, float* dst, int64_t n) {
+  dequantize_row_at(best_dequant_isa(), type, src, dst, n);
+}
+
+void dequantize_row_at(DequantIsa isa, DType type, const std::byte* src, float* dst, int64_t n) {
   const int64_t blocks = whole_blocks("dequantize_row", type, n);
+  const DequantIsa best = best_dequant_isa();
+  if (isa > best) isa = best;
+  if (isa == DequantIsa::kAvx512 &&
+      dequantize_detail::dequantize_blocks_avx512(type, src, dst, blocks)) {
+    return;
+  }
+  if (isa >= DequantIsa::kAvx2 &&
+      dequantize_detail::dequantize_blocks_avx2(type, src, dst, blocks)) {
+    return;
+  }
   switch (type) {
     case DType::kQ4_0:
       return dequantize_blocks(dequantize_block_q4_0, kLegacyBlockElems, src, dst, blocks);

@@ -11,6 +11,8 @@ namespace {
 float float_from_bits(uint32_t bits) { return std::bit_cast<float>(bits); }
 uint32_t bits_from_float(float value) { return std::bit_cast<uint32_t>(value); }
 
+}  // namespace
+
 // CPUID leaf 1 for F16C (clang 14 rejects "f16c" in __builtin_cpu_supports); the avx check
 // also says the OS saves the YMM registers.
 bool cpu_has_f16c() {
@@ -21,8 +23,6 @@ bool cpu_has_f16c() {
   }();
   return has;
 }
-
-}  // namespace
 
 // The branch-free conversions of the FP16 library (Maratyszcza), which ggml uses when the CPU has
 // no conversion instruction. Both rely on float arithmetic rounding to nearest even, the default.

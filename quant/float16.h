@@ -27,6 +27,9 @@ inline float bf16_to_f32(uint16_t bits) {
 // as ggml_compute_fp32_to_bf16.
 uint16_t f32_to_bf16(float value);
 
+// Whether this CPU has the F16C conversions (and saves YMM registers).
+bool cpu_has_f16c();
+
 namespace float16_detail {
 void f16_row_to_f32_f16c(const std::byte* src, float* dst, int64_t n);  // only after a CPU check
 }  // namespace float16_detail

@@ -96,6 +96,10 @@ void get_levels(const uint8_t* qs, float scale, float* y) {
 
 }  // namespace
 
+int iq4_xs_scale(const uint8_t* scales_l, uint16_t scales_h, int ib) {
+  return (((scales_l[ib / 2] >> 4 * (ib % 2)) & 0x0F) | (((scales_h >> 2 * ib) & 3) << 4)) - 32;
+}
+
 // Each quantizer does ggml's float operations in ggml's order, so the bytes match llama-quantize's.
 
 BlockIQ4_NL quantize_block_iq4_nl(const float* x) {
@@ -143,9 +147,9 @@ void dequantize_block_iq4_nl(const BlockIQ4_NL& block, float* y) {
 void dequantize_block_iq4_xs(const BlockIQ4_XS& block, float* y) {
   const float d = f16_to_f32(block.d);
   for (int ib = 0; ib < 8; ++ib) {
-    const int scale =
-        ((block.scales_l[ib / 2] >> 4 * (ib % 2)) & 0x0F) | (((block.scales_h >> 2 * ib) & 3) << 4);
-    get_levels(block.qs + ib * kSub / 2, d * static_cast<float>(scale - 32), y + kSub * ib);
+    get_levels(block.qs + ib * kSub / 2,
+               d * static_cast<float>(iq4_xs_scale(block.scales_l, block.scales_h, ib)),
+               y + kSub * ib);
   }
 }
 

@@ -37,6 +37,10 @@ struct BlockIQ4_XS {
 static_assert(sizeof(BlockIQ4_XS) == 136, "IQ4_XS blocks are packed: 2 halves + 4 + 128 bytes");
 static_assert(alignof(BlockIQ4_XS) == 2);
 
+// The 6-bit scale of sub-block ib (0..7) of an IQ4_XS block (its scales_l and scales_h), less
+// its bias of 32.
+int iq4_xs_scale(const uint8_t* scales_l, uint16_t scales_h, int ib);
+
 // One block each way. Rows: quantize_row / dequantize_row in quant/block_quants.h.
 BlockIQ4_NL quantize_block_iq4_nl(const float* x);
 BlockIQ4_XS quantize_block_iq4_xs(const float* x);

@@ -58,12 +58,6 @@ void put_scale_min(uint8_t* packed, int j, int scale, int min) {
   }
 }
 
-// Q3_K's 6-bit scale of sub-block j, less its bias of 32.
-int q3_scale(const uint8_t* packed, int j) {
-  const int low = j < 8 ? packed[j] & 0x0F : packed[j - 8] >> 4;
-  const int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
-  return (low | (high << 4)) - 32;
-}
 void put_q3_scale(uint8_t* packed, int j, int biased) {
   if (j < 8) {
     packed[j] = static_cast<uint8_t>(biased & 0x0F);
@@ -165,6 +159,12 @@ void requantize_symmetric(const float* x, float d, int nmax, int8_t* L) {
 
 void k_scale_min(const uint8_t* packed, int j, int* scale, int* min) {
   get_scale_min(packed, j, scale, min);
+}
+
+int q3_scale(const uint8_t* packed, int j) {
+  const int low = j < 8 ? packed[j] & 0x0F : packed[j - 8] >> 4;
+  const int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
+  return (low | (high << 4)) - 32;
 }
 
 // Each quantizer does ggml's float operations in ggml's order, so the bytes match llama-quantize's.

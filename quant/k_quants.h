@@ -37,6 +37,9 @@ struct BlockQ3_K {
 static_assert(sizeof(BlockQ3_K) == 110, "Q3_K blocks are packed: 32 + 64 + 12 + half");
 static_assert(alignof(BlockQ3_K) == 2);
 
+// Q3_K's 6-bit scale of sub-block j (0..15) of its packed `scales`, less its bias of 32.
+int q3_scale(const uint8_t* packed, int j);
+
 // Q4_K and Q5_K pack 8 six-bit scales and 8 six-bit minimums into 12 bytes (ggml's
 // get_scale_min_k4): sub-blocks 0..3 whole in bytes 0..3 (scale) and 4..7 (min); sub-blocks 4..7
 // keep their low nibbles in bytes 8..11 and their top 2 bits in the top bits of bytes 0..7.

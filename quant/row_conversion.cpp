@@ -26,7 +26,7 @@ constexpr int64_t kPassElems = int64_t{1} << 20;
 
 }  // namespace
 
-void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n) {
+void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n, DequantIsa isa) {
   switch (type) {
     case DType::kF32:
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
@@ -37,7 +37,7 @@ void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n)
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
       return;
     default:
-      dequantize_row(type, src, dst, n);  // the block types
+      dequantize_row_at(isa, type, src, dst, n);  // the block types
       return;
   }
 }

@@ -8,12 +8,17 @@
 
 #include "mamba2/dtype.h"
 #include "mamba2/tensor.h"
+#include "quant/dequantize_isa.h"
 
 namespace mamba2 {
 
 // Converts `n` elements of type `type` at `src` to float32. For a block type, `n` must be a whole
 // number of blocks (throws Error otherwise). `src` need not be aligned.
-void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n);
+// Block types dequantize at `isa` (dequantize_isa.h), the others at the CPU's best.
+void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n, DequantIsa isa);
+inline void convert_row_to_f32(DType type, const std::byte* src, float* dst, int64_t n) {
+  convert_row_to_f32(type, src, dst, n, best_dequant_isa());
+}
 // Converts `n` floats to type `type` at `dst` (dtype_bytes(type, n) bytes; a block type needs
 // whole blocks) with ggml's reference rounding.
 void convert_row_from_f32(DType type, const float* src, std::byte* dst, int64_t n);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "mamba2/model_weights.h"
 #include "mamba2/quantization.h"
 #include "mamba2/tensor.h"
+#include "mamba2/threading_context.h"
 
 namespace mamba2 {
 
@@ -31,6 +33,10 @@ using GgufProgressCallback = std::function<void(const GgufWriteProgress&)>;
 struct GgufWriteOptions {
   QuantizationPolicy quantization;  // the type of every tensor
   GgufProgressCallback progress;    // called after each tensor is written
+  // Threads converting (quantizing) the rows of a tensor: tiles of whole rows, each quantized
+  // alone, so any thread count writes the same bytes. None: the calling thread alone. (Optional
+  // rather than a one-thread default: GCC 12 then sees every `{}` of these options as initialized.)
+  std::optional<ThreadingContext> threading;
 };
 
 // Writes `weights` as a llama.cpp-loadable mamba2 GGUF file, converting one tensor at a time, to a

@@ -32,7 +32,9 @@ GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem:
 
 // Throws Error naming `where` unless the engine computes with the policy's types.
 void check_writable_types(const QuantizationPolicy& policy, const std::string& where);
-// Streams `view` converted to `target`, a slab of whole rows at a time.
-GgufTensorProducer converting_producer(const TensorView& view, DType target);
+// Streams `view` converted to `target`, a slab of whole rows at a time, each slab's rows
+// converted in tiles on `threading`'s threads (the same bytes on any number of them).
+GgufTensorProducer converting_producer(const TensorView& view, DType target,
+                                       const ThreadingContext& threading);
 
 }  // namespace mamba2

@@ -18,6 +18,9 @@ namespace keys = gguf_keys;
 
 // Elements converted per slab: bounds the working memory of a conversion (~4 MB of floats).
 constexpr int64_t kSlabElems = int64_t{1} << 20;
+// Elements per tile of a slab's rows spread over the threads: 64 tiles of a full slab, each a few
+// milliseconds of K-quant search, so scheduling costs little and 2-8 threads stay balanced.
+constexpr int64_t kTileElems = int64_t{1} << 14;
 
 uint32_t u32(const std::string& where, const char* what, int64_t value) {
   if (value < 0 || value > int64_t{0xFFFFFFFF}) {
@@ -63,8 +66,9 @@ void add_config(GgufWriter& out, const ModelConfig& c, const std::string& where)
 }  // namespace
 
 // Rows of a block type are whole blocks, so any slab of rows converts independently.
-GgufTensorProducer converting_producer(const TensorView& view, DType target) {
-  return [view, target](const GgufByteSink& sink) {
+GgufTensorProducer converting_producer(const TensorView& view, DType target,
+                                       const ThreadingContext& threading) {
+  return [view, target, threading](const GgufByteSink& sink) {
     const int64_t row =
         view.shape.rank > 0 ? std::max<int64_t>(view.shape[view.shape.rank - 1], 1) : 1;
     const int64_t rows = view.numel() / row;
@@ -73,7 +77,13 @@ GgufTensorProducer converting_producer(const TensorView& view, DType target) {
     std::vector<std::byte> bytes(out_row * slab_rows);
     for (int64_t r = 0; r < rows; r += slab_rows) {
       const int64_t n = std::min(slab_rows, rows - r);
-      convert_rows(view.dtype, view.data + r * in_row, target, bytes.data(), n, row);
+      const int64_t tile_rows = std::max<int64_t>(kTileElems / row, 1);
+      threading.execute([&] {
+        threading.for_tiles(n, tile_rows, [&](int64_t begin, int64_t end) {
+          convert_rows(view.dtype, view.data + (r + begin) * in_row, target,
+                       bytes.data() + begin * out_row, end - begin, row);
+        });
+      });
       sink({bytes.data(), out_row * n});
     }
   };
@@ -101,6 +111,7 @@ GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem:
   QuantizationPolicy policy = options.quantization;
   policy.tied_embeddings = weights.config.tie_embeddings;
   check_writable_types(policy, where);
+  const ThreadingContext threading = options.threading.value_or(ThreadingContext(1));
   // A shallow copy to enumerate and check: views and config only, no tokenizer.
   ModelWeights model;
   model.config = weights.config;
@@ -130,7 +141,7 @@ GgufWriter gguf_model_writer(const ModelWeights& weights, const std::filesystem:
     if (view.dtype == target) {
       out.add_tensor(slot.name, view);
     } else {
-      out.add_tensor(slot.name, target, view.shape, converting_producer(view, target));
+      out.add_tensor(slot.name, target, view.shape, converting_producer(view, target, threading));
     }
   });
   return out;

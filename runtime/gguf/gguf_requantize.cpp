@@ -67,6 +67,7 @@ void requantize_gguf(const std::filesystem::path& input, const std::filesystem::
   // llama-quantize's test: the embedding is the output unless the file has output.weight.
   policy.tied_embeddings = file.find_tensor("output.weight") == nullptr;
   check_writable_types(policy, output.string());
+  const ThreadingContext threading = options.threading.value_or(ThreadingContext(1));
 
   GgufWriter out;
   for (const auto& [key, value] : file.metadata()) {
@@ -94,7 +95,7 @@ void requantize_gguf(const std::filesystem::path& input, const std::filesystem::
     if (target == view.dtype) {
       out.add_tensor(info->name, view);
     } else {
-      out.add_tensor(info->name, target, view.shape, converting_producer(view, target));
+      out.add_tensor(info->name, target, view.shape, converting_producer(view, target, threading));
     }
   }
   out.write(output, options.progress);

@@ -80,6 +80,21 @@ fs::path requantize(const fs::path& input, const std::string& type) {
   return output;
 }
 
+// Rows quantized in tiles on several threads (mamba2-quantize -t): the same file as on one, and
+// as llama-quantize's, the fixture's ssm_in (1160 x 256) cut into 19 tiles of 64 rows.
+TEST(RequantizeThreads, ThreeThreadsWriteTheBytesOfOne) {
+  for (const char* type : {"Q4_K_M", "Q2_K", "IQ4_XS"}) {
+    SCOPED_TRACE(type);
+    GgufWriteOptions options;
+    options.quantization = policy_for(type);
+    options.threading = ThreadingContext(3);
+    const fs::path output = testing::scratch_dir() / (std::string("threads-") + type + ".gguf");
+    requantize_gguf(qtest("F32"), output, options);
+    EXPECT_EQ(first_difference(output, requantize(qtest("F32"), type)), "");
+    EXPECT_EQ(first_difference(output, qtest(type)), "");  // and llama-quantize's
+  }
+}
+
 class LlamaQuantizeFile : public ::testing::TestWithParam<const char*> {};
 
 // `llama-quantize mamba2-qtest-F32.gguf mamba2-qtest-<TYPE>.gguf <TYPE>`.
