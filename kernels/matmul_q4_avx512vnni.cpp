@@ -1,12 +1,16 @@
 // matmul_quant's path for Q4_0 and Q4_K weights interleaved (matmul_q4.h), on CPUs with
 // AVX512-VNNI (compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mfma
 // -mf16c). Each 64-byte line of nibbles gives sixteen rows' four inputs twice: its low nibbles
-// (one and) and its high ones (a shift and an and), each one vpdpbusd against a token's four
-// activations broadcast, so a block's exact integer sum of sixteen outputs builds up lane by lane
-// in one chain and the float work is one fma per block (Q4_0) or sub-block (Q4_K) per sixteen
-// outputs. The shift costs one operation per line and group, shared by the tile's tokens; keeping
-// the high nibbles in place (16 x their value) instead needed a second chain per output, and the
-// registers then held four tokens (Q4_0) or three (Q4_K) where Q8_0's tile holds six.
+// (one and) and its high ones (one and, in place: 16 x their value), each one vpdpbusd against a
+// token's four activations broadcast, so a block's exact integer sum of sixteen outputs builds up
+// lane by lane and the float work is one fma per block (Q4_0) or sub-block (Q4_K) per sixteen
+// outputs. That is the GEMV (decode). A GEMM unpacks each cache tile's nibbles once into a
+// QuantPanel, one byte per input in Q8_0's line order, and runs Q8_0's block tile over it
+// (interleaved::add_byte_block): the two chains per output the nibbles need in place (the high
+// ones shifted down would cost a shift per line and group) held the tile to four tokens (Q4_0)
+// or three (Q4_K) where Q8_0's holds six, and the panel's unpacking is shared by every token of
+// the call (130m in_proj, 256 tokens, one thread, GFLOP/s best of 4 x 5 on a loaded machine:
+// Q4_0 285 -> 317, Q4_K 250 -> 308, Q8_0 330).
 
 #include "kernels/interleaved_tiles_avx512.h"
 #include "kernels/matmul_q4.h"
@@ -15,7 +19,6 @@
 namespace mamba2::kernels::q4_detail {
 namespace {
 
-using interleaved::add_dots;
 using interleaved::QuantPanel;
 using interleaved::TileOutput;
 
@@ -30,10 +33,16 @@ inline __m512 halves_at(const std::byte* p) {  // sixteen f16 as f32
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// The low nibbles of a line of quants and its high ones shifted down: sixteen rows' four quants
-// per lane, each byte 0..15.
+// The low nibbles of a line of quants (each byte 0..15), and the high ones left in place (16
+// times their value): a dot product with them is 16 times the high nibbles' one, exactly (at
+// most 4 * 240 * 128 per lane and step), so a shift of the sum replaces one per line. A panel
+// takes them shifted down (high_nibbles, 0..15).
 inline __m512i low_nibbles(__m512i q) { return _mm512_and_si512(q, _mm512_set1_epi8(0x0F)); }
+inline __m512i high_nibbles_x16(__m512i q) {
+  return _mm512_and_si512(q, _mm512_set1_epi8(static_cast<char>(0xF0)));
+}
 inline __m512i high_nibbles(__m512i q) { return low_nibbles(_mm512_srli_epi16(q, 4)); }
+inline __m512i divided_by_16(__m512i sum) { return _mm512_srai_epi32(sum, 4); }
 
 template <bool kPrefetch, int kTokens>
 inline __m512i load_line(const std::byte* p) {
@@ -43,12 +52,27 @@ inline __m512i load_line(const std::byte* p) {
   return _mm512_loadu_si512(line_at(p));
 }
 
-// One line of each of kGroups groups from `line` (group_bytes apart).
+// One line of each of kGroups groups from `line` (group_bytes apart): its low nibbles against
+// every token's four activations at input i into low_sums, 16 x its high ones against those at
+// i + high_inputs into high_sums.
 template <int kGroups, int kTokens, bool kPrefetch>
-MAMBA2_ALWAYS_INLINE inline void load_lines(const std::byte* line, int64_t group_bytes,
-                                            __m512i (&q)[kGroups]) {
+MAMBA2_ALWAYS_INLINE inline void add_nibble_line(const std::byte* line, int64_t group_bytes,
+                                                 const interleaved::TileActivations& x, int64_t i,
+                                                 int64_t high_inputs,
+                                                 __m512i (&low_sums)[kGroups][kTokens],
+                                                 __m512i (&high_sums)[kGroups][kTokens]) {
+  __m512i low[kGroups], high[kGroups];
   unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-    q[g] = load_line<kPrefetch, kTokens>(line + g * group_bytes);
+    const __m512i q = load_line<kPrefetch, kTokens>(line + g * group_bytes);
+    low[g] = low_nibbles(q);
+    high[g] = high_nibbles_x16(q);
+  });
+  unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+    const __m512i x_low = x.four(t, i), x_high = x.four(t, i + high_inputs);
+    unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+      low_sums[g][t] = _mm512_dpbusd_epi32(low_sums[g][t], low[g], x_low);
+      high_sums[g][t] = _mm512_dpbusd_epi32(high_sums[g][t], high[g], x_high);
+    });
   });
 }
 
@@ -59,11 +83,8 @@ inline void unpack_line(const std::byte* line, std::byte* low, std::byte* high) 
   _mm512_store_si512(high, high_nibbles(q));
 }
 
-// Q4_0: per block, one integer sum per output starts at -8 * (the sum of the block's activation
-// quants), the quants' bias taken back out (block_offsets holds -128 times that sum), and takes 8
-// vpdpbusd: each of the block's four lines gives its low nibbles (inputs 4s..) and its high ones
-// shifted down (16 + 4s..). One chain per output leaves the registers for two groups by six
-// tokens, as Q8_0's tile.
+// Q4_0: per block, the integer sums start at -8 * (the sum of the block's activation quants), the
+// quants' bias taken back out (block_offsets holds -128 times that sum), and take 8 vpdpbusd.
 struct Q4_0Interleaved {
   static constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 6;
   static constexpr int64_t kPanelExtra = 0;
@@ -77,26 +98,25 @@ struct Q4_0Interleaved {
         args, xq, row, t0,
         [&](const std::byte* unit, auto j, int64_t b, int64_t group_bytes,
             const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
-          __m512i isum[kGroups][kTokens];
+          // Two chains per output: the low nibbles (from the bias's start) and 16 x the high ones.
+          __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
           unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
             const __m512i start = _mm512_set1_epi32(x.offset(t, b) / 16);
-            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE { isum[g][t] = start; });
+            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+              isum[g][t] = start;
+              isum_high[g][t] = _mm512_setzero_si512();
+            });
           });
           unroll<4>([&](auto s) MAMBA2_ALWAYS_INLINE {
-            __m512i q[kGroups], low[kGroups], high[kGroups];
-            load_lines<kGroups, kTokens, kPrefetch>(unit + 256 * j + 64 * s, group_bytes, q);
-            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-              low[g] = low_nibbles(q[g]);
-              high[g] = high_nibbles(q[g]);
-            });
-            add_dots(low, x, b * 32 + 4 * s, isum);
-            add_dots(high, x, b * 32 + 16 + 4 * s, isum);
+            add_nibble_line<kGroups, kTokens, kPrefetch>(unit + 256 * j + 64 * s, group_bytes, x,
+                                                         b * 32 + 4 * s, 16, isum, isum_high);
           });
           unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
             const __m512 dw = halves_at(unit + g * group_bytes + kQ4_0UnitScaleOffset + 32 * j);
             unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
               const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x.scale(t, b)));
-              acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), scale, acc.v[g][t]);
+              const __m512i sum = _mm512_add_epi32(isum[g][t], divided_by_16(isum_high[g][t]));
+              acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc.v[g][t]);
             });
           });
         });
@@ -184,78 +204,77 @@ inline __m512 sub_block_minimums(const std::byte* unit) {
   return _mm512_mul_ps(dmin, byte_of<g>(unpack_scales(unit).mins));
 }
 
-// Q4_K: per chunk c of 64 inputs, its eight lines give sub-block 2c (their low nibbles) and then,
-// read again from L1, 2c + 1 (the high ones shifted down), each one integer sum per output from
-// 8 vpdpbusd; the quants carry no bias. The minimums' float sums take a pass of their own after
-// (minimums): in the tile they would hold as many registers as its float sums, and leave room for
-// three tokens instead of six.
+// Q4_K: per chunk c of 64 inputs, eight lines give sub-block 2c (low nibbles) and 2c + 1 (high)
+// in 16 vpdpbusd; the quants carry no bias (their minimums are a float sum of their own). Its
+// panel (GEMM) holds each block's scales d * sc and minimums dmin * m as floats, unpacked once per
+// cache tile; the minimums' sums take a pass of their own there, as in the tile they would hold
+// as many registers as the float sums and leave room for three tokens instead of six.
 struct Q4_KInterleaved {
   static constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 6;
   // The panel's extra bytes per block: its sixteen rows' scales d * sc and minimums dmin * m.
   static constexpr int64_t kPanelExtra = 128;
   static int64_t row_bytes(int64_t k) { return interleaved::panel_row_bytes(k, kPanelExtra); }
 
-  // The tile's minimums, block after block: mins = fma(dmin * m_b, sum(q_x) * d_x, mins), with
-  // minimum(unit, g, sub, b, group_bytes) the sixteen rows' dmin * m of group g's sub-block `sub`
-  // (activation block b).
-  template <int kGroups, int kTokens, class Minimum>
-  static void add_minimums(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row,
-                           int64_t t0, Minimum&& minimum,
-                           interleaved::TileSums<kGroups, kTokens>& mins) {
+  // A panel tile's minimums, block after block: mins = fma(dmin * m_b, sum(q_x) * d_x, mins).
+  template <int kGroups, int kTokens>
+  static void panel_minimums(const MatmulOperands& args, const Q8_0Activations& xq,
+                             const QuantPanel& panel, int64_t row, int64_t t0,
+                             interleaved::TileSums<kGroups, kTokens>& mins) {
     interleaved::for_each_block<8, kQ4_KUnitBytes>(
         args, xq, row, t0,
-        [&](const std::byte* unit, auto sub, int64_t b, int64_t group_bytes,
-            const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
-          unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-            const __m512 dm = minimum(unit, g, sub, b, group_bytes);
-            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-              mins.v[g][t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x.sum(t, b)), mins.v[g][t]);
+        [&](const std::byte*, auto, int64_t b, int64_t, const interleaved::TileActivations& x)
+            MAMBA2_ALWAYS_INLINE {
+              unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
+                const __m512 dm = _mm512_load_ps(panel.extra_at(row + kQ4UnitRows * g, b) + 64);
+                unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+                  mins.v[g][t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x.sum(t, b)), mins.v[g][t]);
+                });
+              });
             });
-          });
-        });
   }
 
   template <int kGroups, int kTokens, bool kPrefetch>
   static void tile(const MatmulOperands& args, const Q8_0Activations& xq, int64_t row, int64_t t0,
                    const TileOutput& out) {
-    interleaved::TileSums<kGroups, kTokens> acc;
+    interleaved::TileSums<kGroups, kTokens> acc, mins;
     // Units of one super-block: 8 activation blocks of 32.
     interleaved::for_each_unit<8, kQ4_KUnitBytes>(
         args, xq, row, t0,
         [&](const std::byte* unit, int64_t b0, int64_t group_bytes,
             const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
-          unroll<8>([&](auto sub) MAMBA2_ALWAYS_INLINE {
-            constexpr int c = decltype(sub)::value / 2, h = decltype(sub)::value % 2;
-            __m512i isum[kGroups][kTokens];
+          unroll<4>([&](auto c) MAMBA2_ALWAYS_INLINE {
+            // Sub-blocks 2c (low nibbles) and 2c + 1 (16 x, high ones).
+            __m512i isum[kGroups][kTokens], isum_high[kGroups][kTokens];
             unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-              unroll<kTokens>([&](auto t)
-                                  MAMBA2_ALWAYS_INLINE { isum[g][t] = _mm512_setzero_si512(); });
+              unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+                isum[g][t] = isum_high[g][t] = _mm512_setzero_si512();
+              });
             });
             unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
-              __m512i q[kGroups];
-              // The high nibbles' lines are in L1: prefetching them again would only cost.
-              load_lines<kGroups, kTokens, kPrefetch && h == 0>(unit + 512 * c + 64 * s,
-                                                                group_bytes, q);
-              unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-                q[g] = h == 0 ? low_nibbles(q[g]) : high_nibbles(q[g]);
-              });
-              add_dots(q, x, b0 * 32 + 32 * sub + 4 * s, isum);
+              add_nibble_line<kGroups, kTokens, kPrefetch>(unit + 512 * c + 64 * s, group_bytes, x,
+                                                           b0 * 32 + 64 * c + 4 * s, 32, isum,
+                                                           isum_high);
             });
             unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-              const __m512 ds = sub_block_scales<sub>(unit + g * group_bytes);
-              unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-                const __m512 scale = _mm512_mul_ps(ds, _mm512_set1_ps(x.scale(t, b0 + sub)));
-                acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), scale, acc.v[g][t]);
+              const std::byte* group_unit = unit + g * group_bytes;
+              const KScales k = unpack_scales(group_unit);
+              const __m512 d = halves_at(group_unit + kQ4_KUnitDOffset);
+              const __m512 dmin = halves_at(group_unit + kQ4_KUnitDminOffset);
+              unroll<2>([&](auto h) MAMBA2_ALWAYS_INLINE {
+                constexpr int sub = 2 * decltype(c)::value + decltype(h)::value;
+                const __m512 ds = _mm512_mul_ps(d, byte_of<sub>(k.scales));
+                const __m512 dm = _mm512_mul_ps(dmin, byte_of<sub>(k.mins));
+                unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+                  const int64_t b = b0 + sub;
+                  const __m512 scale = _mm512_mul_ps(ds, _mm512_set1_ps(x.scale(t, b)));
+                  const __m512i sum = h == 0 ? isum[g][t] : divided_by_16(isum_high[g][t]);
+                  acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc.v[g][t]);
+                  mins.v[g][t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x.sum(t, b)), mins.v[g][t]);
+                });
               });
             });
           });
         });
-    interleaved::TileSums<kGroups, kTokens> mins;
-    add_minimums(
-        args, xq, row, t0,
-        [&](const std::byte* unit, auto g, auto sub, int64_t, int64_t group_bytes)
-            MAMBA2_ALWAYS_INLINE { return sub_block_minimums<sub>(unit + g * group_bytes); },
-        mins);
     acc.store(out, &mins);
   }
 
@@ -300,12 +319,7 @@ struct Q4_KInterleaved {
                   acc);
             });
     interleaved::TileSums<kGroups, kTokens> mins;
-    add_minimums(
-        args, xq, row, t0,
-        [&](const std::byte*, auto g, auto, int64_t b, int64_t) MAMBA2_ALWAYS_INLINE {
-          return _mm512_load_ps(panel.extra_at(row + kQ4UnitRows * g, b) + 64);
-        },
-        mins);
+    panel_minimums(args, xq, panel, row, t0, mins);
     acc.store(out, &mins);
   }
 };
