@@ -76,11 +76,27 @@ MAMBA2_ALWAYS_INLINE inline void add_nibble_line(const std::byte* line, int64_t 
   });
 }
 
-// A line's low nibbles to `low` and its high ones to `high`, lines of a QuantPanel.
-inline void unpack_line(const std::byte* line, std::byte* low, std::byte* high) {
-  const __m512i q = _mm512_loadu_si512(line_at(line));
-  _mm512_store_si512(low, low_nibbles(q));
-  _mm512_store_si512(high, high_nibbles(q));
+// Group `row`'s units of W (kUnitBytes each) into the panel. A unit's quants are kChunks chunks of
+// kLines lines; line s of chunk c gives its low nibbles to the unit's panel line 2 kLines c + s
+// and its high ones, shifted down, to line 2 kLines c + kLines + s (panel lines run 8 per
+// activation block). extra(unit, b0) then writes the unit's extra bytes, b0 its first block.
+template <int64_t kUnitBytes, int kChunks, int kLines, class Extra>
+void unpack_nibbles(const MatmulOperands& args, int64_t row, QuantPanel& panel, Extra&& extra) {
+  constexpr int64_t kUnitBlocks = kChunks * kLines / 4;  // 32 inputs per block, 8 per line
+  const int64_t blocks = args.k() / 32;
+  const std::byte* unit = args.w.data + row / kQ4UnitRows * (blocks / kUnitBlocks * kUnitBytes);
+  std::byte* out = panel.group(row);
+  for (int64_t b0 = 0; b0 < blocks; b0 += kUnitBlocks, unit += kUnitBytes) {
+    for (int c = 0; c < kChunks; ++c) {
+      for (int s = 0; s < kLines; ++s) {
+        const __m512i q = _mm512_loadu_si512(line_at(unit + 64 * (kLines * c + s)));
+        _mm512_store_si512(out + 64 * (2 * kLines * c + s), low_nibbles(q));
+        _mm512_store_si512(out + 64 * (2 * kLines * c + kLines + s), high_nibbles(q));
+      }
+    }
+    out += 512 * kUnitBlocks;
+    extra(unit, b0);
+  }
 }
 
 // Q4_0: per block, the integer sums start at -8 * (the sum of the block's activation quants), the
@@ -123,20 +139,10 @@ struct Q4_0Interleaved {
     acc.store(out);
   }
 
-  // Group `row`'s units: block 2u + j's line s holds the low nibbles (inputs 4s..) of the unit's
-  // line 4j + s and line 4 + s their high ones (16 + 4s..).
+  // Block 2u + j's panel lines: the low nibbles (inputs 4s..) of the unit's lines 4j + s, then
+  // their high ones (16 + 4s..).
   static void unpack(const MatmulOperands& args, int64_t row, QuantPanel& panel) {
-    const int64_t blocks = args.k() / 32;
-    const std::byte* unit = args.w.data + row / kQ4UnitRows * (blocks / 2 * kQ4_0UnitBytes);
-    std::byte* out = panel.group(row);
-    for (int64_t b0 = 0; b0 < blocks; b0 += 2, unit += kQ4_0UnitBytes, out += 1024) {
-      for (int j = 0; j < 2; ++j) {
-        for (int s = 0; s < 4; ++s) {
-          unpack_line(unit + 256 * j + 64 * s, out + 512 * j + 64 * s,
-                      out + 512 * j + 256 + 64 * s);
-        }
-      }
-    }
+    unpack_nibbles<kQ4_0UnitBytes, 2, 4>(args, row, panel, [](const std::byte*, int64_t) {});
   }
 
   // As tile, the quants from the panel: the same integer sums and float operations.
@@ -278,25 +284,16 @@ struct Q4_KInterleaved {
     acc.store(out, &mins);
   }
 
-  // Group `row`'s units: block 8u + 2c's line s holds the low nibbles of the unit's line 8c + s,
-  // block 8u + 2c + 1's its high ones.
+  // Block 8u + 2c's panel lines: the low nibbles of the unit's lines 8c + s, block 8u + 2c + 1's
+  // their high ones; and each block's scales and minimums as floats.
   static void unpack(const MatmulOperands& args, int64_t row, QuantPanel& panel) {
-    const int64_t blocks = args.k() / 32;
-    const std::byte* unit = args.w.data + row / kQ4UnitRows * (blocks / 8 * kQ4_KUnitBytes);
-    std::byte* out = panel.group(row);
-    for (int64_t b0 = 0; b0 < blocks; b0 += 8, unit += kQ4_KUnitBytes, out += 4096) {
-      for (int c = 0; c < 4; ++c) {
-        for (int s = 0; s < 8; ++s) {
-          unpack_line(unit + 512 * c + 64 * s, out + 1024 * c + 64 * s,
-                      out + 1024 * c + 512 + 64 * s);
-        }
-      }
+    unpack_nibbles<kQ4_KUnitBytes, 4, 8>(args, row, panel, [&](const std::byte* unit, int64_t b0) {
       unroll<8>([&](auto sub) MAMBA2_ALWAYS_INLINE {
         auto* extra = reinterpret_cast<float*>(panel.extra_at(row, b0 + sub));
         _mm512_store_ps(extra, sub_block_scales<sub>(unit));
         _mm512_store_ps(extra + kQ4UnitRows, sub_block_minimums<sub>(unit));
       });
-    }
+    });
   }
 
   // As tile, the quants from the panel: the same integer sums and float operations.
