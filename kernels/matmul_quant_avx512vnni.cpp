@@ -153,36 +153,21 @@ struct Q8_0Interleaved {
         [&](const std::byte* unit, auto j, int64_t b, int64_t group_bytes,
             const interleaved::TileActivations& x) MAMBA2_ALWAYS_INLINE {
           const std::byte* quants = unit + kQ8_0UnitQuantBytes * j;
-          __m512i isum[kGroups][kTokens];
-          unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-            const __m512i start = _mm512_set1_epi32(x.offset(t, b));
-            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE { isum[g][t] = start; });
-          });
-          unroll<8>([&](auto s) MAMBA2_ALWAYS_INLINE {
-            __m512i wq[kGroups];
-            unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-              const std::byte* line = quants + g * group_bytes + 64 * s;
-              if constexpr (kPrefetch)
-                _mm_prefetch(reinterpret_cast<const char*>(line) + kPrefetchBytes, _MM_HINT_T0);
-              wq[g] = _mm512_loadu_si512(line);
-            });
-            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-              const __m512i four = x.four(t, b * 32 + 4 * s);
-              unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-                isum[g][t] = _mm512_dpbusd_epi32(isum[g][t], wq[g], four);
-              });
-            });
-          });
-          unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-            const std::byte* scales =
-                unit + g * group_bytes + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j;
-            const __m512 dw =
-                _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
-            unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-              const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(x.scale(t, b)));
-              acc.v[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), scale, acc.v[g][t]);
-            });
-          });
+          interleaved::add_byte_block(
+              x, b, [&](auto t) MAMBA2_ALWAYS_INLINE { return x.offset(t, b); },
+              [&](auto g, auto s) MAMBA2_ALWAYS_INLINE {
+                const std::byte* line = quants + g * group_bytes + 64 * s;
+                if constexpr (kPrefetch)
+                  _mm_prefetch(reinterpret_cast<const char*>(line) + kPrefetchBytes, _MM_HINT_T0);
+                return _mm512_loadu_si512(line);
+              },
+              [&](auto g) MAMBA2_ALWAYS_INLINE {
+                const std::byte* scales =
+                    unit + g * group_bytes + kQ8_0UnitScaleOffset + kQ8_0UnitScaleBytes * j;
+                return _mm512_cvtph_ps(
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+              },
+              acc);
         });
     acc.store(out);
   }
