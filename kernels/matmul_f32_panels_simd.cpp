@@ -24,6 +24,16 @@ struct Block {
 // Inputs per pass over a panel: the W slice of a block, 256 x 32 floats (32 KiB), stays in L1
 // while every token group of the call meets it; the tokens' 256 inputs come from L2.
 constexpr int64_t kInputBlock = 256;
+// Panels per row block: the Y tile that the input blocks accumulate into, 256 rows of every token
+// (256 KiB for a 256-token chunk), stays in L2 however many rows the caller asked for.
+constexpr int64_t kRowBlockPanels = 16;
+// Up to this many tokens a call reads W once and reuses none of it (decode, a small decode
+// batch): each panel then runs its whole K in one pass, one long stream per panel instead of a
+// 16 KiB piece per input block.
+constexpr int64_t kStreamTokens = 8;
+// How far ahead such a stream asks for its W lines: the hardware prefetchers stop at each 4 KiB
+// page and a 2-core VM's share of DRAM needs more misses in flight than they keep.
+constexpr int64_t kPrefetchInputs = 64;  // 4 KiB of each panel
 
 // c[t][j] = sum over i < kc of x[t][i] * w[i][j] (+ c[t][j] where `accumulate`, + bias[j] where
 // bias is set), for kCount tokens and kPanelsUsed panels of W starting at `w` (panel_stride floats
@@ -31,7 +41,7 @@ constexpr int64_t kInputBlock = 256;
 // splitting K into blocks that pass c through memory (exact for floats) changes no bit.
 template <class Arch, int kCount, int kPanelsUsed>
 void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_stride, int64_t kc,
-                  float* c, int64_t ld_c, bool accumulate, const float* bias) {
+                  float* c, int64_t ld_c, bool accumulate, const float* bias, bool prefetch) {
   using B = Block<Arch>;
   using Batch = typename B::Batch;
   constexpr int kVectors = kPanelsUsed * B::kVectorsPerPanel;
@@ -49,6 +59,10 @@ void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_st
   for (int64_t i = 0; i < kc; ++i) {
     Batch wv[kVectors];
     unroll<kVectors>([&](auto v) MAMBA2_ALWAYS_INLINE {
+      // One line of 16 weights per input and panel: ask for each line once.
+      if (prefetch && v % B::kVectorsPerPanel == 0) {
+        __builtin_prefetch(w + w_offset(v) + (i + kPrefetchInputs) * kF32PanelRows);
+      }
       wv[v] = Batch::load_unaligned(w + w_offset(v) + i * kF32PanelRows);
     });
     unroll<kCount>([&](auto t) MAMBA2_ALWAYS_INLINE {
@@ -85,33 +99,39 @@ MAMBA2_ALWAYS_INLINE inline void for_token_groups(int64_t tokens, F&& f) {
   });
 }
 
-// Panels [p_begin, p_end), every one inside the call's rows: Y written in place, input block by
-// input block (the first stores, the others add to what Y holds), the bias with the last.
+// Panels [p_begin, p_end), every one inside the call's rows: Y written in place, row block by
+// row block and in each input block by input block (the first stores, the others add to what Y
+// holds), the bias with the last.
 template <class Arch>
 void whole_panels(const MatmulOperands& args, int64_t p_begin, int64_t p_end) {
   using B = Block<Arch>;
   const int64_t k = args.k(), tokens = args.tokens();
   const int64_t panel_stride = kF32PanelRows * k;
+  const bool stream = tokens <= kStreamTokens;
+  const int64_t input_block = stream ? k : kInputBlock;
   const float* panels = args.w.elements<float>();
-  for (int64_t i0 = 0; i0 < k; i0 += kInputBlock) {
-    const int64_t kc = std::min(kInputBlock, k - i0);
-    const bool accumulate = i0 > 0;
-    const bool last = i0 + kc == k;
-    for (int64_t p = p_begin; p < p_end; p += B::kPanels) {
-      const int64_t used = std::min<int64_t>(B::kPanels, p_end - p);
-      const float* w = panels + p * panel_stride + i0 * kF32PanelRows;
-      const float* bias = last && args.bias ? args.bias + p * kF32PanelRows : nullptr;
-      for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
-        const float* x = args.x.row(t0) + i0;
-        float* c = args.y.row(t0) + p * kF32PanelRows;
-        if (used == B::kPanels) {
-          block_kernel<Arch, count, B::kPanels>(x, args.x.stride, w, panel_stride, kc, c,
-                                                args.y.stride, accumulate, bias);
-        } else {
-          block_kernel<Arch, count, 1>(x, args.x.stride, w, panel_stride, kc, c, args.y.stride,
-                                       accumulate, bias);
-        }
-      });
+  for (int64_t b0 = p_begin; b0 < p_end; b0 += kRowBlockPanels) {
+    const int64_t b1 = std::min(p_end, b0 + kRowBlockPanels);
+    for (int64_t i0 = 0; i0 < k; i0 += input_block) {
+      const int64_t kc = std::min(input_block, k - i0);
+      const bool accumulate = i0 > 0;
+      const bool last = i0 + kc == k;
+      for (int64_t p = b0; p < b1; p += B::kPanels) {
+        const int64_t used = std::min<int64_t>(B::kPanels, b1 - p);
+        const float* w = panels + p * panel_stride + i0 * kF32PanelRows;
+        const float* bias = last && args.bias ? args.bias + p * kF32PanelRows : nullptr;
+        for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
+          const float* x = args.x.row(t0) + i0;
+          float* c = args.y.row(t0) + p * kF32PanelRows;
+          if (used == B::kPanels) {
+            block_kernel<Arch, count, B::kPanels>(x, args.x.stride, w, panel_stride, kc, c,
+                                                  args.y.stride, accumulate, bias, stream);
+          } else {
+            block_kernel<Arch, count, 1>(x, args.x.stride, w, panel_stride, kc, c, args.y.stride,
+                                         accumulate, bias, stream);
+          }
+        });
+      }
     }
   }
 }
@@ -127,7 +147,7 @@ void part_of_panel(const MatmulOperands& args, int64_t p, int64_t n_begin, int64
   alignas(64) float tile[B::kTokens * kF32PanelRows];  // [kTokens, 16]
   for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
     block_kernel<Arch, count, 1>(args.x.row(t0), args.x.stride, w, 0, k, tile, kF32PanelRows, false,
-                                 nullptr);
+                                 nullptr, false);
     for (int64_t t = 0; t < count; ++t) {
       float* y = args.y.row(t0 + t);
       for (int64_t n = n_begin; n < n_end; ++n) {

@@ -161,6 +161,22 @@ inline void decay_exp_scaled(const float* log_decay, const float* scale, float* 
   }
 }
 
+// Whether the `size` floats at `state` are all zero (either sign): a sequence's first chunk enters
+// with a zero state, and its C S_in^T term, a third of the chunk output's arithmetic, is then zero.
+template <class Arch>
+inline bool is_zero_state(const float* state, int64_t size) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const int64_t body = size - size % kLanes;
+  for (int64_t i = 0; i < body; i += kLanes) {
+    if (xsimd::any(Batch::load_unaligned(state + i) != Batch(0.0f))) return false;
+  }
+  for (int64_t i = body; i < size; ++i) {
+    if (state[i] != 0.0f) return false;
+  }
+  return true;
+}
+
 // C B^T of one group into cb [T, ld] (lower triangle, by vector blocks), using copy as B^T.
 template <class Arch>
 void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t ld, float* copy,
@@ -310,9 +326,10 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
     head_decay_matrix<Arch>(T, ld, cb, cum, dt, decay_in, decay_matrix);
     float* y_h = y + h * P;  // [T, P] with row stride ld_y
     const float* x_h = chunk.x + h * P;
-    if (state_in) {
-      // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
-      const float* S = state_in + h * P * N;  // [P, N]
+    // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
+    const float* S = state_in ? state_in + h * P * N : nullptr;  // [P, N]
+    const bool has_state = S && !is_zero_state<Arch>(S, P * N);
+    if (has_state) {
       for (int64_t p = 0; p < P; ++p) {
         for (int64_t n = 0; n < N; ++n) copy[n * P + p] = S[p * N + n];
       }
@@ -346,7 +363,7 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
                 .ldb = P,
                 .c = y_h,
                 .ldc = ld_y,
-                .accumulate = state_in != nullptr,
+                .accumulate = has_state,
                 .a_lower = true,
                 .c_lower = false});
     // The D skip connection.
