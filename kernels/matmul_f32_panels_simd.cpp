@@ -39,9 +39,11 @@ constexpr int64_t kPrefetchInputs = 64;  // 4 KiB of each panel
 // bias is set), for kCount tokens and kPanelsUsed panels of W starting at `w` (panel_stride floats
 // apart, each [kc, 16] from the current input). One FMA per input per lane, in input order, so
 // splitting K into blocks that pass c through memory (exact for floats) changes no bit.
+// `ahead` (if set) is W laid out as `w`, whose lines are asked into L2 in step with w's: the
+// slice the next call reads, or w's own lines further on.
 template <class Arch, int kCount, int kPanelsUsed>
 void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_stride, int64_t kc,
-                  float* c, int64_t ld_c, bool accumulate, const float* bias, bool prefetch) {
+                  float* c, int64_t ld_c, bool accumulate, const float* bias, const float* ahead) {
   using B = Block<Arch>;
   using Batch = typename B::Batch;
   constexpr int kVectors = kPanelsUsed * B::kVectorsPerPanel;
@@ -60,8 +62,8 @@ void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_st
     Batch wv[kVectors];
     unroll<kVectors>([&](auto v) MAMBA2_ALWAYS_INLINE {
       // One line of 16 weights per input and panel: ask for each line once.
-      if (prefetch && v % B::kVectorsPerPanel == 0) {
-        __builtin_prefetch(w + w_offset(v) + (i + kPrefetchInputs) * kF32PanelRows);
+      if (ahead && v % B::kVectorsPerPanel == 0) {
+        __builtin_prefetch(ahead + w_offset(v) + i * kF32PanelRows, 0, 2);
       }
       wv[v] = Batch::load_unaligned(w + w_offset(v) + i * kF32PanelRows);
     });
@@ -110,6 +112,9 @@ void whole_panels(const MatmulOperands& args, int64_t p_begin, int64_t p_end) {
   const bool stream = tokens <= kStreamTokens;
   const int64_t input_block = stream ? k : kInputBlock;
   const float* panels = args.w.elements<float>();
+  const auto slice = [&](int64_t p, int64_t i0) {  // [kc, 16] per panel from panel p, input i0
+    return panels + p * panel_stride + i0 * kF32PanelRows;
+  };
   for (int64_t b0 = p_begin; b0 < p_end; b0 += kRowBlockPanels) {
     const int64_t b1 = std::min(p_end, b0 + kRowBlockPanels);
     for (int64_t i0 = 0; i0 < k; i0 += input_block) {
@@ -118,17 +123,26 @@ void whole_panels(const MatmulOperands& args, int64_t p_begin, int64_t p_end) {
       const bool last = i0 + kc == k;
       for (int64_t p = b0; p < b1; p += B::kPanels) {
         const int64_t used = std::min<int64_t>(B::kPanels, b1 - p);
-        const float* w = panels + p * panel_stride + i0 * kF32PanelRows;
+        const float* w = slice(p, i0);
         const float* bias = last && args.bias ? args.bias + p * kF32PanelRows : nullptr;
+        // A stream asks for its own lines ahead; a GEMM's first token group asks for the slice
+        // of the next panels (while its 20-odd groups reuse this one from L1), so no call
+        // starts by waiting for W from DRAM.
+        const float* ahead = stream                ? w + kPrefetchInputs * kF32PanelRows
+                             : p + B::kPanels < b1 ? slice(p + B::kPanels, i0)
+                             : !last               ? slice(b0, i0 + kc)
+                             : b1 < p_end          ? slice(b1, 0)
+                                                   : nullptr;
         for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
           const float* x = args.x.row(t0) + i0;
           float* c = args.y.row(t0) + p * kF32PanelRows;
+          const float* group_ahead = stream || t0 == 0 ? ahead : nullptr;
           if (used == B::kPanels) {
             block_kernel<Arch, count, B::kPanels>(x, args.x.stride, w, panel_stride, kc, c,
-                                                  args.y.stride, accumulate, bias, stream);
+                                                  args.y.stride, accumulate, bias, group_ahead);
           } else {
             block_kernel<Arch, count, 1>(x, args.x.stride, w, panel_stride, kc, c, args.y.stride,
-                                         accumulate, bias, stream);
+                                         accumulate, bias, group_ahead);
           }
         });
       }
@@ -147,7 +161,7 @@ void part_of_panel(const MatmulOperands& args, int64_t p, int64_t n_begin, int64
   alignas(64) float tile[B::kTokens * kF32PanelRows];  // [kTokens, 16]
   for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
     block_kernel<Arch, count, 1>(args.x.row(t0), args.x.stride, w, 0, k, tile, kF32PanelRows, false,
-                                 nullptr, false);
+                                 nullptr, nullptr);
     for (int64_t t = 0; t < count; ++t) {
       float* y = args.y.row(t0 + t);
       for (int64_t n = n_begin; n < n_end; ++n) {
