@@ -117,6 +117,20 @@ inline void pack_rows(const float* in, int64_t ld_in, int64_t rows, int64_t cols
   }
 }
 
+// out[j * ld_out + i] = in[i * ld_in + j] for i < rows, j < cols: in strips of 16 rows, so each
+// line of `out` is written whole while the strip's rows stay in L1 (column by column, every
+// store of a long-strided `out` missed L1: C B^T's copy of B is 128 KiB).
+inline void transpose(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out,
+                      int64_t ld_out) {
+  constexpr int64_t kStrip = 16;
+  for (int64_t i0 = 0; i0 < rows; i0 += kStrip) {
+    const int64_t i1 = std::min(rows, i0 + kStrip);
+    for (int64_t j = 0; j < cols; ++j) {
+      for (int64_t i = i0; i < i1; ++i) out[j * ld_out + i] = in[i * ld_in + j];
+    }
+  }
+}
+
 // Per-head scratch vectors: dt contiguous and cum = cumsum(dt * A), both zero padded to ld.
 inline void head_decay(const SsdShape& shape, const SsdChunk& chunk, int64_t h, int64_t ld,
                        float* dt, float* cum) {
@@ -183,9 +197,7 @@ void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t l
               float* cb) {
   const int64_t T = chunk.tokens, N = shape.d_state;
   const float* B = chunk.B + g * N;
-  for (int64_t s = 0; s < T; ++s) {
-    for (int64_t n = 0; n < N; ++n) copy[n * ld + s] = B[s * chunk.ld_bc + n];
-  }
+  transpose(B, chunk.ld_bc, T, N, copy, ld);  // [N, T]
   gemm<Arch>({.m = T,
               .n = T,
               .k = N,
@@ -330,9 +342,7 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
     const float* S = state_in ? state_in + h * P * N : nullptr;  // [P, N]
     const bool has_state = S && !is_zero_state<Arch>(S, P * N);
     if (has_state) {
-      for (int64_t p = 0; p < P; ++p) {
-        for (int64_t n = 0; n < N; ++n) copy[n * P + p] = S[p * N + n];
-      }
+      transpose(S, N, P, N, copy, P);  // [N, P]
       gemm<Arch>({.m = T,
                   .n = P,
                   .k = N,
