@@ -39,11 +39,12 @@ constexpr int64_t kPrefetchInputs = 64;  // 4 KiB of each panel
 // bias is set), for kCount tokens and kPanelsUsed panels of W starting at `w` (panel_stride floats
 // apart, each [kc, 16] from the current input). One FMA per input per lane, in input order, so
 // splitting K into blocks that pass c through memory (exact for floats) changes no bit.
-// `ahead` (if set) is W laid out as `w`, whose lines are asked into L2 in step with w's: the
-// slice the next call reads, or w's own lines further on.
+// The first `ahead_inputs` inputs' lines of `ahead`, W laid out as `w`, are asked into L2 in step
+// with w's: a part of the slice that a later call reads, or w's own lines further on.
 template <class Arch, int kCount, int kPanelsUsed>
 void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_stride, int64_t kc,
-                  float* c, int64_t ld_c, bool accumulate, const float* bias, const float* ahead) {
+                  float* c, int64_t ld_c, bool accumulate, const float* bias, const float* ahead,
+                  int64_t ahead_inputs) {
   using B = Block<Arch>;
   using Batch = typename B::Batch;
   constexpr int kVectors = kPanelsUsed * B::kVectorsPerPanel;
@@ -62,7 +63,7 @@ void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_st
     Batch wv[kVectors];
     unroll<kVectors>([&](auto v) MAMBA2_ALWAYS_INLINE {
       // One line of 16 weights per input and panel: ask for each line once.
-      if (ahead && v % B::kVectorsPerPanel == 0) {
+      if (i < ahead_inputs && v % B::kVectorsPerPanel == 0) {
         __builtin_prefetch(ahead + w_offset(v) + i * kF32PanelRows, 0, 2);
       }
       wv[v] = Batch::load_unaligned(w + w_offset(v) + i * kF32PanelRows);
@@ -111,6 +112,7 @@ void whole_panels(const MatmulOperands& args, int64_t p_begin, int64_t p_end) {
   const int64_t panel_stride = kF32PanelRows * k;
   const bool stream = tokens <= kStreamTokens;
   const int64_t input_block = stream ? k : kInputBlock;
+  const int64_t groups = (tokens + B::kTokens - 1) / B::kTokens;
   const float* panels = args.w.elements<float>();
   const auto slice = [&](int64_t p, int64_t i0) {  // [kc, 16] per panel from panel p, input i0
     return panels + p * panel_stride + i0 * kF32PanelRows;
@@ -125,24 +127,28 @@ void whole_panels(const MatmulOperands& args, int64_t p_begin, int64_t p_end) {
         const int64_t used = std::min<int64_t>(B::kPanels, b1 - p);
         const float* w = slice(p, i0);
         const float* bias = last && args.bias ? args.bias + p * kF32PanelRows : nullptr;
-        // A stream asks for its own lines ahead; a GEMM's first token group asks for the slice
-        // of the next panels (while its 20-odd groups reuse this one from L1), so no call
-        // starts by waiting for W from DRAM.
-        const float* ahead = stream                ? w + kPrefetchInputs * kF32PanelRows
-                             : p + B::kPanels < b1 ? slice(p + B::kPanels, i0)
-                             : !last               ? slice(b0, i0 + kc)
-                             : b1 < p_end          ? slice(b1, 0)
-                                                   : nullptr;
+        // A stream asks for its own lines ahead. A GEMM's token groups reuse this slice from L1
+        // and each asks for its share of the next panels' slice, so no call starts by waiting
+        // for W from DRAM, and the requests come no faster than DRAM serves them.
+        const float* next = stream                ? w + kPrefetchInputs * kF32PanelRows
+                            : p + B::kPanels < b1 ? slice(p + B::kPanels, i0)
+                            : !last               ? slice(b0, i0 + kc)
+                            : b1 < p_end          ? slice(b1, 0)
+                                                  : nullptr;
+        const int64_t share = (kc + groups - 1) / groups;  // inputs of `next` per token group
         for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
           const float* x = args.x.row(t0) + i0;
           float* c = args.y.row(t0) + p * kF32PanelRows;
-          const float* group_ahead = stream || t0 == 0 ? ahead : nullptr;
+          const int64_t first = stream ? 0 : std::min(kc, t0 / B::kTokens * share);
+          const float* ahead = next ? next + first * kF32PanelRows : nullptr;
+          const int64_t ahead_inputs = !next ? 0 : stream ? kc : std::min(share, kc - first);
           if (used == B::kPanels) {
             block_kernel<Arch, count, B::kPanels>(x, args.x.stride, w, panel_stride, kc, c,
-                                                  args.y.stride, accumulate, bias, group_ahead);
+                                                  args.y.stride, accumulate, bias, ahead,
+                                                  ahead_inputs);
           } else {
             block_kernel<Arch, count, 1>(x, args.x.stride, w, panel_stride, kc, c, args.y.stride,
-                                         accumulate, bias, group_ahead);
+                                         accumulate, bias, ahead, ahead_inputs);
           }
         });
       }
@@ -161,7 +167,7 @@ void part_of_panel(const MatmulOperands& args, int64_t p, int64_t n_begin, int64
   alignas(64) float tile[B::kTokens * kF32PanelRows];  // [kTokens, 16]
   for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
     block_kernel<Arch, count, 1>(args.x.row(t0), args.x.stride, w, 0, k, tile, kF32PanelRows, false,
-                                 nullptr, nullptr);
+                                 nullptr, nullptr, 0);
     for (int64_t t = 0; t < count; ++t) {
       float* y = args.y.row(t0 + t);
       for (int64_t n = n_begin; n < n_end; ++n) {
