@@ -24,14 +24,27 @@ struct Block {
 // Inputs per pass over a panel: the W slice of a block, 256 x 32 floats (32 KiB), stays in L1
 // while every token group of the call meets it; the tokens' 256 inputs come from L2.
 constexpr int64_t kInputBlock = 256;
+// Panels per row block: the Y tile that the input blocks accumulate into, 256 rows of every token
+// (256 KiB for a 256-token chunk), stays in L2 however many rows the caller asked for.
+constexpr int64_t kRowBlockPanels = 16;
+// Up to this many tokens a call reads W once and reuses none of it (decode, a small decode
+// batch): each panel then runs its whole K in one pass, one long stream per panel instead of a
+// 16 KiB piece per input block.
+constexpr int64_t kStreamTokens = 8;
+// How far ahead such a stream asks for its W lines: the hardware prefetchers stop at each 4 KiB
+// page and a 2-core VM's share of DRAM needs more misses in flight than they keep.
+constexpr int64_t kPrefetchInputs = 64;  // 4 KiB of each panel
 
 // c[t][j] = sum over i < kc of x[t][i] * w[i][j] (+ c[t][j] where `accumulate`, + bias[j] where
 // bias is set), for kCount tokens and kPanelsUsed panels of W starting at `w` (panel_stride floats
 // apart, each [kc, 16] from the current input). One FMA per input per lane, in input order, so
 // splitting K into blocks that pass c through memory (exact for floats) changes no bit.
+// The first `ahead_inputs` inputs' lines of `ahead`, W laid out as `w`, are asked into L2 in step
+// with w's: a part of the slice that a later call reads, or w's own lines further on.
 template <class Arch, int kCount, int kPanelsUsed>
 void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_stride, int64_t kc,
-                  float* c, int64_t ld_c, bool accumulate, const float* bias) {
+                  float* c, int64_t ld_c, bool accumulate, const float* bias, const float* ahead,
+                  int64_t ahead_inputs) {
   using B = Block<Arch>;
   using Batch = typename B::Batch;
   constexpr int kVectors = kPanelsUsed * B::kVectorsPerPanel;
@@ -49,6 +62,10 @@ void block_kernel(const float* x, int64_t ld_x, const float* w, int64_t panel_st
   for (int64_t i = 0; i < kc; ++i) {
     Batch wv[kVectors];
     unroll<kVectors>([&](auto v) MAMBA2_ALWAYS_INLINE {
+      // One line of 16 weights per input and panel: ask for each line once.
+      if (i < ahead_inputs && v % B::kVectorsPerPanel == 0) {
+        __builtin_prefetch(ahead + w_offset(v) + i * kF32PanelRows, 0, 2);
+      }
       wv[v] = Batch::load_unaligned(w + w_offset(v) + i * kF32PanelRows);
     });
     unroll<kCount>([&](auto t) MAMBA2_ALWAYS_INLINE {
@@ -85,33 +102,56 @@ MAMBA2_ALWAYS_INLINE inline void for_token_groups(int64_t tokens, F&& f) {
   });
 }
 
-// Panels [p_begin, p_end), every one inside the call's rows: Y written in place, input block by
-// input block (the first stores, the others add to what Y holds), the bias with the last.
+// Panels [p_begin, p_end), every one inside the call's rows: Y written in place, row block by
+// row block and in each input block by input block (the first stores, the others add to what Y
+// holds), the bias with the last.
 template <class Arch>
 void whole_panels(const MatmulOperands& args, int64_t p_begin, int64_t p_end) {
   using B = Block<Arch>;
   const int64_t k = args.k(), tokens = args.tokens();
   const int64_t panel_stride = kF32PanelRows * k;
+  const bool stream = tokens <= kStreamTokens;
+  const int64_t input_block = stream ? k : kInputBlock;
+  const int64_t groups = (tokens + B::kTokens - 1) / B::kTokens;
   const float* panels = args.w.elements<float>();
-  for (int64_t i0 = 0; i0 < k; i0 += kInputBlock) {
-    const int64_t kc = std::min(kInputBlock, k - i0);
-    const bool accumulate = i0 > 0;
-    const bool last = i0 + kc == k;
-    for (int64_t p = p_begin; p < p_end; p += B::kPanels) {
-      const int64_t used = std::min<int64_t>(B::kPanels, p_end - p);
-      const float* w = panels + p * panel_stride + i0 * kF32PanelRows;
-      const float* bias = last && args.bias ? args.bias + p * kF32PanelRows : nullptr;
-      for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
-        const float* x = args.x.row(t0) + i0;
-        float* c = args.y.row(t0) + p * kF32PanelRows;
-        if (used == B::kPanels) {
-          block_kernel<Arch, count, B::kPanels>(x, args.x.stride, w, panel_stride, kc, c,
-                                                args.y.stride, accumulate, bias);
-        } else {
-          block_kernel<Arch, count, 1>(x, args.x.stride, w, panel_stride, kc, c, args.y.stride,
-                                       accumulate, bias);
-        }
-      });
+  const auto slice = [&](int64_t p, int64_t i0) {  // [kc, 16] per panel from panel p, input i0
+    return panels + p * panel_stride + i0 * kF32PanelRows;
+  };
+  for (int64_t b0 = p_begin; b0 < p_end; b0 += kRowBlockPanels) {
+    const int64_t b1 = std::min(p_end, b0 + kRowBlockPanels);
+    for (int64_t i0 = 0; i0 < k; i0 += input_block) {
+      const int64_t kc = std::min(input_block, k - i0);
+      const bool accumulate = i0 > 0;
+      const bool last = i0 + kc == k;
+      for (int64_t p = b0; p < b1; p += B::kPanels) {
+        const int64_t used = std::min<int64_t>(B::kPanels, b1 - p);
+        const float* w = slice(p, i0);
+        const float* bias = last && args.bias ? args.bias + p * kF32PanelRows : nullptr;
+        // A stream asks for its own lines ahead. A GEMM's token groups reuse this slice from L1
+        // and each asks for its share of the next panels' slice, so no call starts by waiting
+        // for W from DRAM, and the requests come no faster than DRAM serves them.
+        const float* next = stream                ? w + kPrefetchInputs * kF32PanelRows
+                            : p + B::kPanels < b1 ? slice(p + B::kPanels, i0)
+                            : !last               ? slice(b0, i0 + kc)
+                            : b1 < p_end          ? slice(b1, 0)
+                                                  : nullptr;
+        const int64_t share = (kc + groups - 1) / groups;  // inputs of `next` per token group
+        for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
+          const float* x = args.x.row(t0) + i0;
+          float* c = args.y.row(t0) + p * kF32PanelRows;
+          const int64_t first = stream ? 0 : std::min(kc, t0 / B::kTokens * share);
+          const float* ahead = next ? next + first * kF32PanelRows : nullptr;
+          const int64_t ahead_inputs = !next ? 0 : stream ? kc : std::min(share, kc - first);
+          if (used == B::kPanels) {
+            block_kernel<Arch, count, B::kPanels>(x, args.x.stride, w, panel_stride, kc, c,
+                                                  args.y.stride, accumulate, bias, ahead,
+                                                  ahead_inputs);
+          } else {
+            block_kernel<Arch, count, 1>(x, args.x.stride, w, panel_stride, kc, c, args.y.stride,
+                                         accumulate, bias, ahead, ahead_inputs);
+          }
+        });
+      }
     }
   }
 }
@@ -127,7 +167,7 @@ void part_of_panel(const MatmulOperands& args, int64_t p, int64_t n_begin, int64
   alignas(64) float tile[B::kTokens * kF32PanelRows];  // [kTokens, 16]
   for_token_groups<B::kTokens>(tokens, [&](auto count, int64_t t0) {
     block_kernel<Arch, count, 1>(args.x.row(t0), args.x.stride, w, 0, k, tile, kF32PanelRows, false,
-                                 nullptr);
+                                 nullptr, nullptr, 0);
     for (int64_t t = 0; t < count; ++t) {
       float* y = args.y.row(t0 + t);
       for (int64_t n = n_begin; n < n_end; ++n) {

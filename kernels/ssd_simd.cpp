@@ -117,6 +117,20 @@ inline void pack_rows(const float* in, int64_t ld_in, int64_t rows, int64_t cols
   }
 }
 
+// out[j * ld_out + i] = in[i * ld_in + j] for i < rows, j < cols: in strips of 16 rows, so each
+// line of `out` is written whole while the strip's rows stay in L1 (column by column, every
+// store of a long-strided `out` missed L1: C B^T's copy of B is 128 KiB).
+inline void transpose(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out,
+                      int64_t ld_out) {
+  constexpr int64_t kStrip = 16;
+  for (int64_t i0 = 0; i0 < rows; i0 += kStrip) {
+    const int64_t i1 = std::min(rows, i0 + kStrip);
+    for (int64_t j = 0; j < cols; ++j) {
+      for (int64_t i = i0; i < i1; ++i) out[j * ld_out + i] = in[i * ld_in + j];
+    }
+  }
+}
+
 // Per-head scratch vectors: dt contiguous and cum = cumsum(dt * A), both zero padded to ld.
 inline void head_decay(const SsdShape& shape, const SsdChunk& chunk, int64_t h, int64_t ld,
                        float* dt, float* cum) {
@@ -161,15 +175,29 @@ inline void decay_exp_scaled(const float* log_decay, const float* scale, float* 
   }
 }
 
+// Whether the `size` floats at `state` are all zero (either sign): a sequence's first chunk enters
+// with a zero state, and its C S_in^T term, a third of the chunk output's arithmetic, is then zero.
+template <class Arch>
+inline bool is_zero_state(const float* state, int64_t size) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const int64_t body = size - size % kLanes;
+  for (int64_t i = 0; i < body; i += kLanes) {
+    if (xsimd::any(Batch::load_unaligned(state + i) != Batch(0.0f))) return false;
+  }
+  for (int64_t i = body; i < size; ++i) {
+    if (state[i] != 0.0f) return false;
+  }
+  return true;
+}
+
 // C B^T of one group into cb [T, ld] (lower triangle, by vector blocks), using copy as B^T.
 template <class Arch>
 void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t ld, float* copy,
               float* cb) {
   const int64_t T = chunk.tokens, N = shape.d_state;
   const float* B = chunk.B + g * N;
-  for (int64_t s = 0; s < T; ++s) {
-    for (int64_t n = 0; n < N; ++n) copy[n * ld + s] = B[s * chunk.ld_bc + n];
-  }
+  transpose(B, chunk.ld_bc, T, N, copy, ld);  // [N, T]
   gemm<Arch>({.m = T,
               .n = T,
               .k = N,
@@ -310,12 +338,11 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
     head_decay_matrix<Arch>(T, ld, cb, cum, dt, decay_in, decay_matrix);
     float* y_h = y + h * P;  // [T, P] with row stride ld_y
     const float* x_h = chunk.x + h * P;
-    if (state_in) {
-      // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
-      const float* S = state_in + h * P * N;  // [P, N]
-      for (int64_t p = 0; p < P; ++p) {
-        for (int64_t n = 0; n < N; ++n) copy[n * P + p] = S[p * N + n];
-      }
+    // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
+    const float* S = state_in ? state_in + h * P * N : nullptr;  // [P, N]
+    const bool has_state = S && !is_zero_state<Arch>(S, P * N);
+    if (has_state) {
+      transpose(S, N, P, N, copy, P);  // [N, P]
       gemm<Arch>({.m = T,
                   .n = P,
                   .k = N,
@@ -346,7 +373,7 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
                 .ldb = P,
                 .c = y_h,
                 .ldc = ld_y,
-                .accumulate = state_in != nullptr,
+                .accumulate = has_state,
                 .a_lower = true,
                 .c_lower = false});
     // The D skip connection.

@@ -14,10 +14,13 @@
 namespace mamba2 {
 namespace {
 
-// About four head tiles per layer: enough for two threads to balance, few enough that the
-// per-tile C.B^T products (shared by the heads of a group) are not recomputed often.
-int64_t ssd_head_tile(const ModelConfig& config) {
-  return std::max<int64_t>(1, (config.nheads + 3) / 4);
+// One head tile per thread, at most four: each tile recomputes the C.B^T products its heads'
+// groups share (a ninth of the chunk kernels' arithmetic for 130m), so fewer tiles cost less, and
+// two threads need only two to balance. A head's output does not depend on
+// its tile, so the thread count changes no bit.
+int64_t ssd_head_tile(const ModelConfig& config, int threads) {
+  const int64_t tiles = std::clamp<int64_t>(threads, 1, 4);
+  return std::max<int64_t>(1, (config.nheads + tiles - 1) / tiles);
 }
 
 class Mamba2Mixer final : public SsmMixer {
@@ -27,7 +30,7 @@ class Mamba2Mixer final : public SsmMixer {
       // xBC follows z (and the d_mlp halves) in in_proj's output.
       : SsmMixer(config, weights, threading, 2 * config.d_mlp + config.d_ssm),
         shape_{config.nheads, config.headdim, config.d_state, config.ngroups, config.D_has_hdim},
-        head_tile_(ssd_head_tile(config)) {}
+        head_tile_(ssd_head_tile(config, threading.threads())) {}
 
   // SSD workspaces per head tile; one decay per head.
   MixerBufferSizes buffer_sizes(int64_t capacity) const override {

@@ -7,6 +7,9 @@ namespace mamba2 {
 namespace {
 
 constexpr int64_t kGemmRowTile = 256;
+// Our f32 panel GEMM keeps its Y tile in L2 itself and costs nothing extra per call, so it takes
+// half those: 130m's out_proj (768 rows) is then 6 tiles, not 3 that two threads split 2 : 1.
+constexpr int64_t kPanelGemmRowTile = 128;
 
 // A decode step's projection (one token, or a batch of up to kGemvMaxTokens sessions) in
 // kDecodeTilesPerThread row tiles per thread, each a multiple of 16 rows (the q8_0 interleaved
@@ -38,9 +41,10 @@ void project(const ThreadingContext& threading, const Projection& projection, co
     threading.for_tiles(tokens, kTokenTile,
                         [&](int64_t begin, int64_t end) { input.convert(begin, end); });
   }
+  const bool panels = projection.layout == kernels::WeightLayout::kF32Panels16;
   const int64_t tile = tokens <= kernels::kGemvMaxTokens
                            ? decode_row_tile(projection.rows, threading.threads())
-                           : kGemmRowTile;
+                           : (panels ? kPanelGemmRowTile : kGemmRowTile);
   threading.for_tiles(projection.rows, tile,
                       [&](int64_t begin, int64_t end) { kernels::matmul(input, begin, end); });
 }

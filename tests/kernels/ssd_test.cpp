@@ -139,6 +139,33 @@ TEST(Ssd, ChunkPiecesMatchRecurrence) {
   });
 }
 
+// A first chunk enters with a state of zeros: heads whose state is zero (of either sign) get the
+// bits of no entering state, the others still read theirs.
+TEST(Ssd, ZeroEnteringStateGivesTheBitsOfNone) {
+  for_each_simd_level([](SimdLevel level) {
+    const SsdShape shape{
+        .heads = 4, .headdim = 16, .d_state = 40, .groups = 2, .d_has_hdim = false};
+    const Problem pr(shape, 37, 91);
+    const int64_t size = shape.headdim * shape.d_state;
+    std::vector<float> state = pr.state0;
+    std::fill(state.begin(), state.begin() + size, 0.0f);                  // head 0
+    std::fill(state.begin() + 2 * size, state.begin() + 3 * size, -0.0f);  // head 2
+    const ChunkResult none = run_pieces(level, pr, pr.all(), nullptr, 0, shape.heads);
+    const ChunkResult zeros = run_pieces(level, pr, pr.all(), state.data(), 0, shape.heads);
+    for (int64_t t = 0; t < pr.tokens; ++t) {
+      for (int64_t h : {0, 2}) {
+        for (int64_t p = 0; p < shape.headdim; ++p) {
+          const int64_t i = t * pr.width() + h * shape.headdim + p;
+          ASSERT_EQ(zeros.y[i], none.y[i]) << "t " << t << " h " << h << " p " << p;
+        }
+      }
+    }
+    const ChunkResult expected = run_recurrent(pr, pr.all(), state.data());
+    expect_near_scaled(zeros.y, expected.y, 1e-4f);
+    expect_near_scaled(zeros.state, expected.state, 1e-4f);
+  });
+}
+
 TEST(Ssd, ReferenceChunkPiecesMatchRecurrence) {
   uint32_t seed = 500;
   for (int64_t tokens : {1, 7, 33, 100}) {
