@@ -15,6 +15,12 @@ void MemoryStateStore::put(std::span<const int32_t> tokens, const SessionState& 
   cache_.insert(tokens, state);
 }
 
+void MemoryStateStore::put(std::span<const int32_t> tokens,
+                           std::shared_ptr<const SessionState> state) {
+  std::lock_guard lock(mutex_);
+  cache_.insert(tokens, std::move(state));
+}
+
 StoreSize MemoryStateStore::size() const {
   std::lock_guard lock(mutex_);
   return {cache_.entries(), cache_.bytes()};

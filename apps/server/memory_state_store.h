@@ -17,6 +17,8 @@ class MemoryStateStore final : public StateStore {
   std::optional<StoredState> find(std::span<const int32_t> tokens, int64_t min_length) override;
   // A state larger than the whole store is not kept.
   void put(std::span<const int32_t> tokens, const SessionState& state) override;
+  // The same, keeping `state` itself rather than a copy.
+  void put(std::span<const int32_t> tokens, std::shared_ptr<const SessionState> state);
   StoreSize size() const override;
 
  private:

@@ -22,14 +22,15 @@ std::optional<TieredStateCache::Hit> TieredStateCache::find(std::span<const int3
 
 void TieredStateCache::insert(std::span<const int32_t> tokens, const SessionState& state,
                               std::function<void()> saved) {
-  memory_.put(tokens, state);
   if (!writer_) {
+    memory_.put(tokens, state);
     if (saved) saved();
     return;
   }
-  // The writer's own copy: the caller's session goes on to the next request.
-  writer_->put({tokens.begin(), tokens.end()}, std::make_shared<const SessionState>(state),
-               std::move(saved));
+  // One copy for both tiers: the caller's session goes on to the next request.
+  auto copy = std::make_shared<const SessionState>(state);
+  memory_.put(tokens, copy);
+  writer_->put({tokens.begin(), tokens.end()}, std::move(copy), std::move(saved));
 }
 
 }  // namespace mamba2::server

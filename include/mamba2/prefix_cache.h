@@ -32,6 +32,9 @@ class PrefixCache {
   // Keeps `state`, which has consumed exactly `tokens` (if that prefix is kept already, it only
   // becomes the most recently used). A state larger than the whole cache is not kept.
   void insert(std::span<const int32_t> tokens, const SessionState& state);
+  // The same, keeping `state` itself (shared with the caller, who may not change it) instead of
+  // a copy.
+  void insert(std::span<const int32_t> tokens, std::shared_ptr<const SessionState> state);
 
   int64_t entries() const { return static_cast<int64_t>(entries_.size()); }
   // Every entry, the least recently used first (inserting them in this order rebuilds the cache).

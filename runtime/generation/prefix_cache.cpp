@@ -28,7 +28,13 @@ std::optional<PrefixCache::Hit> PrefixCache::find(std::span<const int32_t> token
 }
 
 void PrefixCache::insert(std::span<const int32_t> tokens, const SessionState& state) {
-  const int64_t bytes = entry_bytes(tokens, state);
+  if (tokens.empty() || entry_bytes(tokens, state) > max_bytes_) return;  // before copying it
+  insert(tokens, std::make_shared<const SessionState>(state));
+}
+
+void PrefixCache::insert(std::span<const int32_t> tokens,
+                         std::shared_ptr<const SessionState> state) {
+  const int64_t bytes = entry_bytes(tokens, *state);
   if (tokens.empty() || bytes > max_bytes_) return;
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (std::ranges::equal(it->tokens, tokens)) {
@@ -40,8 +46,8 @@ void PrefixCache::insert(std::span<const int32_t> tokens, const SessionState& st
     bytes_ -= entries_.back().bytes;
     entries_.pop_back();
   }
-  entries_.push_front({std::vector<int32_t>(tokens.begin(), tokens.end()),
-                       std::make_shared<const SessionState>(state), bytes});
+  entries_.push_front(
+      {std::vector<int32_t>(tokens.begin(), tokens.end()), std::move(state), bytes});
   bytes_ += bytes;
 }
 

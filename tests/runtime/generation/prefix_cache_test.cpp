@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 namespace mamba2 {
@@ -49,6 +50,19 @@ TEST(PrefixCache, EvictsTheLeastRecentlyUsedToStayInItsBytes) {
   // A state larger than the whole cache is not kept.
   cache.insert(std::vector<int32_t>{7, 8}, state_at(4, 64));
   EXPECT_FALSE(cache.find(std::vector<int32_t>{7, 8, 9}));
+}
+
+TEST(PrefixCache, ASharedStateIsKeptItselfNotCopied) {
+  PrefixCache cache(1 << 20);
+  const auto state = std::make_shared<const SessionState>(state_at(2));
+  cache.insert(std::vector<int32_t>{1, 2}, state);
+  const auto hit = cache.find(std::vector<int32_t>{1, 2, 3});
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->state, state);  // the same object the caller holds
+  // Bounds hold as for a copied state.
+  PrefixCache small(50);
+  small.insert(std::vector<int32_t>{7, 8}, std::make_shared<const SessionState>(state_at(4, 64)));
+  EXPECT_EQ(small.entries(), 0);
 }
 
 }  // namespace
