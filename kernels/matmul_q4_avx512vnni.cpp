@@ -196,20 +196,6 @@ inline __m512 byte_of(const __m512i (&words)[2]) {
   return _mm512_cvtepi32_ps(_mm512_and_si512(shifted, _mm512_set1_epi32(0xFF)));
 }
 
-// Sub-block g's scales d * sc_g of a unit's sixteen rows.
-template <int g>
-inline __m512 sub_block_scales(const std::byte* unit) {
-  const __m512 d = halves_at(unit + kQ4_KUnitDOffset);
-  return _mm512_mul_ps(d, byte_of<g>(unpack_scales(unit).scales));
-}
-
-// Sub-block g's minimums dmin * m_g of a unit's sixteen rows.
-template <int g>
-inline __m512 sub_block_minimums(const std::byte* unit) {
-  const __m512 dmin = halves_at(unit + kQ4_KUnitDminOffset);
-  return _mm512_mul_ps(dmin, byte_of<g>(unpack_scales(unit).mins));
-}
-
 // Q4_K: per chunk c of 64 inputs, eight lines give sub-block 2c (low nibbles) and 2c + 1 (high)
 // in 16 vpdpbusd; the quants carry no bias (their minimums are a float sum of their own). Its
 // panel (GEMM) holds each block's scales d * sc and minimums dmin * m as floats, unpacked once per
@@ -217,21 +203,28 @@ inline __m512 sub_block_minimums(const std::byte* unit) {
 // as many registers as the float sums and leave room for three tokens instead of six.
 struct Q4_KInterleaved {
   static constexpr int kGemvGroups = 4, kGemmGroups = 2, kGemmTokens = 6;
-  // The panel's extra bytes per block: its sixteen rows' scales d * sc and minimums dmin * m.
-  static constexpr int64_t kPanelExtra = 128;
+  // The panel's extra bytes per block: its sixteen rows' scales d * sc, then their minimums
+  // dmin * m, as floats.
+  static constexpr int64_t kPanelExtra = 2 * kQ4UnitRows * sizeof(float);
   static int64_t row_bytes(int64_t k) { return interleaved::panel_row_bytes(k, kPanelExtra); }
+  static float* panel_scales(const QuantPanel& panel, int64_t row, int64_t b) {
+    return reinterpret_cast<float*>(panel.extra_at(row, b));
+  }
+  static float* panel_minimums(const QuantPanel& panel, int64_t row, int64_t b) {
+    return panel_scales(panel, row, b) + kQ4UnitRows;
+  }
 
   // A panel tile's minimums, block after block: mins = fma(dmin * m_b, sum(q_x) * d_x, mins).
   template <int kGroups, int kTokens>
-  static void panel_minimums(const MatmulOperands& args, const Q8_0Activations& xq,
-                             const QuantPanel& panel, int64_t row, int64_t t0,
-                             interleaved::TileSums<kGroups, kTokens>& mins) {
+  static void add_minimums(const MatmulOperands& args, const Q8_0Activations& xq,
+                           const QuantPanel& panel, int64_t row, int64_t t0,
+                           interleaved::TileSums<kGroups, kTokens>& mins) {
     interleaved::for_each_block<8, kQ4_KUnitBytes>(
         args, xq, row, t0,
         [&](const std::byte*, auto, int64_t b, int64_t, const interleaved::TileActivations& x)
             MAMBA2_ALWAYS_INLINE {
               unroll<kGroups>([&](auto g) MAMBA2_ALWAYS_INLINE {
-                const __m512 dm = _mm512_load_ps(panel.extra_at(row + kQ4UnitRows * g, b) + 64);
+                const __m512 dm = _mm512_load_ps(panel_minimums(panel, row + kQ4UnitRows * g, b));
                 unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
                   mins.v[g][t] = _mm512_fmadd_ps(dm, _mm512_set1_ps(x.sum(t, b)), mins.v[g][t]);
                 });
@@ -285,13 +278,17 @@ struct Q4_KInterleaved {
   }
 
   // Block 8u + 2c's panel lines: the low nibbles of the unit's lines 8c + s, block 8u + 2c + 1's
-  // their high ones; and each block's scales and minimums as floats.
+  // their high ones; and each block's scales and minimums as floats, unpacked once per unit.
   static void unpack(const MatmulOperands& args, int64_t row, QuantPanel& panel) {
     unpack_nibbles<kQ4_KUnitBytes, 4, 8>(args, row, panel, [&](const std::byte* unit, int64_t b0) {
+      const KScales k = unpack_scales(unit);
+      const __m512 d = halves_at(unit + kQ4_KUnitDOffset);
+      const __m512 dmin = halves_at(unit + kQ4_KUnitDminOffset);
       unroll<8>([&](auto sub) MAMBA2_ALWAYS_INLINE {
-        auto* extra = reinterpret_cast<float*>(panel.extra_at(row, b0 + sub));
-        _mm512_store_ps(extra, sub_block_scales<sub>(unit));
-        _mm512_store_ps(extra + kQ4UnitRows, sub_block_minimums<sub>(unit));
+        _mm512_store_ps(panel_scales(panel, row, b0 + sub),
+                        _mm512_mul_ps(d, byte_of<sub>(k.scales)));
+        _mm512_store_ps(panel_minimums(panel, row, b0 + sub),
+                        _mm512_mul_ps(dmin, byte_of<sub>(k.mins)));
       });
     });
   }
@@ -311,12 +308,12 @@ struct Q4_KInterleaved {
                     return _mm512_load_si512(panel.line(row + kQ4UnitRows * g, b, s));
                   },
                   [&](auto g) MAMBA2_ALWAYS_INLINE {
-                    return _mm512_load_ps(panel.extra_at(row + kQ4UnitRows * g, b));
+                    return _mm512_load_ps(panel_scales(panel, row + kQ4UnitRows * g, b));
                   },
                   acc);
             });
     interleaved::TileSums<kGroups, kTokens> mins;
-    panel_minimums(args, xq, panel, row, t0, mins);
+    add_minimums(args, xq, panel, row, t0, mins);
     acc.store(out, &mins);
   }
 };
