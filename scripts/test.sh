@@ -18,28 +18,32 @@ for config in release sanitize; do
   (cd "build/$config" && ctest --output-on-failure -j "$(nproc)" --timeout 600 "${exclude[@]}")
 done
 
-# ThreadSanitizer on the multi-session tests only (the rest is single-session): the sessions
-# sharing a model, the server's scheduler with its HTTP-side threads, and the prefix-state stores
-# used from several threads; just those executables are built, in build/tsan.
-echo "== tsan: build (multi-session tests)"
+# ThreadSanitizer on the tests of what runs on several threads: sessions sharing a model, each
+# with tiles on two threads; the server's scheduler with its HTTP-side threads; the prefix-state
+# stores; the tiled GEMM, quantizer and batched decode. Just those executables are built, in
+# build/tsan.
+echo "== tsan: build (multi-threaded tests)"
 tsan_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAMBA2_TSAN=ON -DMAMBA2_BUILD_BENCH=OFF)
 [ -n "${CI:-}" ] && tsan_flags+=(-DMAMBA2_WERROR=ON)
 cmake -S . -B build/tsan -G Ninja "${tsan_flags[@]}" >/dev/null
 cmake --build build/tsan -j "$(nproc)" --target runtime_concurrency_test apps_server_scheduler_test \
-  apps_state_store_test kernels_matmul_f32_panels_test mamba2-server mamba2-loadtest
+  apps_state_store_test kernels_matmul_f32_panels_test runtime_gguf_requantize_test \
+  runtime_batch_decoder_test mamba2-server mamba2-loadtest
 echo "== tsan: test"
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_concurrency_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/apps/apps_server_scheduler_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/apps/apps_state_store_test
-# The f32 GEMM's per-K choice, measured once while several models load at the same time. (Its
-# row tiles on a TBB arena of 2-3 threads are not run here: TSan, not seeing inside libtbb,
-# reports TBB's own range splitting as a race.)
-TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/kernels/kernels_matmul_f32_panels_test \
-  --gtest_filter='F32GemmPath.*'
+# Tiles split over threads (in this build on plain threads TSan follows, not TBB's: see
+# threading_context.cpp): the f32 GEMM's row tiles and its per-K choice measured while several
+# models load at once, the quantizer's row tiles, and batches of sessions decoding together.
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/kernels/kernels_matmul_f32_panels_test
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/runtime_gguf_requantize_test \
+  --gtest_filter='RequantizeThreads.*'
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_batch_decoder_test
 # The whole server (HTTP threads, jobs, scheduler) under a short load with hostile requests; a
 # race ends the server with TSan's exit code, which the load test reports as a failure.
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/apps/mamba2-loadtest \
-  --server build/tsan/apps/mamba2-server -m models/default.gguf -t 1 --parallel 4 --clients 4 \
+  --server build/tsan/apps/mamba2-server -m models/default.gguf -t 2 --parallel 4 --clients 4 \
   --requests 3 --max-tokens 8 --prompt-lengths 4,40,300 --baseline 1 --hostile 40 --timeout 120
 
 # libFuzzer on every reader of untrusted input, a short time per target (scripts/fuzz.sh, clang,

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "runtime/engine/prefill.h"
 
 namespace mamba2 {
@@ -66,6 +68,18 @@ void ChunkedPrefill::run(std::span<const int32_t> tokens, int64_t position, Logi
       for (int64_t layer = 0; layer <= context_.config.n_layer; ++layer) {
         run_node(layer, chunk_index);
       }
+    }
+    return;
+  }
+  if (ThreadingContext::kTilesOnPlainThreads) {
+    // The same nodes anti-diagonal by anti-diagonal: both of a node's predecessors are on the
+    // diagonal before it, so this is one valid order of the graph's, with plain threads.
+    for (int64_t diagonal = 0; diagonal < context_.config.n_layer + window; ++diagonal) {
+      const int64_t first = std::max<int64_t>(0, diagonal - context_.config.n_layer);
+      const int64_t last = std::min(window - 1, diagonal);
+      context_.threading.for_tiles(last - first + 1, 1, [&](int64_t begin, int64_t) {
+        run_node(diagonal - (first + begin), first + begin);
+      });
     }
     return;
   }

@@ -6,8 +6,58 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace mamba2 {
+namespace {
+
+#if defined(__SANITIZE_THREAD__)
+// ThreadSanitizer cannot see the synchronisation inside libtbb (Debian's is not instrumented): it
+// would report TBB handing a task, or an arena's work, from one thread to another as a race. In a
+// TSan build the tiles run on plain threads instead, whose start and join it understands: the
+// same tiles on as many threads, so what it checks is our code's sharing, not TBB's.
+constexpr bool kPlainThreads = true;
+
+void run_tiles_in_parallel(int threads, int64_t tiles, FunctionRef<void(int64_t)> run_tile) {
+  std::atomic<int64_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto work = [&] {
+    try {
+      for (int64_t index = next++; index < tiles; index = next++) run_tile(index);
+    } catch (...) {
+      const std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = tiles;
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (int64_t i = 1; i < std::min<int64_t>(threads, tiles); ++i) helpers.emplace_back(work);
+    work();
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+#else
+constexpr bool kPlainThreads = false;
+
+void run_tiles_in_parallel(int, int64_t tiles, FunctionRef<void(int64_t)> run_tile) {
+  tbb::parallel_for(
+      tbb::blocked_range<int64_t>(0, tiles, 1),
+      [&](const tbb::blocked_range<int64_t>& range) {
+        for (int64_t index = range.begin(); index < range.end(); ++index) run_tile(index);
+      },
+      tbb::simple_partitioner());
+}
+#endif
+
+}  // namespace
+
+const bool ThreadingContext::kTilesOnPlainThreads = kPlainThreads;
 
 struct ThreadingContext::Arena {
   explicit Arena(int threads) : arena(threads) {}
@@ -20,7 +70,7 @@ ThreadingContext::ThreadingContext(int threads)
 }
 
 void ThreadingContext::execute(FunctionRef<void()> fn) const {
-  if (arena_) {
+  if (arena_ && !kPlainThreads) {
     arena_->arena.execute(fn);
   } else {
     fn();
@@ -37,12 +87,7 @@ void ThreadingContext::for_tiles(int64_t n, int64_t tile,
     for (int64_t index = 0; index < tiles; ++index) run_tile(index);
     return;
   }
-  tbb::parallel_for(
-      tbb::blocked_range<int64_t>(0, tiles, 1),
-      [&](const tbb::blocked_range<int64_t>& range) {
-        for (int64_t index = range.begin(); index < range.end(); ++index) run_tile(index);
-      },
-      tbb::simple_partitioner());
+  run_tiles_in_parallel(threads_, tiles, run_tile);
 }
 
 }  // namespace mamba2

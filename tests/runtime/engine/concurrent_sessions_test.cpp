@@ -34,16 +34,9 @@ struct Transcript {
 
 constexpr int kDecodeSteps = 12;
 
-// Threads inside each session. Under ThreadSanitizer one: libtbb is not instrumented, so TSan
-// cannot see the happens-before edges of TBB's task hand-off and flags every parallel_for and
-// flow-graph node (blocked_range splits included). With one thread a session runs its loops on
-// its own thread, and TSan checks what this test is about: sessions in different threads that
-// share one Model. (Thread counts within a session are covered by session_test.cpp.)
-#if defined(__SANITIZE_THREAD__)
-constexpr int kSessionThreads = 1;
-#else
+// Threads inside each session: two, so the sessions' own tiles run in parallel too (under
+// ThreadSanitizer on plain threads it can follow; see threading_context.cpp).
 constexpr int kSessionThreads = 2;
-#endif
 
 Transcript run_session(std::shared_ptr<const Model> model, const std::vector<int32_t>& prompt,
                        ScanMode scan) {
