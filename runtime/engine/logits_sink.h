@@ -25,6 +25,8 @@ class LogitsSink {
   void consume(const LayerStages& stages, ActivationBlock& block) {
     const auto vocab = static_cast<int64_t>(last_.size());
     if (callback_ && *callback_) {
+      // Grown on first use: most sessions never ask for every position's logits.
+      scratch_.resize(static_cast<size_t>(kRowsPerPass * vocab));
       for (int64_t begin = 0; begin < block.tokens; begin += kRowsPerPass) {
         const int64_t end = std::min(block.tokens, begin + kRowsPerPass);
         stages.logits(block, begin, end, scratch_.data());

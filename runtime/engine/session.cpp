@@ -55,8 +55,7 @@ struct Session::Impl {
         stages(config, model.prepared(), threading),
         chunk(options.chunk_size > 0 ? options.chunk_size : config.chunk_size),
         step_block(config, stages.mixer(), 1),
-        logits(static_cast<size_t>(config.vocab_padded)),
-        logits_scratch(static_cast<size_t>(LogitsSink::kRowsPerPass * config.vocab_padded)) {
+        logits(static_cast<size_t>(config.vocab_padded)) {
     if (chunk < 1 || chunk > (1 << 16)) throw Error("chunk size", "must be 1..65536");
     state.conv.assign(static_cast<size_t>(conv_state_size(config)), 0.0f);
     state.ssm.assign(static_cast<size_t>(ssm_state_size(config)), 0.0f);
@@ -164,7 +163,7 @@ struct Session::Impl {
   ActivationBlock step_block;
   std::array<std::unique_ptr<PrefillStrategy>, 4> strategies;  // by ScanMode, made on first use
   std::vector<float> logits;                                   // [vocab_padded] of the last token
-  std::vector<float> logits_scratch;                           // [kRowsPerPass, vocab_padded]
+  std::vector<float> logits_scratch;  // [kRowsPerPass, vocab_padded] once every position is wanted
 };
 
 Session::Session(std::shared_ptr<const Model> model, SessionOptions options)
