@@ -13,6 +13,7 @@
 #include "kernels/aligned_vector.h"
 #include "kernels/amx_tiles.h"
 #include "kernels/matmul_bf16.h"
+#include "kernels/transpose16.h"
 
 namespace mamba2::kernels::bf16_detail {
 namespace {
@@ -39,7 +40,9 @@ void copy_rows(const MatmulOperands& args, int64_t row, int64_t rows, int64_t pa
   }
 }
 
-// C tiles -> y for the block's rows [row, row + rows) and tokens [t0, t0 + tokens).
+// C tiles -> y for the block's rows [row, row + rows) and tokens [t0, t0 + tokens). Each C tile
+// is [16 rows][16 tokens]; it is transposed in registers so that every token's 16 rows go to y
+// in one store (a masked one past the last row), with the bias added as the scalar sum + bias.
 void store_block(const MatmulOperands& args, int64_t row, int64_t rows, int64_t t0,
                  int64_t tokens) {
   alignas(64) float c[4][kTile][kTile];  // [tile][row][token]
@@ -47,11 +50,20 @@ void store_block(const MatmulOperands& args, int64_t row, int64_t rows, int64_t 
   _tile_stored(1, c[1], 64);
   _tile_stored(2, c[2], 64);
   _tile_stored(3, c[3], 64);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float bias = args.bias ? args.bias[row + r] : 0.0f;
-    for (int64_t t = 0; t < tokens; ++t) {
-      const float sum = c[2 * (r / kTile) + t / kTile][r % kTile][t % kTile];
-      args.y.row(t0 + t)[row + r] = args.bias ? sum + bias : sum;
+  for (int64_t half = 0; half < 2 && half * kTile < rows; ++half) {
+    const int64_t r0 = row + half * kTile;
+    const int64_t left = std::min(kTile, rows - half * kTile);
+    const auto mask = static_cast<__mmask16>((uint32_t{1} << left) - 1);
+    const __m512 bias = args.bias ? _mm512_maskz_loadu_ps(mask, args.bias + r0) : __m512{};
+    for (int64_t j = 0; j < 2 && j * kTile < tokens; ++j) {
+      __m512 v[kTile];  // [row][token], then [token][row]
+      for (int64_t r = 0; r < kTile; ++r) v[r] = _mm512_load_ps(c[2 * half + j][r]);
+      transpose16(v);
+      const int64_t count = std::min(kTile, tokens - j * kTile);
+      for (int64_t t = 0; t < count; ++t) {
+        const __m512 sum = args.bias ? _mm512_add_ps(v[t], bias) : v[t];
+        _mm512_mask_storeu_ps(args.y.row(t0 + j * kTile + t) + r0, mask, sum);
+      }
     }
   }
 }
