@@ -712,10 +712,11 @@ TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
 TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
   if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   // K past and short of whole tiles; N with whole 32-row blocks read in place and ragged ends
-  // copied; tokens in whole and partial 32-token blocks.
+  // copied; tokens in whole and partial 16-token tiles and 32-token blocks (the activations are
+  // converted 16 tokens at a time, the rest one by one).
   for (int64_t k : {32, 64, 100, 160}) {
     for (int64_t n : {1, 17, 40, 70}) {
-      for (int64_t tokens : {1, 16, 33}) {
+      for (int64_t tokens : {1, 15, 16, 33, 48, 67}) {
         SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
         QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(5 * k + n + tokens));
         expect_bf16_activation_path(Bf16Path::kAmx, c,
