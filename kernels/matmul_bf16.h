@@ -56,8 +56,10 @@ struct Bf16Activations {
   AlignedVector<float> even;     // kWiden: [tokens, k / 2], x[2i]
   AlignedVector<float> odd;      // kWiden: [tokens, k / 2], x[2i + 1]
   AlignedVector<uint16_t> bf16;  // kAvx512Bf16: [tokens, padded_k], zero-padded
-                                 // kAmx: [padded_k / 2, padded_tokens, 2], pairs of inputs
-                                 // (x[t][2i], x[t][2i + 1]) by token, zero-padded
+                                 // kAmx: [padded_tokens / 16, padded_k / 2, 16, 2], pairs
+                                 // of inputs (x[t][2i], x[t][2i + 1]) by token, zero-padded:
+                                 // each AMX B tile (16 pairs by 16 tokens) is 1 KiB in one
+                                 // piece, and a 16-token group's tiles follow each other
 
   void resize(Bf16Path path, int64_t token_count, int64_t k_inputs);
 };

@@ -712,18 +712,18 @@ TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
 TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
   if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   // K past and short of whole tiles; N with whole 32-row blocks read in place and ragged ends
-  // copied; tokens in whole and partial 16-token tiles and 32-token blocks (the activations are
-  // converted 16 tokens at a time, the rest one by one).
+  // copied, and past one 256-row panel; tokens in whole and partial 16-token tiles and 32-token
+  // blocks (the activations are converted 16 tokens at a time, the rest one by one).
   for (int64_t k : {32, 64, 100, 160}) {
-    for (int64_t n : {1, 17, 40, 70}) {
+    for (int64_t n : {1, 17, 40, 70, 290}) {
       for (int64_t tokens : {1, 15, 16, 33, 48, 67}) {
         SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
         QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(5 * k + n + tokens));
-        expect_bf16_activation_path(Bf16Path::kAmx, c,
-                                    [](const Bf16Activations& xp, int64_t t, int64_t i) {
-                                      // [padded_k / 2, padded_tokens, 2]
-                                      return (i / 2 * xp.padded_tokens + t) * 2 + i % 2;
-                                    });
+        expect_bf16_activation_path(
+            Bf16Path::kAmx, c, [](const Bf16Activations& xp, int64_t t, int64_t i) {
+              // [padded_tokens / 16, padded_k / 2, 16, 2]
+              return ((t / 16 * xp.padded_k / 2 + i / 2) * 16 + t % 16) * 2 + i % 2;
+            });
       }
     }
   }
