@@ -729,6 +729,26 @@ TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
   }
 }
 
+TEST(MatmulBf16, AmxPackedWeightsGiveTheBitsOfWeightsReadInPlace) {
+  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  // From 192 tokens on W's panels are packed into tiles first; with fewer, whole panels are read
+  // in place. The tiles and the sum order are the same, so every token gets the same bits. N
+  // spans a whole 256-row panel and a ragged one.
+  const int64_t many = 200, few = 40, k = 128, n = 300;
+  QuantCase all(DType::kBF16, many, k, n, 11), first(DType::kBF16, few, k, n, 11);
+  const auto at = [](const Bf16Activations& xp, int64_t t, int64_t i) {
+    return ((t / 16 * xp.padded_k / 2 + i / 2) * 16 + t % 16) * 2 + i % 2;
+  };
+  expect_bf16_activation_path(Bf16Path::kAmx, all, at);
+  first.x.assign(all.x.begin(), all.x.begin() + few * all.ld_x);  // [few, ld_x]
+  Bf16Activations xp;
+  xp.resize(Bf16Path::kAmx, few, k);
+  prepare_activations_bf16(first.x_view(), 0, few, xp);
+  matmul_bf16(Bf16Path::kAmx, first.args(), xp, 0, n);
+  const std::vector<float> head(all.y.begin(), all.y.begin() + few * all.ld_y);
+  EXPECT_EQ(first.y, head);
+}
+
 TEST(MatmulBf16, AmxTilesAreBitIdenticalToOneCall) {
   if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   expect_row_tiles_bit_identical(Bf16Path::kAmx, 40, 128, 100, {0, 1, 31, 32, 45, 77, 96, 100});
