@@ -16,8 +16,10 @@
 //    products per cycle), half what its two FMA units do on widened weights, and it rounds.
 //  - kAmx (CPUs with AMX-BF16, Linux granting the tile state): TDPBF16PS on 16 x 16 tiles, 8192
 //    products per instruction, about 8x one core's f32 FMA rate here (1.9 TFLOP/s measured).
-//    Activations rounded to bf16 as for kAvx512Bf16, with the same error bound; W rows are read
-//    as stored (they are the A tiles) and the activations are laid out as the B tiles want them.
+//    Activations rounded to bf16 as for kAvx512Bf16, with the same error bound; W rows are the A
+//    tiles (read as stored, or for many tokens from a per-call copy of a 256-row panel packed
+//    tile by tile), the activations are laid out as the B tiles want them, and the C tiles
+//    [row][token] are transposed in registers on their way to y [token][row].
 // bf16_path() picks kWiden for few tokens or separate sequences (decode: exact, and memory-bound
 // anyway; every row gets the bits it gets alone), and for many tokens of one sequence kAmx where
 // the CPU has it (prefill is compute-bound and AMX is the one unit fast enough to matter), else
