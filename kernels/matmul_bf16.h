@@ -16,8 +16,10 @@
 //    products per cycle), half what its two FMA units do on widened weights, and it rounds.
 //  - kAmx (CPUs with AMX-BF16, Linux granting the tile state): TDPBF16PS on 16 x 16 tiles, 8192
 //    products per instruction, about 8x one core's f32 FMA rate here (1.9 TFLOP/s measured).
-//    Activations rounded to bf16 as for kAvx512Bf16, with the same error bound; W rows are read
-//    as stored (they are the A tiles) and the activations are laid out as the B tiles want them.
+//    Activations rounded to bf16 as for kAvx512Bf16, with the same error bound; W rows are the A
+//    tiles (read as stored, or for many tokens from a per-call copy of a 256-row panel packed
+//    tile by tile), the activations are laid out as the B tiles want them, and the C tiles
+//    [row][token] are transposed in registers on their way to y [token][row].
 // bf16_path() picks kWiden for few tokens or separate sequences (decode: exact, and memory-bound
 // anyway; every row gets the bits it gets alone), and for many tokens of one sequence kAmx where
 // the CPU has it (prefill is compute-bound and AMX is the one unit fast enough to matter), else
@@ -56,8 +58,10 @@ struct Bf16Activations {
   AlignedVector<float> even;     // kWiden: [tokens, k / 2], x[2i]
   AlignedVector<float> odd;      // kWiden: [tokens, k / 2], x[2i + 1]
   AlignedVector<uint16_t> bf16;  // kAvx512Bf16: [tokens, padded_k], zero-padded
-                                 // kAmx: [padded_k / 2, padded_tokens, 2], pairs of inputs
-                                 // (x[t][2i], x[t][2i + 1]) by token, zero-padded
+                                 // kAmx: [padded_tokens / 16, padded_k / 2, 16, 2], pairs
+                                 // of inputs (x[t][2i], x[t][2i + 1]) by token, zero-padded:
+                                 // each AMX B tile (16 pairs by 16 tokens) is 1 KiB in one
+                                 // piece, and a 16-token group's tiles follow each other
 
   void resize(Bf16Path path, int64_t token_count, int64_t k_inputs);
 };

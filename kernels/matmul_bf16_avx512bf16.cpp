@@ -86,18 +86,59 @@ void to_bf16_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end, Bf16
 
 void to_bf16_pairs_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end,
                           Bf16Activations& out) {
-  uint32_t* pairs = reinterpret_cast<uint32_t*>(out.bf16.data());  // [padded_k / 2, padded_tokens]
+  // [padded_tokens / 16, padded_k / 2, 16]: pair p of token t at pair_at(t, p).
+  uint32_t* pairs = reinterpret_cast<uint32_t*>(out.bf16.data());
+  const int64_t group = out.padded_k / 2 * 16;  // pairs per 16-token group
+  const auto pair_at = [&](int64_t t, int64_t p) { return t / 16 * group + p * 16 + t % 16; };
   alignas(64) uint32_t rounded[8];
-  for (int64_t t = t_begin; t < t_end; ++t) {
+  const auto one_token = [&](int64_t t) {
     const float* row = x.row(t);
     for (int64_t i = 0; i < out.padded_k; i += 16) {
       const int64_t left = std::clamp<int64_t>(out.k - i, 0, 16);
       const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << left) - 1);
       _mm256_store_si256(reinterpret_cast<__m256i*>(rounded),
                          round_to_bf16(_mm512_maskz_loadu_ps(mask, row + i)));
-      for (int64_t p = 0; p < 8; ++p) pairs[(i / 2 + p) * out.padded_tokens + t] = rounded[p];
+      for (int64_t p = 0; p < 8; ++p) pairs[pair_at(t, i / 2 + p)] = rounded[p];
+    }
+  };
+  // Whole 16-token groups at once: their 16 inputs from i rounded to 8 pairs each, transposed in
+  // registers into 8 pair rows of 16 tokens (512 bytes in one piece) instead of 128 scattered
+  // stores. A range that starts or ends inside a group does those tokens one by one.
+  int64_t t = t_begin;
+  for (; t < t_end && t % 16 != 0; ++t) one_token(t);
+  const __m512i low_lanes = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+  const __m512i high_lanes = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (; t + 16 <= t_end; t += 16) {
+    for (int64_t i = 0; i < out.padded_k; i += 16) {
+      const int64_t left = std::clamp<int64_t>(out.k - i, 0, 16);
+      const __mmask16 mask = static_cast<__mmask16>((uint32_t{1} << left) - 1);
+      __m512i z[8];  // z[j]: token t + j's 8 pairs, then token t + 8 + j's
+      for (int j = 0; j < 8; ++j) {
+        const __m256i lo = round_to_bf16(_mm512_maskz_loadu_ps(mask, x.row(t + j) + i));
+        const __m256i hi = round_to_bf16(_mm512_maskz_loadu_ps(mask, x.row(t + 8 + j) + i));
+        z[j] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      }
+      // An 8 x 8 transpose in each 256-bit half (tokens t.. and t + 8..) at once.
+      __m512i a[8], b[8];
+      for (int j = 0; j < 8; j += 2) {
+        a[j] = _mm512_unpacklo_epi32(z[j], z[j + 1]);
+        a[j + 1] = _mm512_unpackhi_epi32(z[j], z[j + 1]);
+      }
+      for (int j = 0; j < 8; j += 4) {
+        b[j] = _mm512_unpacklo_epi64(a[j], a[j + 2]);      // 128-bit lanes: pairs 0, 4 of 4 tokens
+        b[j + 1] = _mm512_unpackhi_epi64(a[j], a[j + 2]);  // pairs 1, 5
+        b[j + 2] = _mm512_unpacklo_epi64(a[j + 1], a[j + 3]);  // pairs 2, 6
+        b[j + 3] = _mm512_unpackhi_epi64(a[j + 1], a[j + 3]);  // pairs 3, 7
+      }
+      uint32_t* dst = pairs + pair_at(t, i / 2);  // [8, 16]
+      for (int p = 0; p < 4; ++p) {
+        _mm512_store_si512(dst + p * 16, _mm512_permutex2var_epi64(b[p], low_lanes, b[p + 4]));
+        _mm512_store_si512(dst + (p + 4) * 16,
+                           _mm512_permutex2var_epi64(b[p], high_lanes, b[p + 4]));
+      }
     }
   }
+  for (; t < t_end; ++t) one_token(t);
 }
 
 // Four rows by six tokens: 24 accumulators, four weight registers, one activation.

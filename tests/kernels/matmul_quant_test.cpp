@@ -712,20 +712,41 @@ TEST(MatmulBf16, Avx512Bf16TilesAreBitIdenticalToOneCall) {
 TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
   if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   // K past and short of whole tiles; N with whole 32-row blocks read in place and ragged ends
-  // copied; tokens in whole and partial 32-token blocks.
+  // copied, and past one 256-row panel; tokens in whole and partial 16-token tiles and 32-token
+  // blocks (the activations are converted 16 tokens at a time, the rest one by one).
   for (int64_t k : {32, 64, 100, 160}) {
-    for (int64_t n : {1, 17, 40, 70}) {
-      for (int64_t tokens : {1, 16, 33}) {
+    for (int64_t n : {1, 17, 40, 70, 290}) {
+      for (int64_t tokens : {1, 15, 16, 33, 48, 67}) {
         SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
         QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(5 * k + n + tokens));
-        expect_bf16_activation_path(Bf16Path::kAmx, c,
-                                    [](const Bf16Activations& xp, int64_t t, int64_t i) {
-                                      // [padded_k / 2, padded_tokens, 2]
-                                      return (i / 2 * xp.padded_tokens + t) * 2 + i % 2;
-                                    });
+        expect_bf16_activation_path(
+            Bf16Path::kAmx, c, [](const Bf16Activations& xp, int64_t t, int64_t i) {
+              // [padded_tokens / 16, padded_k / 2, 16, 2]
+              return ((t / 16 * xp.padded_k / 2 + i / 2) * 16 + t % 16) * 2 + i % 2;
+            });
       }
     }
   }
+}
+
+TEST(MatmulBf16, AmxPackedWeightsGiveTheBitsOfWeightsReadInPlace) {
+  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  // From 192 tokens on W's panels are packed into tiles first; with fewer, whole panels are read
+  // in place. The tiles and the sum order are the same, so every token gets the same bits. N
+  // spans a whole 256-row panel and a ragged one.
+  const int64_t many = 200, few = 40, k = 128, n = 300;
+  QuantCase all(DType::kBF16, many, k, n, 11), first(DType::kBF16, few, k, n, 11);
+  const auto at = [](const Bf16Activations& xp, int64_t t, int64_t i) {
+    return ((t / 16 * xp.padded_k / 2 + i / 2) * 16 + t % 16) * 2 + i % 2;
+  };
+  expect_bf16_activation_path(Bf16Path::kAmx, all, at);
+  first.x.assign(all.x.begin(), all.x.begin() + few * all.ld_x);  // [few, ld_x]
+  Bf16Activations xp;
+  xp.resize(Bf16Path::kAmx, few, k);
+  prepare_activations_bf16(first.x_view(), 0, few, xp);
+  matmul_bf16(Bf16Path::kAmx, first.args(), xp, 0, n);
+  const std::vector<float> head(all.y.begin(), all.y.begin() + few * all.ld_y);
+  EXPECT_EQ(first.y, head);
 }
 
 TEST(MatmulBf16, AmxTilesAreBitIdenticalToOneCall) {
