@@ -29,9 +29,11 @@ struct GemmArgs {
   int64_t ldb;
   float* c;  // C[i][j] = c[i * ldc + j]
   int64_t ldc;
-  bool accumulate;  // C += A B instead of C = A B
-  bool a_lower;     // A[i][kk] == 0 for kk > i: skip those terms
-  bool c_lower;     // only C[i][j] for j <= i is needed (more may be written, within n)
+  bool accumulate;       // C += A B instead of C = A B
+  bool a_lower;          // A[i][kk] == 0 for kk > i: skip those terms
+  bool c_lower;          // only C[i][j] for j <= i is needed (more may be written, within n)
+  float c_scale = 1.0f;  // with accumulate: C = c_scale C + A B
+  const float* row_scale = nullptr;  // without accumulate: C[i][j] = row_scale[i] (A B)[i][j]
 };
 
 // C[rows, kVecs vectors] of one register block: kRows x kVecs accumulators, B rows streamed.
@@ -44,6 +46,7 @@ inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
     for (int v = 0; v < kVecs; ++v) {
       acc[r][v] = g.accumulate ? Batch::load_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes)
                                : Batch(0.0f);
+      if (g.accumulate && g.c_scale != 1.0f) acc[r][v] *= Batch(g.c_scale);
     }
   }
   const float* a = g.a + i * g.a_rs;
@@ -58,6 +61,7 @@ inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
   }
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVecs; ++v) {
+      if (g.row_scale) acc[r][v] *= Batch(g.row_scale[i + r]);
       acc[r][v].store_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes);
     }
   }
@@ -90,11 +94,11 @@ inline void gemm_rows(const GemmArgs& g, int64_t i) {
   for (; j + kLanes <= n_end; j += kLanes) gemm_block<Arch, kRows, 1>(g, i, j, k_end);
   for (; j < n_end; ++j) {
     for (int r = 0; r < kRows; ++r) {
-      float sum = g.accumulate ? g.c[(i + r) * g.ldc + j] : 0.0f;
+      float sum = g.accumulate ? g.c[(i + r) * g.ldc + j] * g.c_scale : 0.0f;
       for (int64_t kk = 0; kk < k_end; ++kk) {
         sum += g.a[(i + r) * g.a_rs + kk * g.a_cs] * g.b[kk * g.ldb + j];
       }
-      g.c[(i + r) * g.ldc + j] = sum;
+      g.c[(i + r) * g.ldc + j] = g.row_scale ? sum * g.row_scale[i + r] : sum;
     }
   }
 }
@@ -175,22 +179,6 @@ inline void decay_exp_scaled(const float* log_decay, const float* scale, float* 
   }
 }
 
-// Whether the `size` floats at `state` are all zero (either sign): a sequence's first chunk enters
-// with a zero state, and its C S_in^T term, a third of the chunk output's arithmetic, is then zero.
-template <class Arch>
-inline bool is_zero_state(const float* state, int64_t size) {
-  using Batch = xsimd::batch<float, Arch>;
-  constexpr int64_t kLanes = Batch::size;
-  const int64_t body = size - size % kLanes;
-  for (int64_t i = 0; i < body; i += kLanes) {
-    if (xsimd::any(Batch::load_unaligned(state + i) != Batch(0.0f))) return false;
-  }
-  for (int64_t i = body; i < size; ++i) {
-    if (state[i] != 0.0f) return false;
-  }
-  return true;
-}
-
 // C B^T of one group into cb [T, ld] (lower triangle, by vector blocks), using copy as B^T.
 template <class Arch>
 void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t ld, float* copy,
@@ -258,6 +246,39 @@ void head_decay_matrix(int64_t T, int64_t ld, const float* cb, const float* cum,
   }
 }
 
+// y_h[t][p] += D x_h[t][p] for the chunk's tokens, head h: the D skip connection.
+template <class Arch>
+void add_skip(const SsdShape& shape, const SsdChunk& chunk, int64_t h, const float* x_h, float* y_h,
+              int64_t ld_y) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const int64_t P = shape.headdim;
+  const int64_t body = P - P % kLanes;
+  const float* d = shape.d_has_hdim ? chunk.D + h * P : nullptr;
+  for (int64_t t = 0; t < chunk.tokens; ++t) {
+    float* y_t = y_h + t * ld_y;
+    const float* x_t = x_h + t * chunk.ld_x;
+    for (int64_t p = 0; p < body; p += kLanes) {
+      const Batch dv = d ? Batch::load_unaligned(d + p) : Batch(chunk.D[h]);
+      xsimd::fma(dv, Batch::load_unaligned(x_t + p), Batch::load_unaligned(y_t + p))
+          .store_unaligned(y_t + p);
+    }
+    for (int64_t p = body; p < P; ++p) y_t[p] += (d ? d[p] : chunk.D[h]) * x_t[p];
+  }
+}
+
+// Tokens [begin, begin + count) of a chunk, as a chunk of their own.
+inline SsdChunk token_range(const SsdShape& shape, const SsdChunk& chunk, int64_t begin,
+                            int64_t count) {
+  SsdChunk part = chunk;
+  part.tokens = count;
+  part.x += begin * chunk.ld_x;
+  part.B += begin * chunk.ld_bc;
+  part.C += begin * chunk.ld_bc;
+  part.dt += begin * shape.heads;
+  return part;
+}
+
 }  // namespace
 
 template <class Arch>
@@ -315,8 +336,6 @@ template <class Arch>
 void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChunk& chunk,
                                       const float* state_in, float* y, int64_t ld_y,
                                       float* workspace, int64_t h_begin, int64_t h_end) const {
-  using Batch = xsimd::batch<float, Arch>;
-  constexpr int64_t kLanes = Batch::size;
   if (chunk.tokens <= 0) return;
   const SsdWorkspaceLayout layout(shape, chunk.tokens);
   const int64_t T = chunk.tokens, P = shape.headdim, N = shape.d_state, ld = layout.ld;
@@ -340,7 +359,7 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
     const float* x_h = chunk.x + h * P;
     // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
     const float* S = state_in ? state_in + h * P * N : nullptr;  // [P, N]
-    const bool has_state = S && !is_zero_state<Arch>(S, P * N);
+    const bool has_state = S != nullptr;
     if (has_state) {
       transpose(S, N, P, N, copy, P);  // [N, P]
       gemm<Arch>({.m = T,
@@ -376,19 +395,115 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
                 .accumulate = has_state,
                 .a_lower = true,
                 .c_lower = false});
-    // The D skip connection.
-    const int64_t body = P - P % kLanes;
-    for (int64_t t = 0; t < T; ++t) {
-      float* y_t = y_h + t * ld_y;
-      const float* x_t = x_h + t * chunk.ld_x;
-      const float* d = shape.d_has_hdim ? chunk.D + h * P : nullptr;
-      for (int64_t p = 0; p < body; p += kLanes) {
-        const Batch dv = d ? Batch::load_unaligned(d + p) : Batch(chunk.D[h]);
-        xsimd::fma(dv, Batch::load_unaligned(x_t + p), Batch::load_unaligned(y_t + p))
-            .store_unaligned(y_t + p);
-      }
-      for (int64_t p = body; p < P; ++p) y_t[p] += (d ? d[p] : chunk.D[h]) * x_t[p];
+    add_skip<Arch>(shape, chunk, h, x_h, y_h, ld_y);
+  }
+}
+
+template <class Arch>
+void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk& chunk,
+                                    const float* state_in, float* state_out, float* y, int64_t ld_y,
+                                    float* workspace, int64_t h_begin, int64_t h_end,
+                                    int64_t sub_chunk) const {
+  const int64_t P = shape.headdim, N = shape.d_state, T = chunk.tokens;
+  if (T <= 0) {  // the identity: state_out = state_in, or zero
+    for (int64_t i = h_begin * P * N; i < h_end * P * N; ++i) {
+      state_out[i] = state_in ? state_in[i] : 0.0f;
     }
+    return;
+  }
+  const SsdScanWorkspaceLayout layout(shape, T, sub_chunk);
+  const int64_t ld = layout.ld;
+  float* cum = workspace + layout.cum;
+  float* dt = workspace + layout.dt;
+  float* coeff = workspace + layout.coeff;
+  float* decay_matrix = workspace + layout.decay_matrix;
+  float* x = workspace + layout.x;                    // [sub, P]
+  float* weighted_x = workspace + layout.weighted_x;  // [sub, P]
+  float* state_t = workspace + layout.state_t;        // [N, P]
+  float* group_b = workspace + layout.group_b;        // [T, N]
+  const int64_t heads_per_group = shape.heads / shape.groups;
+  int64_t cb_group = -1;
+  for (int64_t h = h_begin; h < h_end; ++h) {
+    const int64_t g = h / heads_per_group;
+    if (g != cb_group) {  // the group's B rows and every sub-chunk's C B^T, shared by its heads
+      pack_rows(chunk.B + g * N, chunk.ld_bc, T, N, group_b);
+      for (int64_t s = 0; s < layout.subs; ++s) {
+        const int64_t begin = s * layout.sub;
+        group_cb<Arch>(shape, token_range(shape, chunk, begin, std::min(layout.sub, T - begin)), g,
+                       ld, workspace + layout.transposed_b,
+                       workspace + layout.cb + s * layout.sub * ld);
+      }
+      cb_group = g;
+    }
+    bool has_state = state_in != nullptr;
+    if (has_state) transpose(state_in + h * P * N, N, P, N, state_t, P);  // [N, P]
+    for (int64_t s = 0; s < layout.subs; ++s) {
+      const int64_t begin = s * layout.sub;
+      const SsdChunk part = token_range(shape, chunk, begin, std::min(layout.sub, T - begin));
+      const int64_t Ts = part.tokens;
+      head_decay(shape, part, h, ld, dt, cum);
+      head_decay_matrix<Arch>(Ts, ld, workspace + layout.cb + s * layout.sub * ld, cum, dt, coeff,
+                              decay_matrix);
+      float* y_h = y + begin * ld_y + h * P;  // [Ts, P] with row stride ld_y
+      const float* x_h = part.x + h * P;
+      pack_rows(x_h, part.ld_x, Ts, P, x);
+      // y_h = exp(cum[t]) (C S^T)[t]: the entering state decayed to token t, read by C_t.
+      if (has_state) {
+        decay_exp_scaled<Arch>(cum, nullptr, coeff, ld);
+        gemm<Arch>({.m = Ts,
+                    .n = P,
+                    .k = N,
+                    .a = part.C + g * N,
+                    .a_rs = part.ld_bc,
+                    .a_cs = 1,
+                    .b = state_t,
+                    .ldb = P,
+                    .c = y_h,
+                    .ldc = ld_y,
+                    .accumulate = false,
+                    .a_lower = false,
+                    .c_lower = false,
+                    .row_scale = coeff});
+      }
+      // y_h (+)= decay_matrix X_h + D X_h: the sub-chunk's own tokens.
+      gemm<Arch>({.m = Ts,
+                  .n = P,
+                  .k = Ts,
+                  .a = decay_matrix,
+                  .a_rs = ld,
+                  .a_cs = 1,
+                  .b = x,
+                  .ldb = P,
+                  .c = y_h,
+                  .ldc = ld_y,
+                  .accumulate = has_state,
+                  .a_lower = true,
+                  .c_lower = false});
+      add_skip<Arch>(shape, part, h, x_h, y_h, ld_y);
+      // S^T = decay S^T + B^T (w o X), w[t] = exp(cum[Ts-1] - cum[t]) dt[t]: the state leaving
+      // the sub-chunk.
+      for (int64_t t = 0; t < ld; ++t) coeff[t] = t < Ts ? cum[Ts - 1] - cum[t] : 0.0f;
+      decay_exp_scaled<Arch>(coeff, dt, coeff, ld);
+      for (int64_t t = 0; t < Ts; ++t) {
+        for (int64_t p = 0; p < P; ++p) weighted_x[t * P + p] = coeff[t] * x[t * P + p];
+      }
+      gemm<Arch>({.m = N,
+                  .n = P,
+                  .k = Ts,
+                  .a = group_b + begin * N,
+                  .a_rs = 1,
+                  .a_cs = N,
+                  .b = weighted_x,
+                  .ldb = P,
+                  .c = state_t,
+                  .ldc = P,
+                  .accumulate = has_state,
+                  .a_lower = false,
+                  .c_lower = false,
+                  .c_scale = decay_exp(cum[Ts - 1])});
+      has_state = true;
+    }
+    transpose(state_t, P, N, P, state_out + h * P * N, N);  // [P, N]
   }
 }
 
@@ -456,6 +571,8 @@ void SsdStepKernel::operator()(Arch, const SsdShape& shape, const float* x, cons
   }
 }
 
+MAMBA2_INSTANTIATE_KERNEL(void SsdChunkScanKernel::operator(), const SsdShape&, const SsdChunk&,
+                          const float*, float*, float*, int64_t, float*, int64_t, int64_t, int64_t);
 MAMBA2_INSTANTIATE_KERNEL(void SsdChunkStateKernel::operator(), const SsdShape&, const SsdChunk&,
                           float*, float*, float*, int64_t, int64_t);
 MAMBA2_INSTANTIATE_KERNEL(void SsdChunkOutputKernel::operator(), const SsdShape&, const SsdChunk&,
