@@ -14,6 +14,10 @@
 
 #include "kernels/simd.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace mamba2::kernels {
 namespace {
 
@@ -121,11 +125,11 @@ inline void pack_rows(const float* in, int64_t ld_in, int64_t rows, int64_t cols
   }
 }
 
-// out[j * ld_out + i] = in[i * ld_in + j] for i < rows, j < cols: in strips of 16 rows, so each
-// line of `out` is written whole while the strip's rows stay in L1 (column by column, every
-// store of a long-strided `out` missed L1: C B^T's copy of B is 128 KiB).
-inline void transpose(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out,
-                      int64_t ld_out) {
+// out[j * ld_out + i] = in[i * ld_in + j] for i < rows, j < cols, by element: in strips of 16
+// rows, so each line of `out` is written whole while the strip's rows stay in L1 (column by
+// column, every store of a long-strided `out` missed L1).
+inline void transpose_scalar(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out,
+                             int64_t ld_out) {
   constexpr int64_t kStrip = 16;
   for (int64_t i0 = 0; i0 < rows; i0 += kStrip) {
     const int64_t i1 = std::min(rows, i0 + kStrip);
@@ -133,6 +137,47 @@ inline void transpose(const float* in, int64_t ld_in, int64_t rows, int64_t cols
       for (int64_t i = i0; i < i1; ++i) out[j * ld_out + i] = in[i * ld_in + j];
     }
   }
+}
+
+#if defined(__AVX512F__)
+// One 16 x 16 block: four rounds of interleaving row i with row i + 8 (lanes a0 b0 a1 b1 ...
+// across the whole register, not per 128-bit quarter as unpacklo) leave row j holding column j.
+// 64 two-source permutes for 256 floats, where the element loop takes 512 loads and stores.
+inline void transpose16x16(const float* in, int64_t ld_in, float* out, int64_t ld_out) {
+  const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i high =
+      _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  __m512 rows[16], next[16];
+  for (int i = 0; i < 16; ++i) rows[i] = _mm512_loadu_ps(in + i * ld_in);
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      next[2 * i] = _mm512_permutex2var_ps(rows[i], low, rows[i + 8]);
+      next[2 * i + 1] = _mm512_permutex2var_ps(rows[i], high, rows[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) rows[i] = next[i];
+  }
+  for (int j = 0; j < 16; ++j) _mm512_storeu_ps(out + j * ld_out, rows[j]);
+}
+#endif
+
+// out[j * ld_out + i] = in[i * ld_in + j] for i < rows, j < cols (the same bits on every path).
+// C B^T's copy of B and the SSD state are transposed once per chunk and head.
+inline void transpose(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out,
+                      int64_t ld_out) {
+  int64_t body_rows = 0;
+#if defined(__AVX512F__)
+  body_rows = rows - rows % 16;
+  const int64_t body_cols = cols - cols % 16;
+  for (int64_t i = 0; i < body_rows; i += 16) {
+    for (int64_t j = 0; j < body_cols; j += 16) {
+      transpose16x16(in + i * ld_in + j, ld_in, out + j * ld_out + i, ld_out);
+    }
+  }
+  // The right edge of the block rows, then the bottom rows.
+  transpose_scalar(in + body_cols, ld_in, body_rows, cols - body_cols, out + body_cols * ld_out,
+                   ld_out);
+#endif
+  transpose_scalar(in + body_rows * ld_in, ld_in, rows - body_rows, cols, out + body_rows, ld_out);
 }
 
 // Per-head scratch vectors: dt contiguous and cum = cumsum(dt * A), both zero padded to ld.
@@ -264,6 +309,29 @@ void add_skip(const SsdShape& shape, const SsdChunk& chunk, int64_t h, const flo
           .store_unaligned(y_t + p);
     }
     for (int64_t p = body; p < P; ++p) y_t[p] += (d ? d[p] : chunk.D[h]) * x_t[p];
+  }
+}
+
+// x[t * cols + c] = in[t * ld_in + c] and weighted[t * cols + c] = weight[t] x[t * cols + c]:
+// a head's rows packed, and scaled for the state update, in one pass.
+template <class Arch>
+void pack_weighted_rows(const float* in, int64_t ld_in, int64_t rows, int64_t cols,
+                        const float* weight, float* x, float* weighted) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const int64_t body = cols - cols % kLanes;
+  for (int64_t t = 0; t < rows; ++t) {
+    const float* row = in + t * ld_in;
+    const Batch w(weight[t]);
+    for (int64_t c = 0; c < body; c += kLanes) {
+      const Batch v = Batch::load_unaligned(row + c);
+      v.store_unaligned(x + t * cols + c);
+      (v * w).store_unaligned(weighted + t * cols + c);
+    }
+    for (int64_t c = body; c < cols; ++c) {
+      x[t * cols + c] = row[c];
+      weighted[t * cols + c] = weight[t] * row[c];
+    }
   }
 }
 
@@ -416,6 +484,7 @@ void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk&
   float* cum = workspace + layout.cum;
   float* dt = workspace + layout.dt;
   float* coeff = workspace + layout.coeff;
+  float* weight = workspace + layout.weight;
   float* decay_matrix = workspace + layout.decay_matrix;
   float* x = workspace + layout.x;                    // [sub, P]
   float* weighted_x = workspace + layout.weighted_x;  // [sub, P]
@@ -442,11 +511,18 @@ void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk&
       const SsdChunk part = token_range(shape, chunk, begin, std::min(layout.sub, T - begin));
       const int64_t Ts = part.tokens;
       head_decay(shape, part, h, ld, dt, cum);
-      head_decay_matrix<Arch>(Ts, ld, workspace + layout.cb + s * layout.sub * ld, cum, dt, coeff,
-                              decay_matrix);
+      // weight[t] = exp(cum[Ts-1] - cum[t]) dt[t]: token t's input decayed to the sub-chunk end.
+      for (int64_t t = 0; t < ld; ++t) weight[t] = t < Ts ? cum[Ts - 1] - cum[t] : 0.0f;
+      decay_exp_scaled<Arch>(weight, dt, weight, ld);
       float* y_h = y + begin * ld_y + h * P;  // [Ts, P] with row stride ld_y
       const float* x_h = part.x + h * P;
-      pack_rows(x_h, part.ld_x, Ts, P, x);
+      pack_weighted_rows<Arch>(x_h, part.ld_x, Ts, P, weight, x, weighted_x);
+      head_decay_matrix<Arch>(Ts, ld, workspace + layout.cb + s * layout.sub * ld, cum, dt, coeff,
+                              decay_matrix);
+      // A scalar D joins the diagonal: y += (decay_matrix + D I) X in one product.
+      if (!shape.d_has_hdim) {
+        for (int64_t t = 0; t < Ts; ++t) decay_matrix[t * ld + t] += part.D[h];
+      }
       // y_h = exp(cum[t]) (C S^T)[t]: the entering state decayed to token t, read by C_t.
       if (has_state) {
         decay_exp_scaled<Arch>(cum, nullptr, coeff, ld);
@@ -465,7 +541,7 @@ void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk&
                     .c_lower = false,
                     .row_scale = coeff});
       }
-      // y_h (+)= decay_matrix X_h + D X_h: the sub-chunk's own tokens.
+      // y_h (+)= decay_matrix X_h (+ D X_h): the sub-chunk's own tokens.
       gemm<Arch>({.m = Ts,
                   .n = P,
                   .k = Ts,
@@ -479,14 +555,8 @@ void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk&
                   .accumulate = has_state,
                   .a_lower = true,
                   .c_lower = false});
-      add_skip<Arch>(shape, part, h, x_h, y_h, ld_y);
-      // S^T = decay S^T + B^T (w o X), w[t] = exp(cum[Ts-1] - cum[t]) dt[t]: the state leaving
-      // the sub-chunk.
-      for (int64_t t = 0; t < ld; ++t) coeff[t] = t < Ts ? cum[Ts - 1] - cum[t] : 0.0f;
-      decay_exp_scaled<Arch>(coeff, dt, coeff, ld);
-      for (int64_t t = 0; t < Ts; ++t) {
-        for (int64_t p = 0; p < P; ++p) weighted_x[t * P + p] = coeff[t] * x[t * P + p];
-      }
+      if (shape.d_has_hdim) add_skip<Arch>(shape, part, h, x_h, y_h, ld_y);
+      // S^T = decay S^T + B^T (weight o X): the state leaving the sub-chunk.
       gemm<Arch>({.m = N,
                   .n = P,
                   .k = Ts,

@@ -63,7 +63,8 @@ struct SsdScanWorkspaceLayout {
     cum = 0;
     dt = cum + ld;
     coeff = dt + ld;
-    cb = coeff + ld;
+    weight = coeff + ld;
+    cb = weight + ld;
     decay_matrix = cb + pad(subs * sub * ld);
     transposed_b = decay_matrix + pad(sub * ld);
     x = transposed_b + pad(N * ld);
@@ -78,7 +79,8 @@ struct SsdScanWorkspaceLayout {
   int64_t ld;            // sub padded to a multiple of kPad
   int64_t cum;           // [ld] cumsum of dt * A within the sub-chunk, one head
   int64_t dt;            // [ld] dt of one head in the sub-chunk, zero padded
-  int64_t coeff;         // [ld] column decays, exp(cum) or the state weights, in turn
+  int64_t coeff;         // [ld] column decays, then exp(cum)
+  int64_t weight;        // [ld] the state weights exp(cum[last] - cum[t]) dt[t]
   int64_t cb;            // [subs, sub, ld] C B^T of each sub-chunk, one group
   int64_t decay_matrix;  // [sub, ld] (C B^T o L o dt) of one head and sub-chunk
   int64_t transposed_b;  // [N, ld] B^T of one sub-chunk, while its C B^T is made
