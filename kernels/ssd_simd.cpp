@@ -25,6 +25,15 @@ namespace {
 alignas(64) constexpr float kIota[SsdWorkspaceLayout::kPad] = {0, 1, 2,  3,  4,  5,  6,  7,
                                                                8, 9, 10, 11, 12, 13, 14, 15};
 
+// What a product does besides C = A B; all off by default.
+struct GemmFlags {
+  bool accumulate = false;           // C = c_scale C + A B instead of C = A B
+  bool a_lower = false;              // A[i][kk] == 0 for kk > i: skip those terms
+  bool c_lower = false;              // only C[i][j] for j <= i is needed (more may be written)
+  float c_scale = 1.0f;              // see accumulate
+  const float* row_scale = nullptr;  // without accumulate: C[i][j] = row_scale[i] (A B)[i][j]
+};
+
 struct GemmArgs {
   int64_t m, n, k;
   const float* a;  // A[i][kk] = a[i * a_rs + kk * a_cs]
@@ -33,12 +42,21 @@ struct GemmArgs {
   int64_t ldb;
   float* c;  // C[i][j] = c[i * ldc + j]
   int64_t ldc;
-  bool accumulate;       // C += A B instead of C = A B
-  bool a_lower;          // A[i][kk] == 0 for kk > i: skip those terms
-  bool c_lower;          // only C[i][j] for j <= i is needed (more may be written, within n)
-  float c_scale = 1.0f;  // with accumulate: C = c_scale C + A B
-  const float* row_scale = nullptr;  // without accumulate: C[i][j] = row_scale[i] (A B)[i][j]
+  GemmFlags flags;
 };
+
+// C [m, n] = A [m, k] B [k, n] with A row-major, A[i][kk] = a[i * lda + kk].
+inline GemmArgs product(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                        const float* b, int64_t ldb, float* c, int64_t ldc, GemmFlags flags = {}) {
+  return {m, n, k, a, lda, 1, b, ldb, c, ldc, flags};
+}
+
+// The same with A stored transposed, [k, m]: A[i][kk] = a[kk * lda + i].
+inline GemmArgs product_transposed_a(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                                     const float* b, int64_t ldb, float* c, int64_t ldc,
+                                     GemmFlags flags = {}) {
+  return {m, n, k, a, 1, lda, b, ldb, c, ldc, flags};
+}
 
 // C[rows, kVecs vectors] of one register block: kRows x kVecs accumulators, B rows streamed.
 template <class Arch, int kRows, int kVecs>
@@ -48,9 +66,9 @@ inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
   Batch acc[kRows][kVecs];
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVecs; ++v) {
-      acc[r][v] = g.accumulate ? Batch::load_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes)
-                               : Batch(0.0f);
-      if (g.accumulate && g.c_scale != 1.0f) acc[r][v] *= Batch(g.c_scale);
+      acc[r][v] = g.flags.accumulate ? Batch::load_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes)
+                                     : Batch(0.0f);
+      if (g.flags.accumulate && g.flags.c_scale != 1.0f) acc[r][v] *= Batch(g.flags.c_scale);
     }
   }
   const float* a = g.a + i * g.a_rs;
@@ -65,7 +83,7 @@ inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
   }
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVecs; ++v) {
-      if (g.row_scale) acc[r][v] *= Batch(g.row_scale[i + r]);
+      if (g.flags.row_scale) acc[r][v] *= Batch(g.flags.row_scale[i + r]);
       acc[r][v].store_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes);
     }
   }
@@ -85,9 +103,9 @@ template <class Arch, int kRows>
 inline void gemm_rows(const GemmArgs& g, int64_t i) {
   constexpr int64_t kLanes = xsimd::batch<float, Arch>::size;
   constexpr int kWide = GemmBlocking<Arch>::kWideVecs;
-  const int64_t k_end = g.a_lower ? std::min(g.k, i + kRows) : g.k;
+  const int64_t k_end = g.flags.a_lower ? std::min(g.k, i + kRows) : g.k;
   const int64_t n_end =
-      g.c_lower ? std::min(g.n, SsdWorkspaceLayout::round_up(i + kRows, kLanes)) : g.n;
+      g.flags.c_lower ? std::min(g.n, SsdWorkspaceLayout::round_up(i + kRows, kLanes)) : g.n;
   int64_t j = 0;
   for (; j + kWide * kLanes <= n_end; j += kWide * kLanes) {
     gemm_block<Arch, kRows, kWide>(g, i, j, k_end);
@@ -98,11 +116,11 @@ inline void gemm_rows(const GemmArgs& g, int64_t i) {
   for (; j + kLanes <= n_end; j += kLanes) gemm_block<Arch, kRows, 1>(g, i, j, k_end);
   for (; j < n_end; ++j) {
     for (int r = 0; r < kRows; ++r) {
-      float sum = g.accumulate ? g.c[(i + r) * g.ldc + j] * g.c_scale : 0.0f;
+      float sum = g.flags.accumulate ? g.c[(i + r) * g.ldc + j] * g.flags.c_scale : 0.0f;
       for (int64_t kk = 0; kk < k_end; ++kk) {
         sum += g.a[(i + r) * g.a_rs + kk * g.a_cs] * g.b[kk * g.ldb + j];
       }
-      g.c[(i + r) * g.ldc + j] = g.row_scale ? sum * g.row_scale[i + r] : sum;
+      g.c[(i + r) * g.ldc + j] = g.flags.row_scale ? sum * g.flags.row_scale[i + r] : sum;
     }
   }
 }
@@ -231,19 +249,7 @@ void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t l
   const int64_t T = chunk.tokens, N = shape.d_state;
   const float* B = chunk.B + g * N;
   transpose(B, chunk.ld_bc, T, N, copy, ld);  // [N, T]
-  gemm<Arch>({.m = T,
-              .n = T,
-              .k = N,
-              .a = chunk.C + g * N,
-              .a_rs = chunk.ld_bc,
-              .a_cs = 1,
-              .b = copy,
-              .ldb = ld,
-              .c = cb,
-              .ldc = ld,
-              .accumulate = false,
-              .a_lower = false,
-              .c_lower = true});
+  gemm<Arch>(product(T, T, N, chunk.C + g * N, chunk.ld_bc, copy, ld, cb, ld, {.c_lower = true}));
 }
 
 // decay_matrix[t][s] = cb[t][s] exp(cum[t] - cum[s]) dt[s] for s <= t, 0 for t < s < t + kRows
@@ -383,19 +389,8 @@ void SsdChunkStateKernel::operator()(Arch, const SsdShape& shape, const SsdChunk
       for (int64_t p = 0; p < P; ++p) weighted_x[t * P + p] = weight[t] * x[p];
     }
     // S_local[p][n] = sum_t weighted_x[t][p] B[t][n]
-    gemm<Arch>({.m = P,
-                .n = N,
-                .k = T,
-                .a = weighted_x,
-                .a_rs = 1,
-                .a_cs = P,
-                .b = group_b,
-                .ldb = N,
-                .c = state_local + h * P * N,
-                .ldc = N,
-                .accumulate = false,
-                .a_lower = false,
-                .c_lower = false});
+    gemm<Arch>(
+        product_transposed_a(P, N, T, weighted_x, P, group_b, N, state_local + h * P * N, N));
     decay[h] = decay_exp(cum[T - 1]);
   }
 }
@@ -430,39 +425,14 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
     const bool has_state = S != nullptr;
     if (has_state) {
       transpose(S, N, P, N, copy, P);  // [N, P]
-      gemm<Arch>({.m = T,
-                  .n = P,
-                  .k = N,
-                  .a = chunk.C + g * N,
-                  .a_rs = chunk.ld_bc,
-                  .a_cs = 1,
-                  .b = copy,
-                  .ldb = P,
-                  .c = y_h,
-                  .ldc = ld_y,
-                  .accumulate = false,
-                  .a_lower = false,
-                  .c_lower = false});
       decay_exp_scaled<Arch>(cum, nullptr, decay_in, ld);
-      for (int64_t t = 0; t < T; ++t) {
-        for (int64_t p = 0; p < P; ++p) y_h[t * ld_y + p] *= decay_in[t];
-      }
+      gemm<Arch>(product(T, P, N, chunk.C + g * N, chunk.ld_bc, copy, P, y_h, ld_y,
+                         {.row_scale = decay_in}));
     }
     // y_h (+)= decay_matrix X_h: the chunk's own tokens, decayed and weighted by C_t . B_s.
     pack_rows(x_h, chunk.ld_x, T, P, copy);
-    gemm<Arch>({.m = T,
-                .n = P,
-                .k = T,
-                .a = decay_matrix,
-                .a_rs = ld,
-                .a_cs = 1,
-                .b = copy,
-                .ldb = P,
-                .c = y_h,
-                .ldc = ld_y,
-                .accumulate = has_state,
-                .a_lower = true,
-                .c_lower = false});
+    gemm<Arch>(product(T, P, T, decay_matrix, ld, copy, P, y_h, ld_y,
+                       {.accumulate = has_state, .a_lower = true}));
     add_skip<Arch>(shape, chunk, h, x_h, y_h, ld_y);
   }
 }
@@ -480,44 +450,37 @@ void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk&
     return;
   }
   const SsdScanWorkspaceLayout layout(shape, T, sub_chunk);
-  const int64_t ld = layout.ld;
-  float* cum = workspace + layout.cum;
-  float* dt = workspace + layout.dt;
-  float* coeff = workspace + layout.coeff;
-  float* weight = workspace + layout.weight;
-  float* decay_matrix = workspace + layout.decay_matrix;
-  float* x = workspace + layout.x;                    // [sub, P]
-  float* weighted_x = workspace + layout.weighted_x;  // [sub, P]
-  float* state_t = workspace + layout.state_t;        // [N, P]
-  float* group_b = workspace + layout.group_b;        // [T, N]
-  const int64_t heads_per_group = shape.heads / shape.groups;
+  const int64_t ld = layout.ld, sub = layout.sub;
+  const auto at = [workspace](int64_t offset) { return workspace + offset; };
+  float* state_t = at(layout.state_t);  // [N, P]
   int64_t cb_group = -1;
   for (int64_t h = h_begin; h < h_end; ++h) {
-    const int64_t g = h / heads_per_group;
+    const int64_t g = h / (shape.heads / shape.groups);
     if (g != cb_group) {  // the group's B rows and every sub-chunk's C B^T, shared by its heads
-      pack_rows(chunk.B + g * N, chunk.ld_bc, T, N, group_b);
+      pack_rows(chunk.B + g * N, chunk.ld_bc, T, N, at(layout.group_b));
       for (int64_t s = 0; s < layout.subs; ++s) {
-        const int64_t begin = s * layout.sub;
-        group_cb<Arch>(shape, token_range(shape, chunk, begin, std::min(layout.sub, T - begin)), g,
-                       ld, workspace + layout.transposed_b,
-                       workspace + layout.cb + s * layout.sub * ld);
+        const SsdChunk part = token_range(shape, chunk, s * sub, std::min(sub, T - s * sub));
+        group_cb<Arch>(shape, part, g, ld, at(layout.transposed_b), at(layout.cb + s * sub * ld));
       }
       cb_group = g;
     }
     bool has_state = state_in != nullptr;
     if (has_state) transpose(state_in + h * P * N, N, P, N, state_t, P);  // [N, P]
     for (int64_t s = 0; s < layout.subs; ++s) {
-      const int64_t begin = s * layout.sub;
-      const SsdChunk part = token_range(shape, chunk, begin, std::min(layout.sub, T - begin));
+      const SsdChunk part = token_range(shape, chunk, s * sub, std::min(sub, T - s * sub));
       const int64_t Ts = part.tokens;
+      float* cum = at(layout.cum);
+      float* dt = at(layout.dt);
       head_decay(shape, part, h, ld, dt, cum);
       // weight[t] = exp(cum[Ts-1] - cum[t]) dt[t]: token t's input decayed to the sub-chunk end.
+      float* weight = at(layout.weight);
       for (int64_t t = 0; t < ld; ++t) weight[t] = t < Ts ? cum[Ts - 1] - cum[t] : 0.0f;
       decay_exp_scaled<Arch>(weight, dt, weight, ld);
-      float* y_h = y + begin * ld_y + h * P;  // [Ts, P] with row stride ld_y
+      float* y_h = y + s * sub * ld_y + h * P;  // [Ts, P] with row stride ld_y
       const float* x_h = part.x + h * P;
-      pack_weighted_rows<Arch>(x_h, part.ld_x, Ts, P, weight, x, weighted_x);
-      head_decay_matrix<Arch>(Ts, ld, workspace + layout.cb + s * layout.sub * ld, cum, dt, coeff,
+      pack_weighted_rows<Arch>(x_h, part.ld_x, Ts, P, weight, at(layout.x), at(layout.weighted_x));
+      float* decay_matrix = at(layout.decay_matrix);
+      head_decay_matrix<Arch>(Ts, ld, at(layout.cb + s * sub * ld), cum, dt, at(layout.coeff),
                               decay_matrix);
       // A scalar D joins the diagonal: y += (decay_matrix + D I) X in one product.
       if (!shape.d_has_hdim) {
@@ -525,52 +488,18 @@ void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk&
       }
       // y_h = exp(cum[t]) (C S^T)[t]: the entering state decayed to token t, read by C_t.
       if (has_state) {
-        decay_exp_scaled<Arch>(cum, nullptr, coeff, ld);
-        gemm<Arch>({.m = Ts,
-                    .n = P,
-                    .k = N,
-                    .a = part.C + g * N,
-                    .a_rs = part.ld_bc,
-                    .a_cs = 1,
-                    .b = state_t,
-                    .ldb = P,
-                    .c = y_h,
-                    .ldc = ld_y,
-                    .accumulate = false,
-                    .a_lower = false,
-                    .c_lower = false,
-                    .row_scale = coeff});
+        decay_exp_scaled<Arch>(cum, nullptr, at(layout.coeff), ld);
+        gemm<Arch>(product(Ts, P, N, part.C + g * N, part.ld_bc, state_t, P, y_h, ld_y,
+                           {.row_scale = at(layout.coeff)}));
       }
       // y_h (+)= decay_matrix X_h (+ D X_h): the sub-chunk's own tokens.
-      gemm<Arch>({.m = Ts,
-                  .n = P,
-                  .k = Ts,
-                  .a = decay_matrix,
-                  .a_rs = ld,
-                  .a_cs = 1,
-                  .b = x,
-                  .ldb = P,
-                  .c = y_h,
-                  .ldc = ld_y,
-                  .accumulate = has_state,
-                  .a_lower = true,
-                  .c_lower = false});
+      gemm<Arch>(product(Ts, P, Ts, decay_matrix, ld, at(layout.x), P, y_h, ld_y,
+                         {.accumulate = has_state, .a_lower = true}));
       if (shape.d_has_hdim) add_skip<Arch>(shape, part, h, x_h, y_h, ld_y);
       // S^T = decay S^T + B^T (weight o X): the state leaving the sub-chunk.
-      gemm<Arch>({.m = N,
-                  .n = P,
-                  .k = Ts,
-                  .a = group_b + begin * N,
-                  .a_rs = 1,
-                  .a_cs = N,
-                  .b = weighted_x,
-                  .ldb = P,
-                  .c = state_t,
-                  .ldc = P,
-                  .accumulate = has_state,
-                  .a_lower = false,
-                  .c_lower = false,
-                  .c_scale = decay_exp(cum[Ts - 1])});
+      gemm<Arch>(product_transposed_a(
+          N, P, Ts, at(layout.group_b + s * sub * N), N, at(layout.weighted_x), P, state_t, P,
+          {.accumulate = has_state, .c_scale = decay_exp(cum[Ts - 1])}));
       has_state = true;
     }
     transpose(state_t, P, N, P, state_out + h * P * N, N);  // [P, N]
