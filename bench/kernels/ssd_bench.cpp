@@ -1,7 +1,8 @@
 // The SSD scan at the mamba2-130m layer shape (H=24, P=64, N=128, G=1), per SIMD level, against
-// the scalar reference: one chunk's output + state + state pass (ns per token via the
-// "ns_per_token" counter, and "%FMA_peak" against the --roofline probe), and the decode step over
-// all heads of one layer.
+// the scalar reference: one chunk's output + state + state pass as separate pieces (the
+// associative path) and fused in sub-chunks (ssd_chunk_scan, the chunked path), in ns per token
+// via the "ns_per_token" counter and "%FMA_peak" against the --roofline probe, and the decode step
+// over all heads of one layer.
 #include <benchmark/benchmark.h>
 
 #include <random>
