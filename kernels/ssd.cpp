@@ -13,6 +13,17 @@ int64_t ssd_workspace_floats(const SsdShape& shape, int64_t tokens) {
   return SsdWorkspaceLayout(shape, tokens).total;
 }
 
+int64_t ssd_scan_workspace_floats(const SsdShape& shape, int64_t tokens) {
+  return SsdScanWorkspaceLayout(shape, tokens, kSsdSubChunk).total;
+}
+
+void ssd_chunk_scan(const SsdShape& shape, const SsdChunk& chunk, const float* state_in,
+                    float* state_out, float* y, int64_t ld_y, float* workspace, int64_t h_begin,
+                    int64_t h_end) {
+  dispatch(SsdChunkScanKernel{}, shape, chunk, state_in, state_out, y, ld_y, workspace, h_begin,
+           h_end, kSsdSubChunk);
+}
+
 void ssd_chunk_state(const SsdShape& shape, const SsdChunk& chunk, float* state_local, float* decay,
                      float* workspace, int64_t h_begin, int64_t h_end) {
   dispatch(SsdChunkStateKernel{}, shape, chunk, state_local, decay, workspace, h_begin, h_end);

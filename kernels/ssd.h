@@ -18,6 +18,8 @@
 //   ssd_chunk_output:  y for every token, given the state entering the chunk
 //                      (intra-chunk (C B^T o L) x plus the decayed C * S_in, plus D x)
 //   ssd_state_pass:    S_out = decay * S_in + S_local  (the associative operator's action)
+//   ssd_chunk_scan:    output, state and pass of one chunk fused, for the chunked path: y and
+//                      S_out from S_in, the chunk cut into sub-chunks of kSsdSubChunk tokens
 //   ssd_step:          one token: update the state in place and write y
 #pragma once
 
@@ -52,9 +54,25 @@ int64_t ssd_workspace_floats(const SsdShape& shape, int64_t tokens);
 void ssd_chunk_state(const SsdShape& shape, const SsdChunk& chunk, float* state_local, float* decay,
                      float* workspace, int64_t h_begin, int64_t h_end);
 
-// y for the chunk given state_in (the state entering the chunk; null means zero).
+// y for the chunk given state_in (the state entering the chunk; null means zero: a sequence's first
+// chunk, whose C S_in^T term is skipped).
 void ssd_chunk_output(const SsdShape& shape, const SsdChunk& chunk, const float* state_in, float* y,
                       int64_t ld_y, float* workspace, int64_t h_begin, int64_t h_end);
+
+// The sub-chunk length of ssd_chunk_scan: the intra-chunk (C B^T o L) x products grow with the
+// length while the state and read-out products do not, so a chunk of 256 tokens is scanned as
+// four of 64 (0.9 instead of 1.2 MFLOP per token for the 130m shape), the same recurrence up to
+// float rounding. bench_ssd's BM_SsdChunkScan sweeps the length.
+inline constexpr int64_t kSsdSubChunk = 64;
+
+// Scratch floats ssd_chunk_scan needs for one head range call.
+int64_t ssd_scan_workspace_floats(const SsdShape& shape, int64_t tokens);
+
+// y for the chunk and state_out, the state after it, from state_in (null means zero, as a
+// sequence's first chunk), per head in [h_begin, h_end). state_out may alias state_in.
+void ssd_chunk_scan(const SsdShape& shape, const SsdChunk& chunk, const float* state_in,
+                    float* state_out, float* y, int64_t ld_y, float* workspace, int64_t h_begin,
+                    int64_t h_end);
 
 // state_out = decay[h] * state_in + state_local, per head in [h_begin, h_end).
 // state_out may alias state_in or state_local.

@@ -14,12 +14,25 @@
 
 #include "kernels/simd.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace mamba2::kernels {
 namespace {
 
 // 0, 1, 2, ...: the column offsets inside one vector, to mask the diagonal block.
 alignas(64) constexpr float kIota[SsdWorkspaceLayout::kPad] = {0, 1, 2,  3,  4,  5,  6,  7,
                                                                8, 9, 10, 11, 12, 13, 14, 15};
+
+// What a product does besides C = A B; all off by default.
+struct GemmFlags {
+  bool accumulate = false;           // C = c_scale C + A B instead of C = A B
+  bool a_lower = false;              // A[i][kk] == 0 for kk > i: skip those terms
+  bool c_lower = false;              // only C[i][j] for j <= i is needed (more may be written)
+  float c_scale = 1.0f;              // see accumulate
+  const float* row_scale = nullptr;  // without accumulate: C[i][j] = row_scale[i] (A B)[i][j]
+};
 
 struct GemmArgs {
   int64_t m, n, k;
@@ -29,10 +42,21 @@ struct GemmArgs {
   int64_t ldb;
   float* c;  // C[i][j] = c[i * ldc + j]
   int64_t ldc;
-  bool accumulate;  // C += A B instead of C = A B
-  bool a_lower;     // A[i][kk] == 0 for kk > i: skip those terms
-  bool c_lower;     // only C[i][j] for j <= i is needed (more may be written, within n)
+  GemmFlags flags;
 };
+
+// C [m, n] = A [m, k] B [k, n] with A row-major, A[i][kk] = a[i * lda + kk].
+inline GemmArgs product(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                        const float* b, int64_t ldb, float* c, int64_t ldc, GemmFlags flags = {}) {
+  return {m, n, k, a, lda, 1, b, ldb, c, ldc, flags};
+}
+
+// The same with A stored transposed, [k, m]: A[i][kk] = a[kk * lda + i].
+inline GemmArgs product_transposed_a(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                                     const float* b, int64_t ldb, float* c, int64_t ldc,
+                                     GemmFlags flags = {}) {
+  return {m, n, k, a, 1, lda, b, ldb, c, ldc, flags};
+}
 
 // C[rows, kVecs vectors] of one register block: kRows x kVecs accumulators, B rows streamed.
 template <class Arch, int kRows, int kVecs>
@@ -42,8 +66,9 @@ inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
   Batch acc[kRows][kVecs];
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVecs; ++v) {
-      acc[r][v] = g.accumulate ? Batch::load_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes)
-                               : Batch(0.0f);
+      acc[r][v] = g.flags.accumulate ? Batch::load_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes)
+                                     : Batch(0.0f);
+      if (g.flags.accumulate && g.flags.c_scale != 1.0f) acc[r][v] *= Batch(g.flags.c_scale);
     }
   }
   const float* a = g.a + i * g.a_rs;
@@ -58,6 +83,7 @@ inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
   }
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVecs; ++v) {
+      if (g.flags.row_scale) acc[r][v] *= Batch(g.flags.row_scale[i + r]);
       acc[r][v].store_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes);
     }
   }
@@ -77,9 +103,9 @@ template <class Arch, int kRows>
 inline void gemm_rows(const GemmArgs& g, int64_t i) {
   constexpr int64_t kLanes = xsimd::batch<float, Arch>::size;
   constexpr int kWide = GemmBlocking<Arch>::kWideVecs;
-  const int64_t k_end = g.a_lower ? std::min(g.k, i + kRows) : g.k;
+  const int64_t k_end = g.flags.a_lower ? std::min(g.k, i + kRows) : g.k;
   const int64_t n_end =
-      g.c_lower ? std::min(g.n, SsdWorkspaceLayout::round_up(i + kRows, kLanes)) : g.n;
+      g.flags.c_lower ? std::min(g.n, SsdWorkspaceLayout::round_up(i + kRows, kLanes)) : g.n;
   int64_t j = 0;
   for (; j + kWide * kLanes <= n_end; j += kWide * kLanes) {
     gemm_block<Arch, kRows, kWide>(g, i, j, k_end);
@@ -90,11 +116,11 @@ inline void gemm_rows(const GemmArgs& g, int64_t i) {
   for (; j + kLanes <= n_end; j += kLanes) gemm_block<Arch, kRows, 1>(g, i, j, k_end);
   for (; j < n_end; ++j) {
     for (int r = 0; r < kRows; ++r) {
-      float sum = g.accumulate ? g.c[(i + r) * g.ldc + j] : 0.0f;
+      float sum = g.flags.accumulate ? g.c[(i + r) * g.ldc + j] * g.flags.c_scale : 0.0f;
       for (int64_t kk = 0; kk < k_end; ++kk) {
         sum += g.a[(i + r) * g.a_rs + kk * g.a_cs] * g.b[kk * g.ldb + j];
       }
-      g.c[(i + r) * g.ldc + j] = sum;
+      g.c[(i + r) * g.ldc + j] = g.flags.row_scale ? sum * g.flags.row_scale[i + r] : sum;
     }
   }
 }
@@ -117,11 +143,11 @@ inline void pack_rows(const float* in, int64_t ld_in, int64_t rows, int64_t cols
   }
 }
 
-// out[j * ld_out + i] = in[i * ld_in + j] for i < rows, j < cols: in strips of 16 rows, so each
-// line of `out` is written whole while the strip's rows stay in L1 (column by column, every
-// store of a long-strided `out` missed L1: C B^T's copy of B is 128 KiB).
-inline void transpose(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out,
-                      int64_t ld_out) {
+// out[j * ld_out + i] = in[i * ld_in + j] for i < rows, j < cols, by element: in strips of 16
+// rows, so each line of `out` is written whole while the strip's rows stay in L1 (column by
+// column, every store of a long-strided `out` missed L1).
+inline void transpose_scalar(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out,
+                             int64_t ld_out) {
   constexpr int64_t kStrip = 16;
   for (int64_t i0 = 0; i0 < rows; i0 += kStrip) {
     const int64_t i1 = std::min(rows, i0 + kStrip);
@@ -129,6 +155,47 @@ inline void transpose(const float* in, int64_t ld_in, int64_t rows, int64_t cols
       for (int64_t i = i0; i < i1; ++i) out[j * ld_out + i] = in[i * ld_in + j];
     }
   }
+}
+
+#if defined(__AVX512F__)
+// One 16 x 16 block: four rounds of interleaving row i with row i + 8 (lanes a0 b0 a1 b1 ...
+// across the whole register, not per 128-bit quarter as unpacklo) leave row j holding column j.
+// 64 two-source permutes for 256 floats, where the element loop takes 512 loads and stores.
+inline void transpose16x16(const float* in, int64_t ld_in, float* out, int64_t ld_out) {
+  const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i high =
+      _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  __m512 rows[16], next[16];
+  for (int i = 0; i < 16; ++i) rows[i] = _mm512_loadu_ps(in + i * ld_in);
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      next[2 * i] = _mm512_permutex2var_ps(rows[i], low, rows[i + 8]);
+      next[2 * i + 1] = _mm512_permutex2var_ps(rows[i], high, rows[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) rows[i] = next[i];
+  }
+  for (int j = 0; j < 16; ++j) _mm512_storeu_ps(out + j * ld_out, rows[j]);
+}
+#endif
+
+// out[j * ld_out + i] = in[i * ld_in + j] for i < rows, j < cols (the same bits on every path).
+// C B^T's copy of B and the SSD state are transposed once per chunk and head.
+inline void transpose(const float* in, int64_t ld_in, int64_t rows, int64_t cols, float* out,
+                      int64_t ld_out) {
+  int64_t body_rows = 0;
+#if defined(__AVX512F__)
+  body_rows = rows - rows % 16;
+  const int64_t body_cols = cols - cols % 16;
+  for (int64_t i = 0; i < body_rows; i += 16) {
+    for (int64_t j = 0; j < body_cols; j += 16) {
+      transpose16x16(in + i * ld_in + j, ld_in, out + j * ld_out + i, ld_out);
+    }
+  }
+  // The right edge of the block rows, then the bottom rows.
+  transpose_scalar(in + body_cols, ld_in, body_rows, cols - body_cols, out + body_cols * ld_out,
+                   ld_out);
+#endif
+  transpose_scalar(in + body_rows * ld_in, ld_in, rows - body_rows, cols, out + body_rows, ld_out);
 }
 
 // Per-head scratch vectors: dt contiguous and cum = cumsum(dt * A), both zero padded to ld.
@@ -175,22 +242,6 @@ inline void decay_exp_scaled(const float* log_decay, const float* scale, float* 
   }
 }
 
-// Whether the `size` floats at `state` are all zero (either sign): a sequence's first chunk enters
-// with a zero state, and its C S_in^T term, a third of the chunk output's arithmetic, is then zero.
-template <class Arch>
-inline bool is_zero_state(const float* state, int64_t size) {
-  using Batch = xsimd::batch<float, Arch>;
-  constexpr int64_t kLanes = Batch::size;
-  const int64_t body = size - size % kLanes;
-  for (int64_t i = 0; i < body; i += kLanes) {
-    if (xsimd::any(Batch::load_unaligned(state + i) != Batch(0.0f))) return false;
-  }
-  for (int64_t i = body; i < size; ++i) {
-    if (state[i] != 0.0f) return false;
-  }
-  return true;
-}
-
 // C B^T of one group into cb [T, ld] (lower triangle, by vector blocks), using copy as B^T.
 template <class Arch>
 void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t ld, float* copy,
@@ -198,19 +249,7 @@ void group_cb(const SsdShape& shape, const SsdChunk& chunk, int64_t g, int64_t l
   const int64_t T = chunk.tokens, N = shape.d_state;
   const float* B = chunk.B + g * N;
   transpose(B, chunk.ld_bc, T, N, copy, ld);  // [N, T]
-  gemm<Arch>({.m = T,
-              .n = T,
-              .k = N,
-              .a = chunk.C + g * N,
-              .a_rs = chunk.ld_bc,
-              .a_cs = 1,
-              .b = copy,
-              .ldb = ld,
-              .c = cb,
-              .ldc = ld,
-              .accumulate = false,
-              .a_lower = false,
-              .c_lower = true});
+  gemm<Arch>(product(T, T, N, chunk.C + g * N, chunk.ld_bc, copy, ld, cb, ld, {.c_lower = true}));
 }
 
 // decay_matrix[t][s] = cb[t][s] exp(cum[t] - cum[s]) dt[s] for s <= t, 0 for t < s < t + kRows
@@ -258,6 +297,62 @@ void head_decay_matrix(int64_t T, int64_t ld, const float* cb, const float* cum,
   }
 }
 
+// y_h[t][p] += D x_h[t][p] for the chunk's tokens, head h: the D skip connection.
+template <class Arch>
+void add_skip(const SsdShape& shape, const SsdChunk& chunk, int64_t h, const float* x_h, float* y_h,
+              int64_t ld_y) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const int64_t P = shape.headdim;
+  const int64_t body = P - P % kLanes;
+  const float* d = shape.d_has_hdim ? chunk.D + h * P : nullptr;
+  for (int64_t t = 0; t < chunk.tokens; ++t) {
+    float* y_t = y_h + t * ld_y;
+    const float* x_t = x_h + t * chunk.ld_x;
+    for (int64_t p = 0; p < body; p += kLanes) {
+      const Batch dv = d ? Batch::load_unaligned(d + p) : Batch(chunk.D[h]);
+      xsimd::fma(dv, Batch::load_unaligned(x_t + p), Batch::load_unaligned(y_t + p))
+          .store_unaligned(y_t + p);
+    }
+    for (int64_t p = body; p < P; ++p) y_t[p] += (d ? d[p] : chunk.D[h]) * x_t[p];
+  }
+}
+
+// x[t * cols + c] = in[t * ld_in + c] and weighted[t * cols + c] = weight[t] x[t * cols + c]:
+// a head's rows packed, and scaled for the state update, in one pass.
+template <class Arch>
+void pack_weighted_rows(const float* in, int64_t ld_in, int64_t rows, int64_t cols,
+                        const float* weight, float* x, float* weighted) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const int64_t body = cols - cols % kLanes;
+  for (int64_t t = 0; t < rows; ++t) {
+    const float* row = in + t * ld_in;
+    const Batch w(weight[t]);
+    for (int64_t c = 0; c < body; c += kLanes) {
+      const Batch v = Batch::load_unaligned(row + c);
+      v.store_unaligned(x + t * cols + c);
+      (v * w).store_unaligned(weighted + t * cols + c);
+    }
+    for (int64_t c = body; c < cols; ++c) {
+      x[t * cols + c] = row[c];
+      weighted[t * cols + c] = weight[t] * row[c];
+    }
+  }
+}
+
+// Tokens [begin, begin + count) of a chunk, as a chunk of their own.
+inline SsdChunk token_range(const SsdShape& shape, const SsdChunk& chunk, int64_t begin,
+                            int64_t count) {
+  SsdChunk part = chunk;
+  part.tokens = count;
+  part.x += begin * chunk.ld_x;
+  part.B += begin * chunk.ld_bc;
+  part.C += begin * chunk.ld_bc;
+  part.dt += begin * shape.heads;
+  return part;
+}
+
 }  // namespace
 
 template <class Arch>
@@ -294,19 +389,8 @@ void SsdChunkStateKernel::operator()(Arch, const SsdShape& shape, const SsdChunk
       for (int64_t p = 0; p < P; ++p) weighted_x[t * P + p] = weight[t] * x[p];
     }
     // S_local[p][n] = sum_t weighted_x[t][p] B[t][n]
-    gemm<Arch>({.m = P,
-                .n = N,
-                .k = T,
-                .a = weighted_x,
-                .a_rs = 1,
-                .a_cs = P,
-                .b = group_b,
-                .ldb = N,
-                .c = state_local + h * P * N,
-                .ldc = N,
-                .accumulate = false,
-                .a_lower = false,
-                .c_lower = false});
+    gemm<Arch>(
+        product_transposed_a(P, N, T, weighted_x, P, group_b, N, state_local + h * P * N, N));
     decay[h] = decay_exp(cum[T - 1]);
   }
 }
@@ -315,8 +399,6 @@ template <class Arch>
 void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChunk& chunk,
                                       const float* state_in, float* y, int64_t ld_y,
                                       float* workspace, int64_t h_begin, int64_t h_end) const {
-  using Batch = xsimd::batch<float, Arch>;
-  constexpr int64_t kLanes = Batch::size;
   if (chunk.tokens <= 0) return;
   const SsdWorkspaceLayout layout(shape, chunk.tokens);
   const int64_t T = chunk.tokens, P = shape.headdim, N = shape.d_state, ld = layout.ld;
@@ -340,55 +422,87 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
     const float* x_h = chunk.x + h * P;
     // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
     const float* S = state_in ? state_in + h * P * N : nullptr;  // [P, N]
-    const bool has_state = S && !is_zero_state<Arch>(S, P * N);
+    const bool has_state = S != nullptr;
     if (has_state) {
       transpose(S, N, P, N, copy, P);  // [N, P]
-      gemm<Arch>({.m = T,
-                  .n = P,
-                  .k = N,
-                  .a = chunk.C + g * N,
-                  .a_rs = chunk.ld_bc,
-                  .a_cs = 1,
-                  .b = copy,
-                  .ldb = P,
-                  .c = y_h,
-                  .ldc = ld_y,
-                  .accumulate = false,
-                  .a_lower = false,
-                  .c_lower = false});
       decay_exp_scaled<Arch>(cum, nullptr, decay_in, ld);
-      for (int64_t t = 0; t < T; ++t) {
-        for (int64_t p = 0; p < P; ++p) y_h[t * ld_y + p] *= decay_in[t];
-      }
+      gemm<Arch>(product(T, P, N, chunk.C + g * N, chunk.ld_bc, copy, P, y_h, ld_y,
+                         {.row_scale = decay_in}));
     }
     // y_h (+)= decay_matrix X_h: the chunk's own tokens, decayed and weighted by C_t . B_s.
     pack_rows(x_h, chunk.ld_x, T, P, copy);
-    gemm<Arch>({.m = T,
-                .n = P,
-                .k = T,
-                .a = decay_matrix,
-                .a_rs = ld,
-                .a_cs = 1,
-                .b = copy,
-                .ldb = P,
-                .c = y_h,
-                .ldc = ld_y,
-                .accumulate = has_state,
-                .a_lower = true,
-                .c_lower = false});
-    // The D skip connection.
-    const int64_t body = P - P % kLanes;
-    for (int64_t t = 0; t < T; ++t) {
-      float* y_t = y_h + t * ld_y;
-      const float* x_t = x_h + t * chunk.ld_x;
-      const float* d = shape.d_has_hdim ? chunk.D + h * P : nullptr;
-      for (int64_t p = 0; p < body; p += kLanes) {
-        const Batch dv = d ? Batch::load_unaligned(d + p) : Batch(chunk.D[h]);
-        xsimd::fma(dv, Batch::load_unaligned(x_t + p), Batch::load_unaligned(y_t + p))
-            .store_unaligned(y_t + p);
-      }
-      for (int64_t p = body; p < P; ++p) y_t[p] += (d ? d[p] : chunk.D[h]) * x_t[p];
+    gemm<Arch>(product(T, P, T, decay_matrix, ld, copy, P, y_h, ld_y,
+                       {.accumulate = has_state, .a_lower = true}));
+    add_skip<Arch>(shape, chunk, h, x_h, y_h, ld_y);
+  }
+}
+
+template <class Arch>
+void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk& chunk,
+                                    const float* state_in, float* state_out, float* y, int64_t ld_y,
+                                    float* workspace, int64_t h_begin, int64_t h_end,
+                                    int64_t sub_chunk) const {
+  const int64_t P = shape.headdim, N = shape.d_state, T = chunk.tokens;
+  if (T <= 0) {  // the identity: state_out = state_in, or zero
+    for (int64_t i = h_begin * P * N; i < h_end * P * N; ++i) {
+      state_out[i] = state_in ? state_in[i] : 0.0f;
     }
+    return;
+  }
+  const SsdScanWorkspaceLayout layout(shape, T, sub_chunk);
+  const int64_t ld = layout.ld, sub = layout.sub;
+  const auto at = [workspace](int64_t offset) { return workspace + offset; };
+  float* state_t = at(layout.state_t);  // [N, P]
+  int64_t cb_group = -1;
+  for (int64_t h = h_begin; h < h_end; ++h) {
+    const int64_t g = h / (shape.heads / shape.groups);
+    if (g != cb_group) {  // the group's B rows and every sub-chunk's C B^T, shared by its heads
+      pack_rows(chunk.B + g * N, chunk.ld_bc, T, N, at(layout.group_b));
+      for (int64_t s = 0; s < layout.subs; ++s) {
+        const SsdChunk part = token_range(shape, chunk, s * sub, std::min(sub, T - s * sub));
+        group_cb<Arch>(shape, part, g, ld, at(layout.transposed_b), at(layout.cb + s * sub * ld));
+      }
+      cb_group = g;
+    }
+    bool has_state = state_in != nullptr;
+    if (has_state) transpose(state_in + h * P * N, N, P, N, state_t, P);  // [N, P]
+    for (int64_t s = 0; s < layout.subs; ++s) {
+      const SsdChunk part = token_range(shape, chunk, s * sub, std::min(sub, T - s * sub));
+      const int64_t Ts = part.tokens;
+      float* cum = at(layout.cum);
+      float* dt = at(layout.dt);
+      head_decay(shape, part, h, ld, dt, cum);
+      // weight[t] = exp(cum[Ts-1] - cum[t]) dt[t]: token t's input decayed to the sub-chunk end.
+      float* weight = at(layout.weight);
+      for (int64_t t = 0; t < ld; ++t) weight[t] = t < Ts ? cum[Ts - 1] - cum[t] : 0.0f;
+      decay_exp_scaled<Arch>(weight, dt, weight, ld);
+      float* y_h = y + s * sub * ld_y + h * P;  // [Ts, P] with row stride ld_y
+      const float* x_h = part.x + h * P;
+      pack_weighted_rows<Arch>(x_h, part.ld_x, Ts, P, weight, at(layout.x), at(layout.weighted_x));
+      float* decay_matrix = at(layout.decay_matrix);
+      head_decay_matrix<Arch>(Ts, ld, at(layout.cb + s * sub * ld), cum, dt, at(layout.coeff),
+                              decay_matrix);
+      // A scalar D joins the diagonal: y += (decay_matrix + D I) X in one product.
+      if (!shape.d_has_hdim) {
+        for (int64_t t = 0; t < Ts; ++t) decay_matrix[t * ld + t] += part.D[h];
+      }
+      // y_h = exp(cum[t]) (C S^T)[t]: the entering state decayed to token t, read by C_t.
+      if (has_state) {
+        decay_exp_scaled<Arch>(cum, nullptr, at(layout.coeff), ld);
+        gemm<Arch>(product(Ts, P, N, part.C + g * N, part.ld_bc, state_t, P, y_h, ld_y,
+                           {.row_scale = at(layout.coeff)}));
+      }
+      // y_h (+)= decay_matrix X_h (+ D X_h): the sub-chunk's own tokens.
+      gemm<Arch>(product(Ts, P, Ts, decay_matrix, ld, at(layout.x), P, y_h, ld_y,
+                         {.accumulate = has_state, .a_lower = true}));
+      if (shape.d_has_hdim) add_skip<Arch>(shape, part, h, x_h, y_h, ld_y);
+      // S^T = decay S^T + B^T (weight o X): the state leaving the sub-chunk.
+      gemm<Arch>(product_transposed_a(
+          N, P, Ts, at(layout.group_b + s * sub * N), N, at(layout.weighted_x), P, state_t, P,
+          {.accumulate = has_state, .c_scale = decay_exp(cum[Ts - 1])}));
+      has_state = true;
+    }
+    transpose(state_t, P, N, P, state_out + h * P * N, N);  // [P, N]
   }
 }
 
@@ -456,6 +570,8 @@ void SsdStepKernel::operator()(Arch, const SsdShape& shape, const float* x, cons
   }
 }
 
+MAMBA2_INSTANTIATE_KERNEL(void SsdChunkScanKernel::operator(), const SsdShape&, const SsdChunk&,
+                          const float*, float*, float*, int64_t, float*, int64_t, int64_t, int64_t);
 MAMBA2_INSTANTIATE_KERNEL(void SsdChunkStateKernel::operator(), const SsdShape&, const SsdChunk&,
                           float*, float*, float*, int64_t, int64_t);
 MAMBA2_INSTANTIATE_KERNEL(void SsdChunkOutputKernel::operator(), const SsdShape&, const SsdChunk&,

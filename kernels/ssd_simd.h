@@ -47,6 +47,57 @@ struct SsdWorkspaceLayout {
   int64_t total;
 };
 
+// How one ssd_chunk_scan head-range call carves its scratch floats: the chunk is cut into
+// sub-chunks of `sub` tokens (the last may be shorter), each a chunk of its own for the pieces
+// above; the state of the head being scanned is kept transposed, [N, P], between sub-chunks, so
+// that it is the streamed operand of both the read-out (C S^T) and the update (B^T (w o X)).
+struct SsdScanWorkspaceLayout {
+  explicit SsdScanWorkspaceLayout(const SsdShape& shape, int64_t tokens, int64_t sub_chunk)
+      : sub(std::clamp<int64_t>(sub_chunk, 1, std::max<int64_t>(tokens, 1))),
+        subs((tokens + sub - 1) / sub),
+        ld(SsdWorkspaceLayout::round_up(sub, SsdWorkspaceLayout::kPad)) {
+    const auto pad = [](int64_t floats) {
+      return SsdWorkspaceLayout::round_up(floats, SsdWorkspaceLayout::kPad);
+    };
+    const int64_t P = shape.headdim, N = shape.d_state;
+    cum = 0;
+    dt = cum + ld;
+    coeff = dt + ld;
+    weight = coeff + ld;
+    cb = weight + ld;
+    decay_matrix = cb + pad(subs * sub * ld);
+    transposed_b = decay_matrix + pad(sub * ld);
+    x = transposed_b + pad(N * ld);
+    weighted_x = x + pad(sub * P);
+    state_t = weighted_x + pad(sub * P);
+    group_b = state_t + pad(N * P);
+    total = group_b + pad(tokens * N);
+  }
+
+  int64_t sub;           // tokens per sub-chunk
+  int64_t subs;          // sub-chunks in the chunk
+  int64_t ld;            // sub padded to a multiple of kPad
+  int64_t cum;           // [ld] cumsum of dt * A within the sub-chunk, one head
+  int64_t dt;            // [ld] dt of one head in the sub-chunk, zero padded
+  int64_t coeff;         // [ld] column decays, then exp(cum)
+  int64_t weight;        // [ld] the state weights exp(cum[last] - cum[t]) dt[t]
+  int64_t cb;            // [subs, sub, ld] C B^T of each sub-chunk, one group
+  int64_t decay_matrix;  // [sub, ld] (C B^T o L o dt) of one head and sub-chunk
+  int64_t transposed_b;  // [N, ld] B^T of one sub-chunk, while its C B^T is made
+  int64_t x;             // [sub, P] x of one head and sub-chunk, rows packed
+  int64_t weighted_x;    // [sub, P] the same rows times the state weights
+  int64_t state_t;       // [N, P] the head's state, transposed
+  int64_t group_b;       // [T, N] B of one group, rows packed
+  int64_t total;
+};
+
+struct SsdChunkScanKernel {
+  template <class Arch>
+  void operator()(Arch, const SsdShape& shape, const SsdChunk& chunk, const float* state_in,
+                  float* state_out, float* y, int64_t ld_y, float* workspace, int64_t h_begin,
+                  int64_t h_end, int64_t sub_chunk) const;
+};
+
 struct SsdChunkStateKernel {
   template <class Arch>
   void operator()(Arch, const SsdShape& shape, const SsdChunk& chunk, float* state_local,

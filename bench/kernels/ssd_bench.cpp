@@ -1,7 +1,8 @@
 // The SSD scan at the mamba2-130m layer shape (H=24, P=64, N=128, G=1), per SIMD level, against
-// the scalar reference: one chunk's output + state + state pass (ns per token via the
-// "ns_per_token" counter, and "%FMA_peak" against the --roofline probe), and the decode step over
-// all heads of one layer.
+// the scalar reference: one chunk's output + state + state pass as separate pieces (the
+// associative path) and fused in sub-chunks (ssd_chunk_scan, the chunked path), in ns per token
+// via the "ns_per_token" counter and "%FMA_peak" against the --roofline probe, and the decode step
+// over all heads of one layer.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -120,6 +121,45 @@ void BM_SsdChunk(benchmark::State& state) {
   state.SetLabel(std::string(path_name(level)));
 }
 
+// The multiply-adds of one chunk of `tokens` scanned in sub-chunks of `sub` tokens: the
+// ssd_chunk_flops of each sub-chunk.
+double ssd_scan_flops(const SsdShape& s, int64_t tokens, int64_t sub) {
+  double flops = 0;
+  for (int64_t begin = 0; begin < tokens; begin += sub) {
+    flops += ssd_chunk_flops(s, std::min(sub, tokens - begin));
+  }
+  return flops;
+}
+
+// args: chunk tokens, SIMD level, sub-chunk length: the fused scan (output, state and pass in
+// one call, as the chunked prefill runs them). %FMA_peak counts the sub-chunks' arithmetic, the
+// chunk's own (what the unfused pieces above do) is in "%FMA_peak_at_chunk".
+void BM_SsdChunkScan(benchmark::State& state) {
+  const int64_t tokens = state.range(0);
+  const auto level = static_cast<SimdLevel>(state.range(1));
+  const int64_t sub = state.range(2);
+  if (!path_supported(level)) {
+    state.SkipWithError("SIMD level not supported by this CPU");
+    return;
+  }
+  Inputs in(tokens);
+  std::vector<float> workspace(SsdScanWorkspaceLayout(kShape, tokens, sub).total);
+  const SsdChunk chunk = in.chunk();
+  const int64_t width = kShape.heads * kShape.headdim;
+  for (auto _ : state) {
+    dispatch_at(level, SsdChunkScanKernel{}, kShape, chunk, in.local.data(), in.local.data(),
+                in.y.data(), width, workspace.data(), int64_t{0}, kShape.heads, sub);
+    benchmark::DoNotOptimize(in.y.data());
+    benchmark::DoNotOptimize(in.local.data());
+  }
+  set_per_token(state, tokens);
+  set_percent_of_peak(state, "%FMA_peak", ssd_scan_flops(kShape, tokens, sub),
+                      core_fma_peak(level));
+  set_percent_of_peak(state, "%FMA_peak_at_chunk", ssd_chunk_flops(kShape, tokens),
+                      core_fma_peak(level));
+  state.SetLabel(std::string(path_name(level)) + ", sub-chunk " + std::to_string(sub));
+}
+
 // args: chunk tokens, piece (0 output, 1 state), at the best SIMD level: where the time goes.
 void BM_SsdChunkPiece(benchmark::State& state) {
   const int64_t tokens = state.range(0);
@@ -230,9 +270,9 @@ void BM_SsdStepReference(benchmark::State& state) {
 }
 
 // One layer's conv + SSD as the engine tiles them (channels by 512, heads by a quarter of the
-// heads, each head tile with its own workspace), on `threads` threads: the figure behind "SSD +
-// conv per token per layer". args: tokens (1: a decode step, else one prefill chunk), threads,
-// model shape (kModelShapes).
+// heads, each head tile with its own workspace; a prefill chunk through ssd_chunk_scan), on
+// `threads` threads: the figure behind "SSD + conv per token per layer". args: tokens (1: a decode
+// step, else one prefill chunk), threads, model shape (kModelShapes).
 void BM_LayerScan(benchmark::State& state) {
   const int64_t tokens = state.range(0);
   const int threads = static_cast<int>(state.range(1));
@@ -245,7 +285,7 @@ void BM_LayerScan(benchmark::State& state) {
   std::vector<float> conv_in(tokens * channels, 0.5f), conv_state((kConvTaps - 1) * channels),
       conv_weight(kConvTaps * channels, 0.25f), conv_bias(channels, 0.1f);
   const int64_t head_tiles = (shape.heads + head_tile - 1) / head_tile;
-  const int64_t workspace_floats = ssd_workspace_floats(shape, tokens);
+  const int64_t workspace_floats = ssd_scan_workspace_floats(shape, tokens);
   std::vector<float> workspace(head_tiles * workspace_floats);
   const SsdChunk chunk = in.chunk();
   const int64_t width = shape.heads * shape.headdim;
@@ -263,9 +303,7 @@ void BM_LayerScan(benchmark::State& state) {
                           in.state.data(), in.y.data(), begin, end);
         }
         float* scratch = workspace.data() + begin / head_tile * workspace_floats;
-        ssd_chunk_output(shape, chunk, in.state.data(), in.y.data(), width, scratch, begin, end);
-        ssd_chunk_state(shape, chunk, in.local.data(), in.decay.data(), scratch, begin, end);
-        ssd_state_pass(shape, in.decay.data(), in.state.data(), in.local.data(), in.state.data(),
+        ssd_chunk_scan(shape, chunk, in.state.data(), in.state.data(), in.y.data(), width, scratch,
                        begin, end);
       });
       benchmark::DoNotOptimize(in.y.data());
@@ -273,7 +311,7 @@ void BM_LayerScan(benchmark::State& state) {
   });
   set_per_token(state, tokens);
   if (tokens > 1) {  // the SSD's arithmetic against the threads' FMA peak (the conv adds little)
-    set_percent_of_peak(state, "%FMA_peak", ssd_chunk_flops(shape, tokens),
+    set_percent_of_peak(state, "%FMA_peak", ssd_scan_flops(shape, tokens, kSsdSubChunk),
                         core_fma_peak(simd_level()), threads);
   }
   state.SetLabel(std::string(model.name) + ", " + std::to_string(threads) +
@@ -281,6 +319,9 @@ void BM_LayerScan(benchmark::State& state) {
 }
 
 BENCHMARK(BM_SsdChunk)->ArgsProduct({{64, 128, 256}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SsdChunkScan)
+    ->ArgsProduct({{256}, {0, 1, 2}, {32, 64, 128, 256}})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkPiece)->ArgsProduct({{64, 256}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdRecurrentReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);

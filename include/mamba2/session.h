@@ -42,7 +42,9 @@ struct SessionState {
   std::vector<float> conv;
   // Per layer [nheads, headdim, d_state].
   std::vector<float> ssm;
-  int64_t position = 0;  // tokens consumed so far
+  // Tokens consumed so far. At 0 the sequence starts from zero SSM states: prefill does not read
+  // ssm then (a state restored mid-sequence keeps its position).
+  int64_t position = 0;
 
   bool operator==(const SessionState&) const = default;
 };

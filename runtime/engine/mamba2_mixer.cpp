@@ -34,7 +34,8 @@ class Mamba2Mixer final : public SsmMixer {
 
   // SSD workspaces per head tile; one decay per head.
   MixerBufferSizes buffer_sizes(int64_t capacity) const override {
-    return {kernels::ssd_workspace_floats(shape_, capacity),
+    return {std::max(kernels::ssd_workspace_floats(shape_, capacity),
+                     kernels::ssd_scan_workspace_floats(shape_, capacity)),
             (config_.nheads + head_tile_ - 1) / head_tile_, config_.nheads};
   }
 
@@ -43,20 +44,17 @@ class Mamba2Mixer final : public SsmMixer {
     return {config_.nheads, head_tile_, 1, config_.headdim * config_.d_state};
   }
 
-  // Chunked SSD: the intra-chunk GEMMs plus the decayed entering state, per head tile.
+  // Chunked SSD: output, state and pass fused per head tile (in sub-chunks, kernels/ssd.h).
   void scan_chunk(int64_t layer, float* ssm_state, ActivationBlock& block) const override {
     discretize(layer, block);
     const kernels::SsdChunk chunk = ssd_chunk(layer, block);
     float* y = block.y.data() + config_.d_mlp;
+    const float* state_in = entering_state(block, ssm_state);
     threading_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
       float* workspace =
           block.ssd_workspace.data() + begin / head_tile_ * block.ssd_workspace_stride;
-      kernels::ssd_chunk_output(shape_, chunk, ssm_state, y, config_.d_inner, workspace, begin,
-                                end);
-      kernels::ssd_chunk_state(shape_, chunk, block.state_local.data(), block.decay.data(),
-                               workspace, begin, end);
-      kernels::ssd_state_pass(shape_, block.decay.data(), ssm_state, block.state_local.data(),
-                              ssm_state, begin, end);
+      kernels::ssd_chunk_scan(shape_, chunk, state_in, ssm_state, y, config_.d_inner, workspace,
+                              begin, end);
     });
   }
 
@@ -75,6 +73,7 @@ class Mamba2Mixer final : public SsmMixer {
                          ActivationBlock& block) const override {
     const kernels::SsdChunk chunk = ssd_chunk(layer, block);
     float* y = block.y.data() + config_.d_mlp;
+    state_in = entering_state(block, state_in);
     threading_.for_tiles(config_.nheads, head_tile_, [&](int64_t begin, int64_t end) {
       float* workspace =
           block.ssd_workspace.data() + begin / head_tile_ * block.ssd_workspace_stride;
@@ -127,6 +126,12 @@ class Mamba2Mixer final : public SsmMixer {
   }
 
  private:
+  // The SSM state a chunk enters with, null at a sequence's start (position 0, a zero state):
+  // the kernels then skip reading it out, a third of a first chunk's arithmetic.
+  static const float* entering_state(const ActivationBlock& block, const float* state) {
+    return block.position == 0 ? nullptr : state;
+  }
+
   // dt = clamp(softplus(dt + dt_bias)).
   void discretize(int64_t layer, ActivationBlock& block) const {
     const PreparedLayer& weights = weights_.layers[layer];

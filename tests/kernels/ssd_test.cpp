@@ -139,30 +139,90 @@ TEST(Ssd, ChunkPiecesMatchRecurrence) {
   });
 }
 
-// A first chunk enters with a state of zeros: heads whose state is zero (of either sign) get the
-// bits of no entering state, the others still read theirs.
-TEST(Ssd, ZeroEnteringStateGivesTheBitsOfNone) {
+// y and the final state of one chunk through the fused scan at `level`, sub-chunks of `sub`
+// tokens, the state passed in place (state_out aliasing state_in) when there is one.
+ChunkResult run_scan(SimdLevel level, const Problem& pr, const SsdChunk& chunk,
+                     const float* state_in, int64_t h_begin, int64_t h_end, int64_t sub) {
+  const SsdShape& shape = pr.shape;
+  ChunkResult out{std::vector<float>(chunk.tokens * pr.width(), 0.0f),
+                  state_in ? std::vector<float>(state_in, state_in + pr.state_size())
+                           : std::vector<float>(pr.state_size(), 0.0f)};
+  std::vector<float> workspace(SsdScanWorkspaceLayout(shape, chunk.tokens, sub).total,
+                               std::numeric_limits<float>::quiet_NaN());
+  dispatch_at(level, SsdChunkScanKernel{}, shape, chunk, state_in ? out.state.data() : nullptr,
+              out.state.data(), out.y.data(), pr.width(), workspace.data(), h_begin, h_end, sub);
+  return out;
+}
+
+// The fused scan over ragged token counts (sub-chunks that do not divide them), every shape and
+// sub-chunk length, with and without an entering state, against the recurrence.
+TEST(Ssd, ChunkScanMatchesRecurrence) {
   for_each_simd_level([](SimdLevel level) {
-    const SsdShape shape{
-        .heads = 4, .headdim = 16, .d_state = 40, .groups = 2, .d_has_hdim = false};
-    const Problem pr(shape, 37, 91);
-    const int64_t size = shape.headdim * shape.d_state;
-    std::vector<float> state = pr.state0;
-    std::fill(state.begin(), state.begin() + size, 0.0f);                  // head 0
-    std::fill(state.begin() + 2 * size, state.begin() + 3 * size, -0.0f);  // head 2
-    const ChunkResult none = run_pieces(level, pr, pr.all(), nullptr, 0, shape.heads);
-    const ChunkResult zeros = run_pieces(level, pr, pr.all(), state.data(), 0, shape.heads);
-    for (int64_t t = 0; t < pr.tokens; ++t) {
-      for (int64_t h : {0, 2}) {
-        for (int64_t p = 0; p < shape.headdim; ++p) {
-          const int64_t i = t * pr.width() + h * shape.headdim + p;
-          ASSERT_EQ(zeros.y[i], none.y[i]) << "t " << t << " h " << h << " p " << p;
+    uint32_t seed = 40;
+    for (int64_t tokens : {1, 2, 7, 33, 64, 65, 129, 257}) {
+      for (const SsdShape& shape : sweep_shapes()) {
+        for (int64_t sub : {kSsdSubChunk, int64_t{16}, int64_t{7}}) {
+          SCOPED_TRACE(::testing::Message() << "T=" << tokens << " sub=" << sub
+                                            << " H=" << shape.heads << " P=" << shape.headdim
+                                            << " N=" << shape.d_state << " G=" << shape.groups);
+          const Problem pr(shape, tokens, seed += 7);
+          for (const float* state_in : {pr.state0.data(), static_cast<const float*>(nullptr)}) {
+            const ChunkResult expected = run_recurrent(pr, pr.all(), state_in);
+            const ChunkResult actual = run_scan(level, pr, pr.all(), state_in, 0, shape.heads, sub);
+            expect_near_scaled(actual.y, expected.y, 1e-4f);
+            expect_near_scaled(actual.state, expected.state, 1e-4f);
+          }
         }
       }
     }
-    const ChunkResult expected = run_recurrent(pr, pr.all(), state.data());
-    expect_near_scaled(zeros.y, expected.y, 1e-4f);
-    expect_near_scaled(zeros.state, expected.state, 1e-4f);
+  });
+}
+
+// Strongly decaying heads through the scan: flushed decays must not show, nothing overflows.
+TEST(Ssd, ChunkScanStrongDecayMatchesRecurrence) {
+  for_each_simd_level([](SimdLevel level) {
+    const SsdShape shape{.heads = 4, .headdim = 8, .d_state = 32, .groups = 1, .d_has_hdim = true};
+    const Problem pr(shape, 300, 56, 8.0f);
+    const ChunkResult expected = run_recurrent(pr, pr.all(), pr.state0.data());
+    const ChunkResult actual =
+        run_scan(level, pr, pr.all(), pr.state0.data(), 0, shape.heads, kSsdSubChunk);
+    for (float v : actual.y) ASSERT_TRUE(std::isfinite(v));
+    expect_near_scaled(actual.y, expected.y, 1e-4f);
+    expect_near_scaled(actual.state, expected.state, 1e-4f);
+  });
+}
+
+// Any split of the head range gives the scan's bits, and an empty chunk passes the state on.
+TEST(Ssd, ChunkScanHeadTilingIsBitIdenticalAndEmptyChunkIsTheIdentity) {
+  for_each_simd_level([](SimdLevel level) {
+    const SsdShape shape{
+        .heads = 8, .headdim = 16, .d_state = 24, .groups = 2, .d_has_hdim = false};
+    const Problem pr(shape, 70, 33);
+    const int64_t H = shape.heads;
+    const ChunkResult whole = run_scan(level, pr, pr.all(), pr.state0.data(), 0, H, 32);
+    for (int64_t split : {int64_t{1}, int64_t{3}, H - 1}) {
+      const ChunkResult left = run_scan(level, pr, pr.all(), pr.state0.data(), 0, split, 32);
+      const ChunkResult right = run_scan(level, pr, pr.all(), pr.state0.data(), split, H, 32);
+      const int64_t P = shape.headdim;
+      for (int64_t t = 0; t < pr.tokens; ++t) {
+        for (int64_t i = 0; i < H * P; ++i) {
+          const float tiled = (i < split * P ? left : right).y[t * H * P + i];
+          ASSERT_EQ(std::memcmp(&tiled, &whole.y[t * H * P + i], sizeof(float)), 0)
+              << "y at token " << t << " channel " << i;
+        }
+      }
+      for (int64_t i = 0; i < pr.state_size(); ++i) {
+        const float tiled = (i < split * P * shape.d_state ? left : right).state[i];
+        ASSERT_EQ(std::memcmp(&tiled, &whole.state[i], sizeof(float)), 0) << "state " << i;
+      }
+    }
+    std::vector<float> state(pr.state_size(), 5.0f);
+    dispatch_at(level, SsdChunkScanKernel{}, shape, pr.chunk(0, 0), pr.state0.data(), state.data(),
+                nullptr, pr.width(), nullptr, int64_t{0}, H, kSsdSubChunk);
+    EXPECT_EQ(state, pr.state0);
+    dispatch_at(level, SsdChunkScanKernel{}, shape, pr.chunk(0, 0), nullptr, state.data(), nullptr,
+                pr.width(), nullptr, int64_t{0}, H, kSsdSubChunk);
+    EXPECT_EQ(state, std::vector<float>(pr.state_size(), 0.0f));
   });
 }
 
@@ -473,12 +533,15 @@ TEST_F(SsdFixture, StepAndRecurrenceReproduceTrace) {
 // The engine sizes one workspace for its largest chunk and reuses it for shorter ones.
 TEST(Ssd, WorkspaceForAChunkSufficesForEveryShorterOne) {
   for (const SsdShape& shape : sweep_shapes()) {
-    int64_t previous = 0;
+    int64_t previous = 0, previous_scan = 0;
     for (int64_t tokens = 1; tokens <= 300; ++tokens) {
       const int64_t floats = ssd_workspace_floats(shape, tokens);
       ASSERT_GE(floats, previous) << "T=" << tokens;
       ASSERT_GE(floats, 2 * tokens * tokens) << "T=" << tokens;
       previous = floats;
+      const int64_t scan_floats = ssd_scan_workspace_floats(shape, tokens);
+      ASSERT_GE(scan_floats, previous_scan) << "T=" << tokens;
+      previous_scan = scan_floats;
     }
   }
   // A short chunk run inside a workspace sized for a long one.
