@@ -228,6 +228,11 @@ void Session::set_state(const SessionState& state) {
       static_cast<int64_t>(state.ssm.size()) != ssm_state_size(c) || state.position < 0) {
     throw Error("session state", "does not match this model's state size");
   }
+  // Prefill takes position 0 for a sequence's start and does not read the SSM states there.
+  if (state.position == 0 &&
+      std::any_of(state.ssm.begin(), state.ssm.end(), [](float v) { return v != 0.0f; })) {
+    throw Error("session state", "has SSM states at position 0, where a sequence starts from zero");
+  }
   impl_->state = state;
 }
 

@@ -335,6 +335,12 @@ TEST(Session, RejectsTokensOutsideTheVocabularyAndForeignStates) {
   SessionState foreign = session.state();
   foreign.ssm.pop_back();
   EXPECT_THROW(session.set_state(foreign), Error);
+  // Position 0 is a sequence's start, whose SSM states prefill takes as zero without reading.
+  SessionState started = session.state();
+  started.ssm[5] = 0.25f;
+  EXPECT_THROW(session.set_state(started), Error);
+  started.position = 1;
+  EXPECT_NO_THROW(session.set_state(started));
 }
 
 TEST(Model, ReportsEachPreparedLayerInOrder) {
