@@ -13,6 +13,7 @@
 #include "kernels/simd.h"
 #include "kernels/ssd.h"
 #include "kernels/ssd_simd.h"
+#include "kernels/ssd_step_simd.h"
 #include "mamba2/threading_context.h"
 
 namespace mamba2::kernels {
