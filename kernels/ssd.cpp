@@ -6,6 +6,7 @@
 
 #include "kernels/simd.h"
 #include "kernels/ssd_simd.h"
+#include "kernels/ssd_step_simd.h"
 
 namespace mamba2::kernels {
 

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "kernels/simd.h"
+#include "kernels/ssd_decay.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -209,25 +210,6 @@ inline void head_decay(const SsdShape& shape, const SsdChunk& chunk, int64_t h, 
   }
   std::fill(dt + chunk.tokens, dt + ld, 0.0f);
   std::fill(cum + chunk.tokens, cum + ld, 0.0f);
-}
-
-// Decays below exp(-60) ~ 1e-26 are flushed to zero: they cannot change a float sum of terms
-// of order one, and letting them through makes denormals (exp(-88) and below) that slow every
-// later multiply by two orders of magnitude on x86 (the long chunks of strongly decaying heads
-// hit them all the time).
-constexpr float kMinLogDecay = -60.0f;
-
-// exp(log_decay) for log_decay <= 0 (clamped there), flushed to zero below kMinLogDecay.
-template <class Arch>
-inline xsimd::batch<float, Arch> decay_exp(xsimd::batch<float, Arch> log_decay) {
-  using Batch = xsimd::batch<float, Arch>;
-  const Batch zero(0.0f);
-  const Batch clamped = xsimd::min(log_decay, zero);
-  return xsimd::select(clamped > Batch(kMinLogDecay), xsimd::exp(clamped), zero);
-}
-
-inline float decay_exp(float log_decay) {
-  return log_decay > kMinLogDecay ? std::exp(std::min(log_decay, 0.0f)) : 0.0f;
 }
 
 // out[i] = decay_exp(log_decay[i]) * (scale ? scale[i] : 1) for i in [0, ld).
@@ -527,49 +509,6 @@ void SsdStatePassKernel::operator()(Arch, const SsdShape& shape, const float* de
   }
 }
 
-template <class Arch>
-void SsdStepKernel::operator()(Arch, const SsdShape& shape, const float* x, const float* B,
-                               const float* C, const float* dt, const float* A, const float* D,
-                               float* state, float* y, int64_t h_begin, int64_t h_end) const {
-  using Batch = xsimd::batch<float, Arch>;
-  constexpr int64_t kLanes = Batch::size;
-  const int64_t P = shape.headdim, N = shape.d_state;
-  const int64_t body = N - N % kLanes;
-  const int64_t heads_per_group = shape.heads / shape.groups;
-  for (int64_t h = h_begin; h < h_end; ++h) {
-    const float* B_g = B + (h / heads_per_group) * N;
-    const float* C_g = C + (h / heads_per_group) * N;
-    const float a = decay_exp(dt[h] * A[h]);
-    const Batch a_v(a);
-    // One pass over each state row: decay, add dt x B, read out with C.
-    for (int64_t p = 0; p < P; ++p) {
-      float* S = state + (h * P + p) * N;
-      const float dtx = dt[h] * x[h * P + p];
-      const Batch dtx_v(dtx);
-      // Four partial sums, so the read-out FMAs do not wait on each other's latency.
-      Batch acc[4] = {Batch(0.0f), Batch(0.0f), Batch(0.0f), Batch(0.0f)};
-      const auto update = [&](int64_t n, Batch& partial) {
-        const Batch s =
-            xsimd::fma(a_v, Batch::load_unaligned(S + n), dtx_v * Batch::load_unaligned(B_g + n));
-        s.store_unaligned(S + n);
-        partial = xsimd::fma(s, Batch::load_unaligned(C_g + n), partial);
-      };
-      int64_t vec = 0;
-      for (; vec + 4 * kLanes <= body; vec += 4 * kLanes) {
-        for (int u = 0; u < 4; ++u) update(vec + u * kLanes, acc[u]);
-      }
-      for (; vec < body; vec += kLanes) update(vec, acc[0]);
-      float sum = xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
-      for (int64_t n = body; n < N; ++n) {
-        S[n] = a * S[n] + dtx * B_g[n];
-        sum += S[n] * C_g[n];
-      }
-      const float d = shape.d_has_hdim ? D[h * P + p] : D[h];
-      y[h * P + p] = sum + d * x[h * P + p];
-    }
-  }
-}
-
 MAMBA2_INSTANTIATE_KERNEL(void SsdChunkScanKernel::operator(), const SsdShape&, const SsdChunk&,
                           const float*, float*, float*, int64_t, float*, int64_t, int64_t, int64_t);
 MAMBA2_INSTANTIATE_KERNEL(void SsdChunkStateKernel::operator(), const SsdShape&, const SsdChunk&,
@@ -578,8 +517,5 @@ MAMBA2_INSTANTIATE_KERNEL(void SsdChunkOutputKernel::operator(), const SsdShape&
                           const float*, float*, int64_t, float*, int64_t, int64_t);
 MAMBA2_INSTANTIATE_KERNEL(void SsdStatePassKernel::operator(), const SsdShape&, const float*,
                           const float*, const float*, float*, int64_t, int64_t);
-MAMBA2_INSTANTIATE_KERNEL(void SsdStepKernel::operator(), const SsdShape&, const float*,
-                          const float*, const float*, const float*, const float*, const float*,
-                          float*, float*, int64_t, int64_t);
 
 }  // namespace mamba2::kernels

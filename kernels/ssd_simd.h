@@ -116,11 +116,4 @@ struct SsdStatePassKernel {
                   const float* state_local, float* state_out, int64_t h_begin, int64_t h_end) const;
 };
 
-struct SsdStepKernel {
-  template <class Arch>
-  void operator()(Arch, const SsdShape& shape, const float* x, const float* B, const float* C,
-                  const float* dt, const float* A, const float* D, float* state, float* y,
-                  int64_t h_begin, int64_t h_end) const;
-};
-
 }  // namespace mamba2::kernels

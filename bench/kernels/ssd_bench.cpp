@@ -14,6 +14,7 @@
 #include "kernels/simd.h"
 #include "kernels/ssd.h"
 #include "kernels/ssd_simd.h"
+#include "kernels/ssd_step_simd.h"
 #include "mamba2/threading_context.h"
 
 namespace mamba2::kernels {
@@ -209,10 +210,10 @@ void BM_SsdRecurrentReference(benchmark::State& state) {
   set_per_token(state, tokens);
 }
 
-// args: SIMD level, layers. Times step(level, inputs, state) with the states of `layers` layers in
-// turn (1: the state stays in L2; 24, mamba2-130m's, do not, as in a real decode step; 192: eight
-// sessions of it, a batched step), counting
-// each state read and written once.
+// args: SIMD level, layers, threads. Times step(level, inputs, state, h_begin, h_end) with the
+// states of `layers` layers in turn (1: the state stays in L2; 24, mamba2-130m's, do not, as in a
+// real decode step; 192: eight sessions of it, a batched step), the heads split over `threads` as
+// the engine splits them, counting each state read and written once.
 template <class Step>
 void time_over_layer_states(benchmark::State& state, const Step& step) {
   const auto level = static_cast<SimdLevel>(state.range(0));
@@ -222,39 +223,50 @@ void time_over_layer_states(benchmark::State& state, const Step& step) {
   }
   Inputs in(1);
   const int64_t layers = state.range(1);
+  const int threads = static_cast<int>(state.range(2));
+  const int64_t head_tile = (kShape.heads + threads - 1) / threads;
   const auto layer_floats = static_cast<int64_t>(in.state.size());
   std::vector<float> states;
   for (int64_t l = 0; l < layers; ++l)
     states.insert(states.end(), in.state.begin(), in.state.end());
   int64_t next = 0;
-  for (auto _ : state) {
-    step(level, in, states.data() + next * layer_floats);
-    next = (next + 1) % layers;
-  }
+  ThreadingContext threading(threads);
+  threading.execute([&] {
+    for (auto _ : state) {
+      float* layer_state = states.data() + next * layer_floats;
+      threading.for_tiles(kShape.heads, head_tile, [&](int64_t begin, int64_t end) {
+        step(level, in, layer_state, begin, end);
+      });
+      next = (next + 1) % layers;
+    }
+  });
   state.SetBytesProcessed(state.iterations() * 2 * layer_floats *
                           static_cast<int64_t>(sizeof(float)));
-  state.SetLabel(std::string(path_name(level)));
+  state.SetLabel(std::string(path_name(level)) + ", " + std::to_string(threads) +
+                 (threads == 1 ? " thread" : " threads"));
 }
 
 // One decode token through all heads of one layer.
 void BM_SsdStep(benchmark::State& state) {
-  time_over_layer_states(state, [](SimdLevel level, Inputs& in, float* layer_state) {
-    const SsdChunk c = in.chunk();
-    dispatch_at(level, SsdStepKernel{}, kShape, c.x, c.B, c.C, c.dt, c.A, c.D, layer_state,
-                in.y.data(), int64_t{0}, kShape.heads);
-    benchmark::DoNotOptimize(in.y.data());
-  });
+  time_over_layer_states(
+      state, [](SimdLevel level, Inputs& in, float* layer_state, int64_t begin, int64_t end) {
+        const SsdChunk c = in.chunk();
+        dispatch_at(level, SsdStepKernel{}, kShape, c.x, c.B, c.C, c.dt, c.A, c.D, layer_state,
+                    in.y.data(), begin, end);
+        benchmark::DoNotOptimize(in.y.data());
+      });
 }
 
 // The floor under BM_SsdStep: the same state read and written once with nothing else to do (the
 // state pass with S = -2 S + S, which keeps the values bounded).
 void BM_StateReadWriteFloor(benchmark::State& state) {
   const std::vector<float> decay(kShape.heads, -2.0f);
-  time_over_layer_states(state, [&](SimdLevel level, Inputs&, float* layer_state) {
-    dispatch_at(level, SsdStatePassKernel{}, kShape, decay.data(), layer_state, layer_state,
-                layer_state, int64_t{0}, kShape.heads);
-    benchmark::DoNotOptimize(layer_state);
-  });
+  time_over_layer_states(
+      state, [&](SimdLevel level, Inputs&, float* layer_state, int64_t begin, int64_t end) {
+        dispatch_at(level, SsdStatePassKernel{}, kShape, decay.data(), layer_state, layer_state,
+                    layer_state, begin, end);
+        benchmark::DoNotOptimize(layer_state);
+      });
 }
 
 void BM_SsdStepReference(benchmark::State& state) {
@@ -325,10 +337,14 @@ BENCHMARK(BM_SsdChunkScan)
 BENCHMARK(BM_SsdChunkPiece)->ArgsProduct({{64, 256}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdRecurrentReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_SsdStep)->ArgsProduct({{0, 1, 2}, {1, 24, 192}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SsdStep)
+    ->ArgsProduct({{0, 1, 2}, {1, 24, 192}, {1, 2}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(BM_StateReadWriteFloor)
-    ->ArgsProduct({{0, 1, 2}, {1, 24, 192}})
-    ->Unit(benchmark::kMicrosecond);
+    ->ArgsProduct({{0, 1, 2}, {1, 24, 192}, {1, 2}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(BM_SsdStepReference)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LayerScan)
     ->ArgsProduct({{1, 256}, {1, 2}, {0, 1, 2, 3}})

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/ssd_simd.h"
+#include "kernels/ssd_step_simd.h"
 #include "mamba2/npy.h"
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/support/test_paths.h"
