@@ -28,17 +28,19 @@ tsan_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAMBA2_TSAN=ON -DMAMBA2_BUILD_BE
 cmake -S . -B build/tsan -G Ninja "${tsan_flags[@]}" >/dev/null
 cmake --build build/tsan -j "$(nproc)" --target runtime_concurrency_test apps_server_scheduler_test \
   apps_state_store_test kernels_matmul_f32_panels_test runtime_gguf_requantize_test \
-  runtime_batch_decoder_test mamba2-server mamba2-loadtest
+  runtime_batch_decoder_test runtime_wavefront_test mamba2-server mamba2-loadtest
 echo "== tsan: test"
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_concurrency_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/apps/apps_server_scheduler_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/apps/apps_state_store_test
 # Tiles split over threads (in this build on plain threads TSan follows, not TBB's: see
-# threading_context.cpp): the f32 GEMM's row tiles and its per-K choice measured while several
-# models load at once, the quantizer's row tiles, and batches of sessions decoding together.
+# plain_threads.h): the f32 GEMM's row tiles and its per-K choice measured while several models
+# load at once, the quantizer's row tiles, the prefill's layer x chunk wavefront, and batches of
+# sessions decoding together.
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/kernels/kernels_matmul_f32_panels_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/runtime_gguf_requantize_test \
   --gtest_filter='RequantizeThreads.*'
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/runtime_wavefront_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_batch_decoder_test
 # The whole server (HTTP threads, jobs, scheduler) under a short load with hostile requests; a
 # race ends the server with TSan's exit code, which the load test reports as a failure.

@@ -15,11 +15,6 @@ namespace mamba2 {
 
 class ThreadingContext {
  public:
-  // True in a ThreadSanitizer build: TSan cannot see the hand-offs inside libtbb (Debian's is
-  // not instrumented), so for_tiles then runs tiles on plain threads it can follow, and code that
-  // would use other TBB machinery (a flow graph) runs the same work through for_tiles instead.
-  static const bool kTilesOnPlainThreads;
-
   // threads <= 0: as many as TBB may use in this process (every core by default).
   explicit ThreadingContext(int threads);
   ThreadingContext() : ThreadingContext(0) {}

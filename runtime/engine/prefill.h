@@ -3,8 +3,6 @@
 // working memory depends on chunk x window, not on the prompt length.
 #pragma once
 
-#include <tbb/flow_graph.h>
-
 #include <memory>
 #include <span>
 #include <vector>
@@ -12,6 +10,7 @@
 #include "mamba2/session.h"
 #include "runtime/engine/layer_stages.h"
 #include "runtime/engine/logits_sink.h"
+#include "runtime/threading/wavefront.h"
 
 namespace mamba2 {
 
@@ -50,8 +49,8 @@ void load_window(const PrefillContext& context, std::span<const int32_t> tokens,
                  std::vector<std::span<const int32_t>>& block_tokens);
 
 // Chunked SSD as a layer x chunk wavefront: (layer l, chunk c) runs once (l-1, c) and (l, c-1)
-// are done, so layer l+1 starts a chunk while layer l works on the next. The flow graph is built
-// once and reused for every window.
+// are done, so layer l+1 starts a chunk while layer l works on the next. Row n_layer is the final
+// norm and the logits.
 class ChunkedPrefill final : public PrefillStrategy {
  public:
   ChunkedPrefill(const PrefillContext& context, int64_t chunk, int64_t window);
@@ -60,15 +59,13 @@ class ChunkedPrefill final : public PrefillStrategy {
 
  private:
   void run_node(int64_t layer, int64_t chunk_index);
-  void build_graph();
 
   PrefillContext context_;
   int64_t chunk_;
   std::vector<ActivationBlock> blocks_;
   std::vector<std::span<const int32_t>> block_tokens_;
   LogitsSink* sink_ = nullptr;
-  std::unique_ptr<tbb::flow::graph> graph_;
-  std::vector<std::unique_ptr<tbb::flow::continue_node<tbb::flow::continue_msg>>> nodes_;
+  Wavefront wavefront_;
 };
 
 // Chunk states combined by a parallel prefix: per layer, every chunk of the window computes its

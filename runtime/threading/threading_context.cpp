@@ -12,16 +12,15 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/threading/plain_threads.h"
+
 namespace mamba2 {
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-// ThreadSanitizer cannot see the synchronisation inside libtbb (Debian's is not instrumented): it
-// would report TBB handing a task, or an arena's work, from one thread to another as a race. In a
-// TSan build the tiles run on plain threads instead, whose start and join it understands: the
-// same tiles on as many threads, so what it checks is our code's sharing, not TBB's.
-constexpr bool kPlainThreads = true;
+using threading_detail::kPlainThreads;
 
+#if defined(__SANITIZE_THREAD__)
+// See plain_threads.h: the tiles on as many plain threads, which TSan follows.
 void run_tiles_in_parallel(int threads, int64_t tiles, FunctionRef<void(int64_t)> run_tile) {
   std::atomic<int64_t> next{0};
   std::exception_ptr failure;
@@ -43,8 +42,6 @@ void run_tiles_in_parallel(int threads, int64_t tiles, FunctionRef<void(int64_t)
   if (failure) std::rethrow_exception(failure);
 }
 #else
-constexpr bool kPlainThreads = false;
-
 void run_tiles_in_parallel(int, int64_t tiles, FunctionRef<void(int64_t)> run_tile) {
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, tiles, 1),
@@ -56,8 +53,6 @@ void run_tiles_in_parallel(int, int64_t tiles, FunctionRef<void(int64_t)> run_ti
 #endif
 
 }  // namespace
-
-const bool ThreadingContext::kTilesOnPlainThreads = kPlainThreads;
 
 struct ThreadingContext::Arena {
   explicit Arena(int threads) : arena(threads) {}
