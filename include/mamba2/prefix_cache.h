@@ -45,6 +45,9 @@ class PrefixCache {
   static int64_t entry_bytes(std::span<const int32_t> tokens, const SessionState& state);
 
  private:
+  // Whether an entry of `tokens` and `state` may be kept: not empty, and not larger than the cache.
+  bool keeps(std::span<const int32_t> tokens, const SessionState& state) const;
+
   struct Entry {
     std::vector<int32_t> tokens;
     std::shared_ptr<const SessionState> state;

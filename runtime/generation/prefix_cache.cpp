@@ -27,15 +27,18 @@ std::optional<PrefixCache::Hit> PrefixCache::find(std::span<const int32_t> token
   return Hit{entries_.front().state, static_cast<int64_t>(entries_.front().tokens.size())};
 }
 
+bool PrefixCache::keeps(std::span<const int32_t> tokens, const SessionState& state) const {
+  return !tokens.empty() && entry_bytes(tokens, state) <= max_bytes_;
+}
+
 void PrefixCache::insert(std::span<const int32_t> tokens, const SessionState& state) {
-  if (tokens.empty() || entry_bytes(tokens, state) > max_bytes_) return;  // before copying it
-  insert(tokens, std::make_shared<const SessionState>(state));
+  if (keeps(tokens, state)) insert(tokens, std::make_shared<const SessionState>(state));
 }
 
 void PrefixCache::insert(std::span<const int32_t> tokens,
                          std::shared_ptr<const SessionState> state) {
+  if (!keeps(tokens, *state)) return;
   const int64_t bytes = entry_bytes(tokens, *state);
-  if (tokens.empty() || bytes > max_bytes_) return;
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (std::ranges::equal(it->tokens, tokens)) {
       entries_.splice(entries_.begin(), entries_, it);  // these tokens have a state already
