@@ -439,19 +439,21 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
     head_decay_matrix<Arch>(T, ld, cb, cum, dt, decay_in, decay_matrix);
     float* y_h = y + h * P;  // [T, P] with row stride ld_y
     const float* x_h = chunk.x + h * P;
-    // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
+    // y_h = exp(cum[t]) * (C S_in_h^T) + decay_matrix X_h: the entering state decayed to token t
+    // and read by C_t, then the chunk's own tokens, decayed and weighted by C_t . B_s, in one
+    // pass over y.
+    float* packed_x = workspace + layout.packed_x;
+    pack_rows(x_h, chunk.ld_x, T, P, packed_x);
+    GemmArgs own = product(T, P, T, decay_matrix, ld, packed_x, P, y_h, ld_y, {.a_lower = true});
     const float* S = state_in ? state_in + h * P * N : nullptr;  // [P, N]
-    const bool has_state = S != nullptr;
-    if (has_state) {
+    const GemmArgs readout = product(T, P, N, chunk.C + g * N, chunk.ld_bc, copy, P, nullptr, 0,
+                                     {.row_scale = decay_in});
+    if (S) {
       transpose(S, N, P, N, copy, P);  // [N, P]
       decay_exp_scaled<Arch>(cum, nullptr, decay_in, ld);
-      gemm<Arch>(product(T, P, N, chunk.C + g * N, chunk.ld_bc, copy, P, y_h, ld_y,
-                         {.row_scale = decay_in}));
+      own.first = &readout;
     }
-    // y_h (+)= decay_matrix X_h: the chunk's own tokens, decayed and weighted by C_t . B_s.
-    pack_rows(x_h, chunk.ld_x, T, P, copy);
-    gemm<Arch>(product(T, P, T, decay_matrix, ld, copy, P, y_h, ld_y,
-                       {.accumulate = has_state, .a_lower = true}));
+    gemm<Arch>(own);
     add_skip<Arch>(shape, chunk, h, x_h, y_h, ld_y);
   }
 }
