@@ -44,6 +44,10 @@ struct GemmArgs {
   float* c;  // C[i][j] = c[i * ldc + j]
   int64_t ldc;
   GemmFlags flags;
+  // Optional: a product of the same m x n made first, in the same registers, and scaled by its
+  // flags.row_scale: C = diag(row_scale) (A' B') + A B. The chunk scan's read-out of the entering
+  // state and its intra-chunk product are one pass over y this way, not a store and a reload.
+  const GemmArgs* first = nullptr;
 };
 
 // C [m, n] = A [m, k] B [k, n] with A row-major, A[i][kk] = a[i * lda + kk].
@@ -59,29 +63,55 @@ inline GemmArgs product_transposed_a(int64_t m, int64_t n, int64_t k, const floa
   return {m, n, k, a, 1, lda, b, ldb, c, ldc, flags};
 }
 
+// acc[r][v] += sum_{kk < k_end} A[i + r][kk] B[kk][j + v * lanes] of `g`'s operands.
+// Always inlined with constant block sizes, so that acc lives in registers, never on the stack.
+template <class Arch, int kRows, int kVecs>
+[[gnu::always_inline]] inline void block_product(xsimd::batch<float, Arch> (&acc)[kRows][kVecs],
+                                                 const GemmArgs& g, int64_t i, int64_t j,
+                                                 int64_t k_end) {
+  using Batch = xsimd::batch<float, Arch>;
+  constexpr int64_t kLanes = Batch::size;
+  const float* a = g.a + i * g.a_rs;
+  const float* b = g.b + j;
+  const int64_t a_rs = g.a_rs, a_cs = g.a_cs, ldb = g.ldb;
+  for (int64_t kk = 0; kk < k_end; ++kk) {
+    Batch bv[kVecs];
+    for (int v = 0; v < kVecs; ++v) bv[v] = Batch::load_unaligned(b + kk * ldb + v * kLanes);
+    for (int r = 0; r < kRows; ++r) {
+      const Batch av(a[r * a_rs + kk * a_cs]);
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+    }
+  }
+}
+
 // C[rows, kVecs vectors] of one register block: kRows x kVecs accumulators, B rows streamed.
 template <class Arch, int kRows, int kVecs>
 inline void gemm_block(const GemmArgs& g, int64_t i, int64_t j, int64_t k_end) {
   using Batch = xsimd::batch<float, Arch>;
   constexpr int64_t kLanes = Batch::size;
   Batch acc[kRows][kVecs];
-  for (int r = 0; r < kRows; ++r) {
-    for (int v = 0; v < kVecs; ++v) {
-      acc[r][v] = g.flags.accumulate ? Batch::load_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes)
-                                     : Batch(0.0f);
-      if (g.flags.accumulate && g.flags.c_scale != 1.0f) acc[r][v] *= Batch(g.flags.c_scale);
-    }
-  }
-  const float* a = g.a + i * g.a_rs;
-  const float* b = g.b + j;
-  for (int64_t kk = 0; kk < k_end; ++kk) {
-    Batch bv[kVecs];
-    for (int v = 0; v < kVecs; ++v) bv[v] = Batch::load_unaligned(b + kk * g.ldb + v * kLanes);
+  if (g.first) {  // acc = diag(row_scale) (A' B') of the first product
     for (int r = 0; r < kRows; ++r) {
-      const Batch av(a[r * g.a_rs + kk * g.a_cs]);
-      for (int v = 0; v < kVecs; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = Batch(0.0f);
+    }
+    block_product<Arch, kRows, kVecs>(acc, *g.first, i, j, g.first->k);
+    for (int r = 0; r < kRows; ++r) {
+      const Batch scale(g.first->flags.row_scale[i + r]);
+      for (int v = 0; v < kVecs; ++v) acc[r][v] *= scale;
+    }
+  } else if (g.flags.accumulate) {
+    const Batch c_scale(g.flags.c_scale);
+    for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < kVecs; ++v) {
+        acc[r][v] = Batch::load_unaligned(g.c + (i + r) * g.ldc + j + v * kLanes) * c_scale;
+      }
+    }
+  } else {
+    for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = Batch(0.0f);
     }
   }
+  block_product<Arch, kRows, kVecs>(acc, g, i, j, k_end);
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVecs; ++v) {
       if (g.flags.row_scale) acc[r][v] *= Batch(g.flags.row_scale[i + r]);
@@ -118,6 +148,13 @@ inline void gemm_rows(const GemmArgs& g, int64_t i) {
   for (; j < n_end; ++j) {
     for (int r = 0; r < kRows; ++r) {
       float sum = g.flags.accumulate ? g.c[(i + r) * g.ldc + j] * g.flags.c_scale : 0.0f;
+      if (g.first) {
+        const GemmArgs& f = *g.first;
+        for (int64_t kk = 0; kk < f.k; ++kk) {
+          sum += f.a[(i + r) * f.a_rs + kk * f.a_cs] * f.b[kk * f.ldb + j];
+        }
+        sum *= f.flags.row_scale[i + r];
+      }
       for (int64_t kk = 0; kk < k_end; ++kk) {
         sum += g.a[(i + r) * g.a_rs + kk * g.a_cs] * g.b[kk * g.ldb + j];
       }
@@ -402,19 +439,21 @@ void SsdChunkOutputKernel::operator()(Arch, const SsdShape& shape, const SsdChun
     head_decay_matrix<Arch>(T, ld, cb, cum, dt, decay_in, decay_matrix);
     float* y_h = y + h * P;  // [T, P] with row stride ld_y
     const float* x_h = chunk.x + h * P;
-    // y_h = exp(cum[t]) * (C S_in_h^T): the entering state decayed to token t, read by C_t.
+    // y_h = exp(cum[t]) * (C S_in_h^T) + decay_matrix X_h: the entering state decayed to token t
+    // and read by C_t, then the chunk's own tokens, decayed and weighted by C_t . B_s, in one
+    // pass over y.
+    float* packed_x = workspace + layout.packed_x;
+    pack_rows(x_h, chunk.ld_x, T, P, packed_x);
+    GemmArgs own = product(T, P, T, decay_matrix, ld, packed_x, P, y_h, ld_y, {.a_lower = true});
     const float* S = state_in ? state_in + h * P * N : nullptr;  // [P, N]
-    const bool has_state = S != nullptr;
-    if (has_state) {
+    const GemmArgs readout = product(T, P, N, chunk.C + g * N, chunk.ld_bc, copy, P, nullptr, 0,
+                                     {.row_scale = decay_in});
+    if (S) {
       transpose(S, N, P, N, copy, P);  // [N, P]
       decay_exp_scaled<Arch>(cum, nullptr, decay_in, ld);
-      gemm<Arch>(product(T, P, N, chunk.C + g * N, chunk.ld_bc, copy, P, y_h, ld_y,
-                         {.row_scale = decay_in}));
+      own.first = &readout;
     }
-    // y_h (+)= decay_matrix X_h: the chunk's own tokens, decayed and weighted by C_t . B_s.
-    pack_rows(x_h, chunk.ld_x, T, P, copy);
-    gemm<Arch>(product(T, P, T, decay_matrix, ld, copy, P, y_h, ld_y,
-                       {.accumulate = has_state, .a_lower = true}));
+    gemm<Arch>(own);
     add_skip<Arch>(shape, chunk, h, x_h, y_h, ld_y);
   }
 }
@@ -468,15 +507,17 @@ void SsdChunkScanKernel::operator()(Arch, const SsdShape& shape, const SsdChunk&
       if (!shape.d_has_hdim) {
         for (int64_t t = 0; t < Ts; ++t) decay_matrix[t * ld + t] += part.D[h];
       }
-      // y_h = exp(cum[t]) (C S^T)[t]: the entering state decayed to token t, read by C_t.
+      // y_h = exp(cum[t]) (C S^T)[t] + decay_matrix X_h (+ D X_h): the entering state decayed
+      // to token t and read by C_t, then the sub-chunk's own tokens, in one pass over y.
+      GemmArgs own =
+          product(Ts, P, Ts, decay_matrix, ld, at(layout.x), P, y_h, ld_y, {.a_lower = true});
+      const GemmArgs readout = product(Ts, P, N, part.C + g * N, part.ld_bc, state_t, P, nullptr, 0,
+                                       {.row_scale = at(layout.coeff)});
       if (has_state) {
         decay_exp_scaled<Arch>(cum, nullptr, at(layout.coeff), ld);
-        gemm<Arch>(product(Ts, P, N, part.C + g * N, part.ld_bc, state_t, P, y_h, ld_y,
-                           {.row_scale = at(layout.coeff)}));
+        own.first = &readout;
       }
-      // y_h (+)= decay_matrix X_h (+ D X_h): the sub-chunk's own tokens.
-      gemm<Arch>(product(Ts, P, Ts, decay_matrix, ld, at(layout.x), P, y_h, ld_y,
-                         {.accumulate = has_state, .a_lower = true}));
+      gemm<Arch>(own);
       if (shape.d_has_hdim) add_skip<Arch>(shape, part, h, x_h, y_h, ld_y);
       // S^T = decay S^T + B^T (weight o X): the state leaving the sub-chunk.
       gemm<Arch>(product_transposed_a(

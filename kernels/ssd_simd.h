@@ -29,7 +29,8 @@ struct SsdWorkspaceLayout {
     decay_matrix = cb + round_up(square, kPad);
     copy_buffer = decay_matrix + round_up(square, kPad);
     group_b = copy_buffer + round_up(copy, kPad);
-    total = group_b + round_up(tokens * shape.d_state, kPad);
+    packed_x = group_b + round_up(tokens * shape.d_state, kPad);
+    total = packed_x + round_up(tokens * shape.headdim, kPad);
   }
 
   static int64_t round_up(int64_t value, int64_t multiple) {
@@ -44,6 +45,7 @@ struct SsdWorkspaceLayout {
   int64_t decay_matrix;  // [T, ld] (C B^T o L o dt) of one head, zero above the diagonal
   int64_t copy_buffer;   // B^T [N, ld], or S_in^T [N, P], or x or decay-weighted x [T, P]
   int64_t group_b;       // B of one group, rows packed [T, N]
+  int64_t packed_x;      // [T, P] x of one head, rows packed, beside S_in^T in copy_buffer
   int64_t total;
 };
 

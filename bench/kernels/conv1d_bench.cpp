@@ -65,7 +65,7 @@ void BM_Conv1dReference(benchmark::State& state) {
   set_bytes(state, tokens);
 }
 
-BENCHMARK(BM_Conv1d)->ArgsProduct({{1, 256}, {0, 1, 2}});
+BENCHMARK(BM_Conv1d)->ArgsProduct({{1, 64, 256}, {0, 1, 2}});
 BENCHMARK(BM_Conv1dReference)->Arg(1)->Arg(256);
 
 }  // namespace
