@@ -8,14 +8,13 @@
 #include "kernels/aligned_vector.h"
 #include "kernels/matmul_dispatch.h"
 #include "mamba2/config.h"
+#include "runtime/engine/mixer.h"
 
 namespace mamba2 {
 
-class Mixer;
-
 struct ActivationBlock {
-  // Sized for `mixer`'s scan as well as the residual stream and projections.
-  ActivationBlock(const ModelConfig& config, const Mixer& mixer, int64_t capacity);
+  // Sized for the residual stream, the projections and `mixer`'s `scan`.
+  ActivationBlock(const ModelConfig& config, const Mixer& mixer, int64_t capacity, BlockScan scan);
 
   // Makes room for `rows` tokens: a block too small is remade with the next power of two rows
   // (at least 16, at most `limit`). A prefill block so grows to the longest piece it has held, and
@@ -23,6 +22,7 @@ struct ActivationBlock {
   void reserve(const ModelConfig& config, const Mixer& mixer, int64_t rows, int64_t limit);
 
   int64_t capacity;
+  BlockScan scan;
   int64_t tokens = 0;    // rows in use
   int64_t position = 0;  // sequence position of row 0
   // Consecutive tokens of one sequence, or one token each of separate sequences (BatchDecoder's
@@ -39,6 +39,7 @@ struct ActivationBlock {
   AlignedVector<float> y;              // [capacity, d_inner] gated SSM output, the out_proj input
   AlignedVector<float> ssd_workspace;  // one slice per scan tile
   int64_t ssd_workspace_stride;
+  // The associative scan's (BlockScan::kAssociative), empty in other blocks:
   AlignedVector<float> state_local;   // [nheads, headdim, d_state] this chunk's state from zero
   AlignedVector<float> state_in;      // [nheads, headdim, d_state] the state entering this chunk
   AlignedVector<float> decay;         // exp(sum dt * A) over the chunk: [nheads];

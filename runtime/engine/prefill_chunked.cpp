@@ -11,7 +11,8 @@ int64_t ChunkedPrefill::window_tokens() const {
 ChunkedPrefill::ChunkedPrefill(const PrefillContext& context, int64_t chunk, int64_t window)
     : context_(context), chunk_(chunk), block_tokens_(window) {
   for (int64_t index = 0; index < window; ++index) {
-    blocks_.emplace_back(context.config, context.stages.mixer(), 0);  // grown by use
+    blocks_.emplace_back(context.config, context.stages.mixer(), 0,
+                         BlockScan::kChunked);  // grown by use
   }
 }
 
