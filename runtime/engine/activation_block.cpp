@@ -9,14 +9,15 @@ ActivationBlock::ActivationBlock(const ModelConfig& c, const Mixer& mixer, int64
                                  BlockScan block_scan)
     : capacity(cap), scan(block_scan) {
   const auto rows = static_cast<size_t>(cap);
-  residual.resize(rows * c.d_model);
-  hidden.resize(rows * c.d_model);
-  normed.resize(rows * c.d_model);
-  zxbcdt.resize(rows * c.d_in_proj);
+  const auto d_model = static_cast<size_t>(c.d_model);
+  residual.resize(rows * d_model);
+  zxbcdt.resize(rows * std::max(d_model, static_cast<size_t>(c.d_in_proj)));
   xbc.resize(rows * c.conv_dim);
   x_dbl.resize(rows * c.d_x_proj);
   dt.resize(rows * c.nheads);
-  y.resize(rows * c.d_inner);
+  y.resize(rows * std::max(d_model, static_cast<size_t>(c.d_inner)));
+  hidden = std::span(zxbcdt).first(rows * d_model);
+  normed = std::span(y).first(rows * d_model);
   const MixerBufferSizes sizes = mixer.buffer_sizes(cap, scan);
   ssd_workspace_stride = sizes.workspace_stride;
   ssd_workspace.resize(static_cast<size_t>(sizes.workspace_stride * sizes.workspace_tiles));
