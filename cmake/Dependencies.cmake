@@ -25,10 +25,21 @@ pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 # Debian ships the pthread OpenBLAS as the default cblas; we only need the C interface.
 find_path(CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas-pthread openblas REQUIRED)
 find_library(OPENBLAS_LIBRARY NAMES openblas REQUIRED)
-add_library(mamba2_openblas INTERFACE)
+add_library(mamba2_cblas_header INTERFACE)
 # SYSTEM: openblas_config.h uses C99 _Complex, which clang's -Wpedantic reports in C++.
-target_include_directories(mamba2_openblas SYSTEM INTERFACE ${CBLAS_INCLUDE_DIR})
-target_link_libraries(mamba2_openblas INTERFACE ${OPENBLAS_LIBRARY})
+target_include_directories(mamba2_cblas_header SYSTEM INTERFACE ${CBLAS_INCLUDE_DIR})
+# Linked: training, and tests and benchmarks that call it themselves.
+add_library(mamba2_openblas INTERFACE)
+target_link_libraries(mamba2_openblas INTERFACE mamba2_cblas_header ${OPENBLAS_LIBRARY})
+# Opened at run time by the kernels (kernels/openblas.h), by the name the dynamic linker would use.
+# (libopenblas.so is the -dev package's link; its SONAME, libopenblas.so.0, is what users have.)
+execute_process(COMMAND ${CMAKE_OBJDUMP} -p "${OPENBLAS_LIBRARY}" OUTPUT_VARIABLE OPENBLAS_HEADERS
+                ERROR_QUIET)
+string(REGEX MATCH "SONAME +([^\n]+)" OPENBLAS_SONAME_LINE "${OPENBLAS_HEADERS}")
+set(OPENBLAS_SONAME "${CMAKE_MATCH_1}")
+if(NOT OPENBLAS_SONAME)
+  get_filename_component(OPENBLAS_SONAME "${OPENBLAS_LIBRARY}" NAME)
+endif()
 
 if(MAMBA2_BUILD_TESTS)
   find_package(GTest REQUIRED)

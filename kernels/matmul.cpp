@@ -1,25 +1,16 @@
 #include "kernels/matmul.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <limits>
-#include <mutex>
 #include <string>
 
 #include "kernels/matmul_f32_panels.h"
+#include "kernels/openblas.h"
 #include "kernels/simd.h"
 #include "mamba2/error.h"
 
 namespace mamba2::kernels {
 namespace {
-
-// TBB owns the cores: each tile's sgemm runs on the thread that called it. Set once, before the
-// first sgemm, because OpenBLAS otherwise starts a pool of its own as wide as the machine.
-void use_single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
 
 blasint blas_int(int64_t value, const char* what) {
   if (value < 0 || value > std::numeric_limits<blasint>::max()) {
@@ -60,12 +51,11 @@ void matmul_f32(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
     dispatch(GemvKernel{}, args, n_begin, n_end);
     return;
   }
-  use_single_threaded_blas();
   // Y[:, n_begin:n_end] = X * W[n_begin:n_end, :]^T: W's rows are the columns of B.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(tokens, "tokens"),
-              blas_int(n_end - n_begin, "rows"), blas_int(k, "K"), 1.0f, args.x.data,
-              blas_int(args.x.stride, "ld_x"), args.w.elements<float>() + n_begin * k,
-              blas_int(k, "K"), 0.0f, args.y.data + n_begin, blas_int(args.y.stride, "ld_y"));
+  openblas().sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(tokens, "tokens"),
+                   blas_int(n_end - n_begin, "rows"), blas_int(k, "K"), 1.0f, args.x.data,
+                   blas_int(args.x.stride, "ld_x"), args.w.elements<float>() + n_begin * k,
+                   blas_int(k, "K"), 0.0f, args.y.data + n_begin, blas_int(args.y.stride, "ld_y"));
   if (!args.bias) return;
   for (int64_t t = 0; t < tokens; ++t) {
     float* y = args.y.row(t);

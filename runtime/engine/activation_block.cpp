@@ -3,27 +3,29 @@
 #include <algorithm>
 #include <bit>
 
-#include "runtime/engine/mixer.h"
-
 namespace mamba2 {
 
-ActivationBlock::ActivationBlock(const ModelConfig& c, const Mixer& mixer, int64_t cap)
-    : capacity(cap) {
+ActivationBlock::ActivationBlock(const ModelConfig& c, const Mixer& mixer, int64_t cap,
+                                 BlockScan block_scan)
+    : capacity(cap), scan(block_scan) {
   const auto rows = static_cast<size_t>(cap);
-  residual.resize(rows * c.d_model);
-  hidden.resize(rows * c.d_model);
-  normed.resize(rows * c.d_model);
-  zxbcdt.resize(rows * c.d_in_proj);
+  const auto d_model = static_cast<size_t>(c.d_model);
+  residual.resize(rows * d_model);
+  zxbcdt.resize(rows * std::max(d_model, static_cast<size_t>(c.d_in_proj)));
   xbc.resize(rows * c.conv_dim);
   x_dbl.resize(rows * c.d_x_proj);
   dt.resize(rows * c.nheads);
-  y.resize(rows * c.d_inner);
-  const MixerBufferSizes sizes = mixer.buffer_sizes(cap);
+  y.resize(rows * std::max(d_model, static_cast<size_t>(c.d_inner)));
+  hidden = std::span(zxbcdt).first(rows * d_model);
+  normed = std::span(y).first(rows * d_model);
+  const MixerBufferSizes sizes = mixer.buffer_sizes(cap, scan);
   ssd_workspace_stride = sizes.workspace_stride;
   ssd_workspace.resize(static_cast<size_t>(sizes.workspace_stride * sizes.workspace_tiles));
-  const auto state_size = static_cast<size_t>(c.nheads * c.headdim * c.d_state);
-  state_local.resize(state_size);
-  state_in.resize(state_size);
+  if (scan == BlockScan::kAssociative) {
+    const auto state_size = static_cast<size_t>(c.nheads * c.headdim * c.d_state);
+    state_local.resize(state_size);
+    state_in.resize(state_size);
+  }
   decay.resize(static_cast<size_t>(sizes.decay));
 }
 
@@ -32,7 +34,7 @@ void ActivationBlock::reserve(const ModelConfig& config, const Mixer& mixer, int
   if (rows <= capacity) return;
   constexpr uint64_t kMinRows = 16;
   const auto grown = static_cast<int64_t>(std::bit_ceil(std::max(kMinRows, uint64_t(rows))));
-  *this = ActivationBlock(config, mixer, std::max(rows, std::min(grown, limit)));
+  *this = ActivationBlock(config, mixer, std::max(rows, std::min(grown, limit)), scan);
 }
 
 }  // namespace mamba2

@@ -18,7 +18,7 @@ struct BatchDecoder::Impl {
         max_sessions(max),
         threading(std::move(threading_context)),
         stages(config, model.prepared(), threading),
-        block(config, stages.mixer(), max),
+        block(config, stages.mixer(), max, BlockScan::kSteps),
         logits(static_cast<size_t>(max * config.vocab_padded)) {
     block.token_rows = kernels::TokenRows::kSeparateSequences;
     states.reserve(static_cast<size_t>(max));

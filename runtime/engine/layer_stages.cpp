@@ -55,11 +55,11 @@ void LayerStages::project_in(int64_t layer, ActivationBlock& block) const {
 }
 
 void LayerStages::observe(int64_t layer, const ActivationBlock& block,
-                          const AlignedVector<float>& rows) const {
+                          std::span<const float> rows) const {
   if (!observer_ || !*observer_) return;
   const int64_t d_model = config_.d_model;
   for (int64_t t = 0; t < block.tokens; ++t) {
-    (*observer_)(layer, block.position + t, std::span<const float>(&rows[t * d_model], d_model));
+    (*observer_)(layer, block.position + t, rows.subspan(t * d_model, d_model));
   }
 }
 

@@ -47,7 +47,7 @@ class LayerStages {
   void logits(ActivationBlock& block, int64_t row_begin, int64_t row_end, float* logits) const;
 
  private:
-  void observe(int64_t layer, const ActivationBlock& block, const AlignedVector<float>& rows) const;
+  void observe(int64_t layer, const ActivationBlock& block, std::span<const float> rows) const;
 
   const ModelConfig& config_;
   const PreparedWeights& weights_;

@@ -29,9 +29,11 @@ class Mamba1Mixer final : public SsmMixer {
       : SsmMixer(config, weights, threading, 0),
         ones_(static_cast<size_t>(std::max(config.dt_rank, config.d_state)), 1.0f) {}
 
-  // No per-tile workspace beyond one state; the decay is per channel and state entry.
-  MixerBufferSizes buffer_sizes(int64_t) const override {
-    // The workspace holds the state a chunk's output pass advances from its entering state.
+  // Only the associative path has scratch: the state its output pass advances from the chunk's
+  // entering state, and a decay per channel and state entry. The chunked scan advances the
+  // session's state itself.
+  MixerBufferSizes buffer_sizes(int64_t, BlockScan scan) const override {
+    if (scan != BlockScan::kAssociative) return {};
     const int64_t state = config_.d_inner * config_.d_state;
     return {state, 1, state};
   }

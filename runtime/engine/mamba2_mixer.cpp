@@ -32,11 +32,19 @@ class Mamba2Mixer final : public SsmMixer {
         shape_{config.nheads, config.headdim, config.d_state, config.ngroups, config.D_has_hdim},
         head_tile_(ssd_head_tile(config, threading.threads())) {}
 
-  // SSD workspaces per head tile; one decay per head.
-  MixerBufferSizes buffer_sizes(int64_t capacity) const override {
-    return {std::max(kernels::ssd_workspace_floats(shape_, capacity),
-                     kernels::ssd_scan_workspace_floats(shape_, capacity)),
-            (config_.nheads + head_tile_ - 1) / head_tile_, config_.nheads};
+  // SSD workspaces per head tile (the fused scan's, or the state and output kernels'); one decay
+  // per head. The decode step needs none.
+  MixerBufferSizes buffer_sizes(int64_t capacity, BlockScan scan) const override {
+    const int64_t tiles = (config_.nheads + head_tile_ - 1) / head_tile_;
+    switch (scan) {
+      case BlockScan::kSteps:
+        break;
+      case BlockScan::kChunked:
+        return {kernels::ssd_scan_workspace_floats(shape_, capacity), tiles, 0};
+      case BlockScan::kAssociative:
+        return {kernels::ssd_workspace_floats(shape_, capacity), tiles, config_.nheads};
+    }
+    return {};
   }
 
   // Heads: one decay scales a head's [headdim, d_state] state.

@@ -35,6 +35,12 @@ inline LayerState layer_state(const ModelConfig& config, SessionState& state, in
 // Where row `row` of a block of single steps keeps its layer-`layer` state.
 using RowStates = std::function<LayerState(int64_t row, int64_t layer)>;
 
+// Which scan an ActivationBlock serves, so that it holds only that scan's scratch: decode and
+// the recurrent path none, the chunked path one workspace per tile, the associative path its
+// workspaces plus the chunk's local and entering states and total decay (two states of 0.75 MiB
+// per block for the 130m shape, which no other path reads).
+enum class BlockScan { kSteps, kChunked, kAssociative };
+
 // The scratch a mixer's scan needs in an ActivationBlock of `capacity` tokens.
 struct MixerBufferSizes {
   int64_t workspace_stride = 0;  // floats of one tile's scan workspace
@@ -56,7 +62,8 @@ class Mixer {
  public:
   virtual ~Mixer() = default;
 
-  virtual MixerBufferSizes buffer_sizes(int64_t capacity) const = 0;
+  // Zero for what `scan` does not use.
+  virtual MixerBufferSizes buffer_sizes(int64_t capacity, BlockScan scan) const = 0;
   virtual ScanUnits scan_units() const = 0;
 
   // block.zxbcdt = in_proj(block.normed).

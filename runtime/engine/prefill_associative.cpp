@@ -12,7 +12,8 @@ AssociativePrefill::AssociativePrefill(const PrefillContext& context, int64_t ch
       block_tokens_(window),
       units_(context.stages.mixer().scan_units()) {
   for (int64_t index = 0; index < window; ++index) {
-    blocks_.emplace_back(context.config, context.stages.mixer(), 0);  // grown by use
+    blocks_.emplace_back(context.config, context.stages.mixer(), 0,
+                         BlockScan::kAssociative);  // grown by use
   }
   for (int buffer = 0; buffer < 2; ++buffer) {
     decay_[buffer].resize(static_cast<size_t>(window * units_.count * units_.decay_span));

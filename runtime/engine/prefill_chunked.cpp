@@ -13,7 +13,8 @@ ChunkedPrefill::ChunkedPrefill(const PrefillContext& context, int64_t chunk, int
       wavefront_(context.threading, context.config.n_layer + 1, window,
                  [this](int64_t layer, int64_t chunk_index) { run_node(layer, chunk_index); }) {
   for (int64_t index = 0; index < window; ++index) {
-    blocks_.emplace_back(context.config, context.stages.mixer(), 0);  // grown by use
+    blocks_.emplace_back(context.config, context.stages.mixer(), 0,
+                         BlockScan::kChunked);  // grown by use
   }
 }
 

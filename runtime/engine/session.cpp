@@ -54,7 +54,7 @@ struct Session::Impl {
         threading(options.threading),
         stages(config, model.prepared(), threading),
         chunk(options.chunk_size > 0 ? options.chunk_size : config.chunk_size),
-        step_block(config, stages.mixer(), 1),
+        step_block(config, stages.mixer(), 1, BlockScan::kSteps),
         logits(static_cast<size_t>(config.vocab_padded)) {
     if (chunk < 1 || chunk > (1 << 16)) throw Error("chunk size", "must be 1..65536");
     state.conv.assign(static_cast<size_t>(conv_state_size(config)), 0.0f);
