@@ -812,12 +812,13 @@ TEST(MatmulBf16Tiles, InPlaceGivesTheCopysBytesAndEveryRowReadsBack) {
 }
 
 // Every path that reads the tile layout (kAmx, kWiden at every SIMD level, the reference) gives
-// the bits it gives W as stored, over row ranges that cut groups, K of one and several tiles,
+// the bits it gives W as stored, over row ranges that cut groups, K of one and many tiles,
 // GEMV, decode-batch, ragged GEMM and packed-GEMM token counts, and N with rows past the groups.
 TEST(MatmulBf16Tiles, EveryPathReadingTheLayoutGivesTheBitsOfRowsAsStored) {
   if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   constexpr auto kTiles = WeightLayout::kBf16AmxTiles16;
-  for (int64_t k : {32, 96, 160}) {
+  // K 1056: a batch reads a group in spans of 512 inputs, the last one short.
+  for (int64_t k : {32, 96, 160, 1056}) {
     for (int64_t n : {17, 40, 70, 290}) {
       std::vector<int64_t> edges = {0, 3, 16, 37, 64, 69, 256, 261};
       std::erase_if(edges, [&](int64_t e) { return e >= n; });
