@@ -5,8 +5,8 @@
 # intrinsics files each target one instruction-set extension and get only that file's flags;
 # their code runs only after a run-time CPU check (matmul_bf16.cpp, matmul_quant.cpp), so the
 # library itself stays baseline x86-64.
-target_sources(mamba2_kernels PRIVATE matmul_bf16.cpp matmul_bf16_sgemm.cpp matmul_dequant.cpp
-                                      matmul_quant.cpp matmul_quant_scalar.cpp quant_groups.cpp
+target_sources(mamba2_kernels PRIVATE matmul_bf16.cpp matmul_bf16_sgemm.cpp matmul_bf16_tiles.cpp
+                                      matmul_dequant.cpp matmul_quant.cpp matmul_quant_scalar.cpp quant_groups.cpp
                                       matmul_q8_0.cpp matmul_q4.cpp interleave.cpp
                                       matmul_dispatch.cpp)
 

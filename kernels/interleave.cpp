@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/matmul_bf16.h"
 #include "kernels/matmul_q4.h"
 #include "kernels/matmul_q8_0.h"
 #include "mamba2/error.h"
@@ -12,7 +13,8 @@
 namespace mamba2::kernels {
 namespace {
 
-static_assert(kQ8_0UnitRows == kInterleaveRows && kQ4UnitRows == kInterleaveRows);
+static_assert(kQ8_0UnitRows == kInterleaveRows && kQ4UnitRows == kInterleaveRows &&
+              kBf16TileRows == kInterleaveRows);
 
 int64_t row_bytes(DType type, int64_t k) { return static_cast<int64_t>(*dtype_bytes(type, k)); }
 
@@ -39,6 +41,9 @@ int64_t group_bytes(WeightLayout layout, DType type, int64_t n, int64_t k) {
     case WeightLayout::kQ4_KInterleaved16:
     case WeightLayout::kQ6_KInterleaved16:
       return q4_interleaved_bytes(type, n, k);
+    case WeightLayout::kBf16AmxTiles16:
+      if (type != DType::kBF16) break;
+      return 2 * n * k;
     case WeightLayout::kRows:
     case WeightLayout::kF32Panels16:  // f32_panels_floats (matmul_f32_panels.h) sizes these
       break;
@@ -58,6 +63,9 @@ void interleave_groups(WeightLayout layout, DType type, const std::byte* rows, i
     case WeightLayout::kQ6_KInterleaved16:
       if (type != q4_layout_type(layout)) break;
       return interleave_q4(type, rows, n, k, n_begin, n_end, out);
+    case WeightLayout::kBf16AmxTiles16:
+      if (type != DType::kBF16) break;
+      return interleave_bf16_tiles(rows, n, k, n_begin, n_end, out);
     case WeightLayout::kRows:
     case WeightLayout::kF32Panels16:  // pack_f32_panels (matmul_f32_panels.h) makes these
       break;
@@ -73,6 +81,9 @@ WeightLayout interleaved_layout(DType type, int64_t n, int64_t k) {
   if (interleaved_rows(n) == 0) return WeightLayout::kRows;
   if (type == DType::kQ8_0 && q8_0_interleave_supported(n, k)) {
     return WeightLayout::kQ8_0Interleaved16;
+  }
+  if (type == DType::kBF16) {
+    return bf16_tiles_supported(n, k) ? WeightLayout::kBf16AmxTiles16 : WeightLayout::kRows;
   }
   return q4_interleave_supported(type, n, k) ? q4_layout(type) : WeightLayout::kRows;
 }
@@ -90,6 +101,8 @@ int64_t interleaved_unit_inputs(WeightLayout layout) {
     case WeightLayout::kQ4_KInterleaved16:
     case WeightLayout::kQ6_KInterleaved16:
       return q4_unit_inputs(q4_layout_type(layout));
+    case WeightLayout::kBf16AmxTiles16:
+      return kBf16TileInputs;
     case WeightLayout::kRows:
     case WeightLayout::kF32Panels16:
       break;
@@ -146,6 +159,8 @@ void deinterleave_row(WeightLayout layout, DType type, const std::byte* data, in
     return;
   }
   if (layout == WeightLayout::kQ8_0Interleaved16) return deinterleave_q8_0_row(data, k, row, out);
+  if (layout == WeightLayout::kBf16AmxTiles16)
+    return deinterleave_bf16_tiles_row(data, k, row, out);
   deinterleave_q4_row(type, data, k, row, out);
 }
 

@@ -30,6 +30,7 @@ enum class WeightLayout : uint8_t {
   kQ4_KInterleaved16,  // q4_K rearranged by interleave_q4()
   kQ6_KInterleaved16,  // q6_K rearranged by interleave_q4()
   kF32Panels16,        // f32 in 16-row panels by pack_f32_panels() for our GEMM
+  kBf16AmxTiles16,     // bf16 in AMX A tiles by interleave_bf16_tiles() (matmul_bf16.h)
 };
 
 // A weight matrix W [rows, cols] in its stored element type: with WeightLayout::kRows, rows of

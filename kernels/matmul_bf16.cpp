@@ -23,9 +23,13 @@ bool cpu_dot_bf16_beats_fma() {
   return beats;
 }
 
-float weight_at(const std::byte* row, int64_t i) {
+// W[n][i] as f32, in either layout.
+float weight_at(const WeightView& w, int64_t n, int64_t i) {
+  const bool tiles =
+      w.layout == WeightLayout::kBf16AmxTiles16 && n < w.rows / kBf16TileRows * kBf16TileRows;
   uint16_t bits;
-  std::memcpy(&bits, row + 2 * i, sizeof bits);
+  std::memcpy(&bits, w.data + 2 * (tiles ? bf16_tile_offset(n, i, w.cols) : n * w.cols + i),
+              sizeof bits);
   return bf16_to_f32(bits);
 }
 
@@ -113,6 +117,16 @@ void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activation
       (prepared.path != path || prepared.k != args.k() || prepared.tokens < args.tokens())) {
     throw Error("matmul_bf16", "activations prepared for another shape or path");
   }
+  // The tile layout is chosen only where kAmx runs, and is read by it, by kWiden (few tokens)
+  // and by the reference; the other paths read rows as stored.
+  const WeightLayout layout = args.w.layout;
+  if (layout != WeightLayout::kRows &&
+      (layout != WeightLayout::kBf16AmxTiles16 || args.k() % kBf16TileInputs != 0 ||
+       path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kSgemm)) {
+    throw Error("matmul_bf16",
+                "weights in the AMX tile layout need whole tiles along K and the "
+                "amx, widen or scalar path");
+  }
   switch (path) {
     case Bf16Path::kWiden:
       return dispatch(Bf16WidenKernel{}, args, prepared, n_begin, n_end);
@@ -131,13 +145,12 @@ void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activation
 namespace ref {
 
 void matmul_bf16(const MatmulOperands& args, int64_t n_begin, int64_t n_end) {
-  const int64_t k = args.k(), row_bytes = 2 * k;
+  const int64_t k = args.k();
   for (int64_t t = 0; t < args.tokens(); ++t) {
     const float* x = args.x.row(t);  // [K]
     for (int64_t n = n_begin; n < n_end; ++n) {
-      const std::byte* w = args.w.data + n * row_bytes;  // [K] bf16
       double acc = 0.0;
-      for (int64_t i = 0; i < k; ++i) acc += static_cast<double>(x[i]) * weight_at(w, i);
+      for (int64_t i = 0; i < k; ++i) acc += static_cast<double>(x[i]) * weight_at(args.w, n, i);
       args.y.row(t)[n] = static_cast<float>(acc) + (args.bias ? args.bias[n] : 0.0f);
     }
   }

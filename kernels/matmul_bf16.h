@@ -17,9 +17,10 @@
 //  - kAmx (CPUs with AMX-BF16, Linux granting the tile state): TDPBF16PS on 16 x 16 tiles, 8192
 //    products per instruction, about 8x one core's f32 FMA rate here (1.9 TFLOP/s measured).
 //    Activations rounded to bf16 as for kAvx512Bf16, with the same error bound; W rows are the A
-//    tiles (read as stored, or for many tokens from a per-call copy of a 256-row panel packed
-//    tile by tile), the activations are laid out as the B tiles want them, and the C tiles
-//    [row][token] are transposed in registers on their way to y [token][row].
+//    tiles (in the tile layout below, prepared once at load; W as stored is read in place, or
+//    for many tokens from a per-call copy of a 256-row panel packed tile by tile), the
+//    activations are laid out as the B tiles want them, and the C tiles [row][token] are
+//    transposed in registers on their way to y [token][row].
 // bf16_path() picks kWiden for few tokens or separate sequences (decode: exact, and memory-bound
 // anyway; every row gets the bits it gets alone), and for many tokens of one sequence kAmx where
 // the CPU has it (prefill is compute-bound and AMX is the one unit fast enough to matter), else
@@ -74,6 +75,30 @@ void prepare_activations_bf16(MatView<const float> x, int64_t t_begin, int64_t t
 // y[t, n] for n in [n_begin, n_end) and every token; args.w holds bf16 rows [N, K].
 void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activations& prepared,
                  int64_t n_begin, int64_t n_end);
+
+// The AMX tile layout (WeightLayout::kBf16AmxTiles16), chosen where kAmx runs: each group of 16
+// rows is [K / 32][16][32], so the rows' inputs 32s..32s+31 are one 1 KiB A tile in one piece
+// (16 lines, not 16 lines a row apart). The groups follow each other down N; the N % 16 rows
+// past the last group follow them as stored (interleave.h), so the layout takes exactly the
+// stored bytes and is made in place at load. kAmx reads its tiles with no per-call packing and
+// kWiden (the decode GEMV) and the reference read each row's 32-input pieces from it.
+constexpr int64_t kBf16TileRows = 16;
+constexpr int64_t kBf16TileInputs = 32;  // along K: K must be a multiple
+
+// Whether W [n, k] fits the tile layout and this CPU runs the kAmx path that wants it.
+bool bf16_tiles_supported(int64_t n, int64_t k);
+// Element offset of W[r][i] for r in the groups: group, then step of K, then row, then input.
+constexpr int64_t bf16_tile_offset(int64_t r, int64_t i, int64_t k) {
+  return r / kBf16TileRows * kBf16TileRows * k +
+         i / kBf16TileInputs * kBf16TileRows * kBf16TileInputs +
+         r % kBf16TileRows * kBf16TileInputs + i % kBf16TileInputs;
+}
+// Writes rows [n_begin, n_end) (multiples of 16 below interleaved_rows(n)) of W [n, k] stored as
+// bf16 rows to `out` in the tile layout, as interleave() does for the other layouts.
+void interleave_bf16_tiles(const std::byte* rows, int64_t n, int64_t k, int64_t n_begin,
+                           int64_t n_end, std::byte* out);
+// Row `row` (in the groups) of W [n, k] in the tile layout, as its stored k bf16 values.
+void deinterleave_bf16_tiles_row(const std::byte* tiles, int64_t k, int64_t row, std::byte* out);
 
 namespace ref {
 // Widened weights, double accumulation: the reference every path is tested against.

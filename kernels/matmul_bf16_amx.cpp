@@ -1,6 +1,7 @@
 // The kAmx path (see matmul_bf16.h), compiled with -mamx-tile -mamx-bf16 -mavx512f: Y^T = W X^T
-// on AMX tiles. W's rows are the A tiles (16 rows by 32 inputs each), read in place or, for calls
-// with many tokens, from a per-call copy of the row panel packed tile by tile; the activations,
+// on AMX tiles. W's rows are the A tiles (16 rows by 32 inputs each), read from the tile layout
+// prepared at load (matmul_bf16.h) or, as stored, in place or (for calls with many tokens) from a
+// per-call copy of the row panel packed tile by tile; the activations,
 // already rounded and laid out in pairs by prepare_activations_bf16, are the B tiles (16 pairs of
 // inputs by 16 tokens). A C tile is 16 rows by 16 tokens, transposed on its way to y.
 #include <cpuid.h>
@@ -38,10 +39,10 @@ constexpr int64_t kAmxPackMinTokens = 192;
 
 // Where a pass reads its A tiles: 2 x 16 rows of 32 inputs per step of K.
 struct ATiles {
-  const uint16_t* first;  // rows 0-15, inputs 0-31
-  int64_t stride;         // bytes from one tile row to the next
-  int64_t high;           // elements from rows 0-15 to rows 16-31
-  int64_t step;           // elements from one step of K to the next
+  const uint16_t* low;   // rows 0-15, inputs 0-31
+  const uint16_t* high;  // rows 16-31, inputs 0-31
+  int64_t stride;        // bytes from one tile row to the next
+  int64_t step;          // elements from one step of K to the next
 };
 
 // W rows [panel, panel_end) as A tiles one after another, [row block][step of K][half][16][32]
@@ -70,20 +71,45 @@ void pack_panel(const MatmulOperands& args, int64_t panel, int64_t panel_end, in
   }
 }
 
-// C tiles -> y for the block's rows [row, row + rows) and tokens [t0, t0 + tokens). Each C tile
-// is [16 rows][16 tokens]; it is transposed in registers so that every token's 16 rows go to y
-// in one store (a masked one past the last row), with the bias added as the scalar sum + bias.
-void store_block(const MatmulOperands& args, int64_t row, int64_t rows, int64_t t0,
+// C tiles 0-3 = the A tiles' rows times the B tiles' tokens over padded_k: the B tiles of 16
+// tokens from `b`, the next 16 tokens x_group elements on.
+void multiply(const ATiles& a, const uint16_t* b, int64_t x_group, int64_t padded_k) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  const uint16_t* low = a.low;
+  const uint16_t* high = a.high;
+  for (int64_t i = 0; i < padded_k; i += kTileInputs) {
+    _tile_loadd(4, low, a.stride);
+    _tile_loadd(5, high, a.stride);
+    _tile_loadd(6, b, amx::kTileBytesPerRow);
+    _tile_loadd(7, b + x_group, amx::kTileBytesPerRow);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+    low += a.step;
+    high += a.step;
+    b += kTileElements;
+  }
+}
+
+// C tiles -> y for the block's rows [row, row + 32) within [lo, hi) and tokens [t0, t0 + tokens).
+// Each C tile is [16 rows][16 tokens]; it is transposed in registers so that every token's 16
+// rows go to y in one store (masked to the rows kept), with the bias added as sum + bias.
+void store_block(const MatmulOperands& args, int64_t row, int64_t lo, int64_t hi, int64_t t0,
                  int64_t tokens) {
   alignas(64) float c[4][kTile][kTile];  // [tile][row][token]
   _tile_stored(0, c[0], 64);
   _tile_stored(1, c[1], 64);
   _tile_stored(2, c[2], 64);
   _tile_stored(3, c[3], 64);
-  for (int64_t half = 0; half < 2 && half * kTile < rows; ++half) {
+  for (int64_t half = 0; half < 2; ++half) {
     const int64_t r0 = row + half * kTile;
-    const int64_t left = std::min(kTile, rows - half * kTile);
-    const auto mask = static_cast<__mmask16>((uint32_t{1} << left) - 1);
+    const int64_t first = std::max<int64_t>(0, lo - r0), end = std::min(kTile, hi - r0);
+    if (first >= end) continue;
+    const auto mask = static_cast<__mmask16>((uint32_t{1} << end) - (uint32_t{1} << first));
     const __m512 bias = args.bias ? _mm512_maskz_loadu_ps(mask, args.bias + r0) : __m512{};
     for (int64_t j = 0; j < 2 && j * kTile < tokens; ++j) {
       __m512 v[kTile];  // [row][token], then [token][row]
@@ -111,15 +137,16 @@ bool amx_bf16_usable() {
   return usable;
 }
 
-void matmul_amx(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
-                int64_t n_end) {
+namespace {
+
+// W as stored: rows read in place, or from a per-call copy of each 256-row panel (pack_panel).
+void matmul_rows(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
+                 int64_t n_end) {
   thread_local AlignedVector<uint16_t> packed_panel;  // [kRowPanel, padded_k] as pack_panel()
   const int64_t padded_k = prepared.padded_k;
   const uint16_t* w = args.w.elements<uint16_t>();
   const uint16_t* x = prepared.bf16.data();  // [padded_tokens / 16, padded_k / 2, 16, 2]
   const int64_t x_group = padded_k * kTile;  // elements per 16 tokens
-  // Tiles 0-3: C (rows half i, tokens half j) = tile 2i + j; 4, 5: A halves; 6, 7: B halves.
-  amx::configure_tiles();
   // Rows in panels of kRowPanel; in a panel, tokens outside and rows inside: a pass stores 128
   // bytes of y to each of its 32 tokens, and the next pass the 128 bytes after them, so each
   // token's row of y is written front to back (a stream the prefetchers follow; with rows outside
@@ -138,31 +165,67 @@ void matmul_amx(const MatmulOperands& args, const Bf16Activations& prepared, int
       const int64_t tokens = std::min(kTokenBlock, args.tokens() - t0);
       const uint16_t* b_first = x + t0 / kTile * x_group;  // B tiles of tokens t0.., t0 + 16..
       for (int64_t row = panel; row < panel_end; row += kRowBlock) {
+        const uint16_t* low =
+            packed ? packed_panel.data() + (row - panel) * padded_k : w + row * args.k();
         const ATiles a =
-            packed ? ATiles{packed_panel.data() + (row - panel) * padded_k, amx::kTileBytesPerRow,
-                            kTileElements, 2 * kTileElements}
-                   : ATiles{w + row * args.k(), 2 * args.k(), kTile * args.k(), kTileInputs};
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-        const uint16_t* a_tile = a.first;
-        const uint16_t* b = b_first;
-        for (int64_t i = 0; i < padded_k; i += kTileInputs) {
-          _tile_loadd(4, a_tile, a.stride);
-          _tile_loadd(5, a_tile + a.high, a.stride);
-          _tile_loadd(6, b, amx::kTileBytesPerRow);
-          _tile_loadd(7, b + x_group, amx::kTileBytesPerRow);
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
-          _tile_dpbf16ps(2, 5, 6);
-          _tile_dpbf16ps(3, 5, 7);
-          a_tile += a.step;
-          b += kTileElements;
-        }
-        store_block(args, row, std::min(kRowBlock, panel_end - row), t0, tokens);
+            packed ? ATiles{low, low + kTileElements, amx::kTileBytesPerRow, 2 * kTileElements}
+                   : ATiles{low, low + kTile * args.k(), 2 * args.k(), kTileInputs};
+        multiply(a, b_first, x_group, padded_k);
+        store_block(args, row, row, std::min(row + kRowBlock, panel_end), t0, tokens);
       }
     }
+  }
+}
+
+// W's rows [n_begin, n_end) within its 16-row groups in the tile layout (matmul_bf16.h): each
+// group's tiles follow each other, so a pass reads its two groups' tiles where they are.
+void matmul_tiles(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
+                  int64_t n_end) {
+  const int64_t padded_k = prepared.padded_k, k = args.k();
+  const uint16_t* w = args.w.elements<uint16_t>();
+  const uint16_t* x = prepared.bf16.data();  // [padded_tokens / 16, padded_k / 2, 16, 2]
+  const int64_t x_group = padded_k * kTile;  // elements per 16 tokens
+  // As matmul_rows: panels of rows, tokens outside, row blocks inside; a block starts on a group.
+  for (int64_t panel = n_begin / kTile * kTile; panel < n_end; panel += kRowPanel) {
+    const int64_t panel_end = std::min(n_end, panel + kRowPanel);
+    for (int64_t t0 = 0; t0 < args.tokens(); t0 += kTokenBlock) {
+      const int64_t tokens = std::min(kTokenBlock, args.tokens() - t0);
+      const uint16_t* b_first = x + t0 / kTile * x_group;  // B tiles of tokens t0.., t0 + 16..
+      for (int64_t row = panel; row < panel_end; row += kRowBlock) {
+        // Group row / 16 starts at row * k; a block with one group left reads it twice and
+        // keeps one half.
+        const uint16_t* low = w + row * k;
+        const ATiles a{low, row + kTile < panel_end ? low + kTile * k : low, amx::kTileBytesPerRow,
+                       kTileElements};
+        multiply(a, b_first, x_group, padded_k);
+        store_block(args, row, std::max(row, n_begin), std::min(row + kRowBlock, panel_end), t0,
+                    tokens);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void matmul_amx(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
+                int64_t n_end) {
+  // Tiles 0-3: C (rows half i, tokens half j) = tile 2i + j; 4, 5: A halves; 6, 7: B halves.
+  amx::configure_tiles();
+  if (args.w.layout != WeightLayout::kBf16AmxTiles16) {
+    matmul_rows(args, prepared, n_begin, n_end);
+    _tile_release();
+    return;
+  }
+  const int64_t grouped = args.n() / kTile * kTile;
+  if (n_begin < grouped) matmul_tiles(args, prepared, n_begin, std::min(n_end, grouped));
+  if (n_end > grouped) {
+    // The rows past the groups, stored as rows after them: W [n - grouped, K] into Y's
+    // columns from `grouped`.
+    MatmulOperands tail = args;
+    tail.w = {DType::kBF16, args.w.data + grouped * 2 * args.k(), args.n() - grouped, args.k()};
+    tail.bias = args.bias ? args.bias + grouped : nullptr;
+    tail.y = {args.y.data + grouped, args.y.rows, args.n() - grouped, args.y.stride};
+    matmul_rows(tail, prepared, std::max(n_begin, grouped) - grouped, n_end - grouped);
   }
   _tile_release();
 }

@@ -22,6 +22,27 @@ namespace {
 // 130m in_proj 1.37-1.43x, out_proj 1.11-1.27x faster).
 constexpr int64_t kPrefetchBytes = 512;
 
+// Where W's rows are: row r's inputs [i, i + 32) at rows[r] + i / 32 * step[r] elements, one
+// piece (i % 32 on from there). Rows as stored step 32; rows in the AMX tile layout step a whole
+// tile (matmul_bf16.h), the rows past its groups 32 again.
+struct RowPieces {
+  const uint16_t* data;
+  int64_t k;
+  int64_t grouped;  // rows in the tile layout's groups: 0 for rows as stored
+
+  explicit RowPieces(const WeightView& w)
+      : data(w.elements<uint16_t>()),
+        k(w.cols),
+        grouped(w.layout == WeightLayout::kBf16AmxTiles16 ? w.rows / kBf16TileRows * kBf16TileRows
+                                                          : 0) {}
+  const uint16_t* row(int64_t r) const {
+    return data + (r < grouped ? bf16_tile_offset(r, 0, k) : r * k);
+  }
+  int64_t step(int64_t r) const {
+    return r < grouped ? kBf16TileRows * kBf16TileInputs : kBf16TileInputs;
+  }
+};
+
 template <class Arch>
 struct Widen {
   using Floats = xsimd::batch<float, Arch>;
@@ -57,7 +78,16 @@ struct Widen {
     const int64_t k = args.k();
     const int64_t pairs = k / 2;
     const int64_t vector_end = k - k % kStep;
-    const std::byte* w = args.w.data + row * 2 * k;
+    const RowPieces pieces(args.w);
+    const uint16_t* w[kRows];  // row + r's first piece
+    int64_t step[kRows];       // elements from one of its pieces to the next
+    unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+      w[r] = pieces.row(row + r);
+      step[r] = pieces.step(row + r);
+    });
+    const auto at = [&](int r, int64_t i) MAMBA2_ALWAYS_INLINE {
+      return w[r] + i / kBf16TileInputs * step[r] + i % kBf16TileInputs;
+    };
     const float* x_even = xp.even.data() + t0 * pairs;  // [kTokens, pairs]
     const float* x_odd = xp.odd.data() + t0 * pairs;    // [kTokens, pairs]
     // Indexed only by unroll's constants, so the accumulators stay in registers.
@@ -70,12 +100,12 @@ struct Widen {
       Floats even[kRows], odd[kRows];
       unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         if constexpr (kPrefetch && kTokens > 1) {
-          __builtin_prefetch(w + ((r + kRows) * k + i) * 2);
+          const int64_t next = row + r + kRows;
+          __builtin_prefetch(pieces.row(next) + i / kBf16TileInputs * pieces.step(next));
         } else if constexpr (kPrefetch) {
-          __builtin_prefetch(w + (r * k + i) * 2 + kPrefetchBytes);
+          __builtin_prefetch(at(r, i + kPrefetchBytes / 2));
         }
-        const Words words =
-            Words::load_unaligned(reinterpret_cast<const uint32_t*>(w + (r * k + i) * 2));
+        const Words words = Words::load_unaligned(reinterpret_cast<const uint32_t*>(at(r, i)));
         even[r] = xsimd::bitwise_cast<Floats>(words << 16);
         odd[r] = xsimd::bitwise_cast<Floats>(words & high_half);
       });
@@ -95,11 +125,7 @@ struct Widen {
       float* y = args.y.row(t0 + t) + row;
       unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         float sum = sums[t * kRows + r];
-        for (int64_t i = vector_end; i < k; ++i) {
-          uint16_t bits;
-          std::memcpy(&bits, w + (r * k + i) * 2, sizeof bits);
-          sum += bf16_to_f32(bits) * x[i];
-        }
+        for (int64_t i = vector_end; i < k; ++i) sum += bf16_to_f32(*at(r, i)) * x[i];
         y[r] = args.bias ? sum + args.bias[row + r] : sum;
       });
     });
@@ -133,6 +159,12 @@ void Bf16WidenKernel::operator()(Arch, const MatmulOperands& args, const Bf16Act
   // at K 1536 (48 KiB) no longer stay in L1 beside the rows (out_proj from cache 0.65-0.81x, from
   // memory 0.9-1.1x, every shape; Emerald Rapids, one thread, alternating rounds).
   constexpr int kGemmRows = xsimd::batch<float, Arch>::size >= 16 ? 4 : 2;
+  // A GEMV over the tile layout takes a whole 16-row group at once (with AVX-512's 32 registers),
+  // so it streams each group's tiles front to back; four rows would read a quarter of each tile.
+  if (args.tokens() == 1 && args.w.layout == WeightLayout::kBf16AmxTiles16 &&
+      xsimd::batch<float, Arch>::size >= 16) {
+    return Widen<Arch>::template run<kBf16TileRows, 1>(args, prepared, n_begin, n_end);
+  }
   if (args.tokens() == 1) return Widen<Arch>::template run<4, 1>(args, prepared, n_begin, n_end);
   Widen<Arch>::template run<kGemmRows, 4>(args, prepared, n_begin, n_end);
 }

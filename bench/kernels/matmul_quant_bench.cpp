@@ -151,16 +151,25 @@ void BM_F32(benchmark::State& state) {
   report(state, p, p.tokens <= kGemvMaxTokens ? "xsimd gemv" : "openblas sgemm", rows, fma());
 }
 
-// Args: shape index, tokens, Bf16Path, streamed, threads.
-void BM_Bf16(benchmark::State& state) {
+// Args: shape index, tokens, Bf16Path, streamed, threads. W as stored, or (tiles) in the AMX tile
+// layout the engine prepares at load where it runs kAmx (matmul_bf16.h).
+void run_bf16(benchmark::State& state, bool tiles) {
   const auto path = static_cast<Bf16Path>(state.range(2));
   if (!path_supported(path)) return state.SkipWithError("path not supported by this CPU");
   Problem p(state.range(1), kShapes[state.range(0)], DType::kBF16, state.range(3) != 0);
+  const WeightLayout layout = interleaved_layout(DType::kBF16, p.shape.n, p.shape.k);
+  if (tiles) {
+    if (layout != WeightLayout::kBf16AmxTiles16) {
+      return state.SkipWithError("no AMX tile layout for this shape on this CPU");
+    }
+    p.interleave(layout);
+  }
   RowRunner rows(static_cast<int>(state.range(4)));
   Bf16Activations prepared;
   prepared.resize(path, p.tokens, p.shape.k);
   for (auto _ : state) {
-    const MatmulOperands args = p.args();
+    MatmulOperands args = p.args();
+    if (tiles) args.w.layout = layout;
     prepare_activations_bf16(args.x, 0, p.tokens, prepared);
     rows.run(p.shape.n, p.tokens,
              [&](int64_t begin, int64_t end) { matmul_bf16(path, args, prepared, begin, end); });
@@ -169,8 +178,12 @@ void BM_Bf16(benchmark::State& state) {
   const std::string arithmetic = path == Bf16Path::kAvx512Bf16 ? "BF16"
                                  : path == Bf16Path::kAmx      ? "AMX"
                                                                : "FMA";
-  report(state, p, std::string(path_name(path)), rows, {arithmetic, core_bf16_peak(path)});
+  report(state, p, std::string(path_name(path)) + (tiles ? " tiles" : ""), rows,
+         {arithmetic, core_bf16_peak(path)});
 }
+
+void BM_Bf16(benchmark::State& state) { run_bf16(state, false); }
+void BM_Bf16Tiles(benchmark::State& state) { run_bf16(state, true); }
 
 // Args: shape index, tokens, QuantPath, streamed, interleaved (the AVX512-VNNI layout), threads,
 // DType.
@@ -260,6 +273,22 @@ BENCHMARK(BM_Quant)
 BENCHMARK(BM_Quant)
     ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {1}, {kQ8_0}})
     ->Unit(benchmark::kMillisecond);
+
+// bf16 in AMX tiles, as the engine reads it on AMX CPUs: GEMV and batched decode (resident and
+// streamed), short and long prompts on one thread; streamed GEMV and GEMM on two. BM_Bf16 at 64
+// tokens gives W as stored to compare.
+BENCHMARK(BM_Bf16Tiles)->ArgsProduct({kAllShapes, {1, 8}, {kWiden}, {0, 1}, {1}});
+BENCHMARK(BM_Bf16)
+    ->ArgsProduct({kAllShapes, {64}, {kBf16Amx}, {0}, {1}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Bf16Tiles)
+    ->ArgsProduct({kAllShapes, {64, 256}, {kBf16Amx}, {0}, {1}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Bf16Tiles)->ArgsProduct({kAllShapes, {1}, {kWiden}, {1}, {2}})->UseRealTime();
+BENCHMARK(BM_Bf16Tiles)
+    ->ArgsProduct({kAllShapes, {256}, {kBf16Amx}, {0}, {2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The other integer-kernel types: GEMV (resident and streamed) and GEMM on every path, one
 // thread; then the engine's path on two threads.

@@ -34,8 +34,9 @@ class Preparer {
   }
 
   // Projections stay in place whatever their type (q8_0, q4_0 and q4_K interleaved where the CPU
-  // reads that faster): kernels::matmul reads f32, bf16 and the integer block types directly and
-  // dequantizes panels of the others on the fly, so no weight matrix is widened here.
+  // reads that faster, bf16 in AMX tiles where the CPU has AMX): kernels::matmul reads f32, bf16
+  // and the integer block types directly and dequantizes panels of the others on the fly, so no
+  // weight matrix is widened here.
   Projection projection(const TensorView& weight, const TensorView& bias, const char* what) {
     Projection out{weight.dtype, weight.data, f32(bias, what), weight.shape[0], weight.shape[1]};
     check_rows(weight, what);
@@ -53,15 +54,18 @@ class Preparer {
     const kernels::WeightLayout layout =
         kernels::interleaved_layout(weight.dtype, out.rows, out.cols);
     if (layout == kernels::WeightLayout::kRows) return out;
-    out.layout = layout;
     if (exclusive_ && kernels::interleaves_in_place(layout, weight.dtype, out.rows, out.cols) &&
         make_pages_writable(weight.data, weight.nbytes)) {
       rearrange_in_place(weight, layout);
+      out.layout = layout;
       // A tied embedding's rows are now read back from the layout.
       if (weight.data == embedding_rows_) out_.embedding.layout = layout;
-    } else {
+    } else if (weight.dtype != DType::kBF16) {
       out.weight = interleaved(weight, layout);
+      out.layout = layout;
     }
+    // bf16 weights others hold stay as stored (the AMX path then packs panels per call): a copy
+    // in tiles would double the weights' memory.
     return out;
   }
 

@@ -773,6 +773,107 @@ TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShapeOrPath) {
   }
 }
 
+// The AMX tile layout (matmul_bf16.h), as prepared at load: a copy and in place give the same
+// bytes, every row reads back as stored, and shapes outside it are refused.
+TEST(MatmulBf16Tiles, InPlaceGivesTheCopysBytesAndEveryRowReadsBack) {
+  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  for (int64_t k : {32, 64, 160}) {
+    for (int64_t n : {16, 17, 31, 40, 100}) {
+      SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n);
+      constexpr auto kTiles = WeightLayout::kBf16AmxTiles16;
+      ASSERT_EQ(interleaved_layout(DType::kBF16, n, k), kTiles);
+      ASSERT_TRUE(interleaves_in_place(kTiles, DType::kBF16, n, k));
+      const QuantCase c(DType::kBF16, 1, k, n, static_cast<uint32_t>(k + n));
+      std::vector<std::byte> copy(
+          static_cast<size_t>(interleaved_bytes(kTiles, DType::kBF16, n, k)));
+      ASSERT_EQ(copy.size(), c.w.size());
+      interleave(kTiles, DType::kBF16, c.w.data(), n, k, 0, n, copy.data());
+      std::vector<std::byte> in_place = c.w;
+      interleave_in_place(kTiles, DType::kBF16, in_place.data(), n, k, 0, 16);
+      interleave_in_place(kTiles, DType::kBF16, in_place.data(), n, k, 16, n);
+      EXPECT_EQ(in_place, copy);
+      if (k > kBf16TileInputs) {
+        EXPECT_NE(in_place, c.w);  // the groups did move (one tile along K is its rows)
+      }
+      std::vector<std::byte> row(static_cast<size_t>(2 * k));
+      for (int64_t r = 0; r < n; ++r) {
+        deinterleave_row(kTiles, DType::kBF16, in_place.data(), n, k, r, row.data());
+        ASSERT_TRUE(std::equal(row.begin(), row.end(), c.w.begin() + 2 * r * k)) << "row " << r;
+      }
+    }
+  }
+  // Fewer than 16 rows or K not whole tiles: rows as stored.
+  EXPECT_EQ(interleaved_layout(DType::kBF16, 15, 64), WeightLayout::kRows);
+  EXPECT_EQ(interleaved_layout(DType::kBF16, 64, 100), WeightLayout::kRows);
+  std::vector<std::byte> w(2 * 32 * 100);
+  EXPECT_THROW(
+      interleave_in_place(WeightLayout::kBf16AmxTiles16, DType::kBF16, w.data(), 32, 100, 0, 32),
+      Error);
+}
+
+// Every path that reads the tile layout (kAmx, kWiden at every SIMD level, the reference) gives
+// the bits it gives W as stored, over row ranges that cut groups, K of one and many tiles,
+// GEMV, decode-batch, ragged GEMM and packed-GEMM token counts, and N with rows past the groups.
+TEST(MatmulBf16Tiles, EveryPathReadingTheLayoutGivesTheBitsOfRowsAsStored) {
+  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  constexpr auto kTiles = WeightLayout::kBf16AmxTiles16;
+  // K 1056: a batch reads a group in spans of 512 inputs, the last one short.
+  for (int64_t k : {32, 96, 160, 1056}) {
+    for (int64_t n : {17, 40, 70, 290}) {
+      std::vector<int64_t> edges = {0, 3, 16, 37, 64, 69, 256, 261};
+      std::erase_if(edges, [&](int64_t e) { return e >= n; });
+      edges.push_back(n);
+      for (int64_t tokens : {1, 2, 5, 9, 15, 16, 33, 67, 200}) {
+        for (Bf16Path path : {Bf16Path::kScalar, Bf16Path::kWiden, Bf16Path::kAmx}) {
+          if (path == Bf16Path::kAmx && tokens < kBf16GemmMinTokens) continue;
+          if (path == Bf16Path::kScalar && tokens > 16) continue;  // the double loop is slow
+          const auto each_level = [&](auto&& body) {
+            if (path == Bf16Path::kWiden) return for_each_simd_level(body);
+            body(simd_level());
+          };
+          each_level([&](SimdLevel level) {
+            SCOPED_TRACE(::testing::Message() << path_name(path) << " " << path_name(level) << " K "
+                                              << k << " N " << n << " T " << tokens);
+            QuantCase rows(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + n + tokens));
+            QuantCase tiles(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + n + tokens));
+            interleave_in_place(kTiles, DType::kBF16, tiles.w.data(), n, k, 0, n);
+            Bf16Activations xp;
+            xp.resize(path, tokens, k);
+            prepare_activations_bf16(rows.x_view(), 0, tokens, xp);
+            const auto run = [&](MatmulOperands args, int64_t begin, int64_t end) {
+              if (path == Bf16Path::kWiden) {
+                return dispatch_at(level, Bf16WidenKernel{}, args, xp, begin, end);
+              }
+              matmul_bf16(path, args, xp, begin, end);
+            };
+            run(rows.args(), 0, n);
+            MatmulOperands args = tiles.args();
+            args.w.layout = kTiles;
+            for (size_t i = 0; i + 1 < edges.size(); ++i) run(args, edges[i], edges[i + 1]);
+            EXPECT_EQ(tiles.y, rows.y);
+          });
+        }
+      }
+    }
+  }
+}
+
+TEST(MatmulBf16Tiles, PathsThatReadRowsAsStoredRefuseTheLayout) {
+  QuantCase c(DType::kBF16, 20, 64, 32, 3);
+  MatmulOperands args = c.args();
+  args.w.layout = WeightLayout::kBf16AmxTiles16;
+  Bf16Activations none;
+  EXPECT_THROW(matmul_bf16(Bf16Path::kSgemm, args, none, 0, 32), Error);
+  Bf16Activations xp;
+  xp.resize(Bf16Path::kWiden, 20, 100);
+  args.w.cols = args.x.cols = 100;  // not whole tiles
+  EXPECT_THROW(matmul_bf16(Bf16Path::kWiden, args, xp, 0, 32), Error);
+  if (!path_supported(Bf16Path::kAvx512Bf16)) return;
+  args.w.cols = args.x.cols = 64;
+  xp.resize(Bf16Path::kAvx512Bf16, 20, 64);
+  EXPECT_THROW(matmul_bf16(Bf16Path::kAvx512Bf16, args, xp, 0, 32), Error);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The entry point
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/matmul_bf16.h"
 #include "kernels/matmul_quant.h"
 #include "mamba2/model_loader.h"
 #include "mamba2/npy.h"
@@ -144,11 +145,16 @@ TEST_P(QuantizedModel, StaysCloseToF32) {
   const auto quantized = load_model(gguf);
 
   // The engine reads the stored type: nothing widened at load. q8_0, q4_0 and q4_K matrices are
-  // interleaved wherever this CPU's path reads those layouts (whole 64- or 256-input units).
+  // interleaved wherever this CPU's path reads those layouts (whole 64- or 256-input units), bf16
+  // ones put in AMX tiles where the CPU has AMX (whole 32-input tiles).
   const PreparedWeights& prepared = quantized->prepared();
   const bool vnni512 = kernels::quant_path() == kernels::QuantPath::kAvx512Vnni;
+  const bool amx = kernels::path_supported(kernels::Bf16Path::kAmx);
   const auto expected_layout = [&](int64_t cols) {
     using kernels::WeightLayout;
+    if (c.type == DType::kBF16) {
+      return amx && cols % 32 == 0 ? WeightLayout::kBf16AmxTiles16 : WeightLayout::kRows;
+    }
     if (!vnni512) return WeightLayout::kRows;
     switch (c.type) {
       case DType::kQ8_0:
@@ -305,6 +311,9 @@ TEST_P(LlamaCppQuantizedFile, MatchesLlamaCppLogits) {
       (type == "Q8_0" || type == "Q4_0" || type == "Q4_K_S")) {
     EXPECT_GT(in_place, 0);
   }
+  if (kernels::path_supported(kernels::Bf16Path::kAmx) && type == "BF16") {
+    EXPECT_GT(in_place, 0);
+  }
   // Weights someone else still holds are interleaved in a copy, and the file's fingerprint does
   // not depend on which.
   if (in_place > 0) {
@@ -312,6 +321,11 @@ TEST_P(LlamaCppQuantizedFile, MatchesLlamaCppLogits) {
     const Model shared{ModelWeights(kept)};
     if (shared.prepared().layers[0].out_proj.layout != kernels::WeightLayout::kRows) {
       EXPECT_NE(shared.prepared().layers[0].out_proj.weight, kept.layers[0].out_proj.data);
+    }
+    // bf16 tiles are made in place only: never a second copy of the weights.
+    if (type == "BF16") {
+      EXPECT_EQ(shared.prepared().layers[0].out_proj.layout, kernels::WeightLayout::kRows);
+      EXPECT_EQ(shared.prepared().layers[0].out_proj.weight, kept.layers[0].out_proj.data);
     }
     EXPECT_EQ(shared.fingerprint(), model->fingerprint());
   }
