@@ -73,7 +73,10 @@ struct Widen {
   // kRows rows from `row` times kTokens tokens from `t0`. Each (row, token) has one accumulator fed
   // the even then the odd products of every step, then reduce() and the scalar tail: a result
   // does not depend on how rows and tokens are grouped.
-  template <int kRows, int kTokens, bool kPrefetch>
+  // kTiles: W in the AMX tile layout, whose rows are read piece by piece through RowPieces; rows
+  // as stored are read straight along, without the per-piece address arithmetic (which cost the
+  // AVX2 decode GEMV 18 %).
+  template <int kRows, int kTokens, bool kPrefetch, bool kTiles>
   static void tile(const MatmulOperands& args, const Bf16Activations& xp, int64_t row, int64_t t0) {
     const int64_t k = args.k();
     const int64_t pairs = k / 2;
@@ -86,7 +89,13 @@ struct Widen {
       step[r] = pieces.step(row + r);
     });
     const auto at = [&](int r, int64_t i) MAMBA2_ALWAYS_INLINE {
-      return w[r] + i / kBf16TileInputs * step[r] + i % kBf16TileInputs;
+      if constexpr (kTiles) return w[r] + i / kBf16TileInputs * step[r] + i % kBf16TileInputs;
+      return w[r] + i;
+    };
+    // W[r][i] of any row r: the next block's rows, for the prefetch.
+    const auto element = [&](int64_t r, int64_t i) MAMBA2_ALWAYS_INLINE {
+      if constexpr (kTiles) return pieces.row(r) + i / kBf16TileInputs * pieces.step(r);
+      return pieces.data + r * k + i;
     };
     const float* x_even = xp.even.data() + t0 * pairs;  // [kTokens, pairs]
     const float* x_odd = xp.odd.data() + t0 * pairs;    // [kTokens, pairs]
@@ -100,8 +109,7 @@ struct Widen {
       Floats even[kRows], odd[kRows];
       unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
         if constexpr (kPrefetch && kTokens > 1) {
-          const int64_t next = row + r + kRows;
-          __builtin_prefetch(pieces.row(next) + i / kBf16TileInputs * pieces.step(next));
+          __builtin_prefetch(element(row + r + kRows, i));
         } else if constexpr (kPrefetch) {
           __builtin_prefetch(at(r, i + kPrefetchBytes / 2));
         }
@@ -135,15 +143,17 @@ struct Widen {
   // A batch of a few decode tokens (two token groups at most) takes one register block of rows
   // at a time instead: its rows form one contiguous run that the second group finds in L1 while
   // the hardware prefetcher streams on (batch of 8, 130m in_proj from memory: +5-10 %).
-  template <int kRows, int kTokens>
+  template <int kRows, int kTokens, bool kTiles>
   static void run(const MatmulOperands& args, const Bf16Activations& xp, int64_t n_begin,
                   int64_t n_end) {
     const bool few_tokens = args.tokens() > 1 && args.tokens() <= 2 * kTokens;
     for_each_block<kRows, kTokens>(n_begin, n_end, args.tokens(), 2 * args.k(),
                                    few_tokens ? kRows * 2 * args.k() : kCacheTileBytes,
                                    [&](auto rows, auto count, int64_t row, int64_t t0) {
-                                     if (t0 == 0) return tile<rows, count, true>(args, xp, row, t0);
-                                     tile<rows, count, false>(args, xp, row, t0);
+                                     if (t0 == 0) {
+                                       return tile<rows, count, true, kTiles>(args, xp, row, t0);
+                                     }
+                                     tile<rows, count, false, kTiles>(args, xp, row, t0);
                                    });
   }
 };
@@ -161,12 +171,19 @@ void Bf16WidenKernel::operator()(Arch, const MatmulOperands& args, const Bf16Act
   constexpr int kGemmRows = xsimd::batch<float, Arch>::size >= 16 ? 4 : 2;
   // A GEMV over the tile layout takes a whole 16-row group at once (with AVX-512's 32 registers),
   // so it streams each group's tiles front to back; four rows would read a quarter of each tile.
-  if (args.tokens() == 1 && args.w.layout == WeightLayout::kBf16AmxTiles16 &&
-      xsimd::batch<float, Arch>::size >= 16) {
-    return Widen<Arch>::template run<kBf16TileRows, 1>(args, prepared, n_begin, n_end);
+  if (args.w.layout == WeightLayout::kBf16AmxTiles16) {
+    if (args.tokens() == 1 && xsimd::batch<float, Arch>::size >= 16) {
+      return Widen<Arch>::template run<kBf16TileRows, 1, true>(args, prepared, n_begin, n_end);
+    }
+    if (args.tokens() == 1) {
+      return Widen<Arch>::template run<4, 1, true>(args, prepared, n_begin, n_end);
+    }
+    return Widen<Arch>::template run<kGemmRows, 4, true>(args, prepared, n_begin, n_end);
   }
-  if (args.tokens() == 1) return Widen<Arch>::template run<4, 1>(args, prepared, n_begin, n_end);
-  Widen<Arch>::template run<kGemmRows, 4>(args, prepared, n_begin, n_end);
+  if (args.tokens() == 1) {
+    return Widen<Arch>::template run<4, 1, false>(args, prepared, n_begin, n_end);
+  }
+  Widen<Arch>::template run<kGemmRows, 4, false>(args, prepared, n_begin, n_end);
 }
 
 MAMBA2_INSTANTIATE_KERNEL(void Bf16WidenKernel::operator(), const MatmulOperands&,
