@@ -125,6 +125,10 @@ void interleave(WeightLayout layout, DType type, const std::byte* rows, int64_t 
   }
 }
 
+bool interleaves_by_copy(WeightLayout layout) {
+  return layout != WeightLayout::kRows && layout != WeightLayout::kBf16AmxTiles16;
+}
+
 bool interleaves_in_place(WeightLayout layout, DType type, int64_t n, int64_t k) {
   return layout != WeightLayout::kRows && dtype_bytes(type, k) && n > 0 &&
          interleaved_bytes(layout, type, n, k) == n * row_bytes(type, k);

@@ -34,6 +34,10 @@ void interleave(WeightLayout layout, DType type, const std::byte* rows, int64_t 
 // Whether `layout` of W [n, k] of `type` takes exactly the bytes of its stored rows, so that
 // interleave_in_place can rearrange them where they are.
 bool interleaves_in_place(WeightLayout layout, DType type, int64_t n, int64_t k);
+// Whether weights that cannot be rearranged in place (others hold them) are worth a copy in
+// `layout`. Not the bf16 AMX tiles: their kernel reads rows as stored too (packing panels per
+// call), and a copy would double the weights' memory.
+bool interleaves_by_copy(WeightLayout layout);
 // Rearranges rows [n_begin, n_end) (multiples of 16, or n_end == n) of W [n, k] stored as rows of
 // `type` at `data` into `layout`, in the same bytes, one 16-row group at a time through a buffer
 // of its size; disjoint ranges may run on different threads. Throws Error unless

@@ -60,12 +60,10 @@ class Preparer {
       out.layout = layout;
       // A tied embedding's rows are now read back from the layout.
       if (weight.data == embedding_rows_) out_.embedding.layout = layout;
-    } else if (weight.dtype != DType::kBF16) {
+    } else if (kernels::interleaves_by_copy(layout)) {
       out.weight = interleaved(weight, layout);
       out.layout = layout;
     }
-    // bf16 weights others hold stay as stored (the AMX path then packs panels per call): a copy
-    // in tiles would double the weights' memory.
     return out;
   }
 
