@@ -32,9 +32,8 @@ class Model {
 
   const ModelConfig& config() const { return weights_.config; }
   // The weights as loaded, except the matrices that preparing rearranged in place (q8_0, q4_0
-  // and q4_K on AVX512-VNNI CPUs, bf16 on AMX CPUs, when the model alone holds their bytes): their
-  // views keep
-  // type and shape but hold the prepared layout.
+  // and q4_K on AVX512-VNNI CPUs, bf16 on AMX CPUs, when the model alone holds their bytes):
+  // their views keep type and shape but hold the prepared layout.
   const ModelWeights& weights() const { return weights_; }
   const PreparedWeights& prepared() const { return *prepared_; }
   // What ScanMode::kAuto measured on this model so far, for every session of it.

@@ -2,8 +2,8 @@
 // prepared once in another layout (the conv filter transposed to tap-major; q8_0, q4_0 and q4_K
 // projections interleaved for the AVX512-VNNI kernels, see kernels/interleave.h: in place when
 // the model alone holds their bytes, else in a copy; bf16 projections in AMX tiles on CPUs with
-// AMX, in place only; f32 projections in panels for our GEMM
-// where it beats OpenBLAS, see kernels/matmul_f32_panels.h). Projections and the
+// AMX, in place only; f32 projections in panels for our GEMM where it beats OpenBLAS, see
+// kernels/matmul_f32_panels.h). Projections and the
 // embedding stay in their stored type, whatever it is (kernels/matmul_dispatch.h reads every
 // type), so a quantized model's resident memory is about its file's size; only small tensors
 // (norms, conv, A, D, biases) not in f32 are widened to f32 once here.
