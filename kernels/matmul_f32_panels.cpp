@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "kernels/aligned_vector.h"
+#include "kernels/f32_gemm_path_file.h"
 #include "kernels/matmul.h"
 #include "kernels/simd.h"
 #include "mamba2/error.h"
@@ -110,7 +112,10 @@ F32GemmPath f32_gemm_path(int64_t n, int64_t k) {
     return *forced;
   }
   if (found != all.by_k.end()) return found->second;
-  const F32GemmPath path = n > 0 && k > 0 ? measure(n, k) : F32GemmPath::kOpenBlas;
+  const auto decide = [&] { return n > 0 && k > 0 ? measure(n, k) : F32GemmPath::kOpenBlas; };
+  const std::optional<std::filesystem::path> file = default_f32_gemm_path_file();
+  const F32GemmPath path =
+      file ? find_or_record_f32_gemm_path(*file, f32_gemm_machine_key(), k, decide) : decide();
   all.by_k.emplace(k, path);
   return path;
 }
