@@ -72,7 +72,9 @@ void pack_panel(const MatmulOperands& args, int64_t panel, int64_t panel_end, in
 }
 
 // C tiles 0-3 = the A tiles' rows times the B tiles' tokens over padded_k: the B tiles of 16
-// tokens from `b`, the next 16 tokens x_group elements on.
+// tokens from `b`, the next 16 tokens x_group elements on. Without kHigh (a block of one group of
+// 16 rows), tiles 2 and 3 stay zero and a.high is not read.
+template <bool kHigh = true>
 void multiply(const ATiles& a, const uint16_t* b, int64_t x_group, int64_t padded_k) {
   _tile_zero(0);
   _tile_zero(1);
@@ -82,15 +84,17 @@ void multiply(const ATiles& a, const uint16_t* b, int64_t x_group, int64_t padde
   const uint16_t* high = a.high;
   for (int64_t i = 0; i < padded_k; i += kTileInputs) {
     _tile_loadd(4, low, a.stride);
-    _tile_loadd(5, high, a.stride);
+    if constexpr (kHigh) _tile_loadd(5, high, a.stride);
     _tile_loadd(6, b, amx::kTileBytesPerRow);
     _tile_loadd(7, b + x_group, amx::kTileBytesPerRow);
     _tile_dpbf16ps(0, 4, 6);
     _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
+    if constexpr (kHigh) {
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
     low += a.step;
-    high += a.step;
+    if constexpr (kHigh) high += a.step;
     b += kTileElements;
   }
 }
@@ -192,12 +196,14 @@ void matmul_tiles(const MatmulOperands& args, const Bf16Activations& prepared, i
       const int64_t tokens = std::min(kTokenBlock, args.tokens() - t0);
       const uint16_t* b_first = x + t0 / kTile * x_group;  // B tiles of tokens t0.., t0 + 16..
       for (int64_t row = panel; row < panel_end; row += kRowBlock) {
-        // Group row / 16 starts at row * k; a block with one group left reads it twice and
-        // keeps one half.
+        // Group row / 16 starts at row * k; a block with one group left multiplies only it.
         const uint16_t* low = w + row * k;
-        const ATiles a{low, row + kTile < panel_end ? low + kTile * k : low, amx::kTileBytesPerRow,
-                       kTileElements};
-        multiply(a, b_first, x_group, padded_k);
+        const ATiles a{low, low + kTile * k, amx::kTileBytesPerRow, kTileElements};
+        if (row + kTile < panel_end) {
+          multiply(a, b_first, x_group, padded_k);
+        } else {
+          multiply<false>(a, b_first, x_group, padded_k);
+        }
         store_block(args, row, std::max(row, n_begin), std::min(row + kRowBlock, panel_end), t0,
                     tokens);
       }
