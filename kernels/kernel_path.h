@@ -7,6 +7,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -30,6 +31,15 @@ std::string_view path_name(Path path) {
     if (info.path == path) return info.name;
   }
   return table.front().name;
+}
+
+// The path of that name (the name a file or flag holds), or nullopt.
+template <class Path>
+std::optional<Path> path_named(std::string_view name) {
+  for (const PathInfo<Path>& info : path_table(Path{})) {
+    if (info.name == name) return info.path;
+  }
+  return std::nullopt;
 }
 
 template <class Path>

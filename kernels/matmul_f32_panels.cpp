@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "kernels/aligned_vector.h"
-#include "kernels/f32_gemm_path_file.h"
 #include "kernels/matmul.h"
 #include "kernels/simd.h"
+#include "kernels/timing_machine.h"
 #include "mamba2/error.h"
+#include "runtime/io/timed_choices.h"
 
 namespace mamba2::kernels {
 namespace {
@@ -113,9 +114,13 @@ F32GemmPath f32_gemm_path(int64_t n, int64_t k) {
   }
   if (found != all.by_k.end()) return found->second;
   const auto decide = [&] { return n > 0 && k > 0 ? measure(n, k) : F32GemmPath::kOpenBlas; };
-  const std::optional<std::filesystem::path> file = default_f32_gemm_path_file();
+  const std::optional<std::filesystem::path> file = default_timed_choices_file();
   const F32GemmPath path =
-      file ? find_or_record_f32_gemm_path(*file, f32_gemm_machine_key(), k, decide) : decide();
+      file ? *path_named<F32GemmPath>(find_or_record_timed_choice(
+                 *file, timing_machine_key() + " | f32 GEMM, K " + std::to_string(k),
+                 [](std::string_view name) { return path_named<F32GemmPath>(name).has_value(); },
+                 [&] { return std::string(path_name(decide())); }))
+           : decide();
   all.by_k.emplace(k, path);
   return path;
 }

@@ -38,8 +38,8 @@ std::span<const PathInfo<F32GemmPath>> path_table(F32GemmPath);
 
 // The faster path for W [n, k] on this machine: MAMBA2_F32_GEMM=blas|own if set (tests, A/B
 // measurements), else timed once per K on a slice of up to 256 rows of this shape (a few ms),
-// remembered for the process and in the machine's file of choices (f32_gemm_path_file.h), so
-// that every process computes the same bits.
+// remembered for the process and in the machine's file of timed choices
+// (runtime/io/timed_choices.h), so that every process computes the same bits.
 F32GemmPath f32_gemm_path(int64_t n, int64_t k);
 // What the choices so far were, for reports: "openblas sgemm", "panels avx512",
 // "panels avx512 + openblas sgemm" (some shapes each way); "" before any choice.

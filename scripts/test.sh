@@ -28,7 +28,7 @@ tsan_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAMBA2_TSAN=ON -DMAMBA2_BUILD_BE
 cmake -S . -B build/tsan -G Ninja "${tsan_flags[@]}" >/dev/null
 cmake --build build/tsan -j "$(nproc)" --target runtime_concurrency_test apps_server_scheduler_test \
   apps_state_store_test kernels_matmul_f32_panels_test runtime_gguf_requantize_test \
-  runtime_batch_decoder_test runtime_wavefront_test mamba2-server mamba2-loadtest
+  runtime_batch_decoder_test runtime_wavefront_test runtime_io_test mamba2-server mamba2-loadtest
 echo "== tsan: test"
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_concurrency_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/apps/apps_server_scheduler_test
@@ -42,6 +42,9 @@ TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/runtim
   --gtest_filter='RequantizeThreads.*'
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/runtime_wavefront_test
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/engine/runtime_batch_decoder_test
+# The file of timed choices that loading models and measuring sessions share (one lock per file).
+TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/tests/runtime/runtime_io_test \
+  --gtest_filter='TimedChoices.*'
 # The whole server (HTTP threads, jobs, scheduler) under a short load with hostile requests; a
 # race ends the server with TSan's exit code, which the load test reports as a failure.
 TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" build/tsan/apps/mamba2-loadtest \

@@ -2,18 +2,59 @@
 
 #include <algorithm>
 #include <bit>
+#include <filesystem>
+#include <string_view>
+
+#include "kernels/timing_machine.h"
+#include "runtime/io/timed_choices.h"
 
 namespace mamba2 {
 
+namespace {
+
+// The scans a file may name for a kAuto choice.
+std::optional<ScanMode> measured_scan_named(std::string_view name) {
+  for (ScanMode mode : {ScanMode::kChunked, ScanMode::kAssociative}) {
+    if (scan_mode_name(mode) == name) return mode;
+  }
+  return std::nullopt;
+}
+
+constexpr auto names_measured_scan = [](std::string_view name) {
+  return measured_scan_named(name).has_value();
+};
+
+}  // namespace
+
+ScanChoices::ScanChoices(std::string model) : model_(std::move(model)) {}
+
+std::string ScanChoices::file_key(const ScanChoiceKey& key) const {
+  return timed_choice_text(kernels::timing_machine_key() + " | model " + model_ +
+                           " | scan, threads " + std::to_string(key.threads) + ", chunk " +
+                           std::to_string(key.chunk) + ", window " + std::to_string(key.window) +
+                           ", piece " + std::to_string(key.piece_chunks));
+}
+
 std::optional<ScanMode> ScanChoices::find(const ScanChoiceKey& key) const {
   const std::lock_guard lock(mutex_);
-  const auto found = choices_.find(key);
-  if (found == choices_.end()) return std::nullopt;
-  return found->second;
+  if (const auto found = choices_.find(key); found != choices_.end()) return found->second;
+  const std::optional<std::filesystem::path> file = default_timed_choices_file();
+  if (model_.empty() || !file) return std::nullopt;
+  const std::optional<std::string> name =
+      find_timed_choice(*file, file_key(key), names_measured_scan);
+  if (!name) return std::nullopt;
+  return choices_.try_emplace(key, *measured_scan_named(*name)).first->second;
 }
 
 ScanMode ScanChoices::record(const ScanChoiceKey& key, ScanMode choice) {
   const std::lock_guard lock(mutex_);
+  if (const auto found = choices_.find(key); found != choices_.end()) return found->second;
+  const std::optional<std::filesystem::path> file = default_timed_choices_file();
+  if (!model_.empty() && file) {
+    choice = *measured_scan_named(
+        find_or_record_timed_choice(*file, file_key(key), names_measured_scan,
+                                    [&] { return std::string(scan_mode_name(choice)); }));
+  }
   return choices_.try_emplace(key, choice).first->second;
 }
 

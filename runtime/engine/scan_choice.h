@@ -1,22 +1,28 @@
-// ScanMode::kAuto picks chunked or associative prefill by measuring them, once per model, thread
-// count and prompt size class, on the first prompt long enough to measure.
+// ScanMode::kAuto picks chunked or associative prefill by measuring them, once per machine,
+// model, thread count and prompt size class, on the first prompt long enough to measure.
 //
-// The measurement costs no extra work: a prompt of n chunks runs as
+// The measurement runs the prompt's first chunks as
 //   [1 chunk chunked, untimed: pages in the weights and warms both paths' buffers]
 //   [p chunks chunked][p chunks associative][p chunks associative][p chunks chunked]
-//   [the rest with the faster one]
-// each piece continuing the state of the one before, so every token is computed once. The
+// each piece continuing the state of the one before; then the session's state is put back and
+// the whole prompt runs with the faster scan. The two scans round differently: throwing the
+// pieces away makes the prompt's bits those of the scan chosen, whichever process measured. The
 // A B B A order cancels a load that rises or falls steadily during the measurement. p, the piece
 // size in chunks, is the largest power of two <= min(window, (n - 1) / 4): pieces as long as
 // the associative window (where its parallel prefix has the most chunks) when the prompt allows.
 // Prompts too short for p >= 2 run chunked, or what an earlier measurement chose for that class.
 // Recurrent prefill is never a candidate: it reads every weight once per token.
+//
+// The choice is kept for the model's sessions and in the machine's file of timed choices
+// (runtime/io/timed_choices.h), so that every process on the machine scans a model's prompts
+// alike and measures once.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <tuple>
 
 #include "mamba2/session.h"
@@ -36,14 +42,23 @@ struct ScanChoiceKey {
 // The choices measured on one Model, shared by its sessions (thread-safe).
 class ScanChoices {
  public:
+  // `model` names the model in the machine's file of timed choices (its fingerprint); empty, the
+  // choices live in this object only.
+  explicit ScanChoices(std::string model = {});
+
+  // This object's choice for `key`, else the file's.
   std::optional<ScanMode> find(const ScanChoiceKey& key) const;
-  // Keeps the first choice recorded for a key (sessions measuring at the same time agree on it)
-  // and returns the one kept.
+  // Keeps the first choice recorded for a key, in this process (sessions measuring at the same
+  // time agree on it) or in the file (processes measuring at the same time agree on it), and
+  // returns the one kept.
   ScanMode record(const ScanChoiceKey& key, ScanMode choice);
 
  private:
+  std::string file_key(const ScanChoiceKey& key) const;
+
+  std::string model_;
   mutable std::mutex mutex_;
-  std::map<ScanChoiceKey, ScanMode> choices_;
+  mutable std::map<ScanChoiceKey, ScanMode> choices_;
 };
 
 // The calibration piece in chunks for a prompt of `chunks` whole chunks, or 0 when the prompt is

@@ -91,16 +91,8 @@ struct Session::Impl {
     const int64_t last_position = start + static_cast<int64_t>(tokens.size()) - 1;
     LogitsSink sink(&on_logits, last_position, logits, logits_scratch);
     threading.execute([&] {
-      size_t done = 0;
-      // Runs the next `count` tokens with `scan`; returns the seconds they took.
-      auto piece = [&](ScanMode scan, size_t count) {
-        const double seconds = run_piece(strategy(scan, window_option), tokens.subspan(done, count),
-                                         start + static_cast<int64_t>(done), sink);
-        done += count;
-        return seconds;
-      };
-      if (mode == ScanMode::kAuto) mode = choose_scan(tokens.size(), window_option, piece);
-      piece(mode, tokens.size() - done);
+      if (mode == ScanMode::kAuto) mode = choose_scan(tokens, window_option, on_hidden);
+      run_piece(strategy(mode, window_option), tokens, start, sink);
     });
     state.position = last_position + 1;
     last_scan = mode;
@@ -119,16 +111,28 @@ struct Session::Impl {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_time).count();
   }
 
-  // ScanMode::kAuto for a prompt of `tokens`: the model's earlier choice for its size class, or a
-  // measurement on the prompt's first pieces, which `piece` runs (scan_choice.h).
-  template <class Piece>
-  ScanMode choose_scan(size_t tokens, int64_t window_option, Piece& piece) {
+  // ScanMode::kAuto for a prompt of `tokens`: the choice for its size class that this process or
+  // an earlier one on this machine made, or a measurement on the prompt's first pieces, whose
+  // results are then thrown away (scan_choice.h). `on_hidden` hears nothing of them.
+  ScanMode choose_scan(std::span<const int32_t> tokens, int64_t window_option,
+                       const HiddenCallback& on_hidden) {
     const int64_t max_piece = window_option > 0 ? window_option : kAssociativeWindow;
     const int64_t piece_chunks =
-        calibration_piece_chunks(static_cast<int64_t>(tokens) / chunk, max_piece);
+        calibration_piece_chunks(static_cast<int64_t>(tokens.size()) / chunk, max_piece);
     if (piece_chunks == 0) return ScanMode::kChunked;
     const ScanChoiceKey key{threading.threads(), chunk, window_option, piece_chunks};
     if (const std::optional<ScanMode> known = choices.find(key)) return *known;
+    const SessionState before = state;
+    stages.set_hidden_observer(nullptr);
+    LogitsSink discard(nullptr, -1, logits, logits_scratch);
+    size_t done = 0;
+    // Runs the next `count` tokens with `scan`; returns the seconds they took.
+    auto piece = [&](ScanMode scan, size_t count) {
+      const double seconds = run_piece(strategy(scan, window_option), tokens.subspan(done, count),
+                                       before.position + static_cast<int64_t>(done), discard);
+      done += count;
+      return seconds;
+    };
     const auto size = static_cast<size_t>(chunk);
     piece(ScanMode::kChunked, size);  // warm-up, untimed
     // Both strategies exist before the clock starts: their buffers are allocated and touched.
@@ -138,6 +142,8 @@ struct Session::Impl {
     double associative = piece(ScanMode::kAssociative, measured);
     associative += piece(ScanMode::kAssociative, measured);
     chunked += piece(ScanMode::kChunked, measured);
+    state = before;
+    stages.set_hidden_observer(&on_hidden);
     return choices.record(key, faster_scan(chunked, associative));
   }
 

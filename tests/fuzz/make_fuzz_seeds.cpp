@@ -337,7 +337,7 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   for (const char* target :
        {"gguf", "gguf_requantize", "safetensors", "torch_bin", "config_json", "tokenizer_json",
         "tokenize", "conversation_state", "block_quants", "sentencepiece_model", "spm_vocab_gguf",
-        "spm_tokenize", "forecaster_gguf", "state_entry", "chat_messages", "f32_gemm_path_file"}) {
+        "spm_tokenize", "forecaster_gguf", "state_entry", "chat_messages", "timed_choices"}) {
     fs::create_directories(out / target);
   }
   const fs::path small_tokenizer = out / "tokenizer_json" / "neox_600.json";
@@ -357,10 +357,11 @@ void run(const fs::path& fixtures, const fs::path& neox, const fs::path& out) {
   write_forecaster_gguf_seed(fixtures, out / "forecaster_gguf" / "fc_sine.gguf");
   write_chat_messages_seeds(neox.parent_path() / "chat-tests" / "mistral-v3.json",
                             out / "chat_messages");
-  write_file(out / "f32_gemm_path_file" / "two_machines.txt",
-             "v1 Intel(R) Xeon(R) Processor, avx512, OPENBLAS_CORETYPE=, plain build\t768\tpanels\n"
-             "v1 AMD Ryzen 9 9950X, avx2, OPENBLAS_CORETYPE=Haswell, sanitized build\t1536\t"
-             "openblas sgemm\n");
+  write_file(out / "timed_choices" / "two_machines.txt",
+             "v1 Intel(R) Xeon(R) Processor, avx512, OPENBLAS_CORETYPE=, plain build | f32 GEMM, "
+             "K 768\tpanels\n"
+             "v1 AMD Ryzen 9 9950X, avx2, OPENBLAS_CORETYPE=Haswell, sanitized build | model "
+             "00c0ffee00c0ffee | scan, threads 2, chunk 256, window 0, piece 2\tchunked\n");
 }
 
 }  // namespace

@@ -44,4 +44,17 @@ std::filesystem::path scratch_dir() {
   return dir;
 }
 
+FreshTimedChoices::FreshTimedChoices() {
+  if (const char* value = std::getenv("MAMBA2_CACHE_DIR")) before_ = value;
+  ::setenv("MAMBA2_CACHE_DIR", scratch_dir().c_str(), 1);
+}
+
+FreshTimedChoices::~FreshTimedChoices() {
+  if (before_) {
+    ::setenv("MAMBA2_CACHE_DIR", before_->c_str(), 1);
+  } else {
+    ::unsetenv("MAMBA2_CACHE_DIR");
+  }
+}
+
 }  // namespace mamba2::testing

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
+#include <string>
 
 namespace mamba2::testing {
 
@@ -11,5 +13,18 @@ std::filesystem::path fixture_dir(const char* name);  // shared/fixtures/<name>
 std::filesystem::path data_dir();                     // shared/data
 // A fresh empty directory for one test's outputs, removed at process exit.
 std::filesystem::path scratch_dir();
+
+// For its life, timed choices (runtime/io/timed_choices.h) go to a fresh file of their own: the
+// test sees none that earlier runs recorded. Not for tests whose threads read the environment.
+class FreshTimedChoices {
+ public:
+  FreshTimedChoices();
+  ~FreshTimedChoices();
+  FreshTimedChoices(const FreshTimedChoices&) = delete;
+  FreshTimedChoices& operator=(const FreshTimedChoices&) = delete;
+
+ private:
+  std::optional<std::string> before_;
+};
 
 }  // namespace mamba2::testing

@@ -16,6 +16,7 @@
 #include "mamba2/session.h"
 #include "runtime/engine/scan_choice.h"
 #include "tests/runtime/engine/small_models.h"
+#include "tests/support/test_paths.h"
 
 namespace mamba2 {
 namespace {
@@ -120,6 +121,7 @@ TEST(ConcurrentSessions, NThreadsTimesEveryScanModeAndLayerKindMatchRunsAlone) {
 // the model's, and every session (including those whose own measurement lost the race) finishes
 // its prompt with it.
 TEST(ConcurrentSessions, AutoScanMeasuredTogetherEndsInOneChoice) {
+  const testing::FreshTimedChoices fresh;
   for (const ModelConfig& config : small_configs()) {
     const auto model = std::make_shared<const Model>(make_random_weights(config, 9));
     const auto prompt = random_tokens(12 * config.chunk_size, config.vocab_size, 3);
