@@ -160,50 +160,72 @@ struct Widen {
 #if defined(__AVX512F__)
   // A batch of 2..16 tokens (decode of separate sequences, a short prompt) over whole 16-row
   // groups of the tile layout, where one tile row is one word batch. A register block of a few
-  // rows by four tokens would read a quarter of each 1 KiB tile, widen every weight once per
-  // four tokens and leave each group's lines to be fetched in four passes (8 tokens, 130m
-  // in_proj streamed: 0.86x rows as stored). Here a group is read in spans of kSpanSteps tiles,
-  // front to back: the span's rows one at a time, each row's piece of every tile widened once
-  // for up to eight tokens, whose activations the FMAs read from L1. The 16 x 8 accumulators
-  // wait in memory between spans (a few loads and stores per span and row) and meet in
-  // sum_lanes16 at the end, so each output gets the sums, in the order, of the GEMV.
+  // rows by four tokens over all of K would read a quarter of each 1 KiB tile, widen every
+  // weight once per four tokens and leave each group's lines to be fetched in four passes (8
+  // tokens, 130m in_proj streamed: 0.86x rows as stored). Here a group is read in spans of
+  // kSpanSteps tiles, front to back: the span's rows a few at a time, each row's piece of every
+  // tile widened once for up to eight tokens, whose activations the FMAs read from L1. The
+  // accumulators wait in memory between spans (a few loads and stores per span and row) and
+  // meet in sum_lanes16 at the end, so each output gets the sums, in the order, of the GEMV.
   static constexpr int64_t kSpanSteps = 8;  // 8 KiB of a group's W, and of 8 tokens' x
-  static constexpr int kBatchTokens = 8;    // tokens that share a widened piece
+  static constexpr int kBatchTokens = 8;    // tokens that share a widened piece at most
   static constexpr int64_t kTileElements = kBf16TileRows * kBf16TileInputs;
+  // Rows per register block: at most 16 accumulators, and with few tokens enough rows that a
+  // block's setup and its activations' loads are paid for several rows (2 tokens, 130m
+  // out_proj from cache: one row at a time 0.7x rows as stored).
+  template <int kTokens>
+  static constexpr int kSpanRows = kTokens <= 2   ? 8
+                                   : kTokens <= 4 ? 4
+                                                  : 2;
 
   static bool batch_fits(const MatmulOperands& args) {
     return kLanes == kBf16TileInputs / 2 && args.tokens() > 1 &&
            args.tokens() <= kBf16GemmMinTokens;
   }
 
-  // One row's pieces of `steps` tiles from `w` against kTokens tokens (x_even, x_odd: the first
-  // token's pairs of the span, the next token `pairs` on), accumulating into carry[0, kTokens).
-  // kPrefetch: asks for the line at `ahead` + 64 s at step s.
-  template <int kTokens, bool kPrefetch>
-  static void span_row(const uint16_t* w, const float* x_even, const float* x_odd, int64_t pairs,
-                       int64_t steps, bool first, Floats* carry, const char* ahead) {
-    Floats acc[kTokens];
-    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { acc[t] = first ? Floats(0.0f) : carry[t]; });
+  // kRows rows' pieces of `steps` tiles from `w` (the first row's piece of the first tile)
+  // against kTokens tokens (x_even, x_odd: the first token's pairs of the span, the next token
+  // `pairs` on), accumulating into carry[r * kBf16GemmMinTokens + t]. kPrefetch: asks for the
+  // line at `ahead` + 64 (r * steps + s) at row r's step s.
+  template <int kRows, int kTokens, bool kPrefetch>
+  static void span_rows(const uint16_t* w, const float* x_even, const float* x_odd, int64_t pairs,
+                        int64_t steps, bool first, Floats* carry, const char* ahead) {
+    Floats acc[kRows][kTokens];
+    unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+        acc[r][t] = first ? Floats(0.0f) : carry[r * kBf16GemmMinTokens + t];
+      });
+    });
     const Words high_half(0xFFFF0000u);
     for (int64_t s = 0; s < steps; ++s) {
-      if constexpr (kPrefetch) __builtin_prefetch(ahead + 64 * s);
-      const Words words =
-          Words::load_unaligned(reinterpret_cast<const uint32_t*>(w + s * kTileElements));
-      const Floats even = xsimd::bitwise_cast<Floats>(words << 16);
-      const Floats odd = xsimd::bitwise_cast<Floats>(words & high_half);
-      unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
-        acc[t] = xsimd::fma(even, Floats::load_unaligned(x_even + t * pairs + s * kLanes), acc[t]);
-        acc[t] = xsimd::fma(odd, Floats::load_unaligned(x_odd + t * pairs + s * kLanes), acc[t]);
+      unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+        if constexpr (kPrefetch) __builtin_prefetch(ahead + 64 * (r * steps + s));
+        const Words words = Words::load_unaligned(
+            reinterpret_cast<const uint32_t*>(w + r * kBf16TileInputs + s * kTileElements));
+        const Floats even = xsimd::bitwise_cast<Floats>(words << 16);
+        const Floats odd = xsimd::bitwise_cast<Floats>(words & high_half);
+        unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
+          const float* x = x_even + t * pairs + s * kLanes;
+          acc[r][t] = xsimd::fma(even, Floats::load_unaligned(x), acc[r][t]);
+          x = x_odd + t * pairs + s * kLanes;
+          acc[r][t] = xsimd::fma(odd, Floats::load_unaligned(x), acc[r][t]);
+        });
       });
     }
-    unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE { carry[t] = acc[t]; });
+    unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+      unroll<kTokens>([&](auto t)
+                          MAMBA2_ALWAYS_INLINE { carry[r * kBf16GemmMinTokens + t] = acc[r][t]; });
+    });
   }
 
-  // Rows [r_begin, r_end) of the group from row g, every token of the call.
+  // Rows [r_begin, r_end) of the group from row g, every token of the call (in equal groups of
+  // at most kBatchTokens: 12 as 6 + 6, not 8 + 4).
   static void batch_group(const MatmulOperands& args, const Bf16Activations& xp, int64_t g,
                           int64_t r_begin, int64_t r_end) {
     const int64_t k = args.k(), pairs = k / 2, tokens = args.tokens();
     const int64_t tiles = k / kBf16TileInputs;
+    const int64_t token_groups = (tokens + kBatchTokens - 1) / kBatchTokens;
+    const int64_t group_tokens = (tokens + token_groups - 1) / token_groups;
     const uint16_t* group = args.w.elements<uint16_t>() + g * k;  // [K / 32][16][32]
     const int64_t q_begin = r_begin - g, q_end = r_end - g;       // rows within the group
     Floats carry[kBf16TileRows][kBf16GemmMinTokens];              // [row][token]
@@ -213,20 +235,23 @@ struct Widen {
       // The next span's lines (the next group's first after the last), one per row and step:
       // the group is read in address order, which the hardware prefetcher alone does not see.
       const char* ahead = reinterpret_cast<const char*>(span + kSpanSteps * kTileElements);
-      for (int64_t t0 = 0; t0 < tokens; t0 += kBatchTokens) {
+      for (int64_t t0 = 0; t0 < tokens; t0 += group_tokens) {
         const float* x_even = xp.even.data() + t0 * pairs + s0 * kLanes;
         const float* x_odd = xp.odd.data() + t0 * pairs + s0 * kLanes;
-        with_count<kBatchTokens>(std::min<int64_t>(kBatchTokens, tokens - t0), [&](auto count) {
-          for (int64_t q = q_begin; q < q_end; ++q) {
+        with_count<kBatchTokens>(std::min(group_tokens, tokens - t0), [&](auto count) {
+          const auto block = [&](auto rows, int64_t q) MAMBA2_ALWAYS_INLINE {
             const uint16_t* w = span + q * kBf16TileInputs;
             Floats* c = &carry[q][t0];
             if (t0 == 0) {
-              span_row<count, true>(w, x_even, x_odd, pairs, steps, s0 == 0, c,
-                                    ahead + 64 * steps * (q - q_begin));
-            } else {
-              span_row<count, false>(w, x_even, x_odd, pairs, steps, s0 == 0, c, nullptr);
+              return span_rows<rows, count, true>(w, x_even, x_odd, pairs, steps, s0 == 0, c,
+                                                  ahead + 64 * steps * (q - q_begin));
             }
-          }
+            span_rows<rows, count, false>(w, x_even, x_odd, pairs, steps, s0 == 0, c, nullptr);
+          };
+          constexpr int kRows = kSpanRows<count>;
+          int64_t q = q_begin;
+          for (; q + kRows <= q_end; q += kRows) block(std::integral_constant<int, kRows>{}, q);
+          for (; q < q_end; ++q) block(std::integral_constant<int, 1>{}, q);
         });
       }
     }
