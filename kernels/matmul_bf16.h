@@ -80,8 +80,9 @@ void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activation
 // rows is [K / 32][16][32], so the rows' inputs 32s..32s+31 are one 1 KiB A tile in one piece
 // (16 lines, not 16 lines a row apart). The groups follow each other down N; the N % 16 rows
 // past the last group follow them as stored (interleave.h), so the layout takes exactly the
-// stored bytes and is made in place at load. kAmx reads its tiles with no per-call packing and
-// kWiden (the decode GEMV) and the reference read each row's 32-input pieces from it.
+// stored bytes and is made in place at load. kAmx reads its tiles with no per-call packing,
+// kWiden reads each row's 32-input pieces (a GEMV: a group at a time; 2..16 tokens: whole tiles
+// in spans along K, every token per widened piece) and so does the reference.
 constexpr int64_t kBf16TileRows = 16;
 constexpr int64_t kBf16TileInputs = 32;  // along K: K must be a multiple
 

@@ -275,16 +275,21 @@ BENCHMARK(BM_Quant)
     ->Unit(benchmark::kMillisecond);
 
 // bf16 in AMX tiles, as the engine reads it on AMX CPUs: GEMV and batched decode (resident and
-// streamed), short and long prompts on one thread; streamed GEMV and GEMM on two. BM_Bf16 at 64
-// tokens gives W as stored to compare.
+// streamed), short and long prompts on one thread; streamed GEMV, batched decode and GEMM on two.
+// BM_Bf16 at 64 tokens (and 8 on two threads) gives W as stored to compare.
 BENCHMARK(BM_Bf16Tiles)->ArgsProduct({kAllShapes, {1, 8}, {kWiden}, {0, 1}, {1}});
+// Other small batches (decode of 2..16 sessions, short prompts) on the 130m shapes, in tiles and
+// as stored.
+BENCHMARK(BM_Bf16Tiles)->ArgsProduct({{0, 1}, {2, 3, 4, 12, 16}, {kWiden}, {0, 1}, {1}});
+BENCHMARK(BM_Bf16)->ArgsProduct({{0, 1}, {2, 3, 4, 12, 16}, {kWiden}, {0, 1}, {1}});
 BENCHMARK(BM_Bf16)
     ->ArgsProduct({kAllShapes, {64}, {kBf16Amx}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16Tiles)
     ->ArgsProduct({kAllShapes, {64, 256}, {kBf16Amx}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Bf16Tiles)->ArgsProduct({kAllShapes, {1}, {kWiden}, {1}, {2}})->UseRealTime();
+BENCHMARK(BM_Bf16Tiles)->ArgsProduct({kAllShapes, {1, 8}, {kWiden}, {1}, {2}})->UseRealTime();
+BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {8}, {kWiden}, {1}, {2}})->UseRealTime();
 BENCHMARK(BM_Bf16Tiles)
     ->ArgsProduct({kAllShapes, {256}, {kBf16Amx}, {0}, {2}})
     ->Unit(benchmark::kMillisecond)

@@ -817,13 +817,14 @@ TEST(MatmulBf16Tiles, InPlaceGivesTheCopysBytesAndEveryRowReadsBack) {
 TEST(MatmulBf16Tiles, EveryPathReadingTheLayoutGivesTheBitsOfRowsAsStored) {
   if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   constexpr auto kTiles = WeightLayout::kBf16AmxTiles16;
-  // K 1056: a batch reads a group in spans of 512 inputs, the last one short.
-  for (int64_t k : {32, 96, 160, 1056}) {
+  // A batch of 2..16 tokens reads a group in spans of 8 tiles (256 inputs): K 160 is less than
+  // one, 256 one, 1056 four and a short one. 17 and more tokens take the register blocks.
+  for (int64_t k : {32, 96, 160, 256, 1056}) {
     for (int64_t n : {17, 40, 70, 290}) {
       std::vector<int64_t> edges = {0, 3, 16, 37, 64, 69, 256, 261};
       std::erase_if(edges, [&](int64_t e) { return e >= n; });
       edges.push_back(n);
-      for (int64_t tokens : {1, 2, 5, 9, 15, 16, 33, 67, 200}) {
+      for (int64_t tokens : {1, 2, 3, 5, 8, 9, 15, 16, 17, 33, 67, 200}) {
         for (Bf16Path path : {Bf16Path::kScalar, Bf16Path::kWiden, Bf16Path::kAmx}) {
           if (path == Bf16Path::kAmx && tokens < kBf16GemmMinTokens) continue;
           if (path == Bf16Path::kScalar && tokens > 16) continue;  // the double loop is slow
