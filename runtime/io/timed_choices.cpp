@@ -4,9 +4,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <system_error>
+#include <thread>
 
 #include "mamba2/error.h"
 #include "runtime/io/atomic_file.h"
@@ -27,15 +30,24 @@ std::string read_small_file(const std::filesystem::path& file) {
   return text;
 }
 
+// How long a process waits for another's lock: the holder times a few milliseconds of work, so
+// a lock held longer belongs to a process that is stopped or hung, and waiting on would hang us.
+constexpr auto kLockPatience = std::chrono::seconds(2);
+
 // A flock (LOCK_EX or LOCK_SH) on a file beside the choices, held for the object's life; held()
-// is false where it could not be taken.
+// is false where it could not be taken within kLockPatience.
 class FileLock {
  public:
   FileLock(const std::filesystem::path& path, int operation)
       : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0 && ::flock(fd_, operation) != 0) {
-      ::close(fd_);
-      fd_ = -1;
+    const auto give_up = std::chrono::steady_clock::now() + kLockPatience;
+    while (fd_ >= 0 && ::flock(fd_, operation | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK || std::chrono::steady_clock::now() > give_up) {
+        ::close(fd_);
+        fd_ = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
   ~FileLock() {

@@ -44,8 +44,8 @@ std::optional<std::string> find_timed_choice(const std::filesystem::path& file,
 
 // The value `file` records for `key` (where accept() takes it), else decide()'s, recorded.
 // Processes sharing the file agree: the lookup, decide() and the write hold an exclusive lock on
-// "<file>.lock". Where the file's directory cannot be made or written, decide()'s answer is
-// returned unrecorded.
+// "<file>.lock". Where the file's directory cannot be made or written, or another process holds
+// the lock for more than two seconds, decide()'s answer is returned unrecorded.
 std::string find_or_record_timed_choice(const std::filesystem::path& file, std::string_view key,
                                         FunctionRef<bool(std::string_view)> accept,
                                         FunctionRef<std::string()> decide);

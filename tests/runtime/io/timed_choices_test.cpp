@@ -2,9 +2,13 @@
 // that shares it, and no failure where it cannot be written.
 #include "runtime/io/timed_choices.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 #include <vector>
@@ -88,6 +92,23 @@ TEST(TimedChoices, ADirectoryThatCannotBeWrittenOnlyCostsTheRecord) {
   EXPECT_EQ(decided, 2);
   EXPECT_FALSE(fs::exists(file));
   EXPECT_FALSE(find_timed_choice(file, "cpu a | K 64", a_path));
+}
+
+TEST(TimedChoices, ALockHeldByAStoppedProcessIsWaitedForABoundedTime) {
+  const fs::path file = testing::scratch_dir() / "timed-choices";
+  write_bytes(file, "cpu a | K 64\tpanels\n");
+  const int holder = ::open((file.string() + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(holder, 0);
+  ASSERT_EQ(::flock(holder, LOCK_EX), 0);
+  const auto start = std::chrono::steady_clock::now();
+  const auto blas = [] { return std::string("openblas sgemm"); };
+  EXPECT_EQ(find_or_record_timed_choice(file, "cpu a | K 64", a_path, blas), "openblas sgemm");
+  EXPECT_FALSE(find_timed_choice(file, "cpu a | K 64", a_path));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(waited, std::chrono::seconds(10));
+  ::close(holder);
+  EXPECT_EQ(find_timed_choice(file, "cpu a | K 64", a_path), "panels");
+  EXPECT_EQ(read_bytes(file), "cpu a | K 64\tpanels\n");  // not overwritten without the lock
 }
 
 TEST(TimedChoices, ConcurrentDecidersAgreeOnOneAnswer) {
