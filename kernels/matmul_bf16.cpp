@@ -117,15 +117,15 @@ void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activation
       (prepared.path != path || prepared.k != args.k() || prepared.tokens < args.tokens())) {
     throw Error("matmul_bf16", "activations prepared for another shape or path");
   }
-  // The tile layout is chosen only where kAmx runs, and is read by it, by kWiden (few tokens)
-  // and by the reference; the other paths read rows as stored.
+  // The tile layout is chosen only where kAmx or kAvx512Bf16 runs prompts, and is read by them,
+  // by kWiden (few tokens) and by the reference; kSgemm reads rows as stored.
   const WeightLayout layout = args.w.layout;
   if (layout != WeightLayout::kRows &&
       (layout != WeightLayout::kBf16AmxTiles16 || args.k() % kBf16TileInputs != 0 ||
-       path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kSgemm)) {
+       path == Bf16Path::kSgemm)) {
     throw Error("matmul_bf16",
                 "weights in the AMX tile layout need whole tiles along K and the "
-                "amx, widen or scalar path");
+                "amx, avx512bf16, widen or scalar path");
   }
   switch (path) {
     case Bf16Path::kWiden:

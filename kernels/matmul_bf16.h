@@ -11,9 +11,10 @@
 //  - kAvx512Bf16 (CPUs with AVX512-BF16): vdpbf16ps, two products per lane and instruction. Its
 //    inputs are bf16, so the activations are rounded to bf16 first (as ggml does for bf16
 //    weights): each product then carries a relative error of at most 2^-9 from the activation,
-//    so |y - y_exact| <= 2^-8 * sum|w x| with the accumulation. Kept as an option (tests,
-//    benchmarks), not the default: Sapphire Rapids issues vdpbf16ps once per two cycles (16
-//    products per cycle), half what its two FMA units do on widened weights, and it rounds.
+//    so |y - y_exact| <= 2^-8 * sum|w x| with the accumulation. The GEMM path on AMD's
+//    AVX512-BF16 cores (Zen 4 and later), where it does twice the FMA units' work per cycle;
+//    not on Intel's: Sapphire Rapids issues vdpbf16ps once per two cycles (16 products per
+//    cycle), half what its two FMA units do on widened weights, and it rounds.
 //  - kAmx (CPUs with AMX-BF16, Linux granting the tile state): TDPBF16PS on 16 x 16 tiles, 8192
 //    products per instruction, about 8x one core's f32 FMA rate here (1.9 TFLOP/s measured).
 //    Activations rounded to bf16 as for kAvx512Bf16, with the same error bound; W rows are the A
@@ -24,7 +25,8 @@
 // bf16_path() picks kWiden for few tokens or separate sequences (decode: exact, and memory-bound
 // anyway; every row gets the bits it gets alone), and for many tokens of one sequence kAmx where
 // the CPU has it (prefill is compute-bound and AMX is the one unit fast enough to matter), else
-// kSgemm. Within a path a row's result never depends on the rows or tokens computed with it.
+// kAvx512Bf16 where it outruns FMAs, else kSgemm. Within a path a row's result never depends on the
+// rows or tokens computed with it.
 #pragma once
 
 #include <cstdint>
@@ -76,17 +78,19 @@ void prepare_activations_bf16(MatView<const float> x, int64_t t_begin, int64_t t
 void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activations& prepared,
                  int64_t n_begin, int64_t n_end);
 
-// The AMX tile layout (WeightLayout::kBf16AmxTiles16), chosen where kAmx runs: each group of 16
+// The AMX tile layout (WeightLayout::kBf16AmxTiles16), chosen where prompts run on kAmx or
+// kAvx512Bf16 (bf16_path()): each group of 16
 // rows is [K / 32][16][32], so the rows' inputs 32s..32s+31 are one 1 KiB A tile in one piece
 // (16 lines, not 16 lines a row apart). The groups follow each other down N; the N % 16 rows
 // past the last group follow them as stored (interleave.h), so the layout takes exactly the
 // stored bytes and is made in place at load. kAmx reads its tiles with no per-call packing,
-// kWiden reads each row's 32-input pieces (a GEMV: a group at a time; 2..16 tokens: whole tiles
-// in spans along K, every token per widened piece) and so does the reference.
+// kAvx512Bf16 each row's 32-input pieces (four rows of a group: four lines of one tile), kWiden
+// reads each row's 32-input pieces (a GEMV: a group at a time; 2..16 tokens: whole tiles in spans
+// along K, every token per widened piece) and so does the reference.
 constexpr int64_t kBf16TileRows = 16;
 constexpr int64_t kBf16TileInputs = 32;  // along K: K must be a multiple
 
-// Whether W [n, k] fits the tile layout and this CPU runs the kAmx path that wants it.
+// Whether W [n, k] fits the tile layout and this CPU runs prompts on a path that reads it.
 bool bf16_tiles_supported(int64_t n, int64_t k);
 // Element offset of W[r][i] for r in the groups: group, then step of K, then row, then input.
 constexpr int64_t bf16_tile_offset(int64_t r, int64_t i, int64_t k) {

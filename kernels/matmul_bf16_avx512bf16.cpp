@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "kernels/bf16_row_pieces.h"
 #include "kernels/matmul_bf16.h"
 #include "kernels/matmul_tiling.h"
 #include "kernels/sum_lanes16.h"
@@ -27,23 +28,30 @@ __m256i round_to_bf16(__m512 x) {
   return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
 }
 
-// kRows rows by kTokens tokens, one 16-lane accumulator each; the last step's weights are read
-// with a mask (never past the row), the activations are zero-padded.
+// kRows rows by kTokens tokens, one 16-lane accumulator each. W as stored or in the tile layout
+// (each row read piece by piece, 32 inputs a step, through Bf16RowPieces: four rows of a group
+// are four neighbouring lines of one tile); a K that is not whole steps ends with a masked
+// step (rows as stored only), whose activations are zero-padded.
 template <int kRows, int kTokens>
-void tile(const MatmulOperands& args, const Bf16Activations& xp, int64_t row, int64_t t0) {
+void tile(const MatmulOperands& args, const Bf16Activations& xp, const Bf16RowPieces& pieces,
+          int64_t row, int64_t t0) {
   constexpr int kSlots = kRows * kTokens;  // accumulator of (r, t) in slot t * kRows + r
   const int64_t k = args.k();
-  const uint16_t* w = args.w.elements<uint16_t>() + row * k;
+  const uint16_t* w[kRows];
+  int64_t step[kRows];
+  unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
+    w[r] = pieces.row(row + r);
+    step[r] = pieces.step(row + r);
+  });
   const int64_t padded_k = xp.padded_k;
   const uint16_t* x_rows = xp.bf16.data() + t0 * padded_k;  // [kTokens, padded_k]
   __m512 acc[kSlots];
   unroll<kSlots>([&](auto i) MAMBA2_ALWAYS_INLINE { acc[i] = _mm512_setzero_ps(); });
-  for (int64_t i = 0; i < padded_k; i += kStep) {
-    const int64_t left = k - i;
-    const __mmask32 mask = left >= kStep ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
+  const auto one_step = [&](int64_t i, __mmask32 mask) MAMBA2_ALWAYS_INLINE {
     __m512i wv[kRows];
     unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
-      wv[r] = _mm512_maskz_loadu_epi16(mask, w + r * k + i);
+      wv[r] = _mm512_maskz_loadu_epi16(mask, w[r]);
+      w[r] += step[r];
     });
     unroll<kTokens>([&](auto t) MAMBA2_ALWAYS_INLINE {
       const __m512i x = _mm512_loadu_si512(x_rows + t * padded_k + i);
@@ -52,7 +60,10 @@ void tile(const MatmulOperands& args, const Bf16Activations& xp, int64_t row, in
                                               reinterpret_cast<__m512bh>(x));
       });
     });
-  }
+  };
+  const int64_t whole = k - k % kStep;
+  for (int64_t i = 0; i < whole; i += kStep) one_step(i, ~__mmask32{0});
+  if (whole < k) one_step(whole, (__mmask32{1} << (k - whole)) - 1);
   alignas(64) float sums[(kSlots + 15) / 16 * 16];
   for (int first = 0; first < kSlots; first += 16) {
     __m512 group[16];
@@ -145,9 +156,10 @@ void to_bf16_pairs_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end
 void matmul_avx512bf16(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
                        int64_t n_end) {
   constexpr int64_t kTileBytes = 64 * 1024;
+  const Bf16RowPieces pieces(args.w);
   for_each_block<4, 6>(n_begin, n_end, args.tokens(), 2 * args.k(), kTileBytes,
                        [&](auto rows, auto count, int64_t row, int64_t t0) {
-                         tile<rows, count>(args, prepared, row, t0);
+                         tile<rows, count>(args, prepared, pieces, row, t0);
                        });
 }
 

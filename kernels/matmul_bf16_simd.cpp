@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/bf16_row_pieces.h"
 #include "kernels/matmul_bf16.h"
 #include "kernels/matmul_tiling.h"
 #include "kernels/simd.h"
@@ -21,27 +22,6 @@ namespace {
 // block's rows instead, a whole block ahead (8 tokens, streamed, one core, medians of 5 twice:
 // 130m in_proj 1.37-1.43x, out_proj 1.11-1.27x faster).
 constexpr int64_t kPrefetchBytes = 512;
-
-// Where W's rows are: row r's inputs [i, i + 32) at rows[r] + i / 32 * step[r] elements, one
-// piece (i % 32 on from there). Rows as stored step 32; rows in the AMX tile layout step a whole
-// tile (matmul_bf16.h), the rows past its groups 32 again.
-struct RowPieces {
-  const uint16_t* data;
-  int64_t k;
-  int64_t grouped;  // rows in the tile layout's groups: 0 for rows as stored
-
-  explicit RowPieces(const WeightView& w)
-      : data(w.elements<uint16_t>()),
-        k(w.cols),
-        grouped(w.layout == WeightLayout::kBf16AmxTiles16 ? w.rows / kBf16TileRows * kBf16TileRows
-                                                          : 0) {}
-  const uint16_t* row(int64_t r) const {
-    return data + (r < grouped ? bf16_tile_offset(r, 0, k) : r * k);
-  }
-  int64_t step(int64_t r) const {
-    return r < grouped ? kBf16TileRows * kBf16TileInputs : kBf16TileInputs;
-  }
-};
 
 template <class Arch>
 struct Widen {
@@ -73,15 +53,15 @@ struct Widen {
   // kRows rows from `row` times kTokens tokens from `t0`. Each (row, token) has one accumulator fed
   // the even then the odd products of every step, then reduce() and the scalar tail: a result
   // does not depend on how rows and tokens are grouped.
-  // kTiles: W in the AMX tile layout, whose rows are read piece by piece through RowPieces; rows
-  // as stored are read straight along, without the per-piece address arithmetic (which cost the
-  // AVX2 decode GEMV 18 %).
+  // kTiles: W in the AMX tile layout, whose rows are read piece by piece through Bf16RowPieces;
+  // rows as stored are read straight along, without the per-piece address arithmetic (which cost
+  // the AVX2 decode GEMV 18 %).
   template <int kRows, int kTokens, bool kPrefetch, bool kTiles>
   static void tile(const MatmulOperands& args, const Bf16Activations& xp, int64_t row, int64_t t0) {
     const int64_t k = args.k();
     const int64_t pairs = k / 2;
     const int64_t vector_end = k - k % kStep;
-    const RowPieces pieces(args.w);
+    const Bf16RowPieces pieces(args.w);
     const uint16_t* w[kRows];  // row + r's first piece
     int64_t step[kRows];       // elements from one of its pieces to the next
     unroll<kRows>([&](auto r) MAMBA2_ALWAYS_INLINE {
@@ -178,9 +158,12 @@ struct Widen {
                                    : kTokens <= 4 ? 4
                                                   : 2;
 
+  // Measured faster only where AMX is (Emerald Rapids, 8 sessions: 1.24x the register blocks
+  // below). On Zen 5 the register blocks read the tiles as fast as rows as stored, the spans
+  // 0.6-0.7x (8 tokens, 130m in_proj and out_proj, one core, cache and memory alike).
   static bool batch_fits(const MatmulOperands& args) {
     return kLanes == kBf16TileInputs / 2 && args.tokens() > 1 &&
-           args.tokens() <= kBf16GemmMinTokens;
+           args.tokens() <= kBf16GemmMinTokens && path_supported(Bf16Path::kAmx);
   }
 
   // kRows rows' pieces of `steps` tiles from `w` (the first row's piece of the first tile)

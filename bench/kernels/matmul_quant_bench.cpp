@@ -274,8 +274,9 @@ BENCHMARK(BM_Quant)
     ->ArgsProduct({kAllShapes, {256}, {kQ8Avx512Vnni}, {0}, {1}, {1}, {kQ8_0}})
     ->Unit(benchmark::kMillisecond);
 
-// bf16 in AMX tiles, as the engine reads it on AMX CPUs: GEMV and batched decode (resident and
-// streamed), short and long prompts on one thread; streamed GEMV, batched decode and GEMM on two.
+// bf16 in AMX tiles, as the engine reads it on CPUs with AMX or AMD's AVX512-BF16: GEMV and
+// batched decode (resident and streamed), short and long prompts on one thread; streamed GEMV,
+// batched decode and GEMM on two.
 // BM_Bf16 at 64 tokens (and 8 on two threads) gives W as stored to compare.
 BENCHMARK(BM_Bf16Tiles)->ArgsProduct({kAllShapes, {1, 8}, {kWiden}, {0, 1}, {1}});
 // Other small batches (decode of 2..16 sessions, short prompts) on the 130m shapes, in tiles and
@@ -286,12 +287,12 @@ BENCHMARK(BM_Bf16)
     ->ArgsProduct({kAllShapes, {64}, {kBf16Amx}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16Tiles)
-    ->ArgsProduct({kAllShapes, {64, 256}, {kBf16Amx}, {0}, {1}})
+    ->ArgsProduct({kAllShapes, {64, 256}, {kAvx512Bf16, kBf16Amx}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16Tiles)->ArgsProduct({kAllShapes, {1, 8}, {kWiden}, {1}, {2}})->UseRealTime();
 BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {8}, {kWiden}, {1}, {2}})->UseRealTime();
 BENCHMARK(BM_Bf16Tiles)
-    ->ArgsProduct({kAllShapes, {256}, {kBf16Amx}, {0}, {2}})
+    ->ArgsProduct({kAllShapes, {256}, {kAvx512Bf16, kBf16Amx}, {0}, {2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -777,7 +777,7 @@ TEST(MatmulBf16, RefusesActivationsPreparedForAnotherShapeOrPath) {
 // The AMX tile layout (matmul_bf16.h), as prepared at load: a copy and in place give the same
 // bytes, every row reads back as stored, and shapes outside it are refused.
 TEST(MatmulBf16Tiles, InPlaceGivesTheCopysBytesAndEveryRowReadsBack) {
-  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
+  if (!bf16_tiles_supported(16, 32)) GTEST_SKIP() << "this CPU keeps bf16 rows as stored";
   for (int64_t k : {32, 64, 160}) {
     for (int64_t n : {16, 17, 31, 40, 100}) {
       SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n);
@@ -812,11 +812,11 @@ TEST(MatmulBf16Tiles, InPlaceGivesTheCopysBytesAndEveryRowReadsBack) {
       Error);
 }
 
-// Every path that reads the tile layout (kAmx, kWiden at every SIMD level, the reference) gives
-// the bits it gives W as stored, over row ranges that cut groups, K of one and many tiles,
-// GEMV, decode-batch, ragged GEMM and packed-GEMM token counts, and N with rows past the groups.
+// Every path that reads the tile layout (kAmx, kAvx512Bf16, kWiden at every SIMD level, the
+// reference) gives the bits it gives W as stored, over row ranges that cut groups, K of one and
+// many tiles, GEMV, decode-batch, ragged GEMM and packed-GEMM token counts, and N with rows past
+// the groups. The layout is plain data: the paths every CPU has are checked on every CPU.
 TEST(MatmulBf16Tiles, EveryPathReadingTheLayoutGivesTheBitsOfRowsAsStored) {
-  if (!path_supported(Bf16Path::kAmx)) GTEST_SKIP() << "no AMX-BF16";
   constexpr auto kTiles = WeightLayout::kBf16AmxTiles16;
   // A batch of 2..16 tokens reads a group in spans of 8 tiles (256 inputs): K 160 is less than
   // one, 256 one, 1056 four and a short one. 17 and more tokens take the register blocks.
@@ -826,8 +826,10 @@ TEST(MatmulBf16Tiles, EveryPathReadingTheLayoutGivesTheBitsOfRowsAsStored) {
       std::erase_if(edges, [&](int64_t e) { return e >= n; });
       edges.push_back(n);
       for (int64_t tokens : {1, 2, 3, 5, 8, 9, 15, 16, 17, 33, 67, 200}) {
-        for (Bf16Path path : {Bf16Path::kScalar, Bf16Path::kWiden, Bf16Path::kAmx}) {
-          if (path == Bf16Path::kAmx && tokens < kBf16GemmMinTokens) continue;
+        for (Bf16Path path :
+             {Bf16Path::kScalar, Bf16Path::kWiden, Bf16Path::kAvx512Bf16, Bf16Path::kAmx}) {
+          const bool gemm = path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kAmx;
+          if (!path_supported(path) || (gemm && tokens < kBf16GemmMinTokens)) continue;
           if (path == Bf16Path::kScalar && tokens > 16) continue;  // the double loop is slow
           const auto each_level = [&](auto&& body) {
             if (path == Bf16Path::kWiden) return for_each_simd_level(body);
@@ -871,8 +873,7 @@ TEST(MatmulBf16Tiles, PathsThatReadRowsAsStoredRefuseTheLayout) {
   args.w.cols = args.x.cols = 100;  // not whole tiles
   EXPECT_THROW(matmul_bf16(Bf16Path::kWiden, args, xp, 0, 32), Error);
   if (!path_supported(Bf16Path::kAvx512Bf16)) return;
-  args.w.cols = args.x.cols = 64;
-  xp.resize(Bf16Path::kAvx512Bf16, 20, 64);
+  xp.resize(Bf16Path::kAvx512Bf16, 20, 100);
   EXPECT_THROW(matmul_bf16(Bf16Path::kAvx512Bf16, args, xp, 0, 32), Error);
 }
 

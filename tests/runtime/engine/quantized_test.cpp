@@ -149,11 +149,15 @@ TEST_P(QuantizedModel, StaysCloseToF32) {
   // ones put in AMX tiles where the CPU has AMX (whole 32-input tiles).
   const PreparedWeights& prepared = quantized->prepared();
   const bool vnni512 = kernels::quant_path() == kernels::QuantPath::kAvx512Vnni;
-  const bool amx = kernels::path_supported(kernels::Bf16Path::kAmx);
+  // bf16 rows go into tiles where prompts run on a path that reads them (AMX, or vdpbf16ps where
+  // it outruns FMAs: AMD's AVX512-BF16).
+  const kernels::Bf16Path bf16_gemm = kernels::bf16_path(kernels::kBf16GemmMinTokens);
+  const bool bf16_tiles =
+      bf16_gemm == kernels::Bf16Path::kAmx || bf16_gemm == kernels::Bf16Path::kAvx512Bf16;
   const auto expected_layout = [&](int64_t cols) {
     using kernels::WeightLayout;
     if (c.type == DType::kBF16) {
-      return amx && cols % 32 == 0 ? WeightLayout::kBf16AmxTiles16 : WeightLayout::kRows;
+      return bf16_tiles && cols % 32 == 0 ? WeightLayout::kBf16AmxTiles16 : WeightLayout::kRows;
     }
     if (!vnni512) return WeightLayout::kRows;
     switch (c.type) {
