@@ -39,8 +39,8 @@ void release_resident_pages(const void* data, uint64_t bytes);
 
 // Lets this process write the whole pages around [data, data + bytes): on a private mapping of a
 // file (MappedFile's) a write then copies the page for this process alone and leaves the file
-// as it is. For weights rearranged in place at load, held by nobody else. False where the kernel
-// refuses.
+// as it is; the copies are made at once (MADV_POPULATE_WRITE where the kernel has it). For
+// weights rearranged in place at load, held by nobody else. False where the kernel refuses.
 bool make_pages_writable(const void* data, uint64_t bytes);
 
 }  // namespace mamba2
