@@ -141,6 +141,7 @@ class Preparer {
     const size_t lines = (static_cast<size_t>(bytes) + sizeof(CacheLine) - 1) / sizeof(CacheLine);
     std::byte* out =
         out_.owned_lines.emplace_back(std::make_unique_for_overwrite<CacheLine[]>(lines))[0].bytes;
+    populate_pages(out, bytes);
     threading_.execute([&] {
       threading_.for_tiles(view.shape[0], 64 * group_rows,
                            [&](int64_t begin, int64_t end) { fill(begin, end, out); });

@@ -55,12 +55,17 @@ bool make_pages_writable(const void* data, uint64_t bytes) {
   if (mprotect(reinterpret_cast<void*>(first), last - first, PROT_READ | PROT_WRITE) != 0) {
     return false;
   }
-  // Each page's copy made now, in one call, rather than by a write fault per page while the
-  // layout is rearranged: where other threads run, a fault on a page already read swaps its
-  // entry and flushes their TLBs too (130m bf16 on a 2-vCPU VM: most of a 2 s load). A kernel
-  // older than 5.14 refuses the advice, and the writes fault as before.
-  madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+  populate_pages(data, bytes);
   return true;
+}
+
+void populate_pages(const void* data, uint64_t bytes) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = begin / page * page;
+  const uintptr_t last = (begin + bytes + page - 1) / page * page;
+  // A kernel older than 5.14 refuses the advice, and the writes fault as before.
+  madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
 }
 
 }  // namespace mamba2
