@@ -110,8 +110,18 @@ namespace ref {
 void matmul_bf16(const MatmulOperands& args, int64_t n_begin, int64_t n_end);
 }  // namespace ref
 
-// The kWiden body (matmul_bf16_simd.cpp), instantiated per SIMD level.
+// How the kWiden body reads the tile layout for a batch of 2..kBf16GemmMinTokens tokens.
+enum class Bf16TileBatch {
+  kAuto,            // spans where AMX is (measured faster there), register blocks elsewhere
+  kSpans,           // each 16-row group front to back in spans of tiles (AVX-512 only)
+  kRegisterBlocks,  // rows by four tokens, as for longer prompts
+};
+
+// The kWiden body (matmul_bf16_simd.cpp), instantiated per SIMD level. Tests and benchmarks set
+// `tile_batch` to run either batch reader on any CPU; both give the same bits.
 struct Bf16WidenKernel {
+  Bf16TileBatch tile_batch = Bf16TileBatch::kAuto;
+
   template <class Arch>
   void operator()(Arch, const MatmulOperands& args, const Bf16Activations& prepared,
                   int64_t n_begin, int64_t n_end) const;

@@ -160,10 +160,13 @@ struct Widen {
 
   // Measured faster only where AMX is (Emerald Rapids, 8 sessions: 1.24x the register blocks
   // below). On Zen 5 the register blocks read the tiles as fast as rows as stored, the spans
-  // 0.6-0.7x (8 tokens, 130m in_proj and out_proj, one core, cache and memory alike).
-  static bool batch_fits(const MatmulOperands& args) {
+  // 0.6-0.7x (8 tokens, 130m in_proj and out_proj, one core, cache and memory alike:
+  // bench_matmul_quant's BM_Bf16TileBatch runs both on any CPU with AVX-512).
+  static bool batch_fits(const MatmulOperands& args, Bf16TileBatch choice) {
+    static const bool amx = path_supported(Bf16Path::kAmx);
+    const bool spans = choice == Bf16TileBatch::kSpans || (choice == Bf16TileBatch::kAuto && amx);
     return kLanes == kBf16TileInputs / 2 && args.tokens() > 1 &&
-           args.tokens() <= kBf16GemmMinTokens && path_supported(Bf16Path::kAmx);
+           args.tokens() <= kBf16GemmMinTokens && spans;
   }
 
   // kRows rows' pieces of `steps` tiles from `w` (the first row's piece of the first tile)
@@ -289,7 +292,7 @@ void Bf16WidenKernel::operator()(Arch, const MatmulOperands& args, const Bf16Act
       return Widen<Arch>::template run<4, 1, true>(args, prepared, n_begin, n_end);
     }
 #if defined(__AVX512F__)
-    if (Widen<Arch>::batch_fits(args)) {
+    if (Widen<Arch>::batch_fits(args, tile_batch)) {
       return Widen<Arch>::template run_batch<kGemmRows>(args, prepared, n_begin, n_end);
     }
 #endif

@@ -332,7 +332,7 @@ void BM_LayerScan(benchmark::State& state) {
 
 BENCHMARK(BM_SsdChunk)->ArgsProduct({{64, 128, 256}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkScan)
-    ->ArgsProduct({{256}, {0, 1, 2}, {32, 64, 128, 256}})
+    ->ArgsProduct({{256}, {0, 1, 2}, {32, 48, 64, 128, 256}})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkPiece)->ArgsProduct({{64, 256}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkReference)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);

@@ -39,33 +39,48 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
+namespace {
+
+// A byte range rounded to whole pages: `outer` covers every page the range touches, the inner
+// range only the pages it fills.
+struct PageRange {
+  uintptr_t first;
+  uintptr_t last;
+
+  static PageRange outer(const void* data, uint64_t bytes) {
+    const uintptr_t page = page_size(), begin = reinterpret_cast<uintptr_t>(data);
+    return {begin / page * page, (begin + bytes + page - 1) / page * page};
+  }
+  static PageRange inner(const void* data, uint64_t bytes) {
+    const uintptr_t page = page_size(), begin = reinterpret_cast<uintptr_t>(data);
+    return {(begin + page - 1) / page * page, (begin + bytes) / page * page};
+  }
+  static uintptr_t page_size() { return static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)); }
+
+  bool empty() const { return first >= last; }
+  void* address() const { return reinterpret_cast<void*>(first); }
+  size_t bytes() const { return last - first; }
+};
+
+}  // namespace
+
 void release_resident_pages(const void* data, uint64_t bytes) {
-  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t first = (begin + page - 1) / page * page;
-  const uintptr_t last = (begin + bytes) / page * page;
-  if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
+  // Only whole pages: a page the range shares with its neighbours may hold their live data.
+  const PageRange pages = PageRange::inner(data, bytes);
+  if (!pages.empty()) madvise(pages.address(), pages.bytes(), MADV_PAGEOUT);
 }
 
 bool make_pages_writable(const void* data, uint64_t bytes) {
-  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t first = begin / page * page;
-  const uintptr_t last = (begin + bytes + page - 1) / page * page;
-  if (mprotect(reinterpret_cast<void*>(first), last - first, PROT_READ | PROT_WRITE) != 0) {
-    return false;
-  }
+  const PageRange pages = PageRange::outer(data, bytes);
+  if (mprotect(pages.address(), pages.bytes(), PROT_READ | PROT_WRITE) != 0) return false;
   populate_pages(data, bytes);
   return true;
 }
 
 void populate_pages(const void* data, uint64_t bytes) {
-  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t first = begin / page * page;
-  const uintptr_t last = (begin + bytes + page - 1) / page * page;
+  const PageRange pages = PageRange::outer(data, bytes);
   // A kernel older than 5.14 refuses the advice, and the writes fault as before.
-  madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+  madvise(pages.address(), pages.bytes(), MADV_POPULATE_WRITE);
 }
 
 }  // namespace mamba2

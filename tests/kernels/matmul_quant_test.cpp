@@ -836,25 +836,34 @@ TEST(MatmulBf16Tiles, EveryPathReadingTheLayoutGivesTheBitsOfRowsAsStored) {
             body(simd_level());
           };
           each_level([&](SimdLevel level) {
-            SCOPED_TRACE(::testing::Message() << path_name(path) << " " << path_name(level) << " K "
-                                              << k << " N " << n << " T " << tokens);
-            QuantCase rows(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + n + tokens));
-            QuantCase tiles(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + n + tokens));
-            interleave_in_place(kTiles, DType::kBF16, tiles.w.data(), n, k, 0, n);
-            Bf16Activations xp;
-            xp.resize(path, tokens, k);
-            prepare_activations_bf16(rows.x_view(), 0, tokens, xp);
-            const auto run = [&](MatmulOperands args, int64_t begin, int64_t end) {
-              if (path == Bf16Path::kWiden) {
-                return dispatch_at(level, Bf16WidenKernel{}, args, xp, begin, end);
-              }
-              matmul_bf16(path, args, xp, begin, end);
-            };
-            run(rows.args(), 0, n);
-            MatmulOperands args = tiles.args();
-            args.w.layout = kTiles;
-            for (size_t i = 0; i + 1 < edges.size(); ++i) run(args, edges[i], edges[i + 1]);
-            EXPECT_EQ(tiles.y, rows.y);
+            // Both readers of a decode batch wherever they compile (spans: AVX-512), whichever
+            // the engine would pick on this CPU.
+            std::vector<Bf16TileBatch> batches = {Bf16TileBatch::kRegisterBlocks};
+            if (path == Bf16Path::kWiden && level == SimdLevel::kAvx512) {
+              batches.push_back(Bf16TileBatch::kSpans);
+            }
+            for (Bf16TileBatch batch : batches) {
+              SCOPED_TRACE(::testing::Message()
+                           << path_name(path) << " " << path_name(level) << " K " << k << " N " << n
+                           << " T " << tokens << " batch " << static_cast<int>(batch));
+              QuantCase rows(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + n + tokens));
+              QuantCase tiles(DType::kBF16, tokens, k, n, static_cast<uint32_t>(k + n + tokens));
+              interleave_in_place(kTiles, DType::kBF16, tiles.w.data(), n, k, 0, n);
+              Bf16Activations xp;
+              xp.resize(path, tokens, k);
+              prepare_activations_bf16(rows.x_view(), 0, tokens, xp);
+              const auto run = [&](MatmulOperands args, int64_t begin, int64_t end) {
+                if (path == Bf16Path::kWiden) {
+                  return dispatch_at(level, Bf16WidenKernel{batch}, args, xp, begin, end);
+                }
+                matmul_bf16(path, args, xp, begin, end);
+              };
+              run(rows.args(), 0, n);
+              MatmulOperands args = tiles.args();
+              args.w.layout = kTiles;
+              for (size_t i = 0; i + 1 < edges.size(); ++i) run(args, edges[i], edges[i + 1]);
+              EXPECT_EQ(tiles.y, rows.y);
+            }
           });
         }
       }
