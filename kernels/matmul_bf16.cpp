@@ -75,9 +75,7 @@ void Bf16Activations::resize(Bf16Path layout, int64_t token_count, int64_t k_inp
   if (path == Bf16Path::kWiden) {
     even.resize(static_cast<size_t>(tokens * (k / 2)));
     odd.resize(static_cast<size_t>(tokens * (k / 2)));
-  } else if (path == Bf16Path::kAvx512Bf16) {
-    bf16.resize(static_cast<size_t>(tokens * padded_k));
-  } else if (path == Bf16Path::kAmx) {
+  } else if (path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kAmx) {
     bf16.resize(static_cast<size_t>(padded_tokens * padded_k));
   }
 }
@@ -90,10 +88,9 @@ void prepare_activations_bf16(MatView<const float> x, int64_t t_begin, int64_t t
                                                 std::to_string(out.tokens) + " resized for");
   }
   const Bf16Path path = out.path;
-  if (path == Bf16Path::kAvx512Bf16) {
-    return bf16_detail::to_bf16_avx512(x, t_begin, t_end, out);
+  if (path == Bf16Path::kAvx512Bf16 || path == Bf16Path::kAmx) {
+    return bf16_detail::to_bf16_pairs_avx512(x, t_begin, t_end, out);
   }
-  if (path == Bf16Path::kAmx) return bf16_detail::to_bf16_pairs_avx512(x, t_begin, t_end, out);
   if (path != Bf16Path::kWiden) return;
   const int64_t pairs = out.k / 2;
   for (int64_t t = t_begin; t < t_end; ++t) {

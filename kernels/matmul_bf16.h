@@ -8,7 +8,10 @@
 //  - kSgemm (any CPU, many tokens): panels of rows widened to f32 the same way, then OpenBLAS
 //    sgemm as for f32 weights. The same exact products, summed in sgemm's order; the widening is
 //    paid once per row and call, so it wins when a call has enough tokens to share it.
-//  - kAvx512Bf16 (CPUs with AVX512-BF16): vdpbf16ps, two products per lane and instruction. Its
+//  - kAvx512Bf16 (CPUs with AVX512-BF16): vdpbf16ps, two products per lane and instruction, as
+//    an outer product: each instruction multiplies one pair of inputs of 16 tokens (the
+//    activations laid out in pairs by token, as for kAmx) by a row's pair broadcast, so each
+//    lane ends holding one token's output, with no sums across lanes. Its
 //    inputs are bf16, so the activations are rounded to bf16 first (as ggml does for bf16
 //    weights): each product then carries a relative error of at most 2^-9 from the activation,
 //    so |y - y_exact| <= 2^-8 * sum|w x| with the accumulation. The GEMM path on AMD's
@@ -57,14 +60,15 @@ struct Bf16Activations {
   int64_t tokens = 0;
   int64_t k = 0;
   int64_t padded_k = 0;          // kAvx512Bf16, kAmx: k rounded up to 32
-  int64_t padded_tokens = 0;     // kAmx: tokens rounded up to 32
+  int64_t padded_tokens = 0;     // kAvx512Bf16, kAmx: tokens rounded up to 32
   AlignedVector<float> even;     // kWiden: [tokens, k / 2], x[2i]
   AlignedVector<float> odd;      // kWiden: [tokens, k / 2], x[2i + 1]
-  AlignedVector<uint16_t> bf16;  // kAvx512Bf16: [tokens, padded_k], zero-padded
-                                 // kAmx: [padded_tokens / 16, padded_k / 2, 16, 2], pairs
-                                 // of inputs (x[t][2i], x[t][2i + 1]) by token, zero-padded:
-                                 // each AMX B tile (16 pairs by 16 tokens) is 1 KiB in one
-                                 // piece, and a 16-token group's tiles follow each other
+  AlignedVector<uint16_t> bf16;  // kAvx512Bf16, kAmx: [padded_tokens / 16, padded_k / 2, 16, 2],
+                                 // pairs of inputs (x[t][2i], x[t][2i + 1]) by token,
+                                 // zero-padded: 16 tokens' pair i is one 64-byte line (a
+                                 // vdpbf16ps operand), each AMX B tile (16 pairs by 16 tokens)
+                                 // 1 KiB in one piece, and a 16-token group's tiles follow
+                                 // each other
 
   void resize(Bf16Path path, int64_t token_count, int64_t k_inputs);
 };
@@ -84,7 +88,7 @@ void matmul_bf16(Bf16Path path, const MatmulOperands& args, const Bf16Activation
 // (16 lines, not 16 lines a row apart). The groups follow each other down N; the N % 16 rows
 // past the last group follow them as stored (interleave.h), so the layout takes exactly the
 // stored bytes and is made in place at load. kAmx reads its tiles with no per-call packing,
-// kAvx512Bf16 each row's 32-input pieces (four rows of a group: four lines of one tile), kWiden
+// kAvx512Bf16 each row's 32-input pieces a pair at a time (eight rows of a group), kWiden
 // reads each row's 32-input pieces (a GEMV: a group at a time; 2..16 tokens: whole tiles in spans
 // along K, every token per widened piece) and so does the reference.
 constexpr int64_t kBf16TileRows = 16;
@@ -128,14 +132,13 @@ struct Bf16WidenKernel {
 };
 
 namespace bf16_detail {
-// The kAvx512Bf16 bodies (matmul_bf16_avx512bf16.cpp).
-void to_bf16_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end, Bf16Activations& out);
-void matmul_avx512bf16(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
-                       int64_t n_end);
-// The kAmx bodies: the activations' layout (matmul_bf16_avx512bf16.cpp, which has the rounding)
-// and the tiles (matmul_bf16_amx.cpp).
+// The activations' pair layout of kAvx512Bf16 and kAmx, and the kAvx512Bf16 body
+// (matmul_bf16_avx512bf16.cpp).
 void to_bf16_pairs_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end,
                           Bf16Activations& out);
+void matmul_avx512bf16(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
+                       int64_t n_end);
+// The kAmx bodies (matmul_bf16_amx.cpp).
 bool amx_bf16_usable();
 void matmul_amx(const MatmulOperands& args, const Bf16Activations& prepared, int64_t n_begin,
                 int64_t n_end);

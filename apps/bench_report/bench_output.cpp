@@ -160,7 +160,10 @@ void BenchPrinter::header(const BenchInfo& info) {
       break;
     }
     case OutputFormat::kCsv: {
-      const Json fields = row_fields(info, BenchRow{});
+      // The names of a row's fields; with --roofline, of a thread count that has limits.
+      BenchRow any;
+      if (!info.limits.empty()) any.threads = info.limits.begin()->first;
+      const Json fields = row_fields(info, any);
       std::string names;
       for (const auto& [name, value] : fields.items()) {
         if (!names.empty()) names += ',';

@@ -630,12 +630,17 @@ TEST(MatmulBf16, WideningPathTilesAreBitIdenticalToOneCall) {
   });
 }
 
+// Where the paths that round the activations to bf16 keep input i of token t:
+// [padded_tokens / 16, padded_k / 2, 16, 2], pairs of inputs by token.
+int64_t pair_layout_at(const Bf16Activations& xp, int64_t t, int64_t i) {
+  return ((t / 16 * xp.padded_k / 2 + i / 2) * 16 + t % 16) * 2 + i % 2;
+}
+
 // A path that rounds the activations to bf16 (kAvx512Bf16, kAmx) on one case: the prepared
-// activations hold f32_to_bf16 of every input, and zeros in the padding, at xp.bf16[at(xp, t, i)];
+// activations hold f32_to_bf16 of every input, and zeros in the padding, in the pair layout;
 // the product matches the double reference of the rounded activations and, within 2^-8, that
 // of the f32 ones.
-template <class At>
-void expect_bf16_activation_path(Bf16Path path, QuantCase& c, At at) {
+void expect_bf16_activation_path(Bf16Path path, QuantCase& c) {
   Bf16Activations xp;
   xp.resize(path, c.tokens, c.k);
   prepare_activations_bf16(c.x_view(), 0, c.tokens, xp);
@@ -643,7 +648,7 @@ void expect_bf16_activation_path(Bf16Path path, QuantCase& c, At at) {
   for (int64_t t = 0; t < c.tokens; ++t) {
     for (int64_t i = 0; i < xp.padded_k; ++i) {
       const uint16_t bits = i < c.k ? f32_to_bf16(c.x[t * c.ld_x + i]) : 0;
-      ASSERT_EQ(xp.bf16[at(xp, t, i)], bits) << "t " << t << " i " << i;
+      ASSERT_EQ(xp.bf16[pair_layout_at(xp, t, i)], bits) << "t " << t << " i " << i;
       if (i < c.k) x_rounded[t * c.k + i] = bf16_to_f32(bits);
     }
   }
@@ -658,13 +663,11 @@ TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
   if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   for (int64_t k : ragged_lengths()) {
     for (int64_t n : {1, 3, 4, 5, 9, 17}) {
-      for (int64_t tokens : {1, 2, 5, 9}) {
+      // Within one 16-token group, and over three register-block groups and a ragged one.
+      for (int64_t tokens : {1, 2, 5, 9, 16, 50}) {
         SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
         QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(3 * k + n + tokens));
-        expect_bf16_activation_path(Bf16Path::kAvx512Bf16, c,
-                                    [](const Bf16Activations& xp, int64_t t, int64_t i) {
-                                      return t * xp.padded_k + i;  // [tokens, padded_k]
-                                    });
+        expect_bf16_activation_path(Bf16Path::kAvx512Bf16, c);
       }
     }
   }
@@ -685,7 +688,9 @@ TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
   Bf16Activations xp;
   xp.resize(Bf16Path::kAvx512Bf16, 1, static_cast<int64_t>(x.size()));
   prepare_activations_bf16({x.data(), 1, static_cast<int64_t>(x.size()), 0}, 0, 1, xp);
-  for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(xp.bf16[i], f32_to_bf16(x[i])) << i;
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(xp.bf16[pair_layout_at(xp, 0, static_cast<int64_t>(i))], f32_to_bf16(x[i])) << i;
+  }
 }
 
 // A path's row tiles give one call's bits. The activations are prepared in two token ranges, as
@@ -720,11 +725,7 @@ TEST(MatmulBf16, AmxPathMatchesReferenceWithBf16Activations) {
       for (int64_t tokens : {1, 15, 16, 33, 48, 67}) {
         SCOPED_TRACE(::testing::Message() << "K " << k << " N " << n << " T " << tokens);
         QuantCase c(DType::kBF16, tokens, k, n, static_cast<uint32_t>(5 * k + n + tokens));
-        expect_bf16_activation_path(
-            Bf16Path::kAmx, c, [](const Bf16Activations& xp, int64_t t, int64_t i) {
-              // [padded_tokens / 16, padded_k / 2, 16, 2]
-              return ((t / 16 * xp.padded_k / 2 + i / 2) * 16 + t % 16) * 2 + i % 2;
-            });
+        expect_bf16_activation_path(Bf16Path::kAmx, c);
       }
     }
   }
@@ -737,10 +738,7 @@ TEST(MatmulBf16, AmxPackedWeightsGiveTheBitsOfWeightsReadInPlace) {
   // spans a whole 256-row panel and a ragged one.
   const int64_t many = 200, few = 40, k = 128, n = 300;
   QuantCase all(DType::kBF16, many, k, n, 11), first(DType::kBF16, few, k, n, 11);
-  const auto at = [](const Bf16Activations& xp, int64_t t, int64_t i) {
-    return ((t / 16 * xp.padded_k / 2 + i / 2) * 16 + t % 16) * 2 + i % 2;
-  };
-  expect_bf16_activation_path(Bf16Path::kAmx, all, at);
+  expect_bf16_activation_path(Bf16Path::kAmx, all);
   first.x.assign(all.x.begin(), all.x.begin() + few * all.ld_x);  // [few, ld_x]
   Bf16Activations xp;
   xp.resize(Bf16Path::kAmx, few, k);
