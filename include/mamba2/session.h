@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -26,7 +27,9 @@ enum class ScanMode {
 };
 
 std::string_view scan_mode_name(ScanMode mode);
-// Parses "auto", "chunked", "associative" or "recurrent"; throws Error otherwise.
+// The mode scan_mode_name gives `name` ("auto", "chunked", "associative", "recurrent"), if any.
+std::optional<ScanMode> scan_mode_named(std::string_view name);
+// scan_mode_named for a flag's value: throws Error naming --scan for anything else.
 ScanMode parse_scan_mode(std::string_view name);
 
 struct SessionOptions {

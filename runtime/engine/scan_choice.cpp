@@ -14,9 +14,8 @@ namespace {
 
 // The scans a file may name for a kAuto choice.
 std::optional<ScanMode> measured_scan_named(std::string_view name) {
-  for (ScanMode mode : {ScanMode::kChunked, ScanMode::kAssociative}) {
-    if (scan_mode_name(mode) == name) return mode;
-  }
+  const std::optional<ScanMode> mode = scan_mode_named(name);
+  if (mode == ScanMode::kChunked || mode == ScanMode::kAssociative) return mode;
   return std::nullopt;
 }
 

@@ -38,11 +38,16 @@ std::string_view scan_mode_name(ScanMode mode) {
   return "auto";
 }
 
-ScanMode parse_scan_mode(std::string_view name) {
+std::optional<ScanMode> scan_mode_named(std::string_view name) {
   for (ScanMode mode :
        {ScanMode::kAuto, ScanMode::kChunked, ScanMode::kAssociative, ScanMode::kRecurrent}) {
     if (scan_mode_name(mode) == name) return mode;
   }
+  return std::nullopt;
+}
+
+ScanMode parse_scan_mode(std::string_view name) {
+  if (const std::optional<ScanMode> mode = scan_mode_named(name)) return *mode;
   throw Error("--scan", "unknown scan '" + std::string(name) +
                             "' (expected auto, chunked, associative or recurrent)");
 }
