@@ -673,6 +673,28 @@ TEST(MatmulBf16, Avx512Bf16PathMatchesReferenceWithBf16Activations) {
   }
 }
 
+// With an odd K a row's last input has no partner: the kernel must read it alone, not as a pair
+// with the next row's first weight (an infinity here, which would turn a zero activation's
+// product into NaN) or, for the last row, with the two bytes past W (which ASan reports).
+TEST(MatmulBf16, Avx512Bf16OddKReadsNothingPastARow) {
+  if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
+  for (int64_t k : {1, 3, 33, 767}) {
+    SCOPED_TRACE(::testing::Message() << "K " << k);
+    constexpr int64_t kRows = 3, kTokens = 17;
+    QuantCase c(DType::kBF16, kTokens, k, kRows, static_cast<uint32_t>(k));
+    const uint16_t infinity = 0x7f80;
+    std::memcpy(&c.w[1 * k * sizeof(uint16_t)], &infinity, sizeof infinity);  // row 1, input 0
+    Bf16Activations xp;
+    xp.resize(Bf16Path::kAvx512Bf16, kTokens, k);
+    prepare_activations_bf16(c.x_view(), 0, kTokens, xp);
+    matmul_bf16(Bf16Path::kAvx512Bf16, c.args(), xp, 0, kRows);
+    for (int64_t t = 0; t < kTokens; ++t) {
+      EXPECT_TRUE(std::isfinite(c.y[t * c.ld_y + 0])) << "token " << t;
+      EXPECT_TRUE(std::isfinite(c.y[t * c.ld_y + 2])) << "token " << t;
+    }
+  }
+}
+
 TEST(MatmulBf16, Avx512Bf16ActivationRoundingKeepsNaNsAndTies) {
   if (!path_supported(Bf16Path::kAvx512Bf16)) GTEST_SKIP() << "no AVX512-BF16";
   const float values[] = {1.0f + 0x1.0p-8f,
