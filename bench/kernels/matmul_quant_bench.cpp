@@ -317,6 +317,10 @@ BENCHMARK(BM_Bf16)
 BENCHMARK(BM_Bf16Tiles)
     ->ArgsProduct({kAllShapes, {64, 256}, {kAvx512Bf16, kBf16Amx}, {0}, {1}})
     ->Unit(benchmark::kMillisecond);
+// A short prompt's GEMM as the engine meets it: W from memory (the kernels' prefetch at work).
+BENCHMARK(BM_Bf16Tiles)
+    ->ArgsProduct({{0, 1}, {64}, {kAvx512Bf16, kBf16Amx}, {1}, {1}})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16Tiles)->ArgsProduct({kAllShapes, {1, 8}, {kWiden}, {1}, {2}})->UseRealTime();
 BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {8}, {kWiden}, {1}, {2}})->UseRealTime();
 BENCHMARK(BM_Bf16Tiles)
