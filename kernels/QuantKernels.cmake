@@ -16,6 +16,8 @@ mamba2_add_isa_source(mamba2_kernels matmul_quant_avx2.cpp -mavx2 -mfma -mf16c)
 mamba2_add_isa_source(mamba2_kernels matmul_quant_avxvnni.cpp -mavx2 -mfma -mf16c -mavxvnni)
 mamba2_add_isa_source(mamba2_kernels matmul_quant_avx512vnni.cpp -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni
                       -mfma -mf16c)
+mamba2_add_isa_source(mamba2_kernels quantize_q8_0_avx512.cpp -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni
+                      -mfma -mf16c)
 mamba2_add_isa_source(mamba2_kernels matmul_q4_avx512vnni.cpp -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni
                       -mfma -mf16c)
 mamba2_add_isa_source(mamba2_kernels matmul_bf16_avx512bf16.cpp -mavx512f -mavx512bw -mavx512vl -mavx512bf16

@@ -38,17 +38,10 @@ void quantize_scalar(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_
   const int64_t blocks = out.blocks();
   for (int64_t t = t_begin; t < t_end; ++t) {
     for (int64_t b = 0; b < blocks; ++b) {
-      const BlockQ8_0 block = quantize_block_q8_0(x.row(t) + b * kQ8_0BlockElems);
-      std::memcpy(&out.quants[t * out.k + b * kQ8_0BlockElems], block.qs, sizeof block.qs);
-      out.scales[t * blocks + b] = f16_to_f32(block.d);
-      int32_t block_sum = 0;
-      for (int j = 0; j < 8; ++j) {
-        int32_t sum = 0;
-        for (int i = 4 * j; i < 4 * j + 4; ++i) sum += block.qs[i];
-        out.lane_offsets[(t * blocks + b) * 8 + j] = -128 * sum;
-        block_sum += sum;
-      }
-      out.block_offsets[t * blocks + b] = -128 * block_sum;
+      const int64_t i = t * blocks + b;
+      out.block_offsets[i] = quant_detail::quantize_block_reference(
+          x.row(t) + b * kQ8_0BlockElems, &out.quants[i * 32], &out.scales[i],
+          &out.lane_offsets[i * 8]);
     }
   }
 }
@@ -66,6 +59,24 @@ std::span<const PathInfo<QuantPath>> path_table(QuantPath) {
   };
   return kTable;
 }
+
+namespace quant_detail {
+
+int32_t quantize_block_reference(const float* x, int8_t* quants, float* scale,
+                                 int32_t* lane_offsets) {
+  const BlockQ8_0 block = quantize_block_q8_0(x);
+  std::memcpy(quants, block.qs, sizeof block.qs);
+  *scale = f16_to_f32(block.d);
+  int32_t block_offset = 0;
+  for (int lane = 0; lane < 8; ++lane) {
+    const int8_t* q = block.qs + 4 * lane;
+    lane_offsets[lane] = -128 * (q[0] + q[1] + q[2] + q[3]);
+    block_offset += lane_offsets[lane];
+  }
+  return block_offset;
+}
+
+}  // namespace quant_detail
 
 QuantPath quant_path() {
   static const QuantPath best = first_supported(
@@ -91,10 +102,17 @@ void Q8_0Activations::resize(int64_t token_count, int64_t k_inputs) {
 
 void quantize_activations_q8_0(QuantPath path, MatView<const float> x, int64_t t_begin,
                                int64_t t_end, Q8_0Activations& out) {
-  if (path != QuantPath::kScalar) {
-    quant_detail::quantize_avx2(x, t_begin, t_end, out);
-  } else {
-    quantize_scalar(x, t_begin, t_end, out);
+  switch (path) {
+    case QuantPath::kAvx512Vnni:
+      quant_detail::quantize_avx512(x, t_begin, t_end, out);
+      break;
+    case QuantPath::kAvx2:
+    case QuantPath::kAvxVnni:
+      quant_detail::quantize_avx2(x, t_begin, t_end, out);
+      break;
+    case QuantPath::kScalar:
+      quantize_scalar(x, t_begin, t_end, out);
+      break;
   }
   // The block sums follow exactly from the offsets (-128 * sum), whichever path wrote them.
   const int64_t blocks = out.blocks();

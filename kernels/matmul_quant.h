@@ -81,6 +81,12 @@ void matmul_avxvnni(const MatmulOperands& args, const Q8_0Activations& xq, int64
 void matmul_avx512vnni(const MatmulOperands& args, const Q8_0Activations& xq, int64_t n_begin,
                        int64_t n_end);
 void quantize_avx2(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0Activations& out);
+void quantize_avx512(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0Activations& out);
+// One block through quantize_block_q8_0 into Q8_0Activations' arrays; returns its block offset.
+// The scalar path, and the SIMD quantizers' way with a block holding a NaN: ggml's MAX() keeps a
+// NaN only when it comes last, an order their lane-wise maxima do not follow.
+int32_t quantize_block_reference(const float* x, int8_t* quants, float* scale,
+                                 int32_t* lane_offsets);
 }  // namespace quant_detail
 
 }  // namespace mamba2::kernels

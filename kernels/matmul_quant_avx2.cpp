@@ -44,7 +44,17 @@ __m256 round_half_away(__m256 v) {
   return _mm256_add_ps(whole, _mm256_and_ps(up, step));
 }
 
-// quantize_block_q8_0, vectorized with the same float operations.
+// Whether one of the block's 32 inputs is a NaN.
+bool has_nan(const float* x) {
+  __m256 unordered = _mm256_setzero_ps();
+  for (int i = 0; i < 32; i += 16) {
+    unordered = _mm256_or_ps(
+        unordered, _mm256_cmp_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i + 8), _CMP_UNORD_Q));
+  }
+  return _mm256_movemask_ps(unordered) != 0;
+}
+
+// quantize_block_q8_0, vectorized with the same float operations (for a block without NaNs).
 void quantize_block(const float* x, int8_t* quants, float* scale, int32_t* lane_offsets) {
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   __m256 v[4];
@@ -88,8 +98,13 @@ void quantize_avx2(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0A
   for (int64_t t = t_begin; t < t_end; ++t) {
     for (int64_t b = 0; b < blocks; ++b) {
       int32_t* lanes = &out.lane_offsets[(t * blocks + b) * 8];
-      quantize_block(x.row(t) + b * 32, &out.quants[t * out.k + b * 32],
-                     &out.scales[t * blocks + b], lanes);
+      const float* block = x.row(t) + b * 32;
+      if (has_nan(block)) {
+        out.block_offsets[t * blocks + b] = quantize_block_reference(
+            block, &out.quants[t * out.k + b * 32], &out.scales[t * blocks + b], lanes);
+        continue;
+      }
+      quantize_block(block, &out.quants[t * out.k + b * 32], &out.scales[t * blocks + b], lanes);
       int32_t block_offset = 0;
       for (int j = 0; j < 8; ++j) block_offset += lanes[j];
       out.block_offsets[t * blocks + b] = block_offset;

@@ -3,6 +3,7 @@
 // reference` over ragged shapes, the paths against each other, and tiling invariance (a row or
 // token computed alone or within a bigger call gives the same bits).
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -133,6 +134,34 @@ Q8_0Activations quantized(QuantPath path, const QuantCase& c) {
   return xq;
 }
 
+// Every block of x [tokens, k] quantized by `path` holds quantize_block_q8_0's bytes, scale, lane
+// and block offsets and sum.
+void expect_reference_quantizer_bytes(QuantPath path, const std::vector<float>& x, int64_t tokens,
+                                      int64_t k) {
+  Q8_0Activations xq;
+  xq.resize(tokens, k);
+  quantize_activations_q8_0(path, {x.data(), tokens, k, k}, 0, tokens, xq);
+  for (int64_t block = 0; block < tokens * k / 32; ++block) {
+    const BlockQ8_0 expected = quantize_block_q8_0(&x[block * 32]);
+    // Bits, not values: a block's scale may be a NaN.
+    EXPECT_EQ(std::bit_cast<uint32_t>(xq.scales[block]),
+              std::bit_cast<uint32_t>(f16_to_f32(expected.d)))
+        << "block " << block;
+    EXPECT_EQ(std::memcmp(&xq.quants[block * 32], expected.qs, 32), 0) << "block " << block;
+    int32_t block_sum = 0;
+    for (int lane = 0; lane < 8; ++lane) {
+      const int8_t* q = expected.qs + 4 * lane;
+      EXPECT_EQ(xq.lane_offsets[block * 8 + lane], -128 * (q[0] + q[1] + q[2] + q[3]))
+          << "block " << block << " lane " << lane;
+      block_sum += q[0] + q[1] + q[2] + q[3];
+    }
+    EXPECT_EQ(xq.block_offsets[block], -128 * block_sum) << "block " << block;
+    EXPECT_EQ(std::bit_cast<uint32_t>(xq.sums[block]),
+              std::bit_cast<uint32_t>(xq.scales[block] * static_cast<float>(block_sum)))
+        << "block " << block;
+  }
+}
+
 TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
   // Random rows, plus one block of exact ties (x / d = n + 0.5) that roundf sends away from zero.
   std::vector<float> x = random_vector(3 * 96, 5, -3.0f, 3.0f);  // [3, 96]
@@ -145,24 +174,29 @@ TEST(Q8_0Activations, EveryPathGivesTheReferenceQuantizerBytes) {
   for (int i = 128; i < 160; ++i) x[i] = (i % 3 ? 1e-40f : 0.0f);
   for (QuantPath path : quant_paths()) {
     SCOPED_TRACE(std::string(path_name(path)));
-    Q8_0Activations xq;
-    xq.resize(3, 96);
-    quantize_activations_q8_0(path, {x.data(), 3, 96, 96}, 0, 3, xq);
-    for (int64_t block = 0; block < 9; ++block) {
-      const BlockQ8_0 expected = quantize_block_q8_0(&x[block * 32]);
-      EXPECT_EQ(xq.scales[block], f16_to_f32(expected.d)) << "block " << block;
-      EXPECT_EQ(std::memcmp(&xq.quants[block * 32], expected.qs, 32), 0) << "block " << block;
-      int32_t block_sum = 0;
-      for (int lane = 0; lane < 8; ++lane) {
-        const int8_t* q = expected.qs + 4 * lane;
-        EXPECT_EQ(xq.lane_offsets[block * 8 + lane], -128 * (q[0] + q[1] + q[2] + q[3]))
-            << "block " << block << " lane " << lane;
-        block_sum += q[0] + q[1] + q[2] + q[3];
-      }
-      EXPECT_EQ(xq.block_offsets[block], -128 * block_sum) << "block " << block;
-      EXPECT_EQ(xq.sums[block], xq.scales[block] * static_cast<float>(block_sum))
-          << "block " << block;
-    }
+    expect_reference_quantizer_bytes(path, x, 3, 96);
+  }
+}
+
+// Rows of 20 blocks (the AVX-512 quantizer's sixteen at a time, then four) with scales that span
+// f16's range, from subnormal to overflowing, and NaNs wherever a block may hold one: ggml's MAX()
+// keeps a NaN only when it comes last, so where it sits decides the block.
+TEST(Q8_0Activations, EveryPathGivesTheReferenceBytesForWholeGroupsOfBlocks) {
+  constexpr int64_t kTokens = 3, kK = 20 * 32;
+  std::vector<float> x = random_vector(kTokens * kK, 11, -1.0f, 1.0f);
+  for (int64_t block = 0; block < kTokens * kK / 32; ++block) {
+    const float scale = std::ldexp(1.0f, static_cast<int>(block % 41) * 3 - 60);  // 2^-60..2^60
+    for (int64_t i = 0; i < 32; ++i) x[block * 32 + i] *= scale;
+  }
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  x[5 * 32 + 0] = nan;
+  x[6 * 32 + 17] = nan;
+  x[7 * 32 + 31] = nan;
+  x[kK + 19 * 32 + 31] = nan;  // the last block of a row, in the group of four
+  x[2 * kK + 3 * 32 + 8] = -std::numeric_limits<float>::infinity();
+  for (QuantPath path : quant_paths()) {
+    SCOPED_TRACE(std::string(path_name(path)));
+    expect_reference_quantizer_bytes(path, x, kTokens, kK);
   }
 }
 
