@@ -9,31 +9,13 @@
 #include <algorithm>
 
 #include "kernels/matmul_quant.h"
+#include "kernels/sum_lanes16.h"
 #include "quant/q8_0.h"
 
 namespace mamba2::kernels::quant_detail {
 namespace {
 
 constexpr int kGroup = 16;  // blocks per pass: one lane each
-
-// Lane i of the result is the largest lane of v[i] (no NaNs: callers keep them out).
-__m512 max_lanes16(const __m512 (&v)[16]) {
-  __m512 pairs[8], quads[4], halves[2];
-  for (int i = 0; i < 8; ++i) {
-    pairs[i] = _mm512_max_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
-                             _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-  }
-  for (int i = 0; i < 4; ++i) {
-    quads[i] = _mm512_max_ps(_mm512_shuffle_ps(pairs[2 * i], pairs[2 * i + 1], 0x44),
-                             _mm512_shuffle_ps(pairs[2 * i], pairs[2 * i + 1], 0xEE));
-  }
-  for (int i = 0; i < 2; ++i) {
-    halves[i] = _mm512_max_ps(_mm512_shuffle_f32x4(quads[2 * i], quads[2 * i + 1], 0x88),
-                              _mm512_shuffle_f32x4(quads[2 * i], quads[2 * i + 1], 0xDD));
-  }
-  return _mm512_max_ps(_mm512_shuffle_f32x4(halves[0], halves[1], 0x88),
-                       _mm512_shuffle_f32x4(halves[0], halves[1], 0xDD));
-}
 
 // roundf (half away from zero) exactly: truncate, then step away from zero when the dropped
 // fraction is at least one half (v - trunc(v) is exact for |v| < 2^23).
