@@ -56,7 +56,8 @@ for round in $(seq 1 "$rounds"); do
       run "$round" "$runtime" "$index"
     done
     "$ours" "${models[$index]}" -p 0 -n 128 -t "$threads" -r 3 --sessions 1,8 -o jsonl \
-      >"$out/r$round-sessions-m$index.jsonl" 2>/dev/null
+      >"$out/r$round-sessions-m$index.jsonl" 2>/dev/null ||
+      echo "compare_llamacpp.sh: ours failed with 8 sessions on ${models[$index]}" >&2
   done
 done
 echo "results in $out" >&2
