@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bench/kernels/peak_counters.h"
-#include "kernels/conv1d.h"
+#include "bench/kernels/ssd_flops.h"
 #include "kernels/simd.h"
 #include "kernels/ssd.h"
 #include "kernels/ssd_simd.h"
@@ -22,19 +22,6 @@ namespace {
 
 constexpr SsdShape kShape{
     .heads = 24, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false};
-
-// The SSD shapes of the released models (headdim 64, d_state 128, one group): 130m first, the
-// shape of the per-level benchmarks.
-struct ModelSsdShape {
-  const char* name;
-  SsdShape shape;
-};
-constexpr ModelSsdShape kModelShapes[] = {
-    {"130m", kShape},
-    {"370m", {.heads = 32, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false}},
-    {"1.3b", {.heads = 64, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false}},
-    {"2.7b", {.heads = 80, .headdim = 64, .d_state = 128, .groups = 1, .d_has_hdim = false}},
-};
 
 // Inputs for `tokens` tokens laid out as in the conv output: [x | B | C] rows.
 struct Inputs {
@@ -84,17 +71,6 @@ void set_per_token(benchmark::State& state, int64_t tokens) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-// The multiply-adds (2 FLOPs each) of one chunk of `tokens` through output, state and state pass,
-// counting the causal half of the L x L products (tri = L (L + 1) / 2): per group C B^T
-// (tri x N), per head the masked scores times x (tri x P), C times the carried state and B^T times
-// x (L x N x P each), and the state pass (P x N).
-double ssd_chunk_flops(const SsdShape& s, int64_t tokens) {
-  const double l = static_cast<double>(tokens), tri = l * (l + 1) / 2;
-  const double n = static_cast<double>(s.d_state), p = static_cast<double>(s.headdim);
-  return 2 * (static_cast<double>(s.groups) * tri * n +
-              static_cast<double>(s.heads) * (tri * p + 2 * l * n * p + p * n));
-}
-
 // args: chunk tokens, SIMD level.
 void BM_SsdChunk(benchmark::State& state) {
   const int64_t tokens = state.range(0);
@@ -120,16 +96,6 @@ void BM_SsdChunk(benchmark::State& state) {
   set_per_token(state, tokens);
   set_percent_of_peak(state, "%FMA_peak", ssd_chunk_flops(kShape, tokens), core_fma_peak(level));
   state.SetLabel(std::string(path_name(level)));
-}
-
-// The multiply-adds of one chunk of `tokens` scanned in sub-chunks of `sub` tokens: the
-// ssd_chunk_flops of each sub-chunk.
-double ssd_scan_flops(const SsdShape& s, int64_t tokens, int64_t sub) {
-  double flops = 0;
-  for (int64_t begin = 0; begin < tokens; begin += sub) {
-    flops += ssd_chunk_flops(s, std::min(sub, tokens - begin));
-  }
-  return flops;
 }
 
 // args: chunk tokens, SIMD level, sub-chunk length: the fused scan (output, state and pass in
@@ -281,55 +247,6 @@ void BM_SsdStepReference(benchmark::State& state) {
                           static_cast<int64_t>(sizeof(float)));
 }
 
-// One layer's conv + SSD as the engine tiles them (channels by 512, heads by a quarter of the
-// heads, each head tile with its own workspace; a prefill chunk through ssd_chunk_scan), on
-// `threads` threads: the figure behind "SSD + conv per token per layer". args: tokens (1: a decode
-// step, else one prefill chunk), threads, model shape (kModelShapes).
-void BM_LayerScan(benchmark::State& state) {
-  const int64_t tokens = state.range(0);
-  const int threads = static_cast<int>(state.range(1));
-  const ModelSsdShape& model = kModelShapes[state.range(2)];
-  const SsdShape& shape = model.shape;
-  constexpr int64_t kConvTaps = 4, kChannelTile = 512;
-  const int64_t head_tile = (shape.heads + 3) / 4;
-  Inputs in(tokens, shape);
-  const int64_t channels = in.ld;  // x | B | C
-  std::vector<float> conv_in(tokens * channels, 0.5f), conv_state((kConvTaps - 1) * channels),
-      conv_weight(kConvTaps * channels, 0.25f), conv_bias(channels, 0.1f);
-  const int64_t head_tiles = (shape.heads + head_tile - 1) / head_tile;
-  const int64_t workspace_floats = ssd_scan_workspace_floats(shape, tokens);
-  std::vector<float> workspace(head_tiles * workspace_floats);
-  const SsdChunk chunk = in.chunk();
-  const int64_t width = shape.heads * shape.headdim;
-  ThreadingContext threading(threads);
-  threading.execute([&] {
-    for (auto _ : state) {
-      threading.for_tiles(channels, kChannelTile, [&](int64_t begin, int64_t end) {
-        conv1d_silu({conv_in.data(), channels, conv_state.data(), conv_weight.data(),
-                     conv_bias.data(), in.xbc.data(), in.ld, tokens, channels, kConvTaps},
-                    begin, end);
-      });
-      threading.for_tiles(shape.heads, head_tile, [&](int64_t begin, int64_t end) {
-        if (tokens == 1) {
-          return ssd_step(shape, chunk.x, chunk.B, chunk.C, chunk.dt, chunk.A, chunk.D,
-                          in.state.data(), in.y.data(), begin, end);
-        }
-        float* scratch = workspace.data() + begin / head_tile * workspace_floats;
-        ssd_chunk_scan(shape, chunk, in.state.data(), in.state.data(), in.y.data(), width, scratch,
-                       begin, end);
-      });
-      benchmark::DoNotOptimize(in.y.data());
-    }
-  });
-  set_per_token(state, tokens);
-  if (tokens > 1) {  // the SSD's arithmetic against the threads' FMA peak (the conv adds little)
-    set_percent_of_peak(state, "%FMA_peak", ssd_scan_flops(shape, tokens, kSsdSubChunk),
-                        core_fma_peak(simd_level()), threads);
-  }
-  state.SetLabel(std::string(model.name) + ", " + std::to_string(threads) +
-                 (threads == 1 ? " thread" : " threads"));
-}
-
 BENCHMARK(BM_SsdChunk)->ArgsProduct({{64, 128, 256}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SsdChunkScan)
     ->ArgsProduct({{256}, {0, 1, 2}, {32, 48, 64, 128, 256}})
@@ -346,10 +263,6 @@ BENCHMARK(BM_StateReadWriteFloor)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_SsdStepReference)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_LayerScan)
-    ->ArgsProduct({{1, 256}, {1, 2}, {0, 1, 2, 3}})
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
 
 }  // namespace
 }  // namespace mamba2::kernels
