@@ -17,23 +17,32 @@ cd "$(dirname "$0")/.."
 ours=build/release/apps/mamba2-bench
 llama="" baseline="" rounds=5 threads=2 out=""
 models=()
+fail() { echo "compare_llamacpp.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --llama-bench) llama=$2; shift 2 ;;
-    --baseline) baseline=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
+    --llama-bench | --baseline | --rounds | --threads | --out)
+      [ $# -ge 2 ] || fail "$1 needs a value (see --help)"
+      case "$1" in
+        --llama-bench) llama=$2 ;;
+        --baseline) baseline=$2 ;;
+        --rounds) rounds=$2 ;;
+        --threads) threads=$2 ;;
+        --out) out=$2 ;;
+      esac
+      shift 2 ;;
     -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "compare_llamacpp.sh: unknown option '$1' (see --help)" >&2; exit 1 ;;
+    -*) fail "unknown option '$1' (see --help)" ;;
     *) models+=("$1"); shift ;;
   esac
 done
-[ -x "$llama" ] || { echo "compare_llamacpp.sh: --llama-bench '$llama' is not an executable" >&2; exit 1; }
-[ -x "$ours" ] || { echo "compare_llamacpp.sh: $ours is missing: run scripts/build.sh first" >&2; exit 1; }
-[ -z "$baseline" ] || [ -x "$baseline" ] ||
-  { echo "compare_llamacpp.sh: --baseline '$baseline' is not an executable" >&2; exit 1; }
-[ ${#models[@]} -gt 0 ] || { echo "compare_llamacpp.sh: give at least one GGUF file" >&2; exit 1; }
+[ -x "$llama" ] || fail "--llama-bench '$llama' is not an executable"
+[ -x "$ours" ] || fail "$ours is missing: run scripts/build.sh first"
+[ -z "$baseline" ] || [ -x "$baseline" ] || fail "--baseline '$baseline' is not an executable"
+for value in "$rounds" "$threads"; do
+  [[ "$value" =~ ^[1-9][0-9]{0,3}$ ]] || fail "'$value' is not a count from 1 to 9999 (--rounds, --threads)"
+done
+[ ${#models[@]} -gt 0 ] || fail "give at least one GGUF file"
+for model in "${models[@]}"; do [ -r "$model" ] || fail "cannot read '$model'"; done
 out=${out:-$(mktemp -d /tmp/compare_llamacpp.XXXXXX)}
 mkdir -p "$out"
 

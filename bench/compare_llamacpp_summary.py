@@ -13,10 +13,19 @@ import sys
 
 
 def rows(path):
+    """The JSON objects of one run's file; a line cut short by a failed run is reported, not fatal."""
     if not os.path.exists(path):
         return []
+    parsed = []
     with open(path) as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                parsed.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                print(f"{path}:{number}: skipped, not JSON ({error.msg})", file=sys.stderr)
+    return parsed
 
 
 def test_name(row):

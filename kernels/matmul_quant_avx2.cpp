@@ -1,5 +1,5 @@
 // matmul_quant's path for AVX2 CPUs (compiled with -mavx2 -mfma -mf16c): ggml's maddubs dot
-// product, and the activation quantizer every SIMD path uses.
+// product, and the activation quantizer of the AVX2 and AVX-VNNI paths.
 #include <cmath>
 
 #include "kernels/quant_formats_avx.h"
@@ -44,25 +44,18 @@ __m256 round_half_away(__m256 v) {
   return _mm256_add_ps(whole, _mm256_and_ps(up, step));
 }
 
-// Whether one of the block's 32 inputs is a NaN.
-bool has_nan(const float* x) {
-  __m256 unordered = _mm256_setzero_ps();
-  for (int i = 0; i < 32; i += 16) {
-    unordered = _mm256_or_ps(
-        unordered, _mm256_cmp_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i + 8), _CMP_UNORD_Q));
-  }
-  return _mm256_movemask_ps(unordered) != 0;
-}
-
-// quantize_block_q8_0, vectorized with the same float operations (for a block without NaNs).
-void quantize_block(const float* x, int8_t* quants, float* scale, int32_t* lane_offsets) {
+// quantize_block_q8_0, vectorized with the same float operations; false, writing nothing, for a
+// block holding a NaN (quantize_block_reference's).
+bool quantize_block(const float* x, int8_t* quants, float* scale, int32_t* lane_offsets) {
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   __m256 v[4];
-  __m256 amax = _mm256_setzero_ps();
+  __m256 amax = _mm256_setzero_ps(), unordered = _mm256_setzero_ps();
   for (int i = 0; i < 4; ++i) {
     v[i] = _mm256_loadu_ps(x + 8 * i);
     amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_bit, v[i]));
+    unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(v[i], v[i], _CMP_UNORD_Q));
   }
+  if (_mm256_movemask_ps(unordered) != 0) return false;
   __m128 m = _mm_max_ps(_mm256_extractf128_ps(amax, 1), _mm256_castps256_ps128(amax));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   m = _mm_max_ss(m, _mm_movehdup_ps(m));
@@ -84,6 +77,7 @@ void quantize_block(const float* x, int8_t* quants, float* scale, int32_t* lane_
       _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), bytes), _mm256_set1_epi16(1));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(lane_offsets),
                       _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 7)));
+  return true;
 }
 
 }  // namespace
@@ -99,12 +93,12 @@ void quantize_avx2(MatView<const float> x, int64_t t_begin, int64_t t_end, Q8_0A
     for (int64_t b = 0; b < blocks; ++b) {
       int32_t* lanes = &out.lane_offsets[(t * blocks + b) * 8];
       const float* block = x.row(t) + b * 32;
-      if (has_nan(block)) {
+      if (!quantize_block(block, &out.quants[t * out.k + b * 32], &out.scales[t * blocks + b],
+                          lanes)) {
         out.block_offsets[t * blocks + b] = quantize_block_reference(
             block, &out.quants[t * out.k + b * 32], &out.scales[t * blocks + b], lanes);
         continue;
       }
-      quantize_block(block, &out.quants[t * out.k + b * 32], &out.scales[t * blocks + b], lanes);
       int32_t block_offset = 0;
       for (int j = 0; j < 8; ++j) block_offset += lanes[j];
       out.block_offsets[t * blocks + b] = block_offset;

@@ -240,6 +240,23 @@ void BM_Quant(benchmark::State& state) {
          {"VNNI", core_vnni_peak(path)});
 }
 
+// The activations' q8_0 quantization alone, per path: a 256-token block's rows of K inputs, in
+// inputs per second. Args: shape index (its K), QuantPath.
+void BM_QuantizeActivations(benchmark::State& state) {
+  const auto path = static_cast<QuantPath>(state.range(1));
+  if (!path_supported(path)) return state.SkipWithError("path not supported by this CPU");
+  const Problem p(256, kShapes[state.range(0)], DType::kQ8_0, false);
+  Q8_0Activations xq;
+  xq.resize(p.tokens, p.shape.k);
+  const MatView<const float> x{p.x.data(), p.tokens, p.shape.k, p.shape.k};
+  for (auto _ : state) {
+    quantize_activations_q8_0(path, x, 0, p.tokens, xq);
+    benchmark::DoNotOptimize(xq.quants.data());
+  }
+  state.SetItemsProcessed(state.iterations() * p.tokens * p.shape.k);
+  state.SetLabel(std::string(path_name(path)) + ", K " + std::to_string(p.shape.k));
+}
+
 // The types without an integer kernel, through the engine's entry point (dequantized panels).
 // Args: shape index, tokens, DType, streamed, threads.
 void BM_Dequant(benchmark::State& state) {
@@ -281,6 +298,9 @@ constexpr std::initializer_list<int64_t> kDequantTypes = {
 // One thread: every path, resident and streamed GEMV, and GEMM.
 BENCHMARK(BM_F32)->ArgsProduct({kAllShapes, {1}, {0, 1}, {1}});
 BENCHMARK(BM_Bf16)->ArgsProduct({kAllShapes, {1}, {kWiden, kAvx512Bf16}, {0, 1}, {1}});
+BENCHMARK(BM_QuantizeActivations)
+    ->ArgsProduct({{0, 1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Quant)->ArgsProduct(
     {kAllShapes, {1}, {kQ8Scalar, kQ8Avx2, kQ8AvxVnni, kQ8Avx512Vnni}, {0, 1}, {0}, {1}, {kQ8_0}});
 BENCHMARK(BM_Quant)->ArgsProduct({kAllShapes, {1}, {kQ8Avx512Vnni}, {0, 1}, {1}, {1}, {kQ8_0}});

@@ -29,8 +29,8 @@ struct Inputs {
   int64_t tokens, ld;
   std::vector<float> xbc, dt, A, D, state, local, decay, y;
 
-  explicit Inputs(int64_t t, const SsdShape& s = kShape)
-      : shape(s),
+  explicit Inputs(int64_t t)
+      : shape(kShape),
         tokens(t),
         ld(shape.heads * shape.headdim + 2 * shape.groups * shape.d_state),
         xbc(t * ld),
